@@ -1,0 +1,1 @@
+"""Adapters for the kiosk's hardware, each with a simulated twin."""

@@ -1,0 +1,1 @@
+"""The electronic register service: voters, check-offs, emergency votes."""

@@ -1,0 +1,84 @@
+# Shared set-up for scripts/run and scripts/test: Debian packages, the virtual
+# environment, and a throw-away PostgreSQL server on loopback. Sourced, not run.
+
+VALGKIOSK_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+VENV="$VALGKIOSK_ROOT/.venv"
+
+log() { printf '[valgkiosk] %s\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# ensure_debian_packages CMD:PACKAGE ...: install PACKAGE when CMD is missing.
+ensure_debian_packages() {
+  local missing=() pair cmd pkg
+  for pair in "$@"; do
+    cmd=${pair%%:*}; pkg=${pair#*:}
+    if ! command -v "$cmd" >/dev/null 2>&1 && ! compgen -G "$cmd" >/dev/null; then
+      missing+=("$pkg")
+    fi
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing Debian packages: ${missing[*]}"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
+# ensure_venv [EXTRAS]: create .venv and install the project (editable) when
+# pyproject.toml changed since the last install.
+ensure_venv() {
+  local extras=${1:-}
+  if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+    ensure_debian_packages "/nonexistent:python3-venv"
+  fi
+  if [ ! -x "$VENV/bin/python" ]; then
+    log "creating the virtual environment in .venv"
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q --upgrade pip
+  fi
+  local stamp="$VENV/.installed" want
+  want="$(sha256sum "$VALGKIOSK_ROOT/pyproject.toml" | cut -d' ' -f1) $extras"
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    log "installing valgkiosk${extras:+[$extras]} into .venv"
+    "$VENV/bin/pip" install -q -e "$VALGKIOSK_ROOT${extras:+[$extras]}"
+    echo "$want" >"$stamp"
+  fi
+}
+
+# start_test_postgres: start a private PostgreSQL on 127.0.0.1 and export
+# VALGKIOSK_TEST_PG_DSN; stop_test_postgres removes it again.
+start_test_postgres() {
+  ensure_debian_packages "/usr/lib/postgresql/*/bin/initdb:postgresql"
+  local bindir
+  bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)
+  PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/valgkiosk-pg.XXXXXX")
+  local runas=()
+  if [ "$(id -u)" = 0 ]; then
+    chown postgres: "$PG_DIR"
+    runas=(runuser -u postgres --)
+  fi
+  local port
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  "${runas[@]}" "$bindir/initdb" -D "$PG_DIR/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+  cat >>"$PG_DIR/data/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = '$PG_DIR'
+max_connections = 300
+shared_buffers = 256MB
+CONF
+  "${runas[@]}" "$bindir/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 start >/dev/null
+  PG_CTL=("${runas[@]}" "$bindir/pg_ctl" -D "$PG_DIR/data")
+  export VALGKIOSK_TEST_PG_DSN="postgresql://postgres@127.0.0.1:$port/postgres"
+  export VALGKIOSK_TEST_PG_BINDIR="$bindir"
+  log "PostgreSQL $("$bindir/postgres" --version | awk '{print $3}') on 127.0.0.1:$port"
+}
+
+stop_test_postgres() {
+  if [ -n "${PG_DIR:-}" ] && [ -d "$PG_DIR" ]; then
+    "${PG_CTL[@]}" -m immediate stop >/dev/null 2>&1 || true
+    rm -rf "$PG_DIR"
+  fi
+}
