@@ -1,0 +1,5 @@
+import sys
+
+from valgkiosk.cli import main
+
+sys.exit(main())

@@ -1,0 +1,549 @@
+"""The register's HTTP API (ASGI, FastAPI): see docs/register-api.md.
+
+Endpoints that touch the database are plain functions, run by FastAPI in its thread
+pool, because both storage backends are synchronous; authentication and health are
+async and normally answered from memory.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import date, datetime, timezone
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+import anyio
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from stdnum.no import fodselsnummer as fnr_check
+
+from valgkiosk import __version__
+from valgkiosk.core import manntallsnummer as mnr
+from valgkiosk.register import search as name_search
+from valgkiosk.register.credentials import CredentialCache
+from valgkiosk.register.model import (
+    Checkoff,
+    Election,
+    EmergencyVote,
+    Kiosk,
+    Misregistration,
+    NotConfigured,
+    RegisterError,
+    Role,
+    Voter,
+    VoterStatus,
+)
+from valgkiosk.register.store import SqlStore
+
+log = logging.getLogger("valgkiosk.register")
+
+BODY_LIMIT = 64 * 1024
+UPLOAD_BODY_LIMIT = 1024 * 1024
+MAX_UPLOAD_VOTES = 5000
+
+
+# -- errors ---------------------------------------------------------------------------
+class ApiError(Exception):
+    """An error answered as ``{"error": {"code", "message"}}``."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+
+
+_PYDANTIC_NB: dict[str, str] = {
+    "missing": "mangler",
+    "extra_forbidden": "er ikke et kjent felt",
+    "string_too_long": "er for langt",
+    "string_too_short": "er for kort eller tomt",
+    "string_type": "må være tekst",
+    "uuid_parsing": "må være en UUID",
+    "uuid_type": "må være en UUID",
+    "date_from_datetime_parsing": "må være en dato (ÅÅÅÅ-MM-DD)",
+    "date_parsing": "må være en dato (ÅÅÅÅ-MM-DD)",
+    "date_type": "må være en dato (ÅÅÅÅ-MM-DD)",
+    "datetime_from_date_parsing": "må være et tidspunkt med tidssone",
+    "datetime_parsing": "må være et tidspunkt med tidssone",
+    "timezone_aware": "må ha tidssone",
+    "bool_parsing": "må være true eller false",
+    "bool_type": "må være true eller false",
+    "too_long": "har for mange elementer",
+    "list_type": "må være en liste",
+    "model_attributes_type": "må være et JSON-objekt",
+    "dict_type": "må være et JSON-objekt",
+}
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    """A Norwegian sentence for the first few problems; never echoes the input."""
+    parts = []
+    for err in exc.errors()[:5]:
+        if err.get("type") == "json_invalid":
+            return "Forespørselen er ikke gyldig JSON."
+        loc = [str(p) for p in err.get("loc", ()) if p != "body"]
+        what = _PYDANTIC_NB.get(err.get("type", ""), "har ugyldig verdi")
+        if err.get("type") == "value_error":
+            what = str(err.get("ctx", {}).get("error", "har ugyldig verdi"))
+        parts.append(f"Feltet «{'.'.join(loc)}» {what}." if loc else f"Forespørselen {what}.")
+    return " ".join(parts) or "Ugyldig forespørsel."
+
+
+# -- request bodies --------------------------------------------------------------------
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class LookupRequest(_Strict):
+    """Look a voter up by the number on the valgkort."""
+
+    manntallsnummer: str = Field(min_length=1, max_length=32)
+
+
+class CheckoffRequest(_Strict):
+    """Check a voter off; ``request_id`` is made by the kiosk and reused on retries."""
+
+    request_id: UUID
+    manntallsnummer: str = Field(min_length=1, max_length=32)
+
+
+class SearchRequest(_Strict):
+    """Find a voter without a valgkort: by fødselsnummer, or by name and date of birth."""
+
+    fodselsnummer: str | None = Field(default=None, max_length=32)
+    navn: str | None = Field(default=None, min_length=2, max_length=200)
+    fodselsdato: date | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> "SearchRequest":
+        by_fnr = self.fodselsnummer is not None
+        by_name = self.navn is not None or self.fodselsdato is not None
+        if by_fnr == by_name:
+            raise ValueError("Søk enten på fødselsnummer, eller på navn og fødselsdato.")
+        if by_name and (self.navn is None or self.fodselsdato is None):
+            raise ValueError("Søk på navn trenger både navn og fødselsdato.")
+        return self
+
+
+class MisregistrationRequest(_Strict):
+    """Report that the check-off of this voter was made on the wrong person."""
+
+    manntallsnummer: str = Field(min_length=1, max_length=32)
+    reported_by: str = Field(min_length=1, max_length=100)
+    note: str = Field(default="", max_length=500)
+
+
+class EmergencyVoteIn(_Strict):
+    """One emergency vote as the kiosk recorded it."""
+
+    vote_id: str = Field(min_length=1, max_length=64)
+    recorded_at: AwareDatetime
+    manntallsnummer: str | None = Field(default=None, max_length=32)
+    manual_valgkort: bool = False
+
+
+class EmergencyUpload(_Strict):
+    """A kiosk's emergency votes, uploaded after an outage."""
+
+    votes: list[EmergencyVoteIn] = Field(max_length=MAX_UPLOAD_VOTES)
+
+
+# -- response documents (for OpenAPI; answers are built as plain dicts) ---------------
+class VoterOut(BaseModel):
+    manntallsnummer: str
+    fornavn: str
+    etternavn: str
+    navn: str
+    fodselsdato: date
+    adresse: str
+    postnummer: str
+    poststed: str
+    kommune: str
+    krets: str
+    krets_navn: str
+    sami: bool
+
+
+class MisregistrationOut(BaseModel):
+    reported_at: datetime
+    reported_by: str
+    kiosk_id: str
+    krets: str
+    bord: int
+    note: str
+
+
+class CheckoffOut(BaseModel):
+    checked_off_at: datetime
+    kiosk_id: str
+    kommune: str
+    krets: str
+    krets_navn: str
+    bord: int
+    misregistration: MisregistrationOut | None
+
+
+class VoterStatusOut(BaseModel):
+    verdict: Literal["ready", "checked_off", "already_voted", "not_in_register",
+                     "other_station", "other_municipality"]
+    voter: VoterOut | None
+    checkoff: CheckoffOut | None
+
+
+class SearchOut(BaseModel):
+    hits: list[VoterOut]
+    truncated: bool
+
+
+class UploadOut(BaseModel):
+    accepted: int
+    already_recorded: int
+
+
+class TableCountOut(BaseModel):
+    kommune: str
+    krets: str
+    bord: int
+    checkoffs: int
+    emergency_votes: int
+    misregistrations: int
+
+
+class CountsOut(BaseModel):
+    tables: list[TableCountOut]
+    total: dict[str, int]
+
+
+class ErrorOut(BaseModel):
+    error: dict[str, str]
+
+
+# -- JSON building ----------------------------------------------------------------------
+def _ts(value: datetime) -> str:
+    return value.astimezone(timezone.utc).isoformat()
+
+
+def voter_json(voter: Voter, krets_navn: str) -> dict[str, Any]:
+    """A voter as the API shows it (never the fødselsnummer)."""
+    return {
+        "manntallsnummer": voter.manntallsnummer, "fornavn": voter.fornavn,
+        "etternavn": voter.etternavn, "navn": voter.navn,
+        "fodselsdato": voter.fodselsdato.isoformat(), "adresse": voter.adresse,
+        "postnummer": voter.postnummer, "poststed": voter.poststed,
+        "kommune": voter.kommune, "krets": voter.krets, "krets_navn": krets_navn,
+        "sami": voter.sami,
+    }
+
+
+def misregistration_json(m: Misregistration) -> dict[str, Any]:
+    return {"reported_at": _ts(m.reported_at), "reported_by": m.reported_by,
+            "kiosk_id": m.kiosk_id, "krets": m.krets, "bord": m.bord, "note": m.note}
+
+
+def checkoff_json(c: Checkoff) -> dict[str, Any]:
+    return {
+        "checked_off_at": _ts(c.checked_off_at), "kiosk_id": c.kiosk_id, "kommune": c.kommune,
+        "krets": c.krets, "krets_navn": c.krets_navn, "bord": c.bord,
+        "misregistration": None if c.misregistration is None else misregistration_json(c.misregistration),
+    }
+
+
+def status_json(status: VoterStatus) -> dict[str, Any]:
+    return {
+        "verdict": status.verdict.value,
+        "voter": None if status.voter is None else voter_json(status.voter, status.krets_navn),
+        "checkoff": None if status.checkoff is None else checkoff_json(status.checkoff),
+    }
+
+
+def election_json(e: Election) -> dict[str, Any]:
+    return {"type": e.type, "year": e.year, "date": e.date.isoformat(),
+            "year_digit": e.year_digit, "title": e.title}
+
+
+# -- middleware ---------------------------------------------------------------------------
+class BodyLimit:
+    """Refuse request bodies over the limit (413) before they reach the endpoint."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = UPLOAD_BODY_LIMIT if scope["path"] == "/v1/emergency-votes" else BODY_LIMIT
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                try:
+                    too_big = int(value) > limit
+                except ValueError:
+                    too_big = True
+                if too_big:
+                    await _error(413, "body_too_large",
+                                 f"Forespørselen er større enn {limit // 1024} KiB.")(scope, receive, send)
+                    return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise ApiError(413, "body_too_large", f"Forespørselen er større enn {limit // 1024} KiB.")
+            return message
+
+        await self.app(scope, counted, send)
+
+
+class Guard:
+    """Answer any unexpected error with a clean JSON error and log only its type.
+
+    Exception messages from the database can quote the values involved (personal
+    data), so neither they nor a traceback reach the log.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:  # noqa: BLE001 - the last line of defence
+            if _is_database_down(exc):
+                log.error("database unavailable: %s", type(exc).__name__)
+                response = _error(503, "database_unavailable", "Databasen svarer ikke. Prøv igjen.")
+            else:
+                log.error("unexpected error in %s %s: %s", scope.get("method"), scope.get("path"),
+                          type(exc).__name__)
+                response = _error(500, "internal_error", "Intern feil i registeret.")
+            if not started:
+                await response(scope, receive, send)
+
+
+# -- the application ------------------------------------------------------------------------
+def create_app(
+    store: SqlStore,
+    *,
+    now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    credential_ttl: float = 5.0,
+) -> FastAPI:
+    """Build the register's ASGI application over ``store``."""
+    app = FastAPI(
+        title="valgkiosk register",
+        version=__version__,
+        description="The electronic register that check-off kiosks talk to. See docs/register-api.md.",
+    )
+    app.add_middleware(BodyLimit)
+    app.add_middleware(Guard)
+    credentials = CredentialCache(store, ttl=credential_ttl)
+    election_cache: dict[str, Election] = {}
+    health = {"checked": 0.0, "ok": False}
+
+    def election() -> Election:
+        cached = election_cache.get("e")
+        if cached is None:
+            found = store.election()
+            if found is None:
+                raise NotConfigured("Registeret har ikke noe valg satt opp ennå (valgkiosk register init).")
+            election_cache["e"] = cached = found
+        return cached
+
+    def parse_number(text: str) -> str:
+        try:
+            return mnr.parse(text, election_year=election().year).digits
+        except mnr.InvalidManntallsnummer as exc:
+            code = "other_election" if exc.problem is mnr.Problem.OTHER_ELECTION else "invalid_manntallsnummer"
+            raise ApiError(422, code, str(exc)) from None
+
+    # -- error handlers
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return _error(exc.status, exc.code, exc.message)
+
+    @app.exception_handler(RegisterError)
+    async def _register_error(request: Request, exc: RegisterError) -> JSONResponse:
+        status = 503 if isinstance(exc, NotConfigured) else 409
+        return _error(status, exc.code, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _error(422, "invalid_request", _validation_message(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        text = {404: "Finnes ikke.", 405: "Metoden er ikke tillatt her."}.get(exc.status_code, str(exc.detail))
+        return _error(exc.status_code, code, text)
+
+    # -- authentication
+    async def authenticated(request: Request) -> Kiosk:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError(401, "unauthorized", "Mangler legitimasjon (Authorization: Bearer …).")
+        kiosk = credentials.kiosk(token.strip())  # in memory after the first call
+        if kiosk is None:
+            client = request.client.host if request.client else "?"
+            log.warning("refused an unknown or revoked credential from %s", client)
+            raise ApiError(401, "unauthorized", "Ukjent eller tilbakekalt legitimasjon.")
+        return kiosk
+
+    async def kiosk_only(kiosk: Annotated[Kiosk, Depends(authenticated)]) -> Kiosk:
+        if kiosk.role is not Role.KIOSK:
+            raise ApiError(403, "forbidden", "Bare en kiosk ved et avkrysserbord kan gjøre dette.")
+        return kiosk
+
+    async def admin_only(kiosk: Annotated[Kiosk, Depends(authenticated)]) -> Kiosk:
+        if kiosk.role is not Role.ADMIN:
+            raise ApiError(403, "forbidden", "Bare valgstyrets administrator kan gjøre dette.")
+        return kiosk
+
+    AnyKiosk = Annotated[Kiosk, Depends(authenticated)]
+    TableKiosk = Annotated[Kiosk, Depends(kiosk_only)]
+    Admin = Annotated[Kiosk, Depends(admin_only)]
+    errors: dict[int | str, dict[str, Any]] = {
+        s: {"model": ErrorOut} for s in (401, 403, 409, 413, 422, 503)
+    }
+
+    # -- endpoints
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> JSONResponse:
+        """Liveness for the kiosks' network watchdog; checks the database at most once a second."""
+        now_mono = time.monotonic()
+        if now_mono - health["checked"] >= 1.0:
+            health["checked"] = now_mono
+            try:
+                await anyio.to_thread.run_sync(store.ping)
+                health["ok"] = True
+            except Exception as exc:  # noqa: BLE001 - any failure means "not healthy"
+                if health["ok"]:
+                    log.error("health check: database unavailable (%s)", type(exc).__name__)
+                health["ok"] = False
+        if health["ok"]:
+            return JSONResponse({"status": "ok"})
+        return JSONResponse({"status": "database_unavailable"}, status_code=503)
+
+    @app.get("/v1/kiosk", tags=["kiosk"], responses=errors)
+    def whoami(kiosk: AnyKiosk) -> JSONResponse:
+        """Who the credential belongs to, and the election this register serves."""
+        krets_navn = next((k.navn for k in store.kretser()
+                           if (k.kommune, k.krets) == (kiosk.kommune, kiosk.krets)), "")
+        return JSONResponse({
+            "kiosk": {"kiosk_id": kiosk.kiosk_id, "role": kiosk.role.value, "kommune": kiosk.kommune,
+                      "krets": kiosk.krets, "krets_navn": krets_navn, "bord": kiosk.bord},
+            "election": election_json(election()),
+        })
+
+    @app.post("/v1/voters/lookup", tags=["voters"], response_model=VoterStatusOut, responses=errors)
+    def lookup(body: LookupRequest, kiosk: TableKiosk) -> JSONResponse:
+        """What the clerk meets for this valgkort; changes nothing."""
+        number = parse_number(body.manntallsnummer)
+        return JSONResponse(status_json(store.voter_status(kiosk, number)))
+
+    @app.post("/v1/checkoffs", tags=["voters"], response_model=VoterStatusOut, responses=errors)
+    def check_off(body: CheckoffRequest, kiosk: TableKiosk) -> JSONResponse:
+        """Check the voter off, exactly once; safe to retry with the same request id."""
+        number = parse_number(body.manntallsnummer)
+        status = store.check_off(kiosk, str(body.request_id), number, now())
+        log.debug("checkoff by %s: %s", kiosk.kiosk_id, status.verdict.value)
+        return JSONResponse(status_json(status))
+
+    @app.post("/v1/voters/search", tags=["voters"], response_model=SearchOut, responses=errors)
+    def search(body: SearchRequest, kiosk: TableKiosk) -> JSONResponse:
+        """Find a voter without a valgkort (at most 50 hits, best first)."""
+        if body.fodselsnummer is not None:
+            digits = body.fodselsnummer.replace(" ", "")
+            if not fnr_check.is_valid(digits):
+                raise ApiError(422, "invalid_request", "Fødselsnummeret er ikke gyldig.")
+            found = store.voter_by_fodselsnummer(digits)
+            hits = [] if found is None else [voter_json(*found)]
+            return JSONResponse({"hits": hits, "truncated": False})
+        assert body.navn is not None and body.fodselsdato is not None
+        candidates = store.voters_born(body.fodselsdato)
+        ranked = name_search.rank(body.navn, [v.navn for v, _ in candidates],
+                                  limit=name_search.MAX_HITS + 1)
+        hits = [voter_json(*candidates[i]) for i, _ in ranked]
+        return JSONResponse({"hits": hits[: name_search.MAX_HITS],
+                             "truncated": len(hits) > name_search.MAX_HITS})
+
+    @app.post("/v1/misregistrations", tags=["voters"], responses=errors)
+    def misregistration(body: MisregistrationRequest, kiosk: TableKiosk) -> JSONResponse:
+        """Mark this voter's check-off (made at this station) as made on the wrong person."""
+        number = parse_number(body.manntallsnummer)
+        record = store.report_misregistration(kiosk, number, body.reported_by, body.note, now())
+        log.info("misregistration reported by %s", kiosk.kiosk_id)
+        return JSONResponse({"misregistration": misregistration_json(record)})
+
+    @app.post("/v1/emergency-votes", tags=["emergency"], response_model=UploadOut, responses=errors)
+    def emergency_votes(body: EmergencyUpload, kiosk: TableKiosk) -> JSONResponse:
+        """Record emergency votes uploaded after an outage; each vote counts once."""
+        votes = [
+            EmergencyVote(v.vote_id, v.recorded_at,
+                          None if v.manntallsnummer is None else parse_number(v.manntallsnummer),
+                          v.manual_valgkort)
+            for v in body.votes
+        ]
+        receipt = store.record_emergency_votes(kiosk, votes, now())
+        log.info("emergency votes from %s: %d new, %d already recorded",
+                 kiosk.kiosk_id, receipt.accepted, receipt.already_recorded)
+        return JSONResponse({"accepted": receipt.accepted, "already_recorded": receipt.already_recorded})
+
+    @app.get("/v1/counts", tags=["reports"], response_model=CountsOut, responses=errors)
+    def counts(kiosk: AnyKiosk, kommune: str | None = None, krets: str | None = None) -> JSONResponse:
+        """Check-offs, emergency votes and misregistrations per table."""
+        if kiosk.role is Role.KIOSK:
+            kommune, krets = kiosk.kommune, kiosk.krets
+        rows = store.counts(kommune=kommune, krets=krets if kommune else None)
+        tables = [{"kommune": r.kommune, "krets": r.krets, "bord": r.bord, "checkoffs": r.checkoffs,
+                   "emergency_votes": r.emergency_votes, "misregistrations": r.misregistrations}
+                  for r in rows]
+        total = {k: sum(t[k] for t in tables) for k in ("checkoffs", "emergency_votes", "misregistrations")}
+        return JSONResponse({"tables": tables, "total": total})
+
+    @app.get("/v1/reconciliation", tags=["reports"], responses=errors)
+    def reconciliation(admin: Admin) -> JSONResponse:
+        """Every voter recorded more than once across check-offs and emergency votes."""
+        return JSONResponse({"duplicates": [
+            {"manntallsnummer": d.manntallsnummer,
+             "appearances": [{"kind": a.kind, "at": _ts(a.at), "kiosk_id": a.kiosk_id,
+                              "krets": a.krets, "bord": a.bord} for a in d.appearances]}
+            for d in store.reconciliation()
+        ]})
+
+    return app
+
+
+def _is_database_down(exc: BaseException) -> bool:
+    """Whether ``exc`` means the database cannot be reached (rather than a bug)."""
+    import sqlite3
+
+    try:
+        import psycopg
+        import psycopg_pool
+        pg_down: tuple[type[BaseException], ...] = (psycopg.OperationalError, psycopg_pool.PoolTimeout)
+    except ImportError:  # pragma: no cover
+        pg_down = ()
+    return isinstance(exc, (sqlite3.OperationalError, *pg_down))
+

@@ -1,0 +1,281 @@
+"""``valgkiosk register …``: set up, fill, serve and report on a register."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from valgkiosk.register import credentials
+from valgkiosk.register.model import ELECTION_TYPES, Election, Kiosk, Role
+from valgkiosk.register.store import SqlStore, StoreError, open_store
+
+DB_ENV = "VALGKIOSK_REGISTER_DB"
+
+
+class CliError(Exception):
+    """A problem the operator must fix; printed without a traceback."""
+
+
+def _store(args: argparse.Namespace, *, migrate: bool = False) -> SqlStore:
+    url = args.db or os.environ.get(DB_ENV)
+    if not url:
+        raise CliError(f"Oppgi databasen med --db eller miljøvariabelen {DB_ENV}.")
+    store = open_store(url)
+    if migrate:
+        store.migrate()
+    elif store.schema_version() == 0:
+        store.close()
+        raise CliError("Databasen er ikke satt opp: kjør først «valgkiosk register init».")
+    return store
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"«{text}» er ikke en dato (ÅÅÅÅ-MM-DD)") from None
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    store = _store(args, migrate=True)
+    try:
+        existing = store.election()
+        election = Election(args.election_type, args.election_date.year, args.election_date)
+        if existing is not None and existing != election and store.voter_count() > 0:
+            raise CliError(f"Registeret er allerede satt opp for {existing.title} og har velgere.")
+        store.set_election(election)
+        print(f"Registeret er satt opp for {election.title} ({election.date}); "
+              f"valgårssiffer {election.year_digit}.")
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    url = args.db or os.environ.get(DB_ENV)
+    if not url:
+        raise CliError(f"Oppgi databasen med --db eller miljøvariabelen {DB_ENV}.")
+    store = open_store(url)
+    try:
+        applied = store.migrate()
+        print(f"Skjemaversjon {store.schema_version()} (nye migreringer: {applied or 'ingen'}).")
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from valgkiosk.register.importer import import_csv
+
+    store = _store(args)
+    try:
+        count = import_csv(store, Path(args.file))
+        print(f"Importerte {count} velgere fra {args.file}.")
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from valgkiosk.register import synthetic
+
+    store = _store(args)
+    try:
+        election = store.election()
+        if election is None:
+            raise CliError("Registeret har ikke noe valg: kjør først «valgkiosk register init».")
+        count = synthetic.populate(
+            store, voters=args.voters, seed=args.seed, election_year=election.year,
+            kommuner=args.kommuner, kretser_per_kommune=args.kretser,
+            own_station_required=args.own_station_required,
+        )
+        print(f"Laget et syntetisk manntall med {count} velgere (frø {args.seed}).")
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_issue(args: argparse.Namespace) -> int:
+    store = _store(args)
+    try:
+        if args.admin:
+            kiosk = Kiosk(args.kiosk_id, Role.ADMIN)
+        else:
+            if not (args.kommune and args.krets and args.bord):
+                raise CliError("En kiosk trenger --kommune, --krets og --bord (eller --admin).")
+            known = {(k.kommune, k.krets) for k in store.kretser()}
+            if (args.kommune, args.krets) not in known:
+                raise CliError(f"Valgkrets {args.kommune}/{args.krets} finnes ikke i registeret.")
+            kiosk = Kiosk(args.kiosk_id, Role.KIOSK, args.kommune, args.krets, args.bord)
+        token = credentials.issue(store, kiosk)
+    finally:
+        store.close()
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.touch(mode=0o600)
+        out.write_text(token + "\n", encoding="utf-8")
+        print(f"Legitimasjon for {args.kiosk_id} skrevet til {out} (vises ikke igjen).")
+    else:
+        print(token)
+    return 0
+
+
+def cmd_revoke(args: argparse.Namespace) -> int:
+    store = _store(args)
+    try:
+        if not store.revoke_credential(args.kiosk_id, datetime.now(timezone.utc)):
+            raise CliError(f"Kiosken {args.kiosk_id} har ingen gyldig legitimasjon.")
+    finally:
+        store.close()
+    print(f"Legitimasjonen til {args.kiosk_id} er tilbakekalt.")
+    return 0
+
+
+def cmd_credentials(args: argparse.Namespace) -> int:
+    store = _store(args)
+    try:
+        for kiosk, issued, revoked in store.credentials():
+            where = f"{kiosk.kommune}/{kiosk.krets} bord {kiosk.bord}" if kiosk.role is Role.KIOSK else "admin"
+            state = f"tilbakekalt {revoked:%Y-%m-%d %H:%M}" if revoked else "gyldig"
+            print(f"{kiosk.kiosk_id:30} {where:28} utstedt {issued:%Y-%m-%d %H:%M}  {state}")
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_counts(args: argparse.Namespace) -> int:
+    store = _store(args)
+    try:
+        rows = store.counts(kommune=args.kommune, krets=args.krets)
+    finally:
+        store.close()
+    print(f"{'kommune':8} {'krets':10} {'bord':>4} {'avkrysninger':>13} {'beredskap':>10} {'feilreg.':>9}")
+    for r in rows:
+        print(f"{r.kommune:8} {r.krets:10} {r.bord:>4} {r.checkoffs:>13} {r.emergency_votes:>10} "
+              f"{r.misregistrations:>9}")
+    return 0
+
+
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    store = _store(args)
+    try:
+        duplicates = store.reconciliation()
+    finally:
+        store.close()
+    if args.format == "json":
+        print(json.dumps([{"manntallsnummer": d.manntallsnummer, "appearances": [
+            {"kind": a.kind, "at": a.at.isoformat(), "kiosk_id": a.kiosk_id, "krets": a.krets,
+             "bord": a.bord} for a in d.appearances]} for d in duplicates], indent=2))
+        return 0
+    if not duplicates:
+        print("Ingen velgere er registrert mer enn én gang.")
+    for d in duplicates:
+        print(f"{d.manntallsnummer[:10]} {d.manntallsnummer[10:]}:")
+        for a in d.appearances:
+            kind = "avkrysning" if a.kind == "checkoff" else "beredskapsstemme"
+            print(f"    {a.at:%Y-%m-%d %H:%M:%S} {kind:17} krets {a.krets} bord {a.bord} ({a.kiosk_id})")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    url = args.db or os.environ.get(DB_ENV)
+    if not url:
+        raise CliError(f"Oppgi databasen med --db eller miljøvariabelen {DB_ENV}.")
+    store = open_store(url)
+    try:
+        store.migrate()
+        if store.election() is None:
+            raise CliError("Registeret har ikke noe valg: kjør først «valgkiosk register init».")
+    finally:
+        store.close()
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise CliError("TLS trenger både --tls-cert og --tls-key.")
+    os.environ[DB_ENV] = url
+    uvicorn.run(
+        "valgkiosk.register.asgi:create_from_env", factory=True,
+        host=args.host, port=args.port, workers=args.workers,
+        ssl_certfile=args.tls_cert, ssl_keyfile=args.tls_key,
+        access_log=args.access_log, log_level=args.log_level, server_header=False,
+        timeout_graceful_shutdown=5,
+    )
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add ``register`` and its subcommands to the ``valgkiosk`` command."""
+    reg = sub.add_parser("register", help="the electronic register service")
+    cmds = reg.add_subparsers(dest="register_command", required=True, metavar="COMMAND")
+
+    def command(name: str, func, help: str) -> argparse.ArgumentParser:  # type: ignore[no-untyped-def]
+        p = cmds.add_parser(name, help=help, description=help)
+        p.add_argument("--db", help=f"database: sqlite:///fil.db or postgresql://… (default: ${DB_ENV})")
+        p.set_defaults(func=func)
+        return p
+
+    p = command("init", cmd_init, "create or migrate the schema and set the election")
+    p.add_argument("--election-type", choices=sorted(ELECTION_TYPES), default="stortingsvalg")
+    p.add_argument("--election-date", type=_date, required=True, help="election day, YYYY-MM-DD")
+
+    command("migrate", cmd_migrate, "apply schema migrations")
+
+    p = command("import", cmd_import, "import voters from a CSV file (all rows or none)")
+    p.add_argument("file")
+
+    p = command("generate", cmd_generate, "fill the register with a synthetic register")
+    p.add_argument("--voters", type=int, default=10_000)
+    p.add_argument("--seed", type=int, default=2025)
+    p.add_argument("--kommuner", type=int, default=1)
+    p.add_argument("--kretser", type=int, default=4, help="stations per kommune")
+    p.add_argument("--own-station-required", action="store_true")
+
+    p = command("issue-credential", cmd_issue, "issue (or replace) a kiosk's credential")
+    p.add_argument("--kiosk-id", required=True)
+    p.add_argument("--kommune")
+    p.add_argument("--krets")
+    p.add_argument("--bord", type=int)
+    p.add_argument("--admin", action="store_true", help="a credential for valgstyret's reports")
+    p.add_argument("--out", help="write the credential to this file (mode 600) instead of printing it")
+
+    p = command("revoke-credential", cmd_revoke, "revoke a kiosk's credential")
+    p.add_argument("--kiosk-id", required=True)
+
+    command("credentials", cmd_credentials, "list issued credentials")
+
+    p = command("counts", cmd_counts, "check-offs, emergency votes and misregistrations per table")
+    p.add_argument("--kommune")
+    p.add_argument("--krets")
+
+    p = command("reconcile", cmd_reconcile, "voters recorded more than once, for valgstyret")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+
+    p = command("serve", cmd_serve, "serve the register's HTTP API")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8470)
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--tls-cert")
+    p.add_argument("--tls-key")
+    p.add_argument("--access-log", action="store_true")
+    p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run a ``register`` subcommand, turning operator errors into clear messages."""
+    try:
+        return int(args.func(args))
+    except (CliError, StoreError) as exc:
+        print(f"Feil: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # import validation errors carry their own Norwegian text
+        print(f"Feil: {exc}", file=sys.stderr)
+        return 2
+
+
+logging.getLogger("valgkiosk").addHandler(logging.NullHandler())
