@@ -1,0 +1,729 @@
+"""The check-off flow at one table, as a pure state machine.
+
+``step(state, event) -> (state, effects)``: no I/O, no clock reads. Every event that
+depends on time carries ``at`` (seconds on the shell's monotonic clock); the shell
+sends :class:`Tick` events so that timeouts can fire, makes the request ids, carries out
+the effects through the ports and feeds the answers back as events.
+
+The flow: idle → scanned (validated here first: an invalid barcode or a card from
+another election is answered at once, without the register) → looking up → confirming
+(name and date of birth shown; one key confirms) → checking off → outcome shown →
+personal data cleared after a timeout or at the next scan.
+
+A check-off whose answer never came (unreachable, timeout, 5xx, nonsense) is *uncertain*:
+the kiosk asks again with the same request id until the register answers, and shows
+nothing final before that. The register makes a retry with the same id idempotent, so
+a voter is never recorded twice.
+
+Transitions are a table keyed by (phase, event type). An event with no entry is
+illegal: :func:`step` raises :class:`IllegalTransition` and the state is unchanged
+(states are immutable, so "unchanged" is free).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from typing import Union
+
+from valgkiosk.core import manntallsnummer as mnr
+from valgkiosk.ports.register import (
+    Misregistration,
+    SearchQuery,
+    SearchResult,
+    Verdict,
+    Voter,
+    VoterStatus,
+)
+
+# -- settings ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Timings:
+    """Every delay the kiosk uses, in seconds, in one place."""
+
+    personal_data: float = 15.0  # an outcome with a voter's details stays this long
+    confirm: float = 60.0  # the confirm, search and report screens wait this long
+    duplicate_window: float = 1.0  # the same card again within this is ignored
+    retry_interval: float = 2.0  # wait before asking an unanswered check-off again
+    register_timeout: float = 3.0  # the register adapter gives up on a call after this
+    tick: float = 0.25  # how often the shell sends Tick
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """What the flow needs to know about its table."""
+
+    election_year: int
+    reported_by: str = "Avkrysser"
+    timings: Timings = field(default_factory=Timings)
+
+
+# -- states ------------------------------------------------------------------------------
+
+
+class Phase(enum.Enum):
+    """Where the flow is."""
+
+    IDLE = "idle"
+    LOOKING_UP = "looking_up"
+    CONFIRMING = "confirming"
+    CHECKING_OFF = "checking_off"
+    UNCERTAIN = "uncertain"  # a check-off went unanswered; waiting to ask again
+    OUTCOME = "outcome"
+    SEARCH = "search"
+    SEARCHING = "searching"
+    CONFIRM_MISREGISTRATION = "confirm_misregistration"
+    REPORTING_MISREGISTRATION = "reporting_misregistration"
+
+
+class Outcome(enum.Enum):
+    """What the clerk is told at the end of a scan, a search or a report."""
+
+    CHECKED_OFF = "checked_off"
+    ALREADY_VOTED = "already_voted"
+    NOT_IN_REGISTER = "not_in_register"
+    OTHER_STATION = "other_station"
+    OTHER_MUNICIPALITY = "other_municipality"
+    INVALID_BARCODE = "invalid_barcode"
+    OTHER_ELECTION = "other_election"
+    LOOKUP_FAILED = "lookup_failed"
+    CHECKOFF_REFUSED = "checkoff_refused"
+    MISREGISTRATION_REPORTED = "misregistration_reported"
+    MISREGISTRATION_FAILED = "misregistration_failed"
+
+
+_VERDICT_OUTCOME = {
+    Verdict.CHECKED_OFF: Outcome.CHECKED_OFF,
+    Verdict.ALREADY_VOTED: Outcome.ALREADY_VOTED,
+    Verdict.NOT_IN_REGISTER: Outcome.NOT_IN_REGISTER,
+    Verdict.OTHER_STATION: Outcome.OTHER_STATION,
+    Verdict.OTHER_MUNICIPALITY: Outcome.OTHER_MUNICIPALITY,
+}
+
+#: Phases in which a voter's personal data may be on screen.
+PERSONAL_PHASES = frozenset(
+    {
+        Phase.CONFIRMING,
+        Phase.CHECKING_OFF,
+        Phase.UNCERTAIN,
+        Phase.OUTCOME,
+        Phase.SEARCH,
+        Phase.SEARCHING,
+        Phase.CONFIRM_MISREGISTRATION,
+    }
+)
+#: Phases waiting for the register; a scan then is not used.
+BUSY_PHASES = frozenset(
+    {
+        Phase.LOOKING_UP,
+        Phase.CHECKING_OFF,
+        Phase.UNCERTAIN,
+        Phase.SEARCHING,
+        Phase.REPORTING_MISREGISTRATION,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A register failure as the core sees it: its kind and a Norwegian message.
+    ``definite`` is True when nothing can have been recorded (a refusal)."""
+
+    kind: str
+    message: str
+    definite: bool = False
+    code: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LastCheckoff:
+    """The most recent check-off at this table, kept for a misregistration report.
+    Holds no name: it is never shown after the outcome has been cleared."""
+
+    manntallsnummer: str
+    request_id: str
+    checked_off_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """The whole flow's state. Immutable; :func:`step` returns a new one."""
+
+    settings: Settings
+    phase: Phase = Phase.IDLE
+    # always kept
+    scanner_connected: bool = True
+    scanner_detail: str = ""
+    count_today: int | None = None
+    last_scan: tuple[str, float] | None = None
+    ticket: int = 0
+    last_checkoff: LastCheckoff | None = None
+    # the voter in hand (personal data)
+    manntallsnummer: str | None = None
+    status: VoterStatus | None = None
+    outcome: Outcome | None = None
+    problem: str = ""  # Norwegian text for an invalid card or a failure
+    request_id: str | None = None
+    attempts: int = 0  # unanswered check-off attempts so far
+    failure: Failure | None = None
+    deadline: float | None = None  # personal data leaves the screen at this time
+    retry_at: float | None = None
+    search_hits: tuple[Voter, ...] = ()
+    search_truncated: bool = False
+    search_done: bool = False
+    search_error: str = ""
+    misregistration: Misregistration | None = None
+
+    @property
+    def shows_personal_data(self) -> bool:
+        return self.phase in PERSONAL_PHASES
+
+
+def initial_state(settings: Settings) -> State:
+    """The state at start-up: idle, count unknown."""
+    return State(settings=settings)
+
+
+# -- events ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Scanned:
+    """The scanner (or the sim keyboard) delivered a complete scan."""
+
+    text: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Confirm:
+    """The clerk confirmed the check-off; the shell made ``request_id``."""
+
+    request_id: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    """The clerk went back to idle (personal data leaves the screen)."""
+
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """Time passed."""
+
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ScannerChanged:
+    """The scanner was plugged in or pulled out."""
+
+    connected: bool
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CountsAnswered:
+    """The register's count of this table's check-offs."""
+
+    checkoffs: int
+
+
+@dataclass(frozen=True, slots=True)
+class LookupAnswered:
+    ticket: int
+    status: VoterStatus
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class LookupFailed:
+    ticket: int
+    failure: Failure
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoffAnswered:
+    request_id: str
+    status: VoterStatus
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoffFailed:
+    request_id: str
+    failure: Failure
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class StartSearch:
+    """The voter has no valgkort: open the search."""
+
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitSearch:
+    query: SearchQuery
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class SearchAnswered:
+    ticket: int
+    result: SearchResult
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFailed:
+    ticket: int
+    failure: Failure
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Pick:
+    """The clerk picked hit number ``index`` of the search."""
+
+    index: int
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class StartMisregistration:
+    """The clerk wants to report that the last check-off was the wrong person."""
+
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmMisregistration:
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class MisregistrationAnswered:
+    ticket: int
+    misregistration: Misregistration
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class MisregistrationFailed:
+    ticket: int
+    failure: Failure
+    at: float
+
+
+Event = Union[
+    Scanned, Confirm, Cancel, Tick, ScannerChanged, CountsAnswered,
+    LookupAnswered, LookupFailed, CheckoffAnswered, CheckoffFailed,
+    StartSearch, SubmitSearch, SearchAnswered, SearchFailed, Pick,
+    StartMisregistration, ConfirmMisregistration, MisregistrationAnswered, MisregistrationFailed,
+]  # fmt: skip
+
+# -- effects -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AskLookup:
+    ticket: int
+    manntallsnummer: str
+
+
+@dataclass(frozen=True, slots=True)
+class AskCheckoff:
+    request_id: str
+    manntallsnummer: str
+    attempt: int  # 1 for the first ask, 2 for the first retry...
+
+
+@dataclass(frozen=True, slots=True)
+class AskSearch:
+    ticket: int
+    query: SearchQuery
+
+
+@dataclass(frozen=True, slots=True)
+class AskMisregistration:
+    ticket: int
+    manntallsnummer: str
+    reported_by: str
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class AskCounts:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class ShowVerdict:
+    """An outcome is now on screen (the moment a scan-to-verdict time ends)."""
+
+    outcome: Outcome
+
+
+@dataclass(frozen=True, slots=True)
+class ClearPersonalData:
+    """A voter's details must leave the screen now."""
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """A line for the log; never carries names or numbers of voters."""
+
+    level: str  # "info" | "warning" | "error"
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A short message for the clerk that does not change the screen."""
+
+    text: str
+
+
+Effect = Union[
+    AskLookup, AskCheckoff, AskSearch, AskMisregistration, AskCounts,
+    ShowVerdict, ClearPersonalData, LogEntry, Notice,
+]  # fmt: skip
+
+
+class IllegalTransition(Exception):
+    """An event that the current phase does not accept."""
+
+    def __init__(self, phase: Phase, event: object) -> None:
+        super().__init__(f"{type(event).__name__} is not allowed in phase {phase.value}")
+        self.phase, self.event = phase, event
+
+
+# -- helpers -----------------------------------------------------------------------------
+
+Result = tuple[State, list[Effect]]
+MISREGISTRATION_NOTE = "Feil person krysset av"
+BUSY_NOTICE = "Skanningen ble ikke brukt: kiosken venter på registeret. Skann på nytt etterpå."
+
+
+_PERSONAL_DEFAULTS: dict[str, object] = dict(
+    manntallsnummer=None,
+    status=None,
+    outcome=None,
+    problem="",
+    request_id=None,
+    attempts=0,
+    failure=None,
+    deadline=None,
+    retry_at=None,
+    search_hits=(),
+    search_truncated=False,
+    search_done=False,
+    search_error="",
+    misregistration=None,
+)
+
+
+def _cleared(s: State, phase: Phase, **changes: object) -> State:
+    """``s`` in ``phase`` with every piece of personal data dropped."""
+    return replace(s, phase=phase, **{**_PERSONAL_DEFAULTS, **changes})  # type: ignore[arg-type]
+
+
+def _clear_effects(s: State) -> list[Effect]:
+    return [ClearPersonalData()] if s.shows_personal_data else []
+
+
+def _show(s: State, outcome: Outcome, at: float, **changes: object) -> Result:
+    """Show ``outcome``; personal data leaves the screen after the timeout."""
+    new = replace(s, phase=Phase.OUTCOME, outcome=outcome, deadline=at + s.settings.timings.personal_data,
+                  retry_at=None, **changes)  # fmt: skip
+    return new, [ShowVerdict(outcome)]
+
+
+# -- handlers ----------------------------------------------------------------------------
+
+
+def _on_scan(s: State, e: Scanned) -> Result:
+    text = e.text.strip()
+    if s.last_scan is not None:
+        last_text, last_at = s.last_scan
+        if text == last_text and 0 <= e.at - last_at < s.settings.timings.duplicate_window:
+            return replace(s, last_scan=(text, e.at)), [LogEntry("info", "Dobbel skanning ignorert.")]
+    s = replace(s, last_scan=(text, e.at))
+    if s.phase in BUSY_PHASES:
+        return s, [Notice(BUSY_NOTICE), LogEntry("info", "Skanning ignorert: venter på registeret.")]
+    effects = _clear_effects(s)
+    base = _cleared(s, Phase.IDLE)
+    try:
+        number = mnr.parse(text, election_year=s.settings.election_year)
+    except mnr.InvalidManntallsnummer as exc:
+        outcome = (
+            Outcome.OTHER_ELECTION if exc.problem is mnr.Problem.OTHER_ELECTION else Outcome.INVALID_BARCODE
+        )
+        new, shown = _show(base, outcome, e.at, problem=str(exc))
+        return new, effects + shown + [LogEntry("info", f"Skanning avvist på kiosken: {exc.problem.value}.")]
+    ticket = s.ticket + 1
+    new = replace(base, phase=Phase.LOOKING_UP, ticket=ticket, manntallsnummer=number.digits)
+    return new, effects + [AskLookup(ticket, number.digits)]
+
+
+def _on_lookup_answered(s: State, e: LookupAnswered) -> Result:
+    _check_ticket(s, e, e.ticket)
+    status = e.status
+    if status.verdict is Verdict.READY and status.voter is not None:
+        new = replace(s, phase=Phase.CONFIRMING, status=status,
+                      deadline=e.at + s.settings.timings.confirm)  # fmt: skip
+        return new, []
+    outcome = _VERDICT_OUTCOME.get(status.verdict)
+    if outcome is None or outcome is Outcome.CHECKED_OFF:
+        # "ready" without a voter, or "checked_off" from a read-only lookup: nonsense.
+        failure = Failure("nonsense", "Registeret ga et svar kiosken ikke forstår.")
+        return _on_lookup_failed(s, LookupFailed(e.ticket, failure, e.at))
+    new, effects = _show(s, outcome, e.at, status=status)
+    return new, effects + [LogEntry("info", f"Oppslag: {status.verdict.value}.")]
+
+
+def _on_lookup_failed(s: State, e: LookupFailed) -> Result:
+    _check_ticket(s, e, e.ticket)
+    f = e.failure
+    if f.code == "other_election":
+        return _show(s, Outcome.OTHER_ELECTION, e.at, problem=f.message)
+    if f.code == "invalid_manntallsnummer":
+        return _show(s, Outcome.INVALID_BARCODE, e.at, problem=f.message)
+    new, effects = _show(s, Outcome.LOOKUP_FAILED, e.at, failure=f, problem=f.message)
+    return new, effects + [LogEntry("warning", f"Oppslag feilet ({f.kind}): {f.message}")]
+
+
+def _on_confirm(s: State, e: Confirm) -> Result:
+    assert s.manntallsnummer is not None
+    new = replace(s, phase=Phase.CHECKING_OFF, request_id=e.request_id, attempts=0, failure=None,
+                  deadline=None)  # fmt: skip
+    return new, [
+        AskCheckoff(e.request_id, s.manntallsnummer, 1),
+        LogEntry("info", f"Avkrysning sendt (forespørsel {e.request_id})."),
+    ]
+
+
+def _on_checkoff_answered(s: State, e: CheckoffAnswered) -> Result:
+    _check_request(s, e.request_id, e)
+    status = e.status
+    outcome = _VERDICT_OUTCOME.get(status.verdict)
+    if outcome is None:  # "ready" is no answer to a check-off
+        failure = Failure("nonsense", "Registeret ga et svar kiosken ikke forstår.")
+        return _on_checkoff_failed(s, CheckoffFailed(e.request_id, failure, e.at))
+    assert s.request_id is not None and s.manntallsnummer is not None
+    log = LogEntry("info", f"Avkrysning besvart: {status.verdict.value} (forespørsel {s.request_id}, "
+                           f"forsøk {s.attempts + 1}).")  # fmt: skip
+    if outcome is Outcome.CHECKED_OFF:
+        last = LastCheckoff(
+            s.manntallsnummer, s.request_id, status.checkoff.checked_off_at if status.checkoff else None
+        )
+        count = None if s.count_today is None else s.count_today + 1
+        new, effects = _show(s, outcome, e.at, status=status, last_checkoff=last, count_today=count)
+        return new, effects + [log, AskCounts()]
+    new, effects = _show(s, outcome, e.at, status=status)
+    return new, effects + [log]
+
+
+def _on_checkoff_failed(s: State, e: CheckoffFailed) -> Result:
+    _check_request(s, e.request_id, e)
+    f = e.failure
+    if f.definite:
+        new, effects = _show(s, Outcome.CHECKOFF_REFUSED, e.at, failure=f, problem=f.message)
+        return new, effects + [LogEntry("error", f"Avkrysning avvist ({f.code or f.kind}): {f.message}")]
+    attempts = s.attempts + 1
+    new = replace(s, phase=Phase.UNCERTAIN, attempts=attempts, failure=f,
+                  retry_at=e.at + s.settings.timings.retry_interval)  # fmt: skip
+    return new, [
+        LogEntry("warning", f"Avkrysning ubesvart ({f.kind}, forsøk {attempts}, forespørsel {s.request_id}): "
+                            f"{f.message}")  # fmt: skip
+    ]
+
+
+def _on_tick(s: State, e: Tick) -> Result:
+    if s.phase is Phase.UNCERTAIN and s.retry_at is not None and e.at >= s.retry_at:
+        assert s.request_id is not None and s.manntallsnummer is not None
+        new = replace(s, phase=Phase.CHECKING_OFF, retry_at=None)
+        return new, [AskCheckoff(s.request_id, s.manntallsnummer, s.attempts + 1)]
+    if s.deadline is not None and e.at >= s.deadline and s.phase not in BUSY_PHASES:
+        return _cleared(s, Phase.IDLE), [ClearPersonalData()]
+    return s, []
+
+
+def _on_cancel(s: State, e: Cancel) -> Result:
+    return _cleared(s, Phase.IDLE), _clear_effects(s)
+
+
+def _on_scanner(s: State, e: ScannerChanged) -> Result:
+    if e.connected == s.scanner_connected and e.detail == s.scanner_detail:
+        return s, []
+    new = replace(s, scanner_connected=e.connected, scanner_detail=e.detail)
+    if e.connected == s.scanner_connected:
+        return new, []
+    text = "Skanneren er tilkoblet." if e.connected else "Skanneren er borte."
+    return new, [LogEntry("info" if e.connected else "warning", f"{text} {e.detail}".strip())]
+
+
+def _on_counts(s: State, e: CountsAnswered) -> Result:
+    return replace(s, count_today=e.checkoffs), []
+
+
+def _on_start_search(s: State, e: StartSearch) -> Result:
+    new = _cleared(s, Phase.SEARCH, deadline=e.at + s.settings.timings.confirm)
+    return new, _clear_effects(s)
+
+
+def search_problem(q: SearchQuery) -> str:
+    """Why a search cannot be sent (Norwegian), or "" when it can."""
+    if q.fodselsnummer is not None:
+        if q.navn or q.fodselsdato:
+            return "Søk enten på fødselsnummer, eller på navn og fødselsdato."
+        digits = q.fodselsnummer.replace(" ", "")
+        if not (digits.isascii() and digits.isdigit() and len(digits) == 11):
+            return "Fødselsnummeret må ha 11 sifre."
+        return ""
+    if not q.navn or len(q.navn.strip()) < 2:
+        return "Skriv navnet (minst to bokstaver) og fødselsdatoen, eller fødselsnummeret."
+    if q.fodselsdato is None:
+        return "Skriv fødselsdatoen (DD.MM.ÅÅÅÅ)."
+    return ""
+
+
+def _on_submit_search(s: State, e: SubmitSearch) -> Result:
+    problem = search_problem(e.query)
+    if problem:
+        return replace(s, search_error=problem, deadline=e.at + s.settings.timings.confirm), []
+    ticket = s.ticket + 1
+    new = replace(s, phase=Phase.SEARCHING, ticket=ticket, search_error="", search_hits=(),
+                  search_done=False, deadline=None)  # fmt: skip
+    return new, [AskSearch(ticket, e.query)]
+
+
+def _on_search_answered(s: State, e: SearchAnswered) -> Result:
+    _check_ticket(s, e, e.ticket)
+    hits = e.result.hits
+    new = replace(s, phase=Phase.SEARCH, search_hits=hits, search_truncated=e.result.truncated,
+                  search_done=True, search_error="" if hits else "Ingen treff i manntallet.",
+                  deadline=e.at + s.settings.timings.confirm)  # fmt: skip
+    return new, []
+
+
+def _on_search_failed(s: State, e: SearchFailed) -> Result:
+    _check_ticket(s, e, e.ticket)
+    new = replace(s, phase=Phase.SEARCH, search_error=e.failure.message,
+                  deadline=e.at + s.settings.timings.confirm)  # fmt: skip
+    return new, [LogEntry("warning", f"Søk feilet ({e.failure.kind}): {e.failure.message}")]
+
+
+def _on_pick(s: State, e: Pick) -> Result:
+    if not 0 <= e.index < len(s.search_hits):
+        raise IllegalTransition(s.phase, e)
+    voter = s.search_hits[e.index]
+    ticket = s.ticket + 1
+    new = _cleared(s, Phase.LOOKING_UP, ticket=ticket, manntallsnummer=voter.manntallsnummer)
+    return new, [AskLookup(ticket, voter.manntallsnummer)]
+
+
+def _on_start_misregistration(s: State, e: StartMisregistration) -> Result:
+    if s.last_checkoff is None:
+        raise IllegalTransition(s.phase, e)
+    new = _cleared(s, Phase.CONFIRM_MISREGISTRATION, deadline=e.at + s.settings.timings.confirm)
+    return new, _clear_effects(s)
+
+
+def _on_confirm_misregistration(s: State, e: ConfirmMisregistration) -> Result:
+    assert s.last_checkoff is not None
+    ticket = s.ticket + 1
+    new = replace(s, phase=Phase.REPORTING_MISREGISTRATION, ticket=ticket, deadline=None)
+    return new, [
+        AskMisregistration(ticket, s.last_checkoff.manntallsnummer, s.settings.reported_by, MISREGISTRATION_NOTE)
+    ]
+
+
+def _on_misregistration_answered(s: State, e: MisregistrationAnswered) -> Result:
+    _check_ticket(s, e, e.ticket)
+    new, effects = _show(s, Outcome.MISREGISTRATION_REPORTED, e.at, misregistration=e.misregistration)
+    assert s.last_checkoff is not None
+    return new, effects + [
+        LogEntry("warning", f"Feilregistrering meldt for avkrysning {s.last_checkoff.request_id}.")
+    ]
+
+
+def _on_misregistration_failed(s: State, e: MisregistrationFailed) -> Result:
+    _check_ticket(s, e, e.ticket)
+    new, effects = _show(s, Outcome.MISREGISTRATION_FAILED, e.at, failure=e.failure, problem=e.failure.message)
+    return new, effects + [LogEntry("error", f"Feilregistrering ikke meldt ({e.failure.kind}): {e.failure.message}")]
+
+
+def _check_ticket(s: State, e: object, ticket: int) -> None:
+    if ticket != s.ticket:
+        raise IllegalTransition(s.phase, e)
+
+
+def _check_request(s: State, request_id: str, e: object) -> None:
+    if request_id != s.request_id:
+        raise IllegalTransition(s.phase, e)
+
+
+# -- the table ---------------------------------------------------------------------------
+
+P = Phase
+_ALL = tuple(Phase)
+_SCAN_PHASES = _ALL  # busy phases answer a scan with a notice
+_CANCEL_PHASES = (P.CONFIRMING, P.OUTCOME, P.SEARCH, P.CONFIRM_MISREGISTRATION)
+_SEARCH_FROM = (P.IDLE, P.OUTCOME)
+_MISREG_FROM = (P.IDLE, P.OUTCOME)
+
+Handler = Callable[[State, object], Result]
+
+TRANSITIONS: dict[tuple[Phase, type], Handler] = {
+    **{(p, Scanned): _on_scan for p in _SCAN_PHASES},
+    **{(p, Tick): _on_tick for p in _ALL},
+    **{(p, ScannerChanged): _on_scanner for p in _ALL},
+    **{(p, CountsAnswered): _on_counts for p in _ALL},
+    **{(p, Cancel): _on_cancel for p in _CANCEL_PHASES},
+    **{(p, StartSearch): _on_start_search for p in _SEARCH_FROM},
+    **{(p, StartMisregistration): _on_start_misregistration for p in _MISREG_FROM},
+    (P.LOOKING_UP, LookupAnswered): _on_lookup_answered,
+    (P.LOOKING_UP, LookupFailed): _on_lookup_failed,
+    (P.CONFIRMING, Confirm): _on_confirm,
+    (P.CHECKING_OFF, CheckoffAnswered): _on_checkoff_answered,
+    (P.CHECKING_OFF, CheckoffFailed): _on_checkoff_failed,
+    (P.SEARCH, SubmitSearch): _on_submit_search,
+    (P.SEARCH, Pick): _on_pick,
+    (P.SEARCHING, SearchAnswered): _on_search_answered,
+    (P.SEARCHING, SearchFailed): _on_search_failed,
+    (P.CONFIRM_MISREGISTRATION, ConfirmMisregistration): _on_confirm_misregistration,
+    (P.REPORTING_MISREGISTRATION, MisregistrationAnswered): _on_misregistration_answered,
+    (P.REPORTING_MISREGISTRATION, MisregistrationFailed): _on_misregistration_failed,
+}  # type: ignore[dict-item]
+
+
+def step(state: State, event: Event) -> Result:
+    """Apply ``event`` to ``state``: the new state and the effects for the shell to carry out.
+
+    Raises :class:`IllegalTransition` (state unchanged) when the phase does not accept it.
+    """
+    handler = TRANSITIONS.get((state.phase, type(event)))
+    if handler is None:
+        raise IllegalTransition(state.phase, event)
+    return handler(state, event)
+
+
+def accepts(state: State, event_type: type) -> bool:
+    """Whether the current phase has a transition for ``event_type`` at all."""
+    return (state.phase, event_type) in TRANSITIONS
+
+
+def birth_date_text(d: date) -> str:
+    """A date of birth as Norwegians write it: ``01.04.1980``."""
+    return f"{d.day:02d}.{d.month:02d}.{d.year:04d}"
