@@ -292,18 +292,35 @@ class BodyLimit:
                     await _error(413, "body_too_large",
                                  f"Forespørselen er større enn {limit // 1024} KiB.")(scope, receive, send)
                     return
-        received = 0
-
-        async def counted() -> Message:
-            nonlocal received
+        if any(name == b"content-length" for name, _ in scope.get("headers", ())):
+            await self.app(scope, receive, send)
+            return
+        # A streamed body without a length: read it here (it is small by definition)
+        # and refuse it as soon as it passes the limit.
+        chunks: list[bytes] = []
+        size = 0
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise ApiError(413, "body_too_large", f"Forespørselen er større enn {limit // 1024} KiB.")
-            return message
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > limit:
+                await _error(413, "body_too_large",
+                             f"Forespørselen er større enn {limit // 1024} KiB.")(scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
+        replayed = False
 
-        await self.app(scope, counted, send)
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
 
 
 class Guard:
@@ -342,6 +359,41 @@ class Guard:
                 await response(scope, receive, send)
 
 
+# -- authentication -------------------------------------------------------------------------
+async def authenticated(request: Request) -> Kiosk:
+    """The kiosk behind the request's bearer credential (401 when there is none)."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "unauthorized", "Mangler legitimasjon (Authorization: Bearer …).")
+    cache: CredentialCache = request.app.state.credentials
+    kiosk = cache.kiosk(token.strip())  # from memory after the first call
+    if kiosk is None:
+        client = request.client.host if request.client else "?"
+        log.warning("refused an unknown or revoked credential from %s", client)
+        raise ApiError(401, "unauthorized", "Ukjent eller tilbakekalt legitimasjon.")
+    return kiosk
+
+
+async def kiosk_only(kiosk: Annotated[Kiosk, Depends(authenticated)]) -> Kiosk:
+    """A kiosk at a check-off table (not an admin)."""
+    if kiosk.role is not Role.KIOSK:
+        raise ApiError(403, "forbidden", "Bare en kiosk ved et avkrysserbord kan gjøre dette.")
+    return kiosk
+
+
+async def admin_only(kiosk: Annotated[Kiosk, Depends(authenticated)]) -> Kiosk:
+    """Valgstyret's administrator."""
+    if kiosk.role is not Role.ADMIN:
+        raise ApiError(403, "forbidden", "Bare valgstyrets administrator kan gjøre dette.")
+    return kiosk
+
+
+AnyKiosk = Annotated[Kiosk, Depends(authenticated)]
+TableKiosk = Annotated[Kiosk, Depends(kiosk_only)]
+Admin = Annotated[Kiosk, Depends(admin_only)]
+
+
 # -- the application ------------------------------------------------------------------------
 def create_app(
     store: SqlStore,
@@ -357,7 +409,7 @@ def create_app(
     )
     app.add_middleware(BodyLimit)
     app.add_middleware(Guard)
-    credentials = CredentialCache(store, ttl=credential_ttl)
+    app.state.credentials = CredentialCache(store, ttl=credential_ttl)
     election_cache: dict[str, Election] = {}
     health = {"checked": 0.0, "ok": False}
 
@@ -397,32 +449,6 @@ def create_app(
         text = {404: "Finnes ikke.", 405: "Metoden er ikke tillatt her."}.get(exc.status_code, str(exc.detail))
         return _error(exc.status_code, code, text)
 
-    # -- authentication
-    async def authenticated(request: Request) -> Kiosk:
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise ApiError(401, "unauthorized", "Mangler legitimasjon (Authorization: Bearer …).")
-        kiosk = credentials.kiosk(token.strip())  # in memory after the first call
-        if kiosk is None:
-            client = request.client.host if request.client else "?"
-            log.warning("refused an unknown or revoked credential from %s", client)
-            raise ApiError(401, "unauthorized", "Ukjent eller tilbakekalt legitimasjon.")
-        return kiosk
-
-    async def kiosk_only(kiosk: Annotated[Kiosk, Depends(authenticated)]) -> Kiosk:
-        if kiosk.role is not Role.KIOSK:
-            raise ApiError(403, "forbidden", "Bare en kiosk ved et avkrysserbord kan gjøre dette.")
-        return kiosk
-
-    async def admin_only(kiosk: Annotated[Kiosk, Depends(authenticated)]) -> Kiosk:
-        if kiosk.role is not Role.ADMIN:
-            raise ApiError(403, "forbidden", "Bare valgstyrets administrator kan gjøre dette.")
-        return kiosk
-
-    AnyKiosk = Annotated[Kiosk, Depends(authenticated)]
-    TableKiosk = Annotated[Kiosk, Depends(kiosk_only)]
-    Admin = Annotated[Kiosk, Depends(admin_only)]
     errors: dict[int | str, dict[str, Any]] = {
         s: {"model": ErrorOut} for s in (401, 403, 409, 413, 422, 503)
     }

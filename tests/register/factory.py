@@ -21,9 +21,13 @@ PLACES = [
 ]
 
 
-def fnr(born: date, individual: int) -> str:
-    """A valid fødselsnummer for someone born on ``born`` (skips impossible numbers)."""
-    for ind in range(individual, individual + 50):
+_next_individual: dict[date, int] = {}
+
+
+def fnr(born: date) -> str:
+    """A valid fødselsnummer for someone born on ``born``, unique within this test run."""
+    start = _next_individual.get(born, 100)
+    for ind in range(start, 500):
         body = f"{born:%d%m%y}{ind:03d}"
         k1 = fodselsnummer.calc_check_digit1(body)
         if len(k1) != 1:
@@ -33,6 +37,7 @@ def fnr(born: date, individual: int) -> str:
             continue
         number = body + k1 + k2
         if fodselsnummer.is_valid(number) and fodselsnummer.get_birth_date(number) == born:
+            _next_individual[born] = ind + 1
             return number
     raise ValueError("no valid fødselsnummer found")
 
@@ -41,7 +46,7 @@ def voter(serial: int, fornavn: str, etternavn: str, born: date, kommune: str = 
           krets: str = "0101", *, sami: bool = False, year: int = 2025) -> Voter:
     """One voter with a valid manntallsnummer and fødselsnummer."""
     return Voter(
-        manntallsnummer=make(serial, year).digits, fodselsnummer=fnr(born, 100 + serial % 300),
+        manntallsnummer=make(serial, year).digits, fodselsnummer=fnr(born),
         fornavn=fornavn, etternavn=etternavn, fodselsdato=born, adresse=f"Øvingsveien {serial}",
         postnummer="0150", poststed="ØVINGSBY", kommune=kommune, krets=krets, sami=sami,
     )
