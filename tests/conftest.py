@@ -46,6 +46,8 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path}/register.db"
         return
     if PG_DSN is None:
+        if os.environ.get("CI"):
+            pytest.fail("VALGKIOSK_TEST_PG_DSN is not set in CI: scripts/test must start PostgreSQL")
         pytest.skip("VALGKIOSK_TEST_PG_DSN is not set: run the tests with scripts/test")
     url = create_pg_database()
     try:

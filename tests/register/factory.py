@@ -71,3 +71,11 @@ def fill(store: SqlStore, extra: list[Voter] | None = None) -> None:
     """Configure the election and import the standard test voters (plus ``extra``)."""
     store.set_election(ELECTION)
     store.import_voters(VOTERS + (extra or []), kommuner=[OSLO, STRICT], kretser=PLACES)
+
+
+def many_voters(count: int, *, first_serial: int = 100_000) -> list[Voter]:
+    """``count`` distinct voters at Prøveskolen, for load and crash tests."""
+    from datetime import timedelta
+
+    return [voter(first_serial + i, "Test", f"Velger{i}", date(1950, 1, 1) + timedelta(days=i % 18_000))
+            for i in range(count)]
