@@ -209,6 +209,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def serve_args(db_url: str, *, host: str = "127.0.0.1", port: int = 8470) -> argparse.Namespace:
+    """Arguments for ``cmd_serve`` when another command starts the register."""
+    return argparse.Namespace(func=cmd_serve, db=db_url, host=host, port=port, workers=1, tls_cert=None,
+                              tls_key=None, access_log=False, log_level="warning")
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add ``register`` and its subcommands to the ``valgkiosk`` command."""
     reg = sub.add_parser("register", help="the electronic register service")

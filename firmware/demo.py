@@ -1,0 +1,108 @@
+"""The demo: a synthetic register on SQLite, and demo valgkort for each case the clerk meets.
+
+``scripts/run`` calls ``valgkiosk demo``. Everything lives in one folder (``.demo/`` by
+default) and is made once; delete the folder to start over.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from valgkiosk.core.manntallsnummer import make
+from valgkiosk.register import credentials, synthetic
+from valgkiosk.register.model import Election, Kiosk, Role, Verdict
+from valgkiosk.register.store import SqlStore, open_store
+
+DEMO_ELECTION = Election("kommunestyre_og_fylkestingsvalg", 2027, date(2027, 9, 13))
+DEMO_VOTERS = 20_000
+DEMO_SEED = 2027
+DEMO_KOMMUNE = "9001"
+DEMO_KRETS = "0001"
+DEMO_TABLE = Kiosk("demo-bord1", Role.KIOSK, DEMO_KOMMUNE, DEMO_KRETS, 1)
+OTHER_TABLE = Kiosk("demo-bord2", Role.KIOSK, DEMO_KOMMUNE, DEMO_KRETS, 2)
+
+
+@dataclass(frozen=True)
+class DemoCard:
+    """A valgkort number to scan in the demo, and what it shows."""
+
+    number: str
+    case: str
+
+
+@dataclass(frozen=True)
+class Demo:
+    """A prepared demo: where the register is, the kiosk's credential, and the cards."""
+
+    folder: Path
+    db_url: str
+    credential_file: Path
+    cards: list[DemoCard]
+
+
+def prepare(folder: Path) -> Demo:
+    """Make the demo register in ``folder`` unless it is already there."""
+    folder.mkdir(parents=True, exist_ok=True)
+    db_url = f"sqlite:///{folder.resolve()}/register.db"
+    credential_file = folder / "kiosk.credential"
+    cards_file = folder / "demo-valgkort.txt"
+    if not (cards_file.exists() and credential_file.exists()):
+        for stale in folder.glob("register.db*"):
+            stale.unlink()
+        store = open_store(db_url)
+        try:
+            store.migrate()
+            store.set_election(DEMO_ELECTION)
+            synthetic.populate(store, voters=DEMO_VOTERS, seed=DEMO_SEED, kommuner=1,
+                               kretser_per_kommune=4, own_station_required=True)
+            token = credentials.issue(store, DEMO_TABLE)
+            credential_file.touch(mode=0o600)
+            credential_file.write_text(token + "\n", encoding="utf-8")
+            cards = _make_cards(store)
+        finally:
+            store.close()
+        cards_file.write_text("".join(f"{c.number}\t{c.case}\n" for c in cards), encoding="utf-8")
+    cards = [DemoCard(*line.split("\t", 1)) for line in cards_file.read_text(encoding="utf-8").splitlines()]
+    return Demo(folder, db_url, credential_file, cards)
+
+
+def _make_cards(store: SqlStore) -> list[DemoCard]:
+    """One card per case, picked from the synthetic register (and set up where needed)."""
+    register = synthetic.generate(voters=DEMO_VOTERS, seed=DEMO_SEED, election_year=DEMO_ELECTION.year,
+                                  election_date=DEMO_ELECTION.date, kretser_per_kommune=4,
+                                  own_station_required=True)
+    here = [v for v in register.voters() if v.krets == DEMO_KRETS]
+    ready = [v for v in here if not v.sami]
+    sami = next(v for v in here if v.sami)
+    elsewhere = next(v for v in register.voters() if v.krets != DEMO_KRETS)
+    voted, misregistered = ready[-1], ready[-2]
+    now = datetime.now(timezone.utc)
+    store.check_off(OTHER_TABLE, str(uuid.uuid4()), voted.manntallsnummer, now)
+    store.check_off(OTHER_TABLE, str(uuid.uuid4()), misregistered.manntallsnummer, now)
+    store.report_misregistration(OTHER_TABLE, misregistered.manntallsnummer, "Avkrysser bord 2",
+                                 "Feil person krysset av", now)
+    serial = 9_999_999_999
+    while store.voter_status(DEMO_TABLE, make(serial, DEMO_ELECTION.year).digits).verdict \
+            is not Verdict.NOT_IN_REGISTER:
+        serial -= 1
+    return [
+        *(DemoCard(v.manntallsnummer, "kan krysses av") for v in ready[:3]),
+        DemoCard(sami.manntallsnummer, "samisk manntall"),
+        DemoCard(voted.manntallsnummer, "stemt før"),
+        DemoCard(misregistered.manntallsnummer, "stemt før, med feilregistrering"),
+        DemoCard(elsewhere.manntallsnummer, "annet valglokale"),
+        DemoCard(make(serial, DEMO_ELECTION.year).digits, "ikke i manntallet"),
+        DemoCard(make(4242, 2025).digits, "valgkort fra et annet valg"),
+        DemoCard(ready[0].manntallsnummer[:11] + str((int(ready[0].manntallsnummer[11]) + 1) % 10),
+                 "feillest (kontrollsiffer)"),
+    ]
+
+
+def print_cards(demo: Demo) -> None:
+    """Show the demo valgkort numbers on the terminal."""
+    print("Demo-valgkort (skann ved å skrive nummeret og trykke Enter):")
+    for card in demo.cards:
+        print(f"  {card.number[:10]} {card.number[10:]}   {card.case}")
