@@ -1,0 +1,250 @@
+"""The station configuration: one TOML file per kiosk, written by the IT team.
+
+Validated with pydantic because the file is typed by hand before election day and must
+be refused with a clear answer, not half-understood: strict types (``bord = "3"`` is an
+error, not silently 3), unknown keys refused (a misspelt key is not ignored), and one
+error per field with its location, which :func:`load` turns into Norwegian sentences
+that name the file, the key and what is wrong.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from valgkiosk.core.checkoff import Timings
+
+#: Where the kiosk looks when no path is given (the image puts it here).
+DEFAULT_PATH = Path("/etc/valgkiosk/station.toml")
+
+
+class ConfigError(ValueError):
+    """A configuration the kiosk cannot start with; ``problems`` are Norwegian sentences."""
+
+    def __init__(self, path: str | Path, problems: list[str]) -> None:
+        self.path = str(path)
+        self.problems = problems
+        super().__init__(f"Feil i konfigurasjonsfilen {self.path}:\n" + "\n".join(f"- {p}" for p in problems))
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
+
+
+Digits4 = Annotated[str, Field(pattern=r"^[0-9]{4}$")]
+
+
+class StationSection(_Section):
+    """Where the kiosk stands."""
+
+    kommune: Digits4
+    krets: Digits4
+    bord: Annotated[int, Field(ge=1, le=999)]
+    navn: str = ""  # the station's name for the screen; the register's name wins if known
+
+
+class ElectionSection(_Section):
+    """Which election the kiosk serves: its year gives the valgkort's year digit."""
+
+    year: Annotated[int, Field(ge=2000, le=2100)]
+
+
+class RegisterSection(_Section):
+    """How to reach the register. ``url = "memory:"`` uses the in-memory demo register."""
+
+    url: Annotated[str, Field(pattern=r"^(https?://\S+|memory:.*)$")]
+    credential: str | None = Field(default=None, min_length=16)
+    credential_file: str | None = None
+    ca_file: str | None = None
+
+    @model_validator(mode="after")
+    def _one_credential(self) -> "RegisterSection":
+        if self.url.startswith("memory:"):
+            return self
+        if (self.credential is None) == (self.credential_file is None):
+            raise ValueError("oppgi nøyaktig én av «credential» og «credential_file»")
+        return self
+
+
+class ScannerSection(_Section):
+    """Which hand scanner: evdev (keyboard mode), serial (USB-serial mode) or sim."""
+
+    kind: Literal["evdev", "serial", "sim"]
+    vendor: Annotated[int, Field(ge=0, le=0xFFFF)] | None = None
+    product: Annotated[int, Field(ge=0, le=0xFFFF)] | None = None
+    name: str | None = None
+    path: str | None = None
+    layout: Literal["us", "no", "nb"] = "us"
+    device: str | None = None
+    baudrate: Annotated[int, Field(ge=300, le=921600)] = 9600
+
+    @model_validator(mode="after")
+    def _identity(self) -> "ScannerSection":
+        if self.kind == "evdev" and not (self.vendor is not None or self.product is not None or self.name or self.path):
+            raise ValueError("en evdev-skanner trenger «vendor»/«product», «name» eller «path»")
+        if self.kind == "serial" and not self.device:
+            raise ValueError("en seriell skanner trenger «device»")
+        return self
+
+
+class PrinterSection(_Section):
+    """The receipt printer (placeholder until the printer issue)."""
+
+    kind: Literal["none", "usb", "serial", "network", "sim"] = "none"
+    vendor: Annotated[int, Field(ge=0, le=0xFFFF)] | None = None
+    product: Annotated[int, Field(ge=0, le=0xFFFF)] | None = None
+    device: str | None = None
+    host: str | None = None
+    profile: str | None = None
+
+
+Seconds = Annotated[float, Field(gt=0, le=3600)]
+
+
+class TimingsSection(_Section):
+    """Every delay, in seconds."""
+
+    personal_data_seconds: Seconds = 15.0
+    confirm_seconds: Seconds = 60.0
+    duplicate_scan_seconds: Seconds = 1.0
+    register_timeout_seconds: Seconds = 3.0
+    retry_interval_seconds: Seconds = 2.0
+
+    def timings(self) -> Timings:
+        return Timings(
+            personal_data=self.personal_data_seconds,
+            confirm=self.confirm_seconds,
+            duplicate_window=self.duplicate_scan_seconds,
+            register_timeout=self.register_timeout_seconds,
+            retry_interval=self.retry_interval_seconds,
+        )
+
+
+class DemoCard(_Section):
+    """A valgkort the sim-mode dev dock can scan."""
+
+    label: str
+    number: str
+
+
+class SimSection(_Section):
+    """Sim mode only: the demo cards the dev dock offers."""
+
+    demo_cards: list[DemoCard] = []
+
+
+class LogSection(_Section):
+    file: str | None = None
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class StationConfig(_Section):
+    """The whole file."""
+
+    station: StationSection
+    election: ElectionSection
+    register_: RegisterSection = Field(alias="register")  # "register" would shadow ABCMeta.register
+    scanner: ScannerSection
+    printer: PrinterSection = PrinterSection()
+    timings: TimingsSection = TimingsSection()
+    sim: SimSection = SimSection()
+    log: LogSection = LogSection()
+
+    def credential_value(self, base: Path | None = None) -> str:
+        """The register credential, read from ``credential_file`` if given."""
+        if self.register_.credential is not None:
+            return self.register_.credential
+        if self.register_.credential_file is None:
+            return ""
+        path = Path(self.register_.credential_file)
+        if base is not None and not path.is_absolute():
+            path = base / path
+        return path.read_text(encoding="utf-8").strip()
+
+
+_NB: dict[str, str] = {
+    "missing": "mangler",
+    "extra_forbidden": "er ikke en kjent nøkkel (skrivefeil?)",
+    "string_type": "må være tekst i anførselstegn",
+    "int_type": "må være et heltall (uten anførselstegn)",
+    "float_type": "må være et tall (uten anførselstegn)",
+    "bool_type": "må være true eller false",
+    "list_type": "må være en liste",
+    "model_type": "må være en seksjon [..]",
+    "model_attributes_type": "må være en seksjon [..]",
+    "dict_type": "må være en seksjon [..]",
+    "string_pattern_mismatch": "har feil format",
+    "string_too_short": "er for kort",
+    "greater_than": "må være større enn {gt}",
+    "greater_than_equal": "må være minst {ge}",
+    "less_than_equal": "må være høyst {le}",
+    "literal_error": "må være en av {expected}",
+}
+
+_FORMAT_HINTS = {
+    ("station", "kommune"): "fire sifre, for eksempel \"0301\"",
+    ("station", "krets"): "fire sifre, for eksempel \"0101\"",
+    ("register", "url"): "https://… eller memory:",
+}
+
+
+def _sentence(path: str, err: dict[str, Any]) -> str:
+    loc = [str(p) for p in err.get("loc", ())]
+    key = ".".join(loc)
+    kind = err.get("type", "")
+    if kind == "value_error":
+        what = str(err.get("ctx", {}).get("error", "har ugyldig verdi"))
+    else:
+        what = _NB.get(kind, "har ugyldig verdi")
+        ctx = {k: str(v) for k, v in (err.get("ctx") or {}).items()}
+        try:
+            what = what.format(**ctx)
+        except (KeyError, IndexError):
+            pass
+        hint = _FORMAT_HINTS.get(tuple(loc[:2]))  # type: ignore[arg-type]
+        if kind == "string_pattern_mismatch" and hint:
+            what = f"{what} ({hint})"
+    where = f"nøkkelen «{key}»" if key else "filen"
+    if not key and kind == "value_error":
+        where = "filen:"
+    elif len(loc) == 1 and kind == "value_error":
+        where = f"seksjonen [{loc[0]}]:"
+    return f"{path}: {where} {what}."
+
+
+def parse(text: str, path: str | Path = "<tekst>") -> StationConfig:
+    """Parse and validate a configuration; raise :class:`ConfigError` listing every problem."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, [f"{path}: filen er ikke gyldig TOML ({exc})."]) from None
+    try:
+        return StationConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(path, [_sentence(str(path), e) for e in exc.errors()]) from None  # type: ignore[arg-type]
+
+
+def load(path: str | Path) -> StationConfig:
+    """Read and validate the file at ``path``; a credential file must be readable too."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(p, [f"{p}: filen finnes ikke."]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(p, [f"{p}: filen kan ikke leses ({exc})."]) from None
+    config = parse(text, p)
+    if config.register_.credential_file is not None:
+        try:
+            value = config.credential_value(p.parent)
+        except OSError as exc:
+            why = {FileNotFoundError: "ikke finnes", PermissionError: "ikke kan leses (mangler tilgang)"}.get(
+                type(exc), "ikke kan leses"
+            )
+            raise ConfigError(p, [f"{p}: nøkkelen «register.credential_file» peker på en fil som {why}."]) from None
+        if not value:
+            raise ConfigError(p, [f"{p}: nøkkelen «register.credential_file» peker på en tom fil."])
+    return config

@@ -1,0 +1,326 @@
+"""The kiosk's Textual app: the service shell around the pure check-off core.
+
+The app collects inputs (scanner callbacks, keys, ticks), stamps them with the injected
+clock, feeds them to :func:`valgkiosk.core.checkoff.step`, carries out the effects
+through the ports (register calls run as workers and come back as events) and shows the
+screen for the new phase. It is locked down: no command palette, no quit key; the
+terminal's own keys (ctrl+q, ctrl+c, …) are priority no-op bindings.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from textual import events
+from textual.app import App
+from textual.binding import Binding
+
+from valgkiosk.core import checkoff as co
+from valgkiosk.ports.clock import Clock, SystemClock
+from valgkiosk.ports.register import Register, RegisterError
+from valgkiosk.ports.scanner import Scan, Scanner, ScannerStatus
+
+from .screens import PHASE_SCREENS, ConfigErrorScreen, IdleScreen, KioskScreen
+
+log = logging.getLogger("valgkiosk.kiosk")
+
+#: Keys that must do nothing on the kiosk (the terminal's and Textual's own).
+LOCKED_KEYS = ("ctrl+q", "ctrl+c", "ctrl+p", "ctrl+z", "ctrl+backslash", "ctrl+d", "ctrl+s", "ctrl+w")
+LOCKDOWN_BINDINGS = [Binding(key, "noop", show=False, priority=True) for key in LOCKED_KEYS]
+
+_LEVELS = {"info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
+
+
+class SimScanner(Protocol):
+    """The simulated scanner's control surface (drivers/scanner/simulated.py)."""
+
+    def scan(self, text: str) -> None: ...
+    def send_garbage(self) -> None: ...
+    def unplug(self) -> None: ...
+    def replug(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class DemoCardLike:
+    label: str
+    number: str
+
+
+@dataclass
+class SimControls:
+    """Sim mode: the simulated scanner to drive and the demo cards the dev dock offers."""
+
+    scanner: SimScanner
+    cards: Sequence[Any]  # objects with .label and .number
+
+    @property
+    def card_keys(self) -> str:
+        return "abcdefghijklmnopqstvwyz"[: len(self.cards)]
+
+
+def failure_of(exc: BaseException) -> co.Failure:
+    """A port error (or anything unexpected) as the core's Failure."""
+    if isinstance(exc, RegisterError):
+        return co.Failure(exc.kind, str(exc), definite=not exc.uncertain, code=getattr(exc, "code", "") or "")
+    return co.Failure("error", "Uventet feil i kiosken under samtalen med registeret.")
+
+
+class KioskApp(App[int]):
+    """The clerk's screen at one check-off table."""
+
+    CSS_PATH = "kiosk.tcss"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS = LOCKDOWN_BINDINGS
+    TITLE = "Valgkiosk"
+
+    def __init__(
+        self,
+        *,
+        register: Register,
+        scanner: Scanner,
+        settings: co.Settings,
+        station_label: str,
+        bord: int,
+        clock: Clock | None = None,
+        new_request_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+        sim: SimControls | None = None,
+        auto_tick: bool = True,
+        on_verdict: Callable[[co.Outcome], None] | None = None,
+    ) -> None:
+        super().__init__()
+        self.theme = "ansi-dark"
+        self.register = register
+        self.scanner = scanner
+        self.clock = clock or SystemClock()
+        self.new_request_id = new_request_id
+        self.sim = sim
+        self.auto_tick = auto_tick
+        self.on_verdict = on_verdict
+        self.station_label = station_label
+        self.bord = bord
+        self.kiosk_state = co.initial_state(settings)
+        self.notice = ""
+        self.dock_open = False
+        self.sim_typed = ""
+        self.kiosk_info_error = ""
+
+    # -- life cycle ---------------------------------------------------------------------------
+    def on_mount(self) -> None:
+        self.push_screen(IdleScreen())
+        self.run_worker(self._run_scanner(), group="scanner", exit_on_error=False)
+        self.run_worker(self._start(), group="register", exit_on_error=False)
+        if self.auto_tick:
+            self.set_interval(self.kiosk_state.settings.timings.tick, self.tick)
+
+    async def on_unmount(self) -> None:
+        try:
+            await self.register.aclose()
+        except Exception:  # noqa: BLE001 - closing must not fail the shutdown
+            log.exception("closing the register client failed")
+
+    async def _run_scanner(self) -> None:
+        await self.scanner.run(self._on_scan, self._on_scanner_status)
+
+    async def _start(self) -> None:
+        """Ask the register who we are (station name, election) and our count."""
+        try:
+            info = await self.register.kiosk_info()
+        except RegisterError as exc:
+            log.warning("kiosk info failed (%s): %s", exc.kind, exc)
+        else:
+            if info.krets_navn:
+                self.station_label = info.krets_navn
+            year = self.kiosk_state.settings.election_year
+            if info.election_year != year:
+                msg = (f"Registeret gjelder {info.election_title}, men kiosken er satt opp for valget i {year}. "
+                       "Varsle IKT-ansvarlig.")  # fmt: skip
+                log.error(msg)
+                self.set_notice(msg)
+            self.render_state()
+        await self._counts()
+
+    def action_noop(self) -> None:
+        """The locked keys end here."""
+
+    # -- inputs -------------------------------------------------------------------------------
+    def _on_scan(self, scan: Scan) -> None:
+        self.dispatch(co.Scanned(scan.text, self.clock.monotonic()))
+
+    def _on_scanner_status(self, status: ScannerStatus) -> None:
+        self.dispatch(co.ScannerChanged(status.connected, status.detail))
+
+    def tick(self) -> None:
+        """Let time pass in the core (timeouts, retries)."""
+        self.dispatch(co.Tick(self.clock.monotonic()))
+
+    def send(self, event_type: type, *args: Any) -> bool:
+        """Send a clerk's event stamped with the clock; False if the phase does not take it."""
+        return self.dispatch(event_type(*args, at=self.clock.monotonic()))
+
+    def confirm(self) -> bool:
+        """The clerk confirmed: make the request id here (it is kept for every retry)."""
+        if not co.accepts(self.kiosk_state, co.Confirm):
+            return False
+        return self.dispatch(co.Confirm(self.new_request_id(), self.clock.monotonic()))
+
+    def set_notice(self, text: str) -> None:
+        self.notice = text
+        self.render_state()
+
+    # -- the core -----------------------------------------------------------------------------
+    def dispatch(self, event: co.Event) -> bool:  # type: ignore[override]
+        """Step the core with ``event``, carry out the effects and show the result."""
+        before = self.kiosk_state
+        try:
+            state, effects = co.step(before, event)
+        except co.IllegalTransition as exc:
+            log.debug("ignored: %s", exc)
+            return False
+        if state is before and not effects:
+            return True
+        self.kiosk_state = state
+        if state.phase is not before.phase:
+            self.notice = ""
+        for effect in effects:
+            self._carry_out(effect)
+        self.render_state()
+        return True
+
+    def render_state(self) -> None:
+        """Show the screen for the current phase (switching screens only when the mode changes)."""
+        if not self.is_running or not self.screen_stack:
+            return
+        target = PHASE_SCREENS[self.kiosk_state.phase]
+        current = self.screen
+        if type(current) is target:
+            if current.is_mounted:
+                current.show(self.kiosk_state)
+        elif isinstance(current, KioskScreen):
+            self.switch_screen(target())
+
+    def _carry_out(self, effect: object) -> None:
+        match effect:
+            case co.AskLookup(ticket=ticket, manntallsnummer=number):
+                self.run_worker(self._lookup(ticket, number), group="register", exit_on_error=False)
+            case co.AskCheckoff(request_id=rid, manntallsnummer=number):
+                self.run_worker(self._check_off(rid, number), group="register", exit_on_error=False)
+            case co.AskSearch(ticket=ticket, query=query):
+                self.run_worker(self._search(ticket, query), group="register", exit_on_error=False)
+            case co.AskMisregistration(ticket=ticket, manntallsnummer=number, reported_by=who, note=note):
+                self.run_worker(self._misregistration(ticket, number, who, note), group="register",
+                                exit_on_error=False)  # fmt: skip
+            case co.AskCounts():
+                self.run_worker(self._counts(), group="register", exit_on_error=False)
+            case co.LogEntry(level=level, message=message):
+                log.log(_LEVELS.get(level, logging.INFO), message)
+            case co.Notice(text=text):
+                self.notice = text
+            case co.ShowVerdict(outcome=outcome):
+                if self.on_verdict is not None:
+                    self.on_verdict(outcome)
+            case co.ClearPersonalData():
+                pass  # the screens show only the state, which no longer holds the data
+
+    # -- effects through the Register port ----------------------------------------------------
+    async def _lookup(self, ticket: int, number: str) -> None:
+        try:
+            status = await self.register.lookup(number)
+        except Exception as exc:  # noqa: BLE001 - every failure goes to the core
+            self.dispatch(co.LookupFailed(ticket, failure_of(exc), self.clock.monotonic()))
+        else:
+            self.dispatch(co.LookupAnswered(ticket, status, self.clock.monotonic()))
+
+    async def _check_off(self, request_id: str, number: str) -> None:
+        try:
+            status = await self.register.check_off(request_id, number)
+        except Exception as exc:  # noqa: BLE001
+            self.dispatch(co.CheckoffFailed(request_id, failure_of(exc), self.clock.monotonic()))
+        else:
+            self.dispatch(co.CheckoffAnswered(request_id, status, self.clock.monotonic()))
+
+    async def _search(self, ticket: int, query: Any) -> None:
+        try:
+            result = await self.register.search(query)
+        except Exception as exc:  # noqa: BLE001
+            self.dispatch(co.SearchFailed(ticket, failure_of(exc), self.clock.monotonic()))
+        else:
+            self.dispatch(co.SearchAnswered(ticket, result, self.clock.monotonic()))
+
+    async def _misregistration(self, ticket: int, number: str, who: str, note: str) -> None:
+        try:
+            m = await self.register.report_misregistration(number, reported_by=who, note=note)
+        except Exception as exc:  # noqa: BLE001
+            self.dispatch(co.MisregistrationFailed(ticket, failure_of(exc), self.clock.monotonic()))
+        else:
+            self.dispatch(co.MisregistrationAnswered(ticket, m, self.clock.monotonic()))
+
+    async def _counts(self) -> None:
+        try:
+            counts = await self.register.counts()
+        except Exception as exc:  # noqa: BLE001
+            log.info("counts unavailable: %s", exc)
+        else:
+            self.dispatch(co.CountsAnswered(counts.checkoffs))
+
+    # -- sim mode -----------------------------------------------------------------------------
+    def handle_sim_key(self, event: events.Key) -> bool:
+        """Sim mode only: F12 dev dock and its keys, digits + Enter as a scan, F10 quits."""
+        sim = self.sim
+        if sim is None:
+            return False
+        key = event.key
+        if key == "f12":
+            self.dock_open = not self.dock_open
+            self.render_state()
+            return True
+        if key == "f10":
+            self.exit(0)
+            return True
+        if self.dock_open and event.character and event.character in sim.card_keys and not self.sim_typed:
+            sim.scanner.scan(sim.cards[sim.card_keys.index(event.character)].number)
+            return True
+        if self.dock_open and key in ("x", "u", "r"):
+            {"x": sim.scanner.send_garbage, "u": sim.scanner.unplug, "r": sim.scanner.replug}[key]()
+            return True
+        if event.character is not None and event.character.isdigit():
+            self.sim_typed += event.character
+            self.render_state()
+            return True
+        if key == "backspace" and self.sim_typed:
+            self.sim_typed = self.sim_typed[:-1]
+            self.render_state()
+            return True
+        if key == "enter" and self.sim_typed:
+            text, self.sim_typed = self.sim_typed, ""
+            sim.scanner.scan(text)
+            self.render_state()
+            return True
+        return False
+
+
+class ConfigErrorApp(App[int]):
+    """Shown instead of the kiosk when the configuration is bad: says why, and stays."""
+
+    CSS_PATH = "kiosk.tcss"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS = LOCKDOWN_BINDINGS
+    TITLE = "Valgkiosk"
+
+    def __init__(self, path: str, problems: list[str], *, allow_quit: bool = False) -> None:
+        super().__init__()
+        self.theme = "ansi-dark"
+        self.path, self.problems, self.allow_quit = path, problems, allow_quit
+
+    def on_mount(self) -> None:
+        self.push_screen(ConfigErrorScreen(self.path, self.problems))
+
+    def action_noop(self) -> None:
+        pass
+
+    def on_key(self, event: events.Key) -> None:
+        if self.allow_quit and event.key == "f10":
+            self.exit(2)

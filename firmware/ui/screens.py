@@ -1,0 +1,365 @@
+"""One screen per mode of the check-off flow. Screens only show the core's state and turn
+keys into core events; the app (the shell) does everything else."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual import events, on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from valgkiosk.core import checkoff as co
+from valgkiosk.core.checkoff import Phase, State, birth_date_text
+from valgkiosk.ports.register import SearchQuery
+
+from . import texts
+from .widgets import BigText, plain
+
+if TYPE_CHECKING:
+    from .app import KioskApp
+
+
+class KioskScreen(Screen[None]):
+    """The frame every mode shares: station and count, scanner banner, notice, the mode's
+    body, key hints, and (sim mode only) the dev dock."""
+
+    HINTS: ClassVar[str] = ""
+    #: key -> method name on the screen
+    KEYS: ClassVar[dict[str, str]] = {}
+
+    @property
+    def kiosk(self) -> KioskApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="topbar", markup=False)
+        yield Static(texts.SCANNER_GONE, id="scanner-banner", markup=False)
+        yield Static(id="notice", markup=False)
+        with Vertical(id="body"):
+            yield from self.compose_body()
+        if self.kiosk.sim is not None:
+            yield DevDock(self.kiosk, id="devdock")
+        yield Static(id="hints", markup=False)
+
+    def compose_body(self) -> ComposeResult:
+        yield from ()
+
+    def on_mount(self) -> None:
+        self.show(self.kiosk.kiosk_state)
+
+    def show(self, s: State) -> None:
+        """Bring the screen up to date with ``s``."""
+        k = self.kiosk
+        count = "–" if s.count_today is None else str(s.count_today)
+        top = f" {k.station_label}  ·  Bord {k.bord}"
+        right = f"Avkrysset ved bordet i dag: {count} "
+        width = max(self.size.width, 80)
+        self.query_one("#topbar", Static).update(top + " " * max(1, width - len(top) - len(right)) + right)
+        self.query_one("#scanner-banner").display = not s.scanner_connected
+        notice = self.query_one("#notice", Static)
+        notice.update(k.notice)
+        notice.display = bool(k.notice)
+        hints = self.hints(s)
+        if k.sim is not None:
+            hints += "   F12 Utviklerpanel"
+            if k.sim_typed:
+                hints = f"Tastatur som skanner: {k.sim_typed}_   " + hints
+        self.query_one("#hints", Static).update(" " + hints)
+        if k.sim is not None:
+            dock = self.query_one(DevDock)
+            dock.display = k.dock_open
+        self.show_body(s)
+
+    def show_body(self, s: State) -> None:
+        pass
+
+    def hints(self, s: State) -> str:
+        return self.HINTS
+
+    async def on_key(self, event: events.Key) -> None:
+        if self.kiosk.handle_sim_key(event):
+            event.stop()
+            event.prevent_default()
+            return
+        name = self.KEYS.get(event.key)
+        if name is not None:
+            event.stop()
+            event.prevent_default()
+            getattr(self, name)()
+
+    # actions shared by several screens
+    def go_search(self) -> None:
+        self.kiosk.send(co.StartSearch)
+
+    def go_misregistration(self) -> None:
+        if not self.kiosk.send(co.StartMisregistration):
+            self.kiosk.set_notice("Ingen avkrysning ved dette bordet å melde som feilregistrering.")
+
+    def cancel(self) -> None:
+        self.kiosk.send(co.Cancel)
+
+
+class DevDock(Static):
+    """Sim mode only: drive the simulated scanner (demo cards, garbage, unplug, replug)."""
+
+    def __init__(self, app: KioskApp, **kwargs: object) -> None:
+        super().__init__(self._text(app), markup=False, **kwargs)  # type: ignore[arg-type]
+
+    @staticmethod
+    def _text(app: KioskApp) -> str:
+        assert app.sim is not None
+        lines = ["UTVIKLERPANEL (kun simulering)  ·  F12 lukker  ·  F10 avslutter"]
+        for key, card in zip(app.sim.card_keys, app.sim.cards):
+            lines.append(f"  {key}  {card.label:<30} {card.number}")
+        lines.append("  x  Uleselig strekkode    u  Koble fra skanneren    r  Koble til skanneren")
+        lines.append("  Sifre + Enter på tastaturet skanner som en håndskanner.")
+        return "\n".join(lines)
+
+
+class IdleScreen(KioskScreen):
+    """Waiting for the next voter."""
+
+    HINTS = "F2 Søk uten valgkort   F4 Meld feilregistrering"
+    KEYS = {"f2": "go_search", "f4": "go_misregistration"}
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("SKANN VALGKORT", id="idle-title", markup=False)
+        yield Static("Velgeren viser legitimasjon og valgkort. Uten valgkort: F2.", classes="lead", markup=False)
+        yield Static("Avkrysset ved dette bordet i dag:", classes="label", markup=False)
+        yield BigText("", id="idle-count")
+        yield Static("", id="idle-count-unknown", markup=False)
+
+    def show_body(self, s: State) -> None:
+        known = s.count_today is not None
+        big = self.query_one("#idle-count", BigText)
+        big.set_text(str(s.count_today) if known else "")
+        big.display = known
+        unknown = self.query_one("#idle-count-unknown", Static)
+        unknown.update("" if known else "(ukjent: registeret har ikke svart)")
+        unknown.display = not known
+
+
+class LookupScreen(KioskScreen):
+    """The register is being asked about a scanned card."""
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("Slår opp i manntallet …", id="busy-title", markup=False)
+
+    def show_body(self, s: State) -> None:
+        self.query_one("#busy-title", Static).update("Slår opp i manntallet …")
+
+
+class ConfirmScreen(KioskScreen):
+    """Name and date of birth, large, to compare with the ID; Enter checks off."""
+
+    HINTS = "Enter KRYSS AV   Esc Avbryt"
+    KEYS = {"enter": "confirm", "escape": "cancel"}
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("Kontroller legitimasjonen:", classes="label", markup=False)
+        yield Static(id="voter-name", markup=False)
+        yield Static("Født:", classes="label", markup=False)
+        yield BigText("", id="voter-born")
+        yield Static(id="voter-sami", classes="note", markup=False)
+        yield Static("Stemmer det med legitimasjonen?  Trykk Enter for å krysse av.", id="confirm-prompt",
+                     markup=False)  # fmt: skip
+
+    def show_body(self, s: State) -> None:
+        voter = s.status.voter if s.status else None
+        if voter is None:
+            return
+        self.query_one("#voter-name", Static).update(plain(voter.navn.upper()))
+        self.query_one("#voter-born", BigText).set_text(birth_date_text(voter.fodselsdato))
+        sami = self.query_one("#voter-sami", Static)
+        sami.update(texts.SAMI if voter.sami else "")
+        sami.display = voter.sami
+
+    def confirm(self) -> None:
+        self.kiosk.confirm()
+
+
+class CheckingOffScreen(KioskScreen):
+    """A check-off is on its way, or its answer was lost and it is being asked again."""
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(id="verdict", markup=False)
+        yield Static(id="voter-line", markup=False)
+        yield Static(id="todo", markup=False)
+        yield Static(id="details", markup=False)
+
+    def show_body(self, s: State) -> None:
+        view = texts.uncertain_view(s)
+        _show_view(self, view, s)
+
+
+class OutcomeScreen(KioskScreen):
+    """The verdict: colour, words and a symbol, and what to do next."""
+
+    HINTS = "Esc Ferdig   F2 Søk uten valgkort   F4 Meld feilregistrering"
+    KEYS = {"escape": "cancel", "f2": "go_search", "f4": "go_misregistration"}
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(id="verdict", markup=False)
+        yield Static(id="voter-line", markup=False)
+        yield Static(id="todo", markup=False)
+        yield Static(id="details", markup=False)
+
+    def show_body(self, s: State) -> None:
+        _show_view(self, texts.outcome_view(s), s)
+
+
+def _show_view(screen: KioskScreen, view: texts.View, s: State) -> None:
+    verdict = screen.query_one("#verdict", Static)
+    verdict.update(plain(f"{view.symbol}  {view.title}"))
+    for tone in (texts.OK, texts.BAD, texts.WARN):
+        verdict.set_class(tone == view.tone, f"-{tone}")
+    screen.query_one("#todo", Static).update(plain(view.todo))
+    voter = s.status.voter if s.status else None
+    line = screen.query_one("#voter-line", Static)
+    line.update(plain(texts.voter_line(voter)) if voter else "")
+    line.display = voter is not None
+    details = screen.query_one("#details", Static)
+    details.update(plain("\n".join(view.details)))
+    details.display = bool(view.details)
+
+
+_DATE = re.compile(r"^\s*(\d{1,2})[.\-/ ]?(\d{1,2})[.\-/ ]?(\d{4})\s*$")
+
+
+def parse_birth_date(text: str) -> date | None:
+    """``01.04.1980``, ``1.4.1980``, ``01041980`` or ``1980-04-01``; None if not a date."""
+    text = text.strip()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        pass
+    m = _DATE.match(text)
+    if not m:
+        return None
+    try:
+        return date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
+    except ValueError:
+        return None
+
+
+class SearchScreen(KioskScreen):
+    """No valgkort: find the voter by fødselsnummer, or by name and date of birth."""
+
+    KEYS = {"escape": "cancel"}
+    _shown_hits: tuple[object, ...] | None = None
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("SØK UTEN VALGKORT", id="search-title", markup=False)
+        yield Static("Fødselsnummer (11 sifre):", classes="label", markup=False)
+        yield Input(id="fnr", placeholder="11 sifre", max_length=11, restrict=r"[0-9 ]*")
+        yield Static("– eller navn og fødselsdato –", classes="label", markup=False)
+        with Horizontal(id="name-row"):
+            yield Input(id="navn", placeholder="Navn", max_length=200)
+            yield Input(id="born", placeholder="DD.MM.ÅÅÅÅ", max_length=10)
+        yield Static(id="search-error", markup=False)
+        yield OptionList(id="hits")
+
+    def hints(self, s: State) -> str:
+        if s.phase is Phase.SEARCHING:
+            return "Søker …"
+        if s.search_hits:
+            return "Pil opp/ned og Enter Velg   Tab Neste felt   Esc Avbryt"
+        return "Enter Søk   Tab Neste felt   Esc Avbryt"
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#fnr", Input).focus()
+
+    def show_body(self, s: State) -> None:
+        err = self.query_one("#search-error", Static)
+        err.update(plain(s.search_error))
+        err.display = bool(s.search_error)
+        hits = self.query_one("#hits", OptionList)
+        if s.search_hits != self._shown_hits:
+            self._shown_hits = s.search_hits
+            hits.clear_options()
+            for v in s.search_hits:
+                place = f"   {v.krets_navn}" if v.krets_navn else ""
+                hits.add_option(Option(plain(f"{v.navn}   født {birth_date_text(v.fodselsdato)}{place}")))
+            if s.search_truncated:
+                hits.add_option(Option(plain("Flere treff: søk mer presist."), disabled=True))
+            if s.search_hits:
+                hits.highlighted = 0
+                hits.focus()
+        hits.display = bool(s.search_hits)
+
+    @on(Input.Submitted)
+    def submit(self) -> None:
+        fnr = self.query_one("#fnr", Input).value.replace(" ", "")
+        navn = self.query_one("#navn", Input).value.strip()
+        born_text = self.query_one("#born", Input).value
+        if fnr:
+            query = SearchQuery(fodselsnummer=fnr)
+        else:
+            query = SearchQuery(navn=navn or None, fodselsdato=parse_birth_date(born_text) if born_text else None)
+        self.kiosk.send(co.SubmitSearch, query)
+
+    @on(OptionList.OptionSelected)
+    def pick(self, event: OptionList.OptionSelected) -> None:
+        self.kiosk.send(co.Pick, event.option_index)
+
+
+class MisregistrationScreen(KioskScreen):
+    """Report that the last check-off at this table was made on the wrong person."""
+
+    KEYS = {"enter": "confirm", "escape": "cancel"}
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("!  MELD FEILREGISTRERING", id="misreg-title", classes="-warn", markup=False)
+        yield Static(id="misreg-text", markup=False)
+
+    def hints(self, s: State) -> str:
+        return "Melder …" if s.phase is Phase.REPORTING_MISREGISTRATION else "Enter Meld   Esc Avbryt"
+
+    def show_body(self, s: State) -> None:
+        last = s.last_checkoff
+        when = f" ({texts.clock_time(last.checked_off_at)})" if last and last.checked_off_at else ""
+        text = (f"Den siste avkrysningen ved dette bordet{when} ble gjort på feil person.\n\n"
+                "Trykk Enter for å melde det til registeret. Varsle deretter stemmestyrets leder.")  # fmt: skip
+        if s.phase is Phase.REPORTING_MISREGISTRATION:
+            text = "Melder feilregistreringen til registeret …"
+        self.query_one("#misreg-text", Static).update(plain(text))
+
+    def confirm(self) -> None:
+        self.kiosk.send(co.ConfirmMisregistration)
+
+
+class ConfigErrorScreen(Screen[None]):
+    """The kiosk refuses to start: what is wrong with the configuration, and who fixes it."""
+
+    def __init__(self, path: str, problems: list[str]) -> None:
+        super().__init__()
+        self.path, self.problems = path, problems
+
+    def compose(self) -> ComposeResult:
+        yield Static("✖  KIOSKEN KAN IKKE STARTE", id="config-title", classes="-bad", markup=False)
+        yield Static(plain(f"Konfigurasjonsfilen {self.path} har feil:"), classes="label")
+        yield Static(plain("\n".join(f"• {p}" for p in self.problems)), id="config-problems")
+        yield Static("Ring IKT-ansvarlig (valgtelefonen, tast 3). Stemmestyrets leder avgjør om "
+                     "beredskapsrutinen skal tas i bruk.", id="config-help", markup=False)  # fmt: skip
+
+
+PHASE_SCREENS: dict[Phase, type[KioskScreen]] = {
+    Phase.IDLE: IdleScreen,
+    Phase.LOOKING_UP: LookupScreen,
+    Phase.CONFIRMING: ConfirmScreen,
+    Phase.CHECKING_OFF: CheckingOffScreen,
+    Phase.UNCERTAIN: CheckingOffScreen,
+    Phase.OUTCOME: OutcomeScreen,
+    Phase.SEARCH: SearchScreen,
+    Phase.SEARCHING: SearchScreen,
+    Phase.CONFIRM_MISREGISTRATION: MisregistrationScreen,
+    Phase.REPORTING_MISREGISTRATION: MisregistrationScreen,
+}

@@ -1,0 +1,135 @@
+"""What the clerk reads: every outcome in the procedure's words (Norwegian bokmål).
+
+Pure functions from the core's state to words, a tone (colour) and a symbol, so that
+no outcome relies on colour alone. Times are shown in Norwegian local time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from valgkiosk.core.checkoff import Outcome, Phase, State
+from valgkiosk.ports.register import CheckoffRecord, Misregistration, Voter
+
+OSLO = ZoneInfo("Europe/Oslo")
+
+OK, BAD, WARN = "ok", "bad", "warn"
+SYMBOL = {OK: "✔", BAD: "✖", WARN: "!"}
+
+CHAIR_SPECIAL = "Henvis velgeren til stemmestyrets leder for særskilt stemmegivning."
+NO_BALLOT = "Stemmeseddelen skal ikke i urnen."
+SAMI = ("Står også i Sametingets valgmanntall: kan også stemme ved sametingsvalget, "
+        "ved stemmestyrets leders bord.")  # fmt: skip
+STAMP = "Stemple stemmeseddelen."
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """One outcome as shown: tone (ok/bad/warn), symbol, headline, what to do, details."""
+
+    tone: str
+    title: str
+    todo: str
+    details: tuple[str, ...] = ()
+
+    @property
+    def symbol(self) -> str:
+        return SYMBOL[self.tone]
+
+
+def clock_time(at: datetime) -> str:
+    """``kl. 08.12`` in Norwegian local time."""
+    local = at.astimezone(OSLO)
+    return f"kl. {local.hour:02d}.{local.minute:02d}"
+
+
+def day_and_time(at: datetime) -> str:
+    local = at.astimezone(OSLO)
+    return f"{local.day:02d}.{local.month:02d}.{local.year} kl. {local.hour:02d}.{local.minute:02d}"
+
+
+def where(record: CheckoffRecord) -> str:
+    place = record.krets_navn or (f"krets {record.krets}" if record.krets else "ukjent valglokale")
+    return f"{place}, bord {record.bord}" if record.bord else place
+
+
+def misregistration_line(m: Misregistration) -> str:
+    who = f" av {m.reported_by}" if m.reported_by else ""
+    return (f"Merk: denne avkrysningen er meldt som feilregistrering ({day_and_time(m.reported_at)}{who}). "
+            "Lederen trenger dette for den særskilte stemmegivningen.")  # fmt: skip
+
+
+def outcome_view(s: State) -> View:
+    """The words for the outcome in ``s`` (phase OUTCOME)."""
+    o = s.outcome
+    status = s.status
+    voter = status.voter if status else None
+    record = status.checkoff if status else None
+    sami = (SAMI,) if voter is not None and voter.sami else ()
+    if o is Outcome.CHECKED_OFF:
+        return View(OK, "KRYSSET AV", f"{STAMP} Velgeren legger stemmeseddelen i urnen.", sami)
+    if o is Outcome.ALREADY_VOTED:
+        details: list[str] = []
+        if record is not None:
+            details.append(f"Krysset av {day_and_time(record.checked_off_at)} i {where(record)}.")
+            if record.misregistration is not None:
+                details.append(misregistration_line(record.misregistration))
+        return View(BAD, "HAR STEMT FØR", f"{NO_BALLOT} {CHAIR_SPECIAL}", tuple(details))
+    if o is Outcome.NOT_IN_REGISTER:
+        return View(BAD, "IKKE I MANNTALLET", f"{NO_BALLOT} {CHAIR_SPECIAL}",
+                    ("Sjekk legitimasjonen og valgkortet, eller søk opp velgeren (F2).",))  # fmt: skip
+    if o is Outcome.OTHER_STATION:
+        place = voter.krets_navn if voter and voter.krets_navn else "et annet valglokale"
+        return View(WARN, "ANNET VALGLOKALE",
+                    f"Velgeren står i manntallet i {place} og skal stemme der. {NO_BALLOT}",
+                    ("Er velgeren uenig eller kan ikke gå dit: henvis til stemmestyrets leder.", *sami))  # fmt: skip
+    if o is Outcome.OTHER_MUNICIPALITY:
+        return View(BAD, "ANNEN KOMMUNE", f"Velgeren står i manntallet i en annen kommune. {NO_BALLOT} {CHAIR_SPECIAL}")
+    if o is Outcome.INVALID_BARCODE:
+        return View(WARN, "UGYLDIG ELLER ULESELIG STREKKODE",
+                    "Skann valgkortet på nytt. Går det ikke: søk opp velgeren uten valgkort (F2).",
+                    (s.problem,) if s.problem else ())  # fmt: skip
+    if o is Outcome.OTHER_ELECTION:
+        return View(WARN, "VALGKORT FRA ET ANNET VALG",
+                    "Valgkortet gjelder ikke dette valget. Søk opp velgeren uten valgkort (F2).")  # fmt: skip
+    if o is Outcome.LOOKUP_FAILED:
+        return View(WARN, "REGISTERET SVARER IKKE",
+                    "Ingen er krysset av. Skann på nytt om litt. Varsle stemmestyrets leder hvis det fortsetter: "
+                    "lederen avgjør om beredskapsrutinen skal tas i bruk.",
+                    (s.problem,) if s.problem else ())  # fmt: skip
+    if o is Outcome.CHECKOFF_REFUSED:
+        return View(BAD, "AVKRYSNINGEN BLE AVVIST",
+                    "Velgeren er ikke krysset av. Ikke stemple. Varsle stemmestyrets leder.",
+                    (s.problem,) if s.problem else ())  # fmt: skip
+    if o is Outcome.MISREGISTRATION_REPORTED:
+        m = s.misregistration
+        line = (f"Meldt {day_and_time(m.reported_at)} av {m.reported_by}.",) if m else ()
+        return View(WARN, "FEILREGISTRERING MELDT",
+                    "Varsle stemmestyrets leder straks, så det føres i loggen.", line)  # fmt: skip
+    if o is Outcome.MISREGISTRATION_FAILED:
+        return View(BAD, "FEILREGISTRERINGEN BLE IKKE MELDT",
+                    "Prøv igjen (F4), og varsle stemmestyrets leder.",
+                    (s.problem,) if s.problem else ())  # fmt: skip
+    raise ValueError(f"no outcome to show in {s.phase}")
+
+
+def uncertain_view(s: State) -> View:
+    """The check-off screen while the answer is awaited or was lost."""
+    if s.attempts == 0:
+        return View(WARN, "KRYSSER AV …", "Vent på svar fra registeret. Ikke stemple ennå.")
+    reason = s.failure.message if s.failure else "Registeret har ikke svart."
+    asking = "Spør registeret igjen nå" if s.phase is Phase.CHECKING_OFF else "Spør registeret igjen om litt"
+    return View(WARN, "AVKRYSNINGEN ER IKKE BEKREFTET",
+                "Ikke stemple ennå. Velgeren venter ved bordet. Varsle stemmestyrets leder hvis det varer.",
+                (reason, f"{asking} (forsøk {s.attempts + 1}). Det blir aldri krysset av to ganger."))  # fmt: skip
+
+
+def voter_line(v: Voter) -> str:
+    from valgkiosk.core.checkoff import birth_date_text
+
+    return f"{v.navn}  ·  født {birth_date_text(v.fodselsdato)}"
+
+
+SCANNER_GONE = "SKANNEREN ER BORTE – sjekk ledningen. Søk uten valgkort med F2 så lenge."
