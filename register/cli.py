@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import sqlite3
 import logging
 import os
 import sys
+from collections.abc import Iterator
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -21,17 +24,25 @@ class CliError(Exception):
     """A problem the operator must fix; printed without a traceback."""
 
 
-def _store(args: argparse.Namespace, *, migrate: bool = False) -> SqlStore:
+def _db_url(args: argparse.Namespace) -> str:
     url = args.db or os.environ.get(DB_ENV)
     if not url:
         raise CliError(f"Oppgi databasen med --db eller miljøvariabelen {DB_ENV}.")
-    store = open_store(url)
-    if migrate:
-        store.migrate()
-    elif store.schema_version() == 0:
+    return str(url)
+
+
+@contextlib.contextmanager
+def _store(args: argparse.Namespace, *, migrate: bool = False) -> Iterator[SqlStore]:
+    """The register named on the command line, set up (or migrated when asked), then closed."""
+    store = open_store(_db_url(args))
+    try:
+        if migrate:
+            store.migrate()
+        elif store.schema_version() == 0:
+            raise CliError("Databasen er ikke satt opp: kjør først «valgkiosk register init».")
+        yield store
+    finally:
         store.close()
-        raise CliError("Databasen er ikke satt opp: kjør først «valgkiosk register init».")
-    return store
 
 
 def _date(text: str) -> date:
@@ -42,8 +53,7 @@ def _date(text: str) -> date:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    store = _store(args, migrate=True)
-    try:
+    with _store(args, migrate=True) as store:
         existing = store.election()
         election = Election(args.election_type, args.election_date.year, args.election_date)
         if existing is not None and existing != election and store.voter_count() > 0:
@@ -51,41 +61,29 @@ def cmd_init(args: argparse.Namespace) -> int:
         store.set_election(election)
         print(f"Registeret er satt opp for {election.title} ({election.date}); "
               f"valgårssiffer {election.year_digit}.")
-    finally:
-        store.close()
     return 0
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    url = args.db or os.environ.get(DB_ENV)
-    if not url:
-        raise CliError(f"Oppgi databasen med --db eller miljøvariabelen {DB_ENV}.")
-    store = open_store(url)
-    try:
+    with contextlib.closing(open_store(_db_url(args))) as store:
         applied = store.migrate()
         print(f"Skjemaversjon {store.schema_version()} (nye migreringer: {applied or 'ingen'}).")
-    finally:
-        store.close()
     return 0
 
 
 def cmd_import(args: argparse.Namespace) -> int:
     from valgkiosk.register.importer import import_csv
 
-    store = _store(args)
-    try:
+    with _store(args) as store:
         count = import_csv(store, Path(args.file))
         print(f"Importerte {count} velgere fra {args.file}.")
-    finally:
-        store.close()
     return 0
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
     from valgkiosk.register import synthetic
 
-    store = _store(args)
-    try:
+    with _store(args) as store:
         election = store.election()
         if election is None:
             raise CliError("Registeret har ikke noe valg: kjør først «valgkiosk register init».")
@@ -95,14 +93,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
             own_station_required=args.own_station_required,
         )
         print(f"Laget et syntetisk manntall med {count} velgere (frø {args.seed}).")
-    finally:
-        store.close()
     return 0
 
 
 def cmd_issue(args: argparse.Namespace) -> int:
-    store = _store(args)
-    try:
+    with _store(args) as store:
         if args.admin:
             kiosk = Kiosk(args.kiosk_id, Role.ADMIN)
         else:
@@ -113,8 +108,6 @@ def cmd_issue(args: argparse.Namespace) -> int:
                 raise CliError(f"Valgkrets {args.kommune}/{args.krets} finnes ikke i registeret.")
             kiosk = Kiosk(args.kiosk_id, Role.KIOSK, args.kommune, args.krets, args.bord)
         token = credentials.issue(store, kiosk)
-    finally:
-        store.close()
     if args.out:
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -127,34 +120,25 @@ def cmd_issue(args: argparse.Namespace) -> int:
 
 
 def cmd_revoke(args: argparse.Namespace) -> int:
-    store = _store(args)
-    try:
+    with _store(args) as store:
         if not store.revoke_credential(args.kiosk_id, datetime.now(timezone.utc)):
             raise CliError(f"Kiosken {args.kiosk_id} har ingen gyldig legitimasjon.")
-    finally:
-        store.close()
     print(f"Legitimasjonen til {args.kiosk_id} er tilbakekalt.")
     return 0
 
 
 def cmd_credentials(args: argparse.Namespace) -> int:
-    store = _store(args)
-    try:
+    with _store(args) as store:
         for kiosk, issued, revoked in store.credentials():
             where = f"{kiosk.kommune}/{kiosk.krets} bord {kiosk.bord}" if kiosk.role is Role.KIOSK else "admin"
             state = f"tilbakekalt {revoked:%Y-%m-%d %H:%M}" if revoked else "gyldig"
             print(f"{kiosk.kiosk_id:30} {where:28} utstedt {issued:%Y-%m-%d %H:%M}  {state}")
-    finally:
-        store.close()
     return 0
 
 
 def cmd_counts(args: argparse.Namespace) -> int:
-    store = _store(args)
-    try:
+    with _store(args) as store:
         rows = store.counts(kommune=args.kommune, krets=args.krets)
-    finally:
-        store.close()
     print(f"{'kommune':8} {'krets':10} {'bord':>4} {'avkrysninger':>13} {'beredskap':>10} {'feilreg.':>9}")
     for r in rows:
         print(f"{r.kommune:8} {r.krets:10} {r.bord:>4} {r.checkoffs:>13} {r.emergency_votes:>10} "
@@ -163,11 +147,8 @@ def cmd_counts(args: argparse.Namespace) -> int:
 
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
-    store = _store(args)
-    try:
+    with _store(args) as store:
         duplicates = store.reconciliation()
-    finally:
-        store.close()
     if args.format == "json":
         print(json.dumps([{"manntallsnummer": d.manntallsnummer, "appearances": [
             {"kind": a.kind, "at": a.at.isoformat(), "kiosk_id": a.kiosk_id, "krets": a.krets,
@@ -186,16 +167,10 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    url = args.db or os.environ.get(DB_ENV)
-    if not url:
-        raise CliError(f"Oppgi databasen med --db eller miljøvariabelen {DB_ENV}.")
-    store = open_store(url)
-    try:
-        store.migrate()
+    url = _db_url(args)
+    with _store(args, migrate=True) as store:
         if store.election() is None:
             raise CliError("Registeret har ikke noe valg: kjør først «valgkiosk register init».")
-    finally:
-        store.close()
     if bool(args.tls_cert) != bool(args.tls_key):
         raise CliError("TLS trenger både --tls-cert og --tls-key.")
     os.environ[DB_ENV] = url
@@ -274,6 +249,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 def run(args: argparse.Namespace) -> int:
     """Run a ``register`` subcommand, turning operator errors into clear messages."""
+    if args.func is not cmd_serve:  # one clear line below instead of the pool's retries
+        logging.getLogger("psycopg.pool").setLevel(logging.CRITICAL)
     try:
         return int(args.func(args))
     except (CliError, StoreError) as exc:
@@ -282,6 +259,16 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:  # import validation errors carry their own Norwegian text
         print(f"Feil: {exc}", file=sys.stderr)
         return 2
+    except (sqlite3.OperationalError, *_pg_errors()) as exc:
+        print(f"Feil: får ikke kontakt med databasen ({type(exc).__name__}).", file=sys.stderr)
+        return 3
+
+
+def _pg_errors() -> tuple[type[Exception], ...]:
+    import psycopg
+    import psycopg_pool
+
+    return (psycopg.OperationalError, psycopg_pool.PoolTimeout)
 
 
 logging.getLogger("valgkiosk").addHandler(logging.NullHandler())
