@@ -249,6 +249,12 @@ def parse_birth_date(text: str) -> date | None:
         return None
 
 
+def _steady(field: Input) -> Input:
+    """A steady cursor: calmer on the console, and stable in snapshots."""
+    field.cursor_blink = False
+    return field
+
+
 class SearchScreen(KioskScreen):
     """No valgkort: find the voter by fødselsnummer, or by name and date of birth."""
 
@@ -258,11 +264,11 @@ class SearchScreen(KioskScreen):
     def compose_body(self) -> ComposeResult:
         yield Static("SØK UTEN VALGKORT", id="search-title", markup=False)
         yield Static("Fødselsnummer (11 sifre):", classes="label", markup=False)
-        yield Input(id="fnr", placeholder="11 sifre", max_length=11, restrict=r"[0-9 ]*")
+        yield _steady(Input(id="fnr", placeholder="11 sifre", max_length=11, restrict=r"[0-9 ]*"))
         yield Static("– eller navn og fødselsdato –", classes="label", markup=False)
         with Horizontal(id="name-row"):
-            yield Input(id="navn", placeholder="Navn", max_length=200)
-            yield Input(id="born", placeholder="DD.MM.ÅÅÅÅ", max_length=10)
+            yield _steady(Input(id="navn", placeholder="Navn", max_length=200))
+            yield _steady(Input(id="born", placeholder="DD.MM.ÅÅÅÅ", max_length=10))
         yield Static(id="search-error", markup=False)
         yield OptionList(id="hits")
 

@@ -1,0 +1,149 @@
+"""The composition root: the one place that turns a station configuration into a running
+kiosk, picking real or simulated adapters.
+
+``run_kiosk(config_path, sim)`` is what ``valgkiosk run [--sim] [--config PATH]`` calls.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from valgkiosk import config as cfg
+from valgkiosk.core import checkoff as co
+from valgkiosk.ports.clock import Clock, SystemClock
+from valgkiosk.ports.register import Register
+from valgkiosk.ports.scanner import Scanner
+
+log = logging.getLogger("valgkiosk.bootstrap")
+
+#: The demo configuration ``run --sim`` uses when no path is given.
+SIM_CONFIG = Path(__file__).resolve().parent.parent / "config" / "sim-offline.toml"
+
+
+@dataclass
+class Wiring:
+    """The adapters chosen for a configuration."""
+
+    register: Register
+    scanner: Scanner
+    sim: Any  # SimControls or None
+    demo_cards: list[Any]
+
+
+def build_register(config: cfg.StationConfig, *, base: Path | None = None) -> tuple[Register, list[Any]]:
+    """The Register adapter: HTTP for a URL, the in-memory demo register for ``memory:``."""
+    reg = config.register_
+    st = config.station
+    if reg.url.startswith("memory:"):
+        from valgkiosk.register_memory import demo_register
+
+        memory, cards = demo_register(kommune=st.kommune, krets=st.krets, krets_navn=st.navn or "Demoskolen",
+                                      bord=st.bord, election_year=config.election.year)  # fmt: skip
+        # the offline demo shows real times
+        from datetime import datetime, timezone
+
+        memory.now = lambda: datetime.now(timezone.utc)
+        return memory, cards
+    from valgkiosk.register_client import HttpRegister
+
+    verify: str | bool = reg.ca_file if reg.ca_file else True
+    client = HttpRegister(reg.url, config.credential_value(base), timeout=config.timings.register_timeout_seconds,
+                          verify=verify)  # fmt: skip
+    return client, []
+
+
+def build_scanner(config: cfg.StationConfig, *, sim: bool) -> Scanner:
+    """The Scanner adapter: evdev, serial, or the simulated one (always in sim mode)."""
+    from valgkiosk.drivers import scanner as drivers
+
+    sc = config.scanner
+    if sim or sc.kind == "sim":
+        return drivers.SimulatedScanner()
+    if sc.kind == "serial":
+        assert sc.device is not None
+        return drivers.SerialScanner(sc.device, baudrate=sc.baudrate)
+    return drivers.EvdevScanner(vendor=sc.vendor, product=sc.product, name=sc.name, path=sc.path, layout=sc.layout)
+
+
+def build_app(
+    config: cfg.StationConfig,
+    *,
+    sim: bool,
+    base: Path | None = None,
+    clock: Clock | None = None,
+    register: Register | None = None,
+    scanner: Scanner | None = None,
+) -> Any:
+    """The kiosk app wired from ``config`` (adapters may be handed in, e.g. by the bench)."""
+    from valgkiosk.ui.app import KioskApp, SimControls
+
+    cards: list[Any] = []
+    if register is None:
+        register, cards = build_register(config, base=base)
+    if scanner is None:
+        scanner = build_scanner(config, sim=sim)
+    cards = cards or [c for c in config.sim.demo_cards]
+    st = config.station
+    settings = co.Settings(
+        election_year=config.election.year,
+        reported_by=f"Avkrysser bord {st.bord}",
+        timings=config.timings.timings(),
+    )
+    is_sim = sim or config.scanner.kind == "sim"
+    controls = SimControls(scanner, cards) if is_sim and hasattr(scanner, "unplug") else None  # type: ignore[arg-type]
+    return KioskApp(
+        register=register,
+        scanner=scanner,
+        settings=settings,
+        station_label=st.navn or f"Krets {st.krets}",
+        bord=st.bord,
+        clock=clock or SystemClock(),
+        sim=controls,
+    )
+
+
+def _setup_logging(config: cfg.StationConfig | None) -> None:
+    """Log to the journal (stderr under systemd) or to the configured file, never onto the
+    clerk's screen: while the UI runs, stderr belongs to the terminal."""
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        root.removeHandler(h)
+    level = getattr(logging, (config.log.level if config else "info").upper())
+    root.setLevel(level)
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if config and config.log.file:
+        handler: logging.Handler = logging.FileHandler(config.log.file, encoding="utf-8")
+    elif os.environ.get("JOURNAL_STREAM") or not sys.stderr.isatty():
+        handler = logging.StreamHandler(sys.stderr)  # systemd: stderr goes to the journal
+    else:
+        handler = logging.NullHandler()  # interactive terminal: keep the screen clean
+    handler.setFormatter(fmt)
+    root.addHandler(handler)
+
+
+def run_kiosk(config_path: str | None, sim: bool) -> int:
+    """Start the kiosk. Returns the exit code: 0 normally, 2 when the configuration is bad
+    (after the error screen has been shown; the kiosk refuses to start)."""
+    path = Path(config_path) if config_path else (SIM_CONFIG if sim else cfg.DEFAULT_PATH)
+    try:
+        config = cfg.load(path)
+    except cfg.ConfigError as exc:
+        # The journal first (stderr before the screen is taken), then the screen.
+        print(str(exc), file=sys.stderr, flush=True)
+        _setup_logging(None)
+        log.error("%s", exc)
+        from valgkiosk.ui.app import ConfigErrorApp
+
+        ConfigErrorApp(exc.path, exc.problems, allow_quit=sim).run()
+        return 2
+    _setup_logging(config)
+    log.info("kiosk starting: kommune %s krets %s bord %s (%s)", config.station.kommune, config.station.krets,
+             config.station.bord, "sim" if sim else config.scanner.kind)  # fmt: skip
+    app = build_app(config, sim=sim, base=path.parent)
+    result = app.run()
+    return int(result or 0)

@@ -1,0 +1,99 @@
+"""Test harness for the kiosk app: the app wired to the simulated scanner, the in-memory
+demo register, a manual clock and deterministic request ids. Ships with the firmware (as
+gpiozero ships its MockFactory) so that UI tests, scenario tests and the bench share it."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from textual.pilot import Pilot
+
+from valgkiosk.core import checkoff as co
+from valgkiosk.drivers.scanner import SimulatedScanner
+from valgkiosk.ports.clock import ManualClock
+from valgkiosk.ports.register import Register
+from valgkiosk.register_memory import DemoCard, MemoryRegister, demo_register
+
+from .app import KioskApp, SimControls
+
+SIZE = (100, 32)
+TIMINGS = co.Timings(personal_data=15, confirm=60, duplicate_window=1.0, retry_interval=2.0,
+                     register_timeout=3.0)  # fmt: skip
+
+
+@dataclass
+class Rig:
+    """Everything a test drives: the app and the adapters behind it."""
+
+    app: KioskApp
+    scanner: SimulatedScanner
+    register: Any  # MemoryRegister or HttpRegister
+    clock: ManualClock
+    cards: dict[str, str] = field(default_factory=dict)  # label -> number
+    request_ids: list[str] = field(default_factory=list)
+    verdicts: list[co.Outcome] = field(default_factory=list)
+
+    def card(self, label: str) -> str:
+        return self.cards[label]
+
+
+def make_rig(
+    *,
+    register: Register | None = None,
+    sim: bool = True,
+    timings: co.Timings = TIMINGS,
+    bord: int = 1,
+) -> Rig:
+    """A kiosk app over the demo register (or ``register``), not yet running."""
+    cards: list[DemoCard] = []
+    if register is None:
+        register, cards = demo_register(bord=bord)
+    scanner = SimulatedScanner()
+    clock = ManualClock()
+    ids: list[str] = []
+
+    def new_id() -> str:
+        rid = str(uuid.UUID(int=len(ids) + 1))
+        ids.append(rid)
+        return rid
+
+    verdicts: list[co.Outcome] = []
+    app = KioskApp(
+        register=register,
+        scanner=scanner,
+        settings=co.Settings(election_year=2025, reported_by=f"Avkrysser bord {bord}", timings=timings),
+        station_label="Prøveskolen",
+        bord=bord,
+        clock=clock,
+        new_request_id=new_id,
+        sim=SimControls(scanner, cards) if sim else None,
+        auto_tick=False,
+        on_verdict=verdicts.append,
+    )
+    return Rig(app, scanner, register, clock, {c.label: c.number for c in cards}, ids, verdicts)
+
+
+async def settle(pilot: Pilot[Any], rounds: int = 3) -> None:
+    """Let scans, register calls and screen switches finish (never waits for the scanner)."""
+    app = pilot.app
+    for _ in range(rounds):
+        await pilot.pause()
+        pending = [w for w in app.workers if w.group == "register" and not w.is_finished]
+        if pending:
+            await asyncio.gather(*(w.wait() for w in pending), return_exceptions=True)
+        await pilot.pause()
+
+
+async def advance(rig: Rig, pilot: Pilot[Any], seconds: float) -> None:
+    """Let ``seconds`` pass on the kiosk's clock and deliver a tick."""
+    rig.clock.advance(seconds)
+    rig.app.tick()
+    await settle(pilot)
+
+
+def screen_text(app: KioskApp) -> str:
+    """Everything on screen now, as plain text."""
+    return "\n".join(strip.text.rstrip() for strip in app.screen._compositor.render_strips())
