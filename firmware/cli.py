@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from valgkiosk import __version__
 from valgkiosk.register import cli as register_cli
+
+DEFAULT_LOGGBOK = "/var/lib/valgkiosk/loggbok.jsonl"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,10 +21,55 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_cli.add_parser(sub)
 
+    log = sub.add_parser("log", help="the kiosk's loggbok: show, verify, export")
+    log.add_argument("--file", default=os.environ.get("VALGKIOSK_LOGGBOK", DEFAULT_LOGGBOK),
+                     help=f"the loggbok file (default: $VALGKIOSK_LOGGBOK or {DEFAULT_LOGGBOK})")
+    log_cmds = log.add_subparsers(dest="log_command", required=True, metavar="COMMAND")
+    log_cmds.add_parser("show", help="print every entry")
+    log_cmds.add_parser("verify", help="check the hash chain; exit 1 if broken")
+    export = log_cmds.add_parser("export", help="write the loggbok as CSV or JSON")
+    export.add_argument("--format", choices=["csv", "json"], default="csv")
+
     demo = sub.add_parser("demo", help="run the demo: a synthetic register (and the kiosk in sim mode)")
     demo.add_argument("--folder", default=".demo", help="where the demo keeps its files")
     demo.add_argument("--port", type=int, default=8470)
     return parser
+
+
+def run_log(args: argparse.Namespace) -> int:
+    """``valgkiosk log …``: read the loggbok without changing it."""
+    from pathlib import Path
+
+    from valgkiosk.core.loggbok import BadLine, from_line, verify
+    from valgkiosk.journal import export
+
+    path = Path(args.file)
+    if not path.exists():
+        print(f"Feil: finner ikke loggboken {path}.", file=sys.stderr)
+        return 2
+    lines = path.read_text(encoding="utf-8").splitlines()
+    if args.log_command == "verify":
+        problems = verify(lines)
+        for problem in problems:
+            print(problem.message)
+        if problems:
+            print(f"Loggboken {path} er IKKE intakt ({len(problems)} feil).")
+            return 1
+        print(f"Loggboken {path} er intakt: {len(lines)} føringer, kjeden er hel.")
+        return 0
+    entries = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            entries.append(from_line(line))
+        except BadLine:
+            print(f"Advarsel: linje {number} er ødelagt og er utelatt.", file=sys.stderr)
+    if args.log_command == "export":
+        sys.stdout.write(export(entries, args.format))
+        return 0
+    for e in entries:
+        details = ", ".join(f"{k}: {v}" for k, v in e.data.items())
+        print(f"{e.seq:>5}  {e.at[:19].replace('T', ' ')}  {e.label()}" + (f" ({details})" if details else ""))
+    return 0
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -45,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         return register_cli.run(args)
     if args.command == "demo":
         return run_demo(args)
+    if args.command == "log":
+        return run_log(args)
     return 2
 
 

@@ -1,0 +1,108 @@
+"""The loggbok on the data partition: durable, append-only, hash-chained.
+
+Every append is written and fsynced before ``append`` returns, so whatever the screen
+confirms afterwards survives a kill -9 or a power cut. A line torn by a power cut
+(no newline: its append never returned) is set aside on open and the fact is logged.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import threading
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from valgkiosk.core.loggbok import ChainProblem, Entry, from_line, next_entry, to_line, verify
+
+
+class Journal:
+    """The loggbok file; safe to append from several threads of one process."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._last: Entry | None = None
+        self.torn_tail = self._recover()
+
+    def _recover(self) -> str:
+        """Drop a torn final line (from a power cut mid-write) and find the last entry."""
+        if not self.path.exists():
+            fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o640)
+            os.fsync(fd)
+            os.close(fd)
+            _fsync_dir(self.path.parent)
+            return ""
+        data = self.path.read_bytes()
+        torn = ""
+        if data and not data.endswith(b"\n"):
+            cut = data.rfind(b"\n") + 1
+            torn = data[cut:].decode("utf-8", "replace")
+            with open(self.path, "r+b") as f:
+                f.truncate(cut)
+                os.fsync(f.fileno())
+            data = data[:cut]
+        lines = data.decode("utf-8").splitlines()
+        if lines:
+            self._last = from_line(lines[-1])
+        if torn:
+            self.append("recovered", {"forkastet_ufullstendig_linje": len(torn)})
+        return torn
+
+    def append(self, kind: str, data: Mapping[str, Any], *, at: datetime | None = None) -> Entry:
+        """Write one entry durably (written and fsynced) and return it."""
+        when = at or datetime.now().astimezone()
+        with self._lock:
+            entry = next_entry(self._last, kind, data, when)
+            line = (to_line(entry) + "\n").encode("utf-8")
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+            try:
+                os.write(fd, line)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            self._last = entry
+        return entry
+
+    def lines(self) -> list[str]:
+        """Every line as written."""
+        return self.path.read_text(encoding="utf-8").splitlines()
+
+    def entries(self) -> Iterator[Entry]:
+        """Every entry, oldest first."""
+        for line in self.lines():
+            yield from_line(line)
+
+    def verify(self) -> list[ChainProblem]:
+        """Where the chain is broken; empty when the loggbok is intact."""
+        return verify(self.lines())
+
+
+def export(entries: list[Entry], fmt: str) -> str:
+    """The entries as CSV or JSON, for the minutes (møteboka)."""
+    if fmt == "json":
+        return json.dumps([{"nr": e.seq, "tid": e.at, "type": e.kind, "hendelse": e.label(),
+                            "data": e.data, "hash": e.hash} for e in entries],
+                          ensure_ascii=False, indent=2)
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, delimiter=";", lineterminator="\n")
+        writer.writerow(["nr", "tid", "type", "hendelse", "detaljer", "hash"])
+        for e in entries:
+            details = ", ".join(f"{k}={v}" for k, v in e.data.items())
+            writer.writerow([e.seq, e.at, e.kind, e.label(), details, e.hash])
+        return out.getvalue()
+    raise ValueError(f"ukjent format {fmt!r}: bruk csv eller json")
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
