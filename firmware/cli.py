@@ -33,6 +33,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run the demo: a synthetic register (and the kiosk in sim mode)")
     demo.add_argument("--folder", default=".demo", help="where the demo keeps its files")
     demo.add_argument("--port", type=int, default=8470)
+    demo.add_argument("--register-only", action="store_true",
+                      help="serve only the demo register (no kiosk)")
+
+    run = sub.add_parser("run", help="run the kiosk on this table's screen")
+    run.add_argument("--sim", action="store_true", help="simulated hardware (a laptop, the demo, tests)")
+    run.add_argument("--config", help="station configuration (default: /etc/valgkiosk/station.toml; "
+                                      "with --sim: config/sim-offline.toml)")
     return parser
 
 
@@ -73,11 +80,13 @@ def run_log(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    """Prepare the demo register and serve it on loopback."""
+    """The demo: the register on loopback and the kiosk in sim mode (or the register alone)."""
     from pathlib import Path
 
     from valgkiosk import demo
 
+    if not args.register_only:
+        return demo.run(Path(args.folder), args.port)
     prepared = demo.prepare(Path(args.folder))
     demo.print_cards(prepared)
     print(f"Registeret svarer på http://127.0.0.1:{args.port} (API: /docs); "
@@ -95,6 +104,10 @@ def main(argv: list[str] | None = None) -> int:
         return run_demo(args)
     if args.command == "log":
         return run_log(args)
+    if args.command == "run":
+        from valgkiosk.bootstrap import run_kiosk
+
+        return run_kiosk(args.config, args.sim)
     return 2
 
 

@@ -106,3 +106,76 @@ def print_cards(demo: Demo) -> None:
     print("Demo-valgkort (skann ved å skrive nummeret og trykke Enter):")
     for card in demo.cards:
         print(f"  {card.number[:10]} {card.number[10:]}   {card.case}")
+
+
+def write_kiosk_config(demo: Demo, register_url: str) -> Path:
+    """The sim-mode station configuration for the demo table, with the demo cards."""
+    path = demo.folder / "kiosk.toml"
+    cards = "\n".join(f'  {{ label = "{c.case}", number = "{c.number}" }},' for c in demo.cards)
+    path.write_text(f"""# Made by `valgkiosk demo`: the demo table in sim mode against the demo register.
+[station]
+kommune = "{DEMO_TABLE.kommune}"
+krets = "{DEMO_TABLE.krets}"
+bord = {DEMO_TABLE.bord}
+
+[election]
+year = {DEMO_ELECTION.year}
+
+[register]
+url = "{register_url}"
+credential_file = "{demo.credential_file.name}"
+
+[scanner]
+kind = "sim"
+
+[log]
+file = "{(demo.folder / "kiosk.log").resolve()}"
+
+[sim]
+demo_cards = [
+{cards}
+]
+""", encoding="utf-8")
+    return path
+
+
+def run(folder: Path, port: int) -> int:
+    """The whole demo: the register in the background, the kiosk in sim mode in front."""
+    import os
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from valgkiosk.bootstrap import run_kiosk
+
+    demo = prepare(folder)
+    url = f"http://127.0.0.1:{port}"
+    log = open(folder / "register.log", "ab")  # noqa: SIM115 - handed to the child
+    register = subprocess.Popen(
+        [sys.executable, "-m", "valgkiosk", "register", "serve", "--db", demo.db_url, "--port", str(port),
+         "--log-level", "warning"],
+        stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy(),
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(url + "/healthz", timeout=1) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            if register.poll() is not None or time.monotonic() > deadline:
+                print(f"Registeret startet ikke; se {folder / 'register.log'}.", file=sys.stderr)
+                return 1
+            time.sleep(0.1)
+        config = write_kiosk_config(demo, url)
+        return run_kiosk(str(config), sim=True)
+    finally:
+        register.terminate()
+        try:
+            register.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            register.kill()
+        log.close()
