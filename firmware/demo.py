@@ -43,7 +43,7 @@ class Demo:
     cards: list[DemoCard]
 
 
-def prepare(folder: Path) -> Demo:
+def prepare(folder: Path, *, voters: int = DEMO_VOTERS) -> Demo:
     """Make the demo register in ``folder`` unless it is already there."""
     folder.mkdir(parents=True, exist_ok=True)
     db_url = f"sqlite:///{folder.resolve()}/register.db"
@@ -56,12 +56,12 @@ def prepare(folder: Path) -> Demo:
         try:
             store.migrate()
             store.set_election(DEMO_ELECTION)
-            synthetic.populate(store, voters=DEMO_VOTERS, seed=DEMO_SEED, kommuner=1,
+            synthetic.populate(store, voters=voters, seed=DEMO_SEED, kommuner=1,
                                kretser_per_kommune=4, own_station_required=True)
             token = credentials.issue(store, DEMO_TABLE)
             credential_file.touch(mode=0o600)
             credential_file.write_text(token + "\n", encoding="utf-8")
-            cards = _make_cards(store)
+            cards = _make_cards(store, voters)
         finally:
             store.close()
         cards_file.write_text("".join(f"{c.number}\t{c.case}\n" for c in cards), encoding="utf-8")
@@ -69,9 +69,9 @@ def prepare(folder: Path) -> Demo:
     return Demo(folder, db_url, credential_file, cards)
 
 
-def _make_cards(store: SqlStore) -> list[DemoCard]:
+def _make_cards(store: SqlStore, voters: int) -> list[DemoCard]:
     """One card per case, picked from the synthetic register (and set up where needed)."""
-    register = synthetic.generate(voters=DEMO_VOTERS, seed=DEMO_SEED, election_year=DEMO_ELECTION.year,
+    register = synthetic.generate(voters=voters, seed=DEMO_SEED, election_year=DEMO_ELECTION.year,
                                   election_date=DEMO_ELECTION.date, kretser_per_kommune=4,
                                   own_station_required=True)
     here = [v for v in register.voters() if v.krets == DEMO_KRETS]
