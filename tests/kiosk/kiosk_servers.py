@@ -155,11 +155,18 @@ class Misbehaving:
     """A loopback HTTP server that answers however ``mode`` says:
     ``500``, ``html`` (200 but not JSON), ``wrong_json`` (200, JSON of the wrong shape),
     ``slow`` (answers correctly after ``delay`` seconds), ``drop`` (closes the connection),
-    ``ok`` (a correct answer). Every request's path and body are recorded."""
+    ``ok`` (a correct answer). With ``upstream`` it is a proxy in front of the real register:
+    the request is carried out there first, then the answer is delivered, delayed, garbled
+    or dropped as ``mode`` (or the per-path ``plan``) says — an answer lost on the way back.
+    Every request's path and body are recorded."""
 
-    def __init__(self, mode: str = "ok", *, delay: float = 2.0, answer: dict[str, object] | None = None) -> None:
+    def __init__(self, mode: str = "ok", *, delay: float = 2.0, answer: dict[str, object] | None = None,
+                 upstream: str | None = None, plan: dict[str, list[str]] | None = None) -> None:
         self.mode, self.delay = mode, delay
         self.answer = answer or {}
+        self.upstream = upstream
+        #: per path, the modes for its next requests (then ``mode``)
+        self.plan = {k: list(v) for k, v in (plan or {}).items()}
         self.requests: list[tuple[str, dict[str, object] | None]] = []
         outer = self
 
@@ -171,7 +178,17 @@ class Misbehaving:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 outer.requests.append((self.path, json.loads(raw) if raw else None))
-                mode = outer.mode
+                planned = outer.plan.get(self.path)
+                mode = planned.pop(0) if planned else outer.mode
+                forwarded = None
+                if outer.upstream is not None and mode != "drop_before":
+                    # the real register does the work; what comes back is up to ``mode``
+                    forwarded = httpx.request(self.command, outer.upstream + self.path, content=raw,
+                                              headers={k: v for k, v in self.headers.items()
+                                                       if k.lower() in ("authorization", "content-type")},
+                                              timeout=30)
+                if mode == "drop_before":
+                    mode = "drop"
                 if mode == "drop":
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
@@ -184,6 +201,8 @@ class Misbehaving:
                     self._send(200, b"<html><body>Logg inn p\xc3\xa5 Wi-Fi</body></html>", "text/html")
                 elif mode == "wrong_json":
                     self._send(200, json.dumps({"status": "ok", "verdict": 17}).encode(), "application/json")
+                elif forwarded is not None:
+                    self._send(forwarded.status_code, forwarded.content, "application/json")
                 else:
                     self._send(200, json.dumps(outer.answer.get(self.path, {})).encode(), "application/json")
 
