@@ -1,0 +1,118 @@
+"""The station configuration: the shipped examples load; every mistake is refused with a
+Norwegian sentence naming the file, the key and what is wrong."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from valgkiosk import config as cfg
+
+ROOT = Path(__file__).resolve().parents[2]
+GOOD = """
+[station]
+kommune = "0301"
+krets = "0101"
+bord = 3
+
+[election]
+year = 2025
+
+[register]
+url = "https://register.example.no"
+credential = "abcdefghijklmnopqrstuvwxyz"
+
+[scanner]
+kind = "evdev"
+vendor = 0x05e0
+product = 0x1200
+"""
+
+
+def test_the_example_parses() -> None:
+    c = cfg.parse((ROOT / "config" / "station.example.toml").read_text(encoding="utf-8"), "station.example.toml")
+    assert (c.station.kommune, c.station.krets, c.station.bord) == ("0301", "0101", 3)
+    assert c.scanner.kind == "evdev" and c.scanner.vendor == 0x05E0 and c.scanner.layout == "no"
+    assert c.register_.credential_file == "/etc/valgkiosk/credential"
+
+
+def test_the_offline_sim_config_loads() -> None:
+    c = cfg.load(ROOT / "config" / "sim-offline.toml")
+    assert c.scanner.kind == "sim" and c.register_.url == "memory:"
+
+
+def test_sim_config_loads_with_its_credential_file(tmp_path: Path) -> None:
+    text = (ROOT / "config" / "sim.toml").read_text(encoding="utf-8")
+    (tmp_path / "sim.toml").write_text(text, encoding="utf-8")
+    (tmp_path / "demo-credential").write_text("s3cret-credential-value\n", encoding="utf-8")
+    c = cfg.load(tmp_path / "sim.toml")
+    assert c.credential_value(tmp_path) == "s3cret-credential-value"
+
+
+def test_defaults_and_timings() -> None:
+    c = cfg.parse(GOOD)
+    t = c.timings.timings()
+    assert (t.personal_data, t.confirm, t.duplicate_window, t.register_timeout, t.retry_interval) == (
+        15.0, 60.0, 1.0, 3.0, 2.0)
+    assert c.printer.kind == "none"
+
+
+@pytest.mark.parametrize(
+    ("change", "key", "words"),
+    [
+        (('bord = 3', 'bord = "3"'), "station.bord", "heltall"),
+        (('bord = 3', 'bord = 0'), "station.bord", "minst 1"),
+        (('kommune = "0301"', 'kommune = 301'), "station.kommune", "tekst"),
+        (('krets = "0101"', 'krets = "101"'), "station.krets", "fire sifre"),
+        (('year = 2025', 'year = 1999'), "election.year", "minst 2000"),
+        (('url = "https://register.example.no"', 'url = "ftp://x"'), "register.url", "feil format"),
+        (('kind = "evdev"', 'kind = "usb"'), "scanner.kind", "en av"),
+        (('[scanner]', '[scanner]\nfarge = "blå"'), "scanner.farge", "ikke en kjent nøkkel"),
+        (('[station]\n', ''), "station", "mangler"),
+        (('vendor = 0x05e0\nproduct = 0x1200', ''), "[scanner]", "evdev-skanner trenger"),
+        (('credential = "abcdefghijklmnopqrstuvwxyz"', ''), "[register]", "nøyaktig én"),
+        (('[scanner]', '[timings]\nregister_timeout_seconds = 0\n[scanner]'), "timings.register_timeout_seconds",
+         "større enn 0"),
+    ],
+)
+def test_mistakes_are_named(change: tuple[str, str], key: str, words: str) -> None:
+    text = GOOD.replace(*change)
+    assert text != GOOD
+    with pytest.raises(cfg.ConfigError) as caught:
+        cfg.parse(text, "/etc/valgkiosk/station.toml")
+    problems = caught.value.problems
+    assert any(key in p and words in p for p in problems), problems
+    assert all(p.startswith("/etc/valgkiosk/station.toml: ") for p in problems)
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    text = GOOD.replace('bord = 3', 'bord = "3"').replace('year = 2025', 'year = "2025"')
+    with pytest.raises(cfg.ConfigError) as caught:
+        cfg.parse(text, "x.toml")
+    assert len(caught.value.problems) == 2
+
+
+def test_not_toml() -> None:
+    with pytest.raises(cfg.ConfigError) as caught:
+        cfg.parse("[station\nbord = 3", "x.toml")
+    assert "ikke gyldig TOML" in caught.value.problems[0]
+
+
+@pytest.mark.parametrize(("make", "words"), [
+    (lambda p: None, "ikke finnes"),
+    (lambda p: p.write_text("", encoding="utf-8"), "tom fil"),
+])
+def test_credential_file_problems(tmp_path: Path, make, words: str) -> None:  # type: ignore[no-untyped-def]
+    text = GOOD.replace('credential = "abcdefghijklmnopqrstuvwxyz"', 'credential_file = "cred"')
+    (tmp_path / "station.toml").write_text(text, encoding="utf-8")
+    make(tmp_path / "cred")
+    with pytest.raises(cfg.ConfigError) as caught:
+        cfg.load(tmp_path / "station.toml")
+    assert "register.credential_file" in caught.value.problems[0] and words in caught.value.problems[0]
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(cfg.ConfigError) as caught:
+        cfg.load(tmp_path / "nope.toml")
+    assert caught.value.problems == [f"{tmp_path / 'nope.toml'}: filen finnes ikke."]
