@@ -94,6 +94,11 @@ def build_app(
         reported_by=f"Avkrysser bord {st.bord}",
         timings=config.timings.timings(),
     )
+    journal = None
+    if config.log.loggbok:
+        from valgkiosk.journal import Journal
+
+        journal = Journal(config.log.loggbok)
     is_sim = sim or config.scanner.kind == "sim"
     controls = SimControls(scanner, cards) if is_sim and hasattr(scanner, "unplug") else None  # type: ignore[arg-type]
     return KioskApp(
@@ -104,6 +109,7 @@ def build_app(
         bord=st.bord,
         clock=clock or SystemClock(),
         sim=controls,
+        journal=journal,
     )
 
 
@@ -142,8 +148,17 @@ def run_kiosk(config_path: str | None, sim: bool) -> int:
         ConfigErrorApp(exc.path, exc.problems, allow_quit=sim).run()
         return 2
     _setup_logging(config)
+    try:
+        app = build_app(config, sim=sim, base=path.parent)
+    except OSError as exc:  # the loggbok or the credential cannot be opened
+        problem = f"{path}: nøkkelen «log.loggbok» peker på en fil som ikke kan åpnes ({exc.strerror})."
+        print(problem, file=sys.stderr, flush=True)
+        log.error("%s", problem)
+        from valgkiosk.ui.app import ConfigErrorApp
+
+        ConfigErrorApp(str(path), [problem], allow_quit=sim).run()
+        return 2
     log.info("kiosk starting: kommune %s krets %s bord %s (%s)", config.station.kommune, config.station.krets,
              config.station.bord, "sim" if sim else config.scanner.kind)  # fmt: skip
-    app = build_app(config, sim=sim, base=path.parent)
     result = app.run()
     return int(result or 0)

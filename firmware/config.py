@@ -137,7 +137,11 @@ class SimSection(_Section):
 
 
 class LogSection(_Section):
+    """Where the kiosk logs: ``file`` for the technical log (else the journal via stderr),
+    ``loggbok`` for the durable hash-chained loggbok (none when not set)."""
+
     file: str | None = None
+    loggbok: str | None = None
     level: Literal["debug", "info", "warning", "error"] = "info"
 
 

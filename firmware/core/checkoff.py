@@ -388,6 +388,14 @@ class LogEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class JournalEntry:
+    """An entry for the loggbok (durable, for the chair); never names, only ids and facts."""
+
+    kind: str
+    data: tuple[tuple[str, object], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Notice:
     """A short message for the clerk that does not change the screen."""
 
@@ -396,7 +404,7 @@ class Notice:
 
 Effect = Union[
     AskLookup, AskCheckoff, AskSearch, AskMisregistration, AskCounts,
-    ShowVerdict, ClearPersonalData, LogEntry, Notice,
+    ShowVerdict, ClearPersonalData, LogEntry, JournalEntry, Notice,
 ]  # fmt: skip
 
 
@@ -570,7 +578,10 @@ def _on_scanner(s: State, e: ScannerChanged) -> Result:
     if e.connected == s.scanner_connected:
         return new, []
     text = "Skanneren er tilkoblet." if e.connected else "Skanneren er borte."
-    return new, [LogEntry("info" if e.connected else "warning", f"{text} {e.detail}".strip())]
+    return new, [
+        LogEntry("info" if e.connected else "warning", f"{text} {e.detail}".strip()),
+        JournalEntry("scanner_fault", (("tilkoblet", e.connected), ("detalj", e.detail))),
+    ]
 
 
 def _on_counts(s: State, e: CountsAnswered) -> Result:
@@ -653,8 +664,11 @@ def _on_misregistration_answered(s: State, e: MisregistrationAnswered) -> Result
     _check_ticket(s, e, e.ticket)
     new, effects = _show(s, Outcome.MISREGISTRATION_REPORTED, e.at, misregistration=e.misregistration)
     assert s.last_checkoff is not None
+    m = e.misregistration
     return new, effects + [
-        LogEntry("warning", f"Feilregistrering meldt for avkrysning {s.last_checkoff.request_id}.")
+        LogEntry("warning", f"Feilregistrering meldt for avkrysning {s.last_checkoff.request_id}."),
+        JournalEntry("misregistration", (("forespørsel", s.last_checkoff.request_id),
+                                         ("meldt", m.reported_at.isoformat()), ("meldt_av", m.reported_by))),
     ]
 
 

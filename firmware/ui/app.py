@@ -35,6 +35,12 @@ LOCKDOWN_BINDINGS = [Binding(key, "noop", show=False, priority=True) for key in 
 _LEVELS = {"info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 
 
+class JournalLike(Protocol):
+    """The loggbok (valgkiosk.journal.Journal): durable before ``append`` returns."""
+
+    def append(self, kind: str, data: dict[str, Any]) -> Any: ...
+
+
 class SimScanner(Protocol):
     """The simulated scanner's control surface (drivers/scanner/simulated.py)."""
 
@@ -90,6 +96,7 @@ class KioskApp(App[int]):
         sim: SimControls | None = None,
         auto_tick: bool = True,
         on_verdict: Callable[[co.Outcome], None] | None = None,
+        journal: JournalLike | None = None,
     ) -> None:
         super().__init__()
         self.theme = "ansi-dark"
@@ -100,6 +107,7 @@ class KioskApp(App[int]):
         self.sim = sim
         self.auto_tick = auto_tick
         self.on_verdict = on_verdict
+        self.journal = journal
         self.station_label = station_label
         self.bord = bord
         self.kiosk_state = co.initial_state(settings)
@@ -110,6 +118,7 @@ class KioskApp(App[int]):
 
     # -- life cycle ---------------------------------------------------------------------------
     def on_mount(self) -> None:
+        self._journal("start", {"bord": self.bord})
         self.push_screen(IdleScreen())
         self.run_worker(self._run_scanner(), group="scanner", exit_on_error=False)
         self.run_worker(self._start(), group="register", exit_on_error=False)
@@ -117,6 +126,7 @@ class KioskApp(App[int]):
             self.set_interval(self.kiosk_state.settings.timings.tick, self.tick)
 
     async def on_unmount(self) -> None:
+        self._journal("stop", {"bord": self.bord})
         try:
             await self.register.aclose()
         except Exception:  # noqa: BLE001 - closing must not fail the shutdown
@@ -217,6 +227,8 @@ class KioskApp(App[int]):
                 self.run_worker(self._counts(), group="register", exit_on_error=False)
             case co.LogEntry(level=level, message=message):
                 log.log(_LEVELS.get(level, logging.INFO), message)
+            case co.JournalEntry(kind=kind, data=data):
+                self._journal(kind, dict(data))
             case co.Notice(text=text):
                 self.notice = text
             case co.ShowVerdict(outcome=outcome):
@@ -224,6 +236,15 @@ class KioskApp(App[int]):
                     self.on_verdict(outcome)
             case co.ClearPersonalData():
                 pass  # the screens show only the state, which no longer holds the data
+
+    def _journal(self, kind: str, data: dict[str, Any]) -> None:
+        if self.journal is None:
+            return
+        try:
+            self.journal.append(kind, data)
+        except OSError:
+            log.exception("the loggbok could not be written")
+            self.notice = "Loggboken kan ikke skrives. Varsle IKT-ansvarlig."
 
     # -- effects through the Register port ----------------------------------------------------
     async def _lookup(self, ticket: int, number: str) -> None:

@@ -375,3 +375,17 @@ def test_every_transition_in_the_table_names_a_real_phase_and_event() -> None:
     for phase in Phase:
         for always in (co.Tick, co.ScannerChanged, co.CountsAnswered, co.Scanned):
             assert co.accepts(co.State(SETTINGS, phase=phase), always)
+
+
+def test_the_loggbok_gets_scanner_faults_and_misregistrations_without_names() -> None:
+    _, effects = run([co.ScannerChanged(False, "Skanneren er koblet fra")])
+    assert of(effects, co.JournalEntry) == [
+        co.JournalEntry("scanner_fault", (("tilkoblet", False), ("detalj", "Skanneren er koblet fra")))
+    ]
+    s, _ = run([co.CheckoffAnswered("rid-1", DONE, 1.2)], checking())
+    s, effects = run([co.StartMisregistration(2.0), co.ConfirmMisregistration(3.0),
+                      co.MisregistrationAnswered(2, MIS, 3.5)], s)  # fmt: skip
+    entries = of(effects, co.JournalEntry)
+    assert [e.kind for e in entries] == ["misregistration"]  # type: ignore[attr-defined]
+    data = dict(entries[0].data)  # type: ignore[attr-defined]
+    assert data["forespørsel"] == "rid-1" and "Kari" not in str(data) and GOOD not in str(data)

@@ -365,3 +365,29 @@ def test_dev_dock_scans_demo_cards_and_pulls_the_scanner() -> None:
         assert "UTVIKLERPANEL" not in seen(rig)
 
     drive(script)
+
+
+def test_the_loggbok_is_written_before_the_screen_confirms(tmp_path: Any) -> None:
+    from valgkiosk.journal import Journal
+
+    journal = Journal(tmp_path / "loggbok.jsonl")
+    rig = make_rig()
+    rig.app.journal = journal
+
+    async def script(rig: Rig, pilot: Pilot[Any]) -> None:
+        await scan(rig, pilot, rig.card("Klar til avkrysning"))
+        await pilot.press("enter")
+        await settle(pilot)
+        rig.scanner.unplug()
+        await settle(pilot)
+        await pilot.press("f4", "enter")
+        await settle(pilot)
+        assert "FEILREGISTRERING MELDT" in seen(rig)
+        kinds = [e.kind for e in journal.entries()]
+        assert kinds == ["start", "scanner_fault", "misregistration"]
+
+    drive(script, rig)
+    entries = list(journal.entries())
+    assert entries[-1].kind == "stop" and journal.verify() == []
+    assert dict(entries[2].data)["forespørsel"] == rig.request_ids[0]
+    assert "Kari" not in journal.path.read_text(encoding="utf-8")
