@@ -1,0 +1,440 @@
+"""Receipt layouts: pure functions from the kiosk's data to printer-independent blocks.
+
+Every layout is sized by the printer profile's columns (42 on a TM-T88V, 48 on a
+TM-T20II, font A). Long values are word-wrapped with a hanging indent; a word longer
+than the line is broken, so no character is lost. Text is made printable here, not in
+the driver, so that the screen preview, the simulated printer and the paper agree:
+characters that code page CP865 cannot print become a visible ``?`` (after Unicode NFC,
+so a decomposed "å" stays "å"), and control characters become ``?`` too, so a name can
+never smuggle printer commands.
+
+The manual valgkort puts the voter's name, date of birth and address in one block at
+the top, so that it shows in the window of the orange emergency envelope.
+"""
+
+from __future__ import annotations
+
+import enum
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from valgkiosk.core.manntallsnummer import Manntallsnummer
+from valgkiosk.ports.printer import Barcode, Block, Cut, Receipt, Separator, Text
+
+__all__ = [
+    "COLUMNS",
+    "ClosingReport",
+    "LogEntry",
+    "LogPrintout",
+    "ManualValgkort",
+    "Outage",
+    "REPLACEMENT",
+    "StationInfo",
+    "TestPage",
+    "ValgkortReason",
+    "closing_report",
+    "format_duration",
+    "log_printout",
+    "manual_valgkort",
+    "printable",
+    "receipt_text",
+    "test_page",
+    "wrap",
+]
+
+#: The widths the layouts are made for (font A): TM-T88V and TM-T20II.
+COLUMNS = (42, 48)
+
+#: What a character the printer cannot print becomes.
+REPLACEMENT = "?"
+
+CHARSET_SAMPLE = "æøå ÆØÅ é ü ö §"
+
+
+# -- inputs -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StationInfo:
+    """Where the receipt comes from: election, kommune, station and table."""
+
+    election: str  # e.g. "Stortingsvalget 2025"
+    kommune: str  # e.g. "0301 Oslo"
+    station: str  # the valgkrets / polling station, e.g. "0101 Sentrum"
+    table: int
+    kiosk_id: str = ""
+
+
+class ValgkortReason(str, enum.Enum):
+    """Why a manual valgkort was written; the value is printed."""
+
+    EMERGENCY = "Beredskap: manntallet utilgjengelig"
+    NO_VALGKORT = "Velgeren har ikke valgkort"
+    SPECIAL_VOTE = "Særskilt stemmegivning"
+    SAMI = "Sametingsvalget"
+
+
+@dataclass(frozen=True, slots=True)
+class ManualValgkort:
+    """A manual valgkort: typed by the clerk, or filled in from the register."""
+
+    station: StationInfo
+    printed_at: datetime
+    reason: ValgkortReason
+    name: str
+    birth_date: date
+    address: str
+    manntallsnummer: Manntallsnummer | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outage:
+    """One break in the connection to the register; ``ended`` is None while it lasts."""
+
+    started: datetime
+    ended: datetime | None = None
+    cause: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ClosingReport:
+    """The table's counts at closing, for the chair."""
+
+    station: StationInfo
+    printed_at: datetime
+    checkoffs: int
+    emergency_votes: int
+    manual_valgkort: int
+    misregistrations: int
+    outages: tuple[Outage, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """One loggbok line as printed: when, and what in words."""
+
+    at: datetime
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class LogPrintout:
+    """The log (or a day's outages) on paper for the minutes."""
+
+    station: StationInfo
+    printed_at: datetime
+    entries: tuple[LogEntry, ...] = ()
+    outages: tuple[Outage, ...] = ()
+    title: str = "Loggbok"
+
+
+@dataclass(frozen=True, slots=True)
+class TestPage:
+    """The IT team's self-test page."""
+
+    __test__ = False  # not a pytest test class
+
+    kiosk_id: str
+    image_version: str
+    printed_at: datetime
+    printer: str = ""  # backend and profile, e.g. "usb TM-T20II"
+    station: StationInfo | None = None
+
+
+# -- text helpers -------------------------------------------------------------------
+
+
+def _cp865_ok(char: str) -> bool:
+    if char == " " or (char.isprintable() and not unicodedata.category(char).startswith("C")):
+        try:
+            char.encode("cp865")
+        except UnicodeEncodeError:
+            return False
+        return True
+    return False
+
+
+def printable(text: str) -> str:
+    """``text`` as the printer can print it: NFC, CP865 only, anything else ``?``.
+
+    White space (tabs, newlines) becomes a plain space; other control characters and
+    characters outside CP865 become :data:`REPLACEMENT`, one for one.
+    """
+    out = []
+    for char in unicodedata.normalize("NFC", text):
+        if char.isspace():
+            out.append(" ")
+        elif _cp865_ok(char):
+            out.append(char)
+        else:
+            out.append(REPLACEMENT)
+    return "".join(out)
+
+
+def wrap(text: str, width: int, *, indent: int = 0, first: int | None = None) -> list[str]:
+    """Greedy word wrap of ``text`` to ``width`` columns; never drops a character.
+
+    Runs of white space count as one space. A word longer than the line is broken.
+    Lines after the first are indented by ``indent`` spaces; the first line may be
+    shorter (``first`` columns) to leave room for a label.
+    """
+    if width <= indent:
+        raise ValueError("width must exceed indent")
+    first_width = width if first is None else first
+    if first_width < 1:
+        raise ValueError("no room on the first line")
+    lines: list[str] = []
+    current = ""
+    room = first_width
+    for word in text.split():
+        while word:
+            if not current:
+                take = word[:room]
+                current, word = take, word[len(take):]
+            elif len(current) + 1 + len(word) <= room:
+                current, word = f"{current} {word}", ""
+            else:
+                lines.append(current)
+                current, room = "", width - indent
+                continue
+            if word:
+                lines.append(current)
+                current, room = "", width - indent
+    if current or not lines:
+        lines.append(current)
+    return [lines[0]] + [" " * indent + line for line in lines[1:]]
+
+
+def _field(label: str, value: str, columns: int, *, bold: bool = False) -> list[Text]:
+    """``Label: value`` wrapped under the value (hanging indent)."""
+    head = f"{label}: "
+    value = printable(value)
+    indent = len(head) if len(head) <= columns // 3 else 2
+    if len(head) + 1 > columns // 2:
+        lines = [head.rstrip()] + [" " * indent + s for s in wrap(value, columns - indent)]
+    else:
+        parts = wrap(value, columns, indent=indent, first=columns - len(head))
+        lines = [head + parts[0]] + parts[1:]
+    return [Text(line, bold=bold) for line in lines]
+
+
+def _para(text: str, columns: int, *, bold: bool = False, centred: bool = False) -> list[Text]:
+    return [Text(line, bold=bold, centred=centred) for line in wrap(printable(text), columns)]
+
+
+def _title(text: str, columns: int) -> list[Text]:
+    """A double-size centred title (half the columns per line)."""
+    return [Text(line, bold=True, double=True, centred=True)
+            for line in wrap(printable(text), columns // 2)]
+
+
+def _count(label: str, value: int, columns: int) -> Text:
+    """``label ....... value`` with the number right-aligned."""
+    number = str(value)
+    label = printable(label)[: columns - len(number) - 1]
+    return Text(label + " " * (columns - len(label) - len(number)) + number)
+
+
+def _date(d: date) -> str:
+    return d.strftime("%d.%m.%Y")
+
+
+def _stamp(t: datetime) -> str:
+    return t.strftime("%d.%m.%Y kl. %H:%M")
+
+
+def _clock(t: datetime, today: date) -> str:
+    return t.strftime("%H:%M") if t.date() == today else t.strftime("%d.%m. %H:%M")
+
+
+def format_duration(seconds: float) -> str:
+    """A duration as ``t:mm:ss`` (hours may exceed 24)."""
+    total = max(0, int(seconds))
+    return f"{total // 3600}:{total % 3600 // 60:02d}:{total % 60:02d}"
+
+
+def _station_lines(station: StationInfo, columns: int) -> list[Text]:
+    return [
+        *_field("Valg", station.election, columns),
+        *_field("Kommune", station.kommune, columns),
+        *_field("Valgkrets", station.station, columns),
+        *_field("Bord", str(station.table), columns),
+    ]
+
+
+def _outage_lines(outages: Sequence[Outage], now: datetime, columns: int) -> list[Block]:
+    today = now.date()
+    total = 0.0
+    lines: list[Block] = []
+    for outage in outages:
+        end = outage.ended if outage.ended is not None else now
+        seconds = (end - outage.started).total_seconds()
+        total += seconds
+        start = _clock(outage.started, today)
+        if outage.ended is None:
+            span = f"{start}-(pågår)"
+        else:
+            span = f"{start}-{_clock(outage.ended, today)}"
+        lines.append(Text(printable(f"{span}  {format_duration(seconds)}")))
+        if outage.cause:
+            parts = wrap(printable(outage.cause), columns, indent=2, first=columns - 2)
+            lines += [Text("  " + parts[0]), *(Text(p) for p in parts[1:])]
+    lines.insert(0, _count("Brudd i forbindelsen til manntallet", len(outages), columns))
+    lines.insert(1, Text(printable(f"Varighet til sammen: {format_duration(total)}")))
+    return lines
+
+
+def _check(columns: int) -> None:
+    if columns < 24:
+        raise ValueError(f"a receipt needs at least 24 columns, not {columns}")
+
+
+def _receipt(kind: str, title: str, columns: int, blocks: Iterable[Block]) -> Receipt:
+    out = tuple(blocks)
+    for block in out:
+        if isinstance(block, Text):
+            width = columns // 2 if block.double else columns
+            if len(block.text) > width:
+                raise AssertionError(f"layout bug: {block!r} is wider than {width} columns")
+    return Receipt(kind, title, columns, out)
+
+
+# -- layouts ------------------------------------------------------------------------
+
+
+def manual_valgkort(card: ManualValgkort, columns: int) -> Receipt:
+    """The manual valgkort: the voter's details in one block at the top, the barcode
+    when the manntallsnummer is known, then where, when and why."""
+    _check(columns)
+    blocks: list[Block] = [
+        Text("MANUELT VALGKORT", bold=True, centred=True),
+        Separator("="),
+        *_field("Navn", card.name, columns, bold=True),
+        *_field("Født", _date(card.birth_date), columns),
+        *_field("Adresse", card.address, columns),
+        Separator("="),
+    ]
+    if card.manntallsnummer is not None:
+        blocks += [
+            Barcode(card.manntallsnummer.digits),
+            *_field("Manntallsnr", card.manntallsnummer.display(), columns),
+        ]
+    else:
+        blocks.append(Text("Manntallsnr: ukjent"))
+    blocks += [
+        *_station_lines(card.station, columns),
+        *_field("Tid", _stamp(card.printed_at), columns),
+        *_field("Årsak", card.reason.value, columns),
+        Separator(),
+        Cut(),
+    ]
+    return _receipt("manual_valgkort", "Manuelt valgkort", columns, blocks)
+
+
+def closing_report(report: ClosingReport, columns: int) -> Receipt:
+    """The chair's closing report for this table."""
+    _check(columns)
+    blocks: list[Block] = [
+        *_title("Avslutningsrapport", columns),
+        *_station_lines(report.station, columns),
+        *_field("Skrevet ut", _stamp(report.printed_at), columns),
+        Separator(),
+        _count("Avkrysninger i manntallet", report.checkoffs, columns),
+        _count("Beredskapsstemmer (oransje)", report.emergency_votes, columns),
+        _count("Manuelle valgkort skrevet ut", report.manual_valgkort, columns),
+        _count("Feilregistreringer", report.misregistrations, columns),
+        Separator(),
+        *_outage_lines(report.outages, report.printed_at, columns),
+        Separator(),
+        Text(""),
+        Text("Kontrollert av:"),
+        Text(""),
+        Text("_" * columns),
+        Cut(),
+    ]
+    return _receipt("closing_report", "Avslutningsrapport", columns, blocks)
+
+
+def log_printout(log: LogPrintout, columns: int) -> Receipt:
+    """The log (or the day's outages) on paper: one wrapped entry per line."""
+    _check(columns)
+    blocks: list[Block] = [
+        *_title(log.title, columns),
+        *_station_lines(log.station, columns),
+        *_field("Skrevet ut", _stamp(log.printed_at), columns),
+        Separator(),
+    ]
+    today = log.printed_at.date()
+    for entry in log.entries:
+        stamp = entry.at.strftime("%H:%M:%S") if entry.at.date() == today else entry.at.strftime(
+            "%d.%m. %H:%M:%S")
+        head = stamp + " "
+        parts = wrap(printable(entry.text), columns, indent=len(head), first=columns - len(head))
+        blocks += [Text(head + parts[0]), *(Text(p) for p in parts[1:])]
+    if not log.entries:
+        blocks.append(Text("Ingen hendelser."))
+    if log.outages or not log.entries:
+        blocks += [Separator(), *_outage_lines(log.outages, log.printed_at, columns)]
+    blocks += [Separator(), Cut()]
+    return _receipt("log", printable(log.title)[:40], columns, blocks)
+
+
+def test_page(page: TestPage, columns: int) -> Receipt:
+    """The self-test page: who printed it, the character set, the width and a barcode."""
+    _check(columns)
+    ruler = "".join(str(i % 10) for i in range(1, columns + 1))
+    blocks: list[Block] = [
+        *_title("Testside", columns),
+        *_field("Kiosk", page.kiosk_id, columns),
+        *_field("Programvare", page.image_version, columns),
+        *_field("Skriver", page.printer or "ukjent", columns),
+        *_field("Kolonner", str(columns), columns),
+        *_field("Tid", _stamp(page.printed_at), columns),
+    ]
+    if page.station is not None:
+        blocks += _station_lines(page.station, columns)
+    blocks += [
+        Separator(),
+        Text(ruler),
+        *_field("Tegnsett CP865", CHARSET_SAMPLE, columns),
+        Text("Uthevet: æøå ÆØÅ", bold=True),
+        Text("Midtstilt", centred=True),
+        Separator(),
+        Barcode(TEST_BARCODE),
+        Text(f"Strekkoden skal lese {TEST_BARCODE}"),
+        Separator(),
+        Cut(),
+    ]
+    return _receipt("test_page", "Testside", columns, blocks)
+
+
+#: A valid manntallsnummer (a published test vector) for the test page's barcode.
+TEST_BARCODE = "123456789080"
+
+# pytest would collect a function named test_* from a test module that imports it.
+test_page.__test__ = False  # type: ignore[attr-defined]
+
+
+# -- plain text ---------------------------------------------------------------------
+
+
+def receipt_text(receipt: Receipt) -> str:
+    """The receipt as plain text, one printed line per line (for the screen and the
+    simulated printer). Double-size text is spread out to show its width; a barcode
+    shows as bars around its payload; a cut as a scissors line."""
+    columns = receipt.columns
+    out: list[str] = []
+    for block in receipt.blocks:
+        if isinstance(block, Text):
+            text = " ".join(block.text) if block.double else block.text
+            out.append(text.center(columns).rstrip() if block.centred else text)
+        elif isinstance(block, Barcode):
+            bars = "|" * min(columns, 2 * len(block.payload) + 10)
+            out += [bars.center(columns).rstrip(), block.payload.center(columns).rstrip()]
+        elif isinstance(block, Separator):
+            out.append(block.char * columns)
+        elif isinstance(block, Cut):
+            out.append(("- " * (columns // 2)).rstrip()[: columns - 3] + " 8<")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,202 @@
+"""Receipt layouts: pure, at both widths, with long values that wrap and characters
+outside CP865."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as hs
+
+from valgkiosk.core.manntallsnummer import parse
+from valgkiosk.core.receipts import (
+    COLUMNS,
+    ClosingReport,
+    LogEntry,
+    LogPrintout,
+    ManualValgkort,
+    Outage,
+    StationInfo,
+    TestPage,
+    ValgkortReason,
+    closing_report,
+    format_duration,
+    log_printout,
+    manual_valgkort,
+    printable,
+    receipt_text,
+    test_page,
+    wrap,
+)
+from valgkiosk.ports.printer import Barcode, Cut, Receipt, Separator, Text
+
+pytestmark = pytest.mark.timeout(10)
+
+STATION = StationInfo("Stortingsvalget 2025", "0301 Oslo", "0101 Sentrum skole, gymsalen", 3, "k-03")
+AT = datetime(2025, 9, 8, 14, 32)
+LONG_NAME = "Kari Ærligheten Østby-Ålesund Wolfeschlegelsteinhausenbergerdorffwelchevoralternwaren"
+LONG_ADDRESS = "Kristian Augusts gate 113 B, leilighet H0304, 0164 Oslo, c/o Bjørnstjerne Bjørnson"
+
+
+def card(**changes: object) -> ManualValgkort:
+    values: dict[str, object] = dict(station=STATION, printed_at=AT, reason=ValgkortReason.EMERGENCY,
+                                     name=LONG_NAME, birth_date=date(1980, 2, 1), address=LONG_ADDRESS,
+                                     manntallsnummer=parse("000001234582"))
+    values.update(changes)
+    return ManualValgkort(**values)  # type: ignore[arg-type]
+
+
+def texts(receipt: Receipt) -> list[str]:
+    return [b.text for b in receipt.blocks if isinstance(b, Text)]
+
+
+def squeeze(s: str) -> str:
+    return "".join(s.split())
+
+
+def all_layouts(columns: int) -> list[Receipt]:
+    report = ClosingReport(STATION, datetime(2025, 9, 8, 21, 5), 1234, 12, 3, 1,
+                           (Outage(datetime(2025, 9, 8, 9, 2), datetime(2025, 9, 8, 9, 35, 12), "Ruteren uten strøm"),
+                            Outage(datetime(2025, 9, 8, 20, 50))))
+    log = LogPrintout(STATION, AT, (LogEntry(datetime(2025, 9, 8, 7, 0), "Kiosken startet"),
+                                    LogEntry(datetime(2025, 9, 8, 9, 2), LONG_ADDRESS)), report.outages[:1])
+    page = TestPage("k-03", "2025.09.1", AT, "usb TM-T20II", STATION)
+    return [manual_valgkort(card(), columns), closing_report(report, columns),
+            log_printout(log, columns), test_page(page, columns)]
+
+
+class TestPrinterReceipts:
+    """Grouped so that ``-k printer`` selects them with the driver and scenario tests."""
+
+    @pytest.mark.parametrize("columns", COLUMNS)
+    def test_every_line_fits_and_every_receipt_ends_with_a_cut(self, columns: int) -> None:
+        for receipt in all_layouts(columns):
+            assert receipt.columns == columns
+            assert isinstance(receipt.blocks[-1], Cut)
+            for block in receipt.blocks:
+                if isinstance(block, Text):
+                    assert len(block.text) <= (columns // 2 if block.double else columns), block
+                    assert printable(block.text) == block.text
+
+    @pytest.mark.parametrize("columns", COLUMNS)
+    def test_manual_valgkort_puts_the_voter_in_one_block_at_the_top(self, columns: int) -> None:
+        blocks = manual_valgkort(card(), columns).blocks
+        assert blocks[0] == Text("MANUELT VALGKORT", bold=True, centred=True)
+        assert blocks[1] == Separator("=")
+        end = blocks.index(Separator("="), 2)
+        voter = [b.text for b in blocks[2:end]]  # type: ignore[union-attr]
+        assert all(isinstance(b, Text) for b in blocks[2:end])
+        assert voter[0].startswith("Navn: ") and blocks[2].bold  # type: ignore[union-attr]
+        born = next(i for i, t in enumerate(voter) if t.startswith("Født: "))
+        address = next(i for i, t in enumerate(voter) if t.startswith("Adresse: "))
+        assert 0 < born < address
+        assert squeeze(" ".join(voter[:born])) == squeeze("Navn: " + LONG_NAME)
+        assert voter[born] == "Født: 01.02.1980"
+        assert squeeze(" ".join(voter[address:])) == squeeze("Adresse: " + LONG_ADDRESS)
+        assert len(voter) <= 9  # fits the orange envelope's window
+        assert blocks[end + 1] == Barcode("000001234582")
+
+    @pytest.mark.parametrize("columns", COLUMNS)
+    def test_long_name_and_address_wrap_with_a_hanging_indent(self, columns: int) -> None:
+        lines = texts(manual_valgkort(card(), columns))
+        name_lines = lines[1:lines.index(next(t for t in lines if t.startswith("Født")))]
+        assert len(name_lines) >= 2
+        assert all(t.startswith(" " * len("Navn: ")) for t in name_lines[1:])
+        assert max(len(t) for t in lines) == columns or all(len(t) < columns for t in lines)
+
+    @pytest.mark.parametrize("columns", COLUMNS)
+    def test_manual_valgkort_fields(self, columns: int) -> None:
+        joined = "\n".join(texts(manual_valgkort(card(), columns)))
+        for expected in ("Manntallsnr: 0000012345 82", "Valg: Stortingsvalget 2025", "Kommune: 0301 Oslo",
+                         "Valgkrets: 0101 Sentrum skole, gymsalen", "Bord: 3", "Tid: 08.09.2025 kl. 14:32",
+                         "Årsak: Beredskap: manntallet utilgjengelig"):
+            assert expected in joined
+
+    def test_without_manntallsnummer_there_is_no_barcode(self) -> None:
+        receipt = manual_valgkort(card(manntallsnummer=None), 42)
+        assert not any(isinstance(b, Barcode) for b in receipt.blocks)
+        assert "Manntallsnr: ukjent" in texts(receipt)
+
+    def test_characters_outside_cp865_become_a_visible_question_mark(self) -> None:
+        receipt = manual_valgkort(card(name="Łukasz € Ødegård 😀", address="Gate\x1b@ 1\tB"), 48)
+        lines = texts(receipt)
+        assert "Navn: ?ukasz ? Ødegård ?" in lines
+        assert "Adresse: Gate?@ 1 B" in lines
+
+    def test_printable_keeps_norwegian_letters_and_composes_decomposed_ones(self) -> None:
+        assert printable("æøå ÆØÅ") == "æøå ÆØÅ"
+        assert printable("a\u030age") == "åge"  # a + combining ring above
+        assert printable("€\u200b\x07") == "???"
+
+    @pytest.mark.parametrize("columns", COLUMNS)
+    def test_closing_report_counts_and_outages(self, columns: int) -> None:
+        lines = texts(all_layouts(columns)[1])
+        assert lines[0] == "Avslutningsrapport"
+        counts = {"Avkrysninger i manntallet": "1234", "Beredskapsstemmer (oransje)": "12",
+                  "Manuelle valgkort skrevet ut": "3", "Feilregistreringer": "1",
+                  "Brudd i forbindelsen til manntallet": "2"}
+        for label, number in counts.items():
+            line = next(t for t in lines if t.startswith(label))
+            assert len(line) == columns and line.endswith(" " + number)
+        assert "09:02-09:35  0:33:12" in lines
+        assert "  Ruteren uten strøm" in lines
+        assert "20:50-(pågår)  0:15:00" in lines
+        assert "Varighet til sammen: 0:48:12" in lines
+
+    @pytest.mark.parametrize("columns", COLUMNS)
+    def test_log_printout_wraps_entries_under_their_text(self, columns: int) -> None:
+        lines = texts(all_layouts(columns)[2])
+        assert lines[0] == "Loggbok"
+        assert "07:00:00 Kiosken startet" in lines
+        start = next(i for i, t in enumerate(lines) if t.startswith("09:02:00 "))
+        entry = [lines[start]]
+        for t in lines[start + 1:]:
+            if not t.startswith(" " * 9):
+                break
+            entry.append(t)
+        assert len(entry) >= 2
+        assert squeeze(" ".join(entry)) == squeeze("09:02:00 " + LONG_ADDRESS)
+
+    def test_log_printout_with_nothing_says_so(self) -> None:
+        lines = texts(log_printout(LogPrintout(STATION, AT), 42))
+        assert "Ingen hendelser." in lines
+
+    @pytest.mark.parametrize("columns", COLUMNS)
+    def test_test_page(self, columns: int) -> None:
+        receipt = all_layouts(columns)[3]
+        lines = texts(receipt)
+        assert lines[0] == "Testside"
+        assert "Kiosk: k-03" in lines and "Programvare: 2025.09.1" in lines
+        ruler = next(t for t in lines if t.startswith("1234567890"))
+        assert len(ruler) == columns
+        assert any("æøå ÆØÅ" in t for t in lines)
+        assert Barcode("123456789080") in receipt.blocks
+
+    @given(hs.text(alphabet=hs.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=200),
+           hs.integers(min_value=10, max_value=60), hs.integers(min_value=0, max_value=8))
+    @settings(max_examples=60, deadline=None)
+    def test_wrap_never_loses_a_character(self, text: str, width: int, indent: int) -> None:
+        lines = wrap(text, width, indent=indent)
+        assert all(len(line) <= width for line in lines)
+        assert all(line.startswith(" " * indent) for line in lines[1:])
+        assert squeeze("".join(lines)) == squeeze(text)
+
+    def test_receipt_survives_json(self) -> None:
+        receipt = manual_valgkort(card(), 42)
+        assert Receipt.from_json(receipt.to_json()) == receipt
+        with pytest.raises(ValueError):
+            Receipt.from_json({"kind": "x"})
+
+    def test_format_duration_and_narrow_paper(self) -> None:
+        assert format_duration(3 * 3600 + 5 * 60 + 7) == "3:05:07"
+        assert format_duration(-4) == "0:00:00"
+        with pytest.raises(ValueError):
+            manual_valgkort(card(), 20)
+
+    def test_text_preview_shows_every_line(self) -> None:
+        receipt = manual_valgkort(card(), 42)
+        text = receipt_text(receipt)
+        for line in texts(receipt):
+            assert line.strip() in text
+        assert "000001234582" in text
