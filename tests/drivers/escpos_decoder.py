@@ -146,6 +146,9 @@ def decode(data: bytes) -> Decoded:
                 out.inits += 1
                 i += 2
                 continue
+            if cmd == ord("2"):  # default line spacing: no argument
+                i += 2
+                continue
             arg = need(3)[2]
             if cmd == ord("t"):
                 if arg not in CODE_TABLES:
@@ -175,9 +178,6 @@ def decode(data: bytes) -> Decoded:
                 out.items.append(Feed(arg))
             elif cmd in (ord("{"), ord("3")):
                 pass
-            elif cmd == ord("2"):
-                i += 2
-                continue
             else:
                 raise DecodeError(f"ESC {cmd:#x} at {i}")
             i += 3
