@@ -50,12 +50,6 @@ class SimScanner(Protocol):
     def replug(self) -> None: ...
 
 
-@dataclass(frozen=True)
-class DemoCardLike:
-    label: str
-    number: str
-
-
 @dataclass
 class SimControls:
     """Sim mode: the simulated scanner to drive and the demo cards the dev dock offers."""

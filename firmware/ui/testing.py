@@ -15,7 +15,7 @@ from valgkiosk.core import checkoff as co
 from valgkiosk.drivers.scanner import SimulatedScanner
 from valgkiosk.ports.clock import ManualClock
 from valgkiosk.ports.register import Register
-from valgkiosk.register_memory import DemoCard, MemoryRegister, demo_register
+from valgkiosk.register_memory import DemoCard, demo_register
 
 from .app import KioskApp, SimControls
 

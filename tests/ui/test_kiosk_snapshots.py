@@ -5,12 +5,14 @@ clock, the register's times and the request ids all fixed. Update deliberately w
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from textual.pilot import Pilot
 
-from valgkiosk.ports.register import RegisterRefused, RegisterUnreachable
+from valgkiosk.core import manntallsnummer as mnr
+from valgkiosk.ports.register import RegisterRefused
 from valgkiosk.ui.app import ConfigErrorApp
 from valgkiosk.ui.testing import SIZE, Rig, make_rig, settle
 
@@ -70,9 +72,8 @@ async def search_form(rig: Rig, pilot: Pilot[Any]) -> None:
 
 
 async def search_results(rig: Rig, pilot: Pilot[Any]) -> None:
-    rig.register.add(rig.register.voters[rig.card("Klar til avkrysning")].voter.__class__(
-        "000000200097", "Kari Prøvesen Olsen", rig.register.voters[rig.card("Klar til avkrysning")].voter.fodselsdato,
-        "0301", "0101", "Prøveskolen"))
+    kari = rig.register.voters[rig.card("Klar til avkrysning")].voter
+    rig.register.add(replace(kari, manntallsnummer=mnr.make(2000, 2025).digits, navn="Kari Prøvesen Olsen"))
     await pilot.press("f2")
     await settle(pilot)
     await pilot.press("tab", *"Kari", "tab", *"1.4.1980", "enter")
