@@ -462,13 +462,7 @@ def _conflicts(store: SqlStore, path: str | Path, election_year: int) -> _Proble
     def check() -> None:
         for column, what in (("manntallsnummer", "manntallsnummeret"),
                              ("fodselsnummer", "fødselsnummeret")):
-            values = [getattr(v, column) for _, v in chunk]
-            marks = ", ".join("?" * len(values))
-            # The store has no public "which of these exist" query; this one is read-only.
-            with store.read() as cur:
-                rows = store._q(cur, f"SELECT {column} FROM voters WHERE {column} IN ({marks})",
-                                values).fetchall()
-            present = {r[0] for r in rows}
+            present = store.already_registered(column, [getattr(v, column) for _, v in chunk])
             problems.add(ImportProblem(line, column, f"{what} finnes allerede i registeret")
                          for line, v in chunk if getattr(v, column) in present)
         chunk.clear()

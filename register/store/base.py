@@ -254,6 +254,17 @@ class SqlStore(abc.ABC):
         with self.read() as cur:
             return int(self._q(cur, "SELECT count(*) FROM voters").fetchone()[0])
 
+    def already_registered(self, column: str, values: Sequence[str]) -> set[str]:
+        """Which of ``values`` the register already holds as manntallsnummer or fødselsnummer."""
+        if column not in ("manntallsnummer", "fodselsnummer"):
+            raise ValueError(f"not a unique voter column: {column}")
+        if not values:
+            return set()
+        marks = ", ".join("?" * len(values))
+        with self.read() as cur:
+            rows = self._q(cur, f"SELECT {column} FROM voters WHERE {column} IN ({marks})", values).fetchall()
+        return {r[0] for r in rows}
+
     def _voter_row(self, cur: Any, where: str, value: Any) -> tuple[Any, ...] | None:
         return self._q(cur, f"""
             SELECT v.id, {_VOTER_SELECT}, k.navn, ko.own_station_required
