@@ -15,7 +15,7 @@ from valgkiosk.ui.testing import Rig
 
 
 def test_slow_lookup_times_out_plainly(register: RegisterServer) -> None:
-    with Misbehaving("ok", upstream=register.url, delay=1.5,
+    with Misbehaving("ok", upstream=register.url, delay=5.0,
                      plan={"/v1/voters/lookup": ["slow"]}) as proxy:  # fmt: skip
 
         async def script(rig: Rig, pilot: Pilot[Any]) -> None:
@@ -30,7 +30,7 @@ def test_slow_lookup_times_out_plainly(register: RegisterServer) -> None:
 
 
 def test_slow_checkoff_is_resolved_with_the_same_request_id(register: RegisterServer) -> None:
-    with Misbehaving("ok", upstream=register.url, delay=1.5, plan={"/v1/checkoffs": ["slow"]}) as proxy:
+    with Misbehaving("ok", upstream=register.url, delay=5.0, plan={"/v1/checkoffs": ["slow"]}) as proxy:
 
         async def script(rig: Rig, pilot: Pilot[Any]) -> None:
             await scan(rig, pilot, VOTERS["kari"].number)
