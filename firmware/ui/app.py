@@ -23,6 +23,7 @@ from valgkiosk.core import checkoff as co
 from valgkiosk.ports.clock import Clock, SystemClock
 from valgkiosk.ports.register import Register, RegisterError
 from valgkiosk.ports.scanner import Scan, Scanner, ScannerStatus
+from valgkiosk.service import ServiceNotifier
 
 from .screens import PHASE_SCREENS, ConfigErrorScreen, IdleScreen, KioskScreen
 
@@ -91,8 +92,10 @@ class KioskApp(App[int]):
         auto_tick: bool = True,
         on_verdict: Callable[[co.Outcome], None] | None = None,
         journal: JournalLike | None = None,
+        service: ServiceNotifier | None = None,
     ) -> None:
         super().__init__()
+        self.service = service or ServiceNotifier()
         self.theme = "ansi-dark"
         self.register = register
         self.scanner = scanner
@@ -118,8 +121,16 @@ class KioskApp(App[int]):
         self.run_worker(self._start(), group="register", exit_on_error=False)
         if self.auto_tick:
             self.set_interval(self.kiosk_state.settings.timings.tick, self.tick)
+        self.call_after_refresh(self._report_ready)
+
+    def _report_ready(self) -> None:
+        """The first screen is drawn: tell systemd, and pet its watchdog from this loop from now on."""
+        self.service.ready(f"bord {self.bord}")
+        if self.service.watchdog_interval is not None:
+            self.set_interval(self.service.watchdog_interval, self.service.alive)
 
     async def on_unmount(self) -> None:
+        self.service.stopping()
         self._journal("stop", {"bord": self.bord})
         try:
             await self.register.aclose()
