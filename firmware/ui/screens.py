@@ -41,6 +41,7 @@ class KioskScreen(Screen[None]):
         yield Static(id="topbar", markup=False)
         yield Static(texts.SCANNER_GONE, id="scanner-banner", markup=False)
         yield Static(id="notice", markup=False)
+        yield Static(texts.LOOKING_UP, id="busy-title", markup=False)
         with Vertical(id="body"):
             yield from self.compose_body()
         if self.kiosk.sim is not None:
@@ -52,6 +53,11 @@ class KioskScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.show(self.kiosk.kiosk_state)
+
+    def on_screen_resume(self) -> None:
+        """A reused screen comes back: show the state as it is now, never what it last showed."""
+        if self.is_mounted:
+            self.show(self.kiosk.kiosk_state)
 
     def show(self, s: State) -> None:
         """Bring the screen up to date with ``s``."""
@@ -65,7 +71,13 @@ class KioskScreen(Screen[None]):
         notice = self.query_one("#notice", Static)
         notice.update(k.notice)
         notice.display = bool(k.notice)
-        hints = self.hints(s)
+        # While the register is asked about a new card, every screen shows that in place
+        # (no screen switch, which would cost a full layout on the hot path) with its body
+        # hidden, so the last voter's details leave the screen at the scan.
+        busy = s.phase is Phase.LOOKING_UP
+        self.query_one("#busy-title").display = busy
+        self.query_one("#body").display = not busy
+        hints = "" if busy else self.hints(s)
         if k.sim is not None:
             hints += "   F12 Utviklerpanel"
             if k.sim_typed:
@@ -74,7 +86,8 @@ class KioskScreen(Screen[None]):
         if k.sim is not None:
             dock = self.query_one(DevDock)
             dock.display = k.dock_open
-        self.show_body(s)
+        if not busy:
+            self.show_body(s)
 
     def show_body(self, s: State) -> None:
         pass
@@ -143,16 +156,6 @@ class IdleScreen(KioskScreen):
         unknown = self.query_one("#idle-count-unknown", Static)
         unknown.update("" if known else "(ukjent: registeret har ikke svart)")
         unknown.display = not known
-
-
-class LookupScreen(KioskScreen):
-    """The register is being asked about a scanned card."""
-
-    def compose_body(self) -> ComposeResult:
-        yield Static("Slår opp i manntallet …", id="busy-title", markup=False)
-
-    def show_body(self, s: State) -> None:
-        self.query_one("#busy-title", Static).update("Slår opp i manntallet …")
 
 
 class ConfirmScreen(KioskScreen):
@@ -358,7 +361,7 @@ class ConfigErrorScreen(Screen[None]):
 
 PHASE_SCREENS: dict[Phase, type[KioskScreen]] = {
     Phase.IDLE: IdleScreen,
-    Phase.LOOKING_UP: LookupScreen,
+    Phase.LOOKING_UP: IdleScreen,  # shown in place on whatever screen is up (KioskScreen.show)
     Phase.CONFIRMING: ConfirmScreen,
     Phase.CHECKING_OFF: CheckingOffScreen,
     Phase.UNCERTAIN: CheckingOffScreen,

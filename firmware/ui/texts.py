@@ -15,6 +15,8 @@ from valgkiosk.ports.register import CheckoffRecord, Misregistration, Voter
 
 OSLO = ZoneInfo("Europe/Oslo")
 
+LOOKING_UP = "Slår opp i manntallet …"
+
 OK, BAD, WARN = "ok", "bad", "warn"
 SYMBOL = {OK: "✔", BAD: "✖", WARN: "!"}
 
