@@ -7,6 +7,7 @@ async and normally answered from memory.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -411,7 +412,7 @@ def create_app(
     app.add_middleware(Guard)
     app.state.credentials = CredentialCache(store, ttl=credential_ttl)
     election_cache: dict[str, Election] = {}
-    health = {"checked": 0.0, "ok": False}
+    health = {"checked": float("-inf"), "ok": True}
 
     def election() -> Election:
         cached = election_cache.get("e")
@@ -454,19 +455,22 @@ def create_app(
     }
 
     # -- endpoints
+    health_lock = asyncio.Lock()
+
     @app.get("/healthz", tags=["health"])
     async def healthz() -> JSONResponse:
         """Liveness for the kiosks' network watchdog; checks the database at most once a second."""
-        now_mono = time.monotonic()
-        if now_mono - health["checked"] >= 1.0:
-            health["checked"] = now_mono
-            try:
-                await anyio.to_thread.run_sync(store.ping)
-                health["ok"] = True
-            except Exception as exc:  # noqa: BLE001 - any failure means "not healthy"
-                if health["ok"]:
-                    log.error("health check: database unavailable (%s)", type(exc).__name__)
-                health["ok"] = False
+        if time.monotonic() - health["checked"] >= 1.0:
+            async with health_lock:  # one check at a time; the others wait for its answer
+                if time.monotonic() - health["checked"] >= 1.0:
+                    try:
+                        await anyio.to_thread.run_sync(store.ping)
+                        ok = True
+                    except Exception as exc:  # noqa: BLE001 - any failure means "not healthy"
+                        if health["ok"]:
+                            log.error("health check: database unavailable (%s)", type(exc).__name__)
+                        ok = False
+                    health["ok"], health["checked"] = ok, time.monotonic()
         if health["ok"]:
             return JSONResponse({"status": "ok"})
         return JSONResponse({"status": "database_unavailable"}, status_code=503)

@@ -171,6 +171,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     with _store(args, migrate=True) as store:
         if store.election() is None:
             raise CliError("Registeret har ikke noe valg: kjør først «valgkiosk register init».")
+    if url.startswith("sqlite") and args.workers != 1:
+        raise CliError("Et SQLite-register kan bare ha én arbeidsprosess (--workers 1); "
+                       "bruk PostgreSQL for flere.")
     if bool(args.tls_cert) != bool(args.tls_key):
         raise CliError("TLS trenger både --tls-cert og --tls-key.")
     os.environ[DB_ENV] = url

@@ -70,6 +70,10 @@ class SqlStore(abc.ABC):
     """Register storage; subclasses provide the backend."""
 
     dialect: str
+    _station_names: dict[tuple[str, str], str]
+
+    def __init__(self) -> None:
+        self._station_names = {}
 
     # -- what a backend provides -------------------------------------------------
     @abc.abstractmethod
@@ -193,6 +197,7 @@ class SqlStore(abc.ABC):
         return None if row is None else Election(row[0], int(row[1]), self._as_date(row[2]))
 
     def _upsert_places(self, cur: Any, kommuner: Iterable[Kommune], kretser: Iterable[Krets]) -> None:
+        self._station_names.clear()
         for k in kommuner:
             self._q(cur, """INSERT INTO kommuner VALUES (?, ?, ?)
                             ON CONFLICT (kommune) DO UPDATE
@@ -266,25 +271,47 @@ class SqlStore(abc.ABC):
         return {r[0] for r in rows}
 
     def _voter_row(self, cur: Any, where: str, value: Any) -> tuple[Any, ...] | None:
+        """The voter, their station's name, the kommune's rule, and any check-off (one query).
+
+        Columns: 0 id, 1-11 the voter, 12 station name, 13 own_station_required,
+        14-26 the check-off as in ``_CHECKOFF_SELECT`` (all NULL when there is none).
+        """
         return self._q(cur, f"""
-            SELECT v.id, {_VOTER_SELECT}, k.navn, ko.own_station_required
+            SELECT v.id, {_VOTER_SELECT}, k.navn, ko.own_station_required,
+                   c.checked_off_at, c.kiosk_id, c.kommune, c.krets, ck.navn, c.bord, c.request_id,
+                   m.reported_at, m.reported_by, m.kiosk_id, m.krets, m.bord, m.note
             FROM voters v
             JOIN kretser k ON k.kommune = v.kommune AND k.krets = v.krets
             JOIN kommuner ko ON ko.kommune = v.kommune
+            LEFT JOIN checkoffs c ON c.voter_id = v.id
+            LEFT JOIN kretser ck ON ck.kommune = c.kommune AND ck.krets = c.krets
+            LEFT JOIN misregistrations m ON m.voter_id = v.id
             WHERE {where} = ?""", (value,)).fetchone()
+
+    def _checkoff_in(self, row: Sequence[Any]) -> Checkoff | None:
+        """The check-off part of a ``_voter_row`` row."""
+        return None if row[14] is None else self._checkoff(row[14:27])
 
     def _checkoff_of(self, cur: Any, voter_id: int) -> Checkoff | None:
         row = self._q(cur, _CHECKOFF_SELECT + " WHERE c.voter_id = ?", (voter_id,)).fetchone()
         return None if row is None else self._checkoff(row)
 
+    def _station_name(self, cur: Any, kommune: str, krets: str) -> str:
+        """A station's name, from memory after the first time (places change only on import)."""
+        names = self._station_names
+        if (kommune, krets) not in names:
+            rows = self._q(cur, "SELECT kommune, krets, navn FROM kretser").fetchall()
+            names.clear()
+            names.update({(r[0], r[1]): r[2] for r in rows})
+        return names.get((kommune, krets), "")
+
     def voter_status(self, kiosk: Kiosk, manntallsnummer: str) -> VoterStatus:
         """What the clerk at ``kiosk`` meets for this voter, without changing anything."""
         with self.read() as cur:
             row = self._voter_row(cur, "v.manntallsnummer", manntallsnummer)
-            if row is None:
-                return VoterStatus(Verdict.NOT_IN_REGISTER)
-            voter = self._voter(row[1:12])
-            existing = self._checkoff_of(cur, row[0])
+        if row is None:
+            return VoterStatus(Verdict.NOT_IN_REGISTER)
+        voter, existing = self._voter(row[1:12]), self._checkoff_in(row)
         verdict = verdict_for(voter, existing, kiosk, own_station_required=bool(row[13]))
         return VoterStatus(verdict, voter, row[12], existing)
 
@@ -346,7 +373,7 @@ class SqlStore(abc.ABC):
             if row is None:
                 return VoterStatus(Verdict.NOT_IN_REGISTER)
             voter_id, voter, krets_navn = row[0], self._voter(row[1:12]), row[12]
-            existing = self._checkoff_of(cur, voter_id)
+            existing = self._checkoff_in(row)
             if existing is None:
                 verdict = verdict_for(voter, None, kiosk, own_station_required=bool(row[13]))
                 if verdict is not Verdict.READY:
@@ -359,7 +386,8 @@ class SqlStore(abc.ABC):
                 if inserted is not None:
                     return VoterStatus(Verdict.CHECKED_OFF, voter, krets_navn, Checkoff(
                         checked_off_at=now.astimezone(timezone.utc), kiosk_id=kiosk.kiosk_id,
-                        kommune=kiosk.kommune, krets=kiosk.krets, krets_navn=_krets_navn(cur, self, kiosk),
+                        kommune=kiosk.kommune, krets=kiosk.krets,
+                        krets_navn=self._station_name(cur, kiosk.kommune, kiosk.krets),
                         bord=kiosk.bord, request_id=request_id))
                 # Another transaction won the race, or the request id was used before.
                 existing = self._checkoff_of(cur, voter_id)
@@ -449,12 +477,6 @@ class SqlStore(abc.ABC):
         for mnr, kind, at, kiosk_id, krets, bord in rows:
             grouped.setdefault(mnr, []).append(Appearance(kind, self._as_dt(at), kiosk_id, krets, int(bord)))
         return [DuplicateVoter(m, tuple(a)) for m, a in grouped.items()]
-
-
-def _krets_navn(cur: Any, store: SqlStore, kiosk: Kiosk) -> str:
-    row = store._q(cur, "SELECT navn FROM kretser WHERE kommune = ? AND krets = ?",
-                   (kiosk.kommune, kiosk.krets)).fetchone()
-    return "" if row is None else row[0]
 
 
 def _split_sql(script: str) -> Iterator[str]:

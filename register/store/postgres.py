@@ -29,6 +29,7 @@ class PostgresStore(SqlStore):
     dialect = "postgres"
 
     def __init__(self, dsn: str, *, min_size: int = 2, max_size: int = 16) -> None:
+        super().__init__()
         self.dsn = dsn
         self._pool = ConnectionPool(
             dsn, min_size=min_size, max_size=max_size, open=True,

@@ -25,6 +25,7 @@ class SqliteStore(SqlStore):
     dialect = "sqlite"
 
     def __init__(self, path: str | Path) -> None:
+        super().__init__()
         self.path = Path(path)
         self._local = threading.local()
         self._write_lock = threading.Lock()

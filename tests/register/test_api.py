@@ -284,3 +284,26 @@ def test_no_personal_data_in_the_server_log(api: Api, caplog: pytest.LogCaptureF
     for secret in (KARI.manntallsnummer, OLA.fodselsnummer, "Kristoffersen", "Prøvesen", "1990-06-15",
                    "000001234583"):
         assert secret not in text
+
+
+def test_health_answers_503_when_the_database_is_gone(store_url: str) -> None:
+    import os
+    import time
+
+    from valgkiosk.register.store import open_store
+
+    s = open_store(store_url)
+    s.migrate()
+    fill(s)
+    with ThreadServer(s) as server:
+        assert httpx.get(server.url + "/healthz").status_code == 200
+        s.close()  # PostgreSQL: the pool is closed; SQLite: the file is replaced below
+        if store_url.startswith("sqlite"):
+            path = store_url.removeprefix("sqlite:///")
+            for suffix in ("", "-wal", "-shm"):
+                if os.path.exists(path + suffix):
+                    os.remove(path + suffix)
+            os.mkdir(path)  # not a database any more: opening it fails
+        time.sleep(1.1)  # the last good answer is remembered for a second
+        r = httpx.get(server.url + "/healthz")
+        assert r.status_code == 503 and r.json() == {"status": "database_unavailable"}

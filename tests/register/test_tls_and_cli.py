@@ -91,3 +91,10 @@ def test_commands_explain_a_missing_database(tmp_path: Path) -> None:
     assert "valgkiosk register init" in result.stderr and "Traceback" not in result.stderr
     result = valgkiosk("register", "counts", "--db", "mysql://nope")
     assert result.returncode == 2 and "Ukjent databaseadresse" in result.stderr
+
+
+def test_sqlite_register_refuses_several_workers(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/r.db"
+    assert main(["register", "init", "--db", url, "--election-date", "2025-09-08"]) == 0
+    result = valgkiosk("register", "serve", "--db", url, "--workers", "2", "--port", "1")
+    assert result.returncode == 2 and "én arbeidsprosess" in result.stderr
