@@ -8,7 +8,6 @@ import os
 import sys
 
 from valgkiosk import __version__
-from valgkiosk.register import cli as register_cli
 
 DEFAULT_LOGGBOK = "/var/lib/valgkiosk/loggbok.jsonl"
 
@@ -18,6 +17,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="valgkiosk", description=__doc__)
     parser.add_argument("--version", action="version", version=f"valgkiosk {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    from valgkiosk.register import cli as register_cli
 
     register_cli.add_parser(sub)
 
@@ -36,11 +37,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--register-only", action="store_true",
                       help="serve only the demo register (no kiosk)")
 
-    run = sub.add_parser("run", help="run the kiosk on this table's screen")
+    add_run_arguments(sub.add_parser("run", help="run the kiosk on this table's screen"))
+    return parser
+
+
+def add_run_arguments(run: argparse.ArgumentParser) -> None:
+    """The options of ``valgkiosk run``."""
     run.add_argument("--sim", action="store_true", help="simulated hardware (a laptop, the demo, tests)")
     run.add_argument("--config", help="station configuration (default: /etc/valgkiosk/station.toml; "
                                       "with --sim: config/sim-offline.toml)")
-    return parser
 
 
 def run_log(args: argparse.Namespace) -> int:
@@ -91,23 +96,33 @@ def run_demo(args: argparse.Namespace) -> int:
     demo.print_cards(prepared)
     print(f"Registeret svarer på http://127.0.0.1:{args.port} (API: /docs); "
           f"kioskens legitimasjon ligger i {prepared.credential_file}. Stopp med Ctrl+C.")
+    from valgkiosk.register import cli as register_cli
+
     return register_cli.run(register_cli.serve_args(prepared.db_url, port=args.port))
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run the chosen command."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["run"]:
+        # The kiosk's own start on tty1: skip building the register's commands (their
+        # imports are start-up time the kiosk never uses).
+        run = argparse.ArgumentParser(prog="valgkiosk run")
+        add_run_arguments(run)
+        options = run.parse_args(argv[1:])
+        from valgkiosk.bootstrap import run_kiosk
+
+        return run_kiosk(options.config, options.sim)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     if args.command == "register":
+        from valgkiosk.register import cli as register_cli
+
         return register_cli.run(args)
     if args.command == "demo":
         return run_demo(args)
     if args.command == "log":
         return run_log(args)
-    if args.command == "run":
-        from valgkiosk.bootstrap import run_kiosk
-
-        return run_kiosk(args.config, args.sim)
     return 2
 
 
