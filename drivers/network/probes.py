@@ -292,7 +292,7 @@ class NetworkProbes:
         except httpx.TimeoutException:
             raise _Failed(self._timeout_detail(Layer.HEALTH, self.timings.health_timeout)) from None
         except httpx.HTTPError as exc:
-            cause = exc.__context__ if isinstance(exc.__context__, OSError) else None
+            cause = _os_cause(exc)
             if cause is not None:
                 raise _Failed(_os_error_nb(cause, "Manntallets helsesjekk")) from None
             raise _Failed(f"manntallets helsesjekk feilet: {type(exc).__name__}: {exc}"[:200]) from None
@@ -303,6 +303,17 @@ class NetworkProbes:
 
 def layer_name(layer: Layer | None) -> str:
     return "ingen" if layer is None else LAYER_NB[layer].lower()
+
+
+def _os_cause(exc: BaseException) -> OSError | None:
+    """The socket error under an httpx error (httpx wraps httpcore, which wraps it)."""
+    found: OSError | None = None
+    seen: BaseException | None = exc
+    for _ in range(8):
+        seen = (seen.__cause__ or seen.__context__) if seen is not None else None
+        if isinstance(seen, OSError) and (found is None or seen.errno is not None):
+            found = seen  # the deepest one with an errno says most
+    return found
 
 
 def _hostport(address: str, port: int) -> str:
