@@ -100,17 +100,28 @@ def build_app(
 
         journal = Journal(config.log.loggbok)
     is_sim = sim or config.scanner.kind == "sim"
-    controls = SimControls(scanner, cards) if is_sim and hasattr(scanner, "unplug") else None  # type: ignore[arg-type]
+    clock = clock or SystemClock()
+    gpio = build_sim_gpio(clock) if is_sim else None
+    controls = SimControls(scanner, cards, gpio) if is_sim and hasattr(scanner, "unplug") else None  # type: ignore[arg-type]
     return KioskApp(
         register=register,
         scanner=scanner,
         settings=settings,
         station_label=st.navn or f"Krets {st.krets}",
         bord=st.bord,
-        clock=clock or SystemClock(),
+        clock=clock,
         sim=controls,
         journal=journal,
+        power=gpio.sensors if gpio is not None else None,
     )
+
+
+def build_sim_gpio(clock: Clock) -> Any:
+    """Sim mode: the caretaker box on gpiozero's MockFactory (standard wiring, every supply
+    on), sensed on the kiosk's clock; the dev dock cuts and restores its supplies."""
+    from valgkiosk.drivers.gpio import SimulatedGpio
+
+    return SimulatedGpio(clock=clock)
 
 
 def _setup_logging(config: cfg.StationConfig | None) -> None:

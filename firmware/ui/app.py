@@ -22,11 +22,13 @@ from textual.binding import Binding
 
 from valgkiosk.core import checkoff as co
 from valgkiosk.ports.clock import Clock, SystemClock
+from valgkiosk.ports.power import PowerChange, PowerSensors, PowerSource
 from valgkiosk.ports.register import Register, RegisterError
 from valgkiosk.ports.scanner import Scan, Scanner, ScannerStatus
 from valgkiosk.service import ServiceNotifier
 
-from .screens import PHASE_SCREENS, ConfigErrorScreen, IdleScreen, KioskScreen
+from .screens import PHASE_SCREENS, SIM_POWER_KEYS, CaretakerScreen, ConfigErrorScreen, IdleScreen, KioskScreen
+from .status import NetworkLayers
 
 log = logging.getLogger("valgkiosk.kiosk")
 
@@ -35,6 +37,10 @@ LOCKED_KEYS = ("ctrl+q", "ctrl+c", "ctrl+p", "ctrl+z", "ctrl+backslash", "ctrl+d
 LOCKDOWN_BINDINGS = [Binding(key, "noop", show=False, priority=True) for key in LOCKED_KEYS]
 
 _LEVELS = {"info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
+
+#: The phases from which the caretaker's screen may be opened: no check-off is under way.
+CARETAKER_PHASES = frozenset({co.Phase.IDLE, co.Phase.OUTCOME})
+CARETAKER_REFUSED = "Vaktmestersiden (F6) kan åpnes når avkrysningen er ferdig."
 
 
 class JournalLike(Protocol):
@@ -52,12 +58,23 @@ class SimScanner(Protocol):
     def replug(self) -> None: ...
 
 
+class SimGpio(Protocol):
+    """The simulated caretaker box's control surface (drivers/gpio/simulated.py)."""
+
+    pins: Any  # GpioPins: .inputs() gives the fitted power inputs
+
+    def set_power(self, source: PowerSource, present: bool) -> None: ...
+    def powered(self, source: PowerSource) -> bool: ...
+
+
 @dataclass
 class SimControls:
-    """Sim mode: the simulated scanner to drive and the demo cards the dev dock offers."""
+    """Sim mode: the simulated scanner to drive, the demo cards the dev dock offers, and
+    the simulated caretaker box whose supplies the dock can cut and restore."""
 
     scanner: SimScanner
     cards: Sequence[Any]  # objects with .label and .number
+    gpio: SimGpio | None = None
 
     @property
     def card_keys(self) -> str:
@@ -94,6 +111,7 @@ class KioskApp(App[int]):
         on_verdict: Callable[[co.Outcome], None] | None = None,
         journal: JournalLike | None = None,
         service: ServiceNotifier | None = None,
+        power: PowerSensors | None = None,
     ) -> None:
         super().__init__()
         self.service = service or ServiceNotifier()
@@ -113,6 +131,12 @@ class KioskApp(App[int]):
         self.dock_open = False
         self.sim_typed = ""
         self.kiosk_info_error = ""
+        self.power = power
+        #: The stable power states as the sensors last reported them (None: unknown).
+        self.power_states: dict[PowerSource, bool | None] = {source: None for source in PowerSource}
+        #: What the network probes last said (nothing, until a watchdog feeds it).
+        self.network = NetworkLayers.unknown()
+        self.caretaker_open = False
 
     # -- life cycle ---------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -120,6 +144,9 @@ class KioskApp(App[int]):
         self.push_screen(self._screen_for(IdleScreen))
         self.run_worker(self._run_scanner(), group="scanner", exit_on_error=False)
         self.run_worker(self._start(), group="register", exit_on_error=False)
+        if self.power is not None:
+            self.power_states.update(self.power.states())
+            self.run_worker(self._run_power(), group="power", exit_on_error=False)
         if self.auto_tick:
             self.set_interval(self.kiosk_state.settings.timings.tick, self.tick)
         self.call_after_refresh(self._report_ready)
@@ -144,6 +171,10 @@ class KioskApp(App[int]):
 
     async def _run_scanner(self) -> None:
         await self.scanner.run(self._on_scan, self._on_scanner_status)
+
+    async def _run_power(self) -> None:
+        assert self.power is not None
+        await self.power.run(self._on_power_change)
 
     async def _start(self) -> None:
         """Ask the register who we are (station name, election) and our count."""
@@ -172,6 +203,43 @@ class KioskApp(App[int]):
 
     def _on_scanner_status(self, status: ScannerStatus) -> None:
         self.dispatch(co.ScannerChanged(status.connected, status.detail))
+
+    def _on_power_change(self, change: PowerChange) -> None:
+        """A stable power change (called on this loop by the sensors): log it, show it."""
+        self.power_states[change.source] = change.present
+        self._journal("power", {"source": change.source.value, "present": change.present,
+                                "previous": change.previous})  # fmt: skip
+        self.render_state()
+
+    def set_network_status(self, network: NetworkLayers) -> None:
+        """What the latest network probe round says, layer by layer (for the caretaker's
+        screen). Call on the app's loop; from another thread use ``call_from_thread``."""
+        self.network = network
+        self.render_state()
+
+    # -- the caretaker's screen ---------------------------------------------------------------
+    def toggle_caretaker(self) -> bool:
+        """F6: open the caretaker's screen, or close it when it is up."""
+        if self.caretaker_open:
+            self.close_caretaker()
+            return True
+        return self.open_caretaker()
+
+    def open_caretaker(self) -> bool:
+        """Show the caretaker's screen; refused (with a notice) while a check-off is under way."""
+        if self.kiosk_state.phase not in CARETAKER_PHASES:
+            self.set_notice(CARETAKER_REFUSED)
+            return False
+        if self.notice == CARETAKER_REFUSED:
+            self.notice = ""
+        self.caretaker_open = True
+        self.render_state()
+        return True
+
+    def close_caretaker(self) -> None:
+        """Back to the clerk's screen for the current phase."""
+        self.caretaker_open = False
+        self.render_state()
 
     def tick(self) -> None:
         """Let time pass in the core (timeouts, retries)."""
@@ -214,7 +282,13 @@ class KioskApp(App[int]):
         """Show the screen for the current phase (switching screens only when the mode changes)."""
         if not self.is_running or not self.screen_stack:
             return
-        target = PHASE_SCREENS[self.kiosk_state.phase]
+        phase = self.kiosk_state.phase
+        target = PHASE_SCREENS[phase]
+        if self.caretaker_open:
+            if phase in CARETAKER_PHASES:
+                target = CaretakerScreen
+            elif phase is not co.Phase.LOOKING_UP:
+                self.caretaker_open = False  # a scan took the kiosk back to the check-off
         current = self.screen
         if self.kiosk_state.phase is co.Phase.LOOKING_UP and isinstance(current, KioskScreen):
             target = type(current)  # every screen shows a lookup in place
@@ -309,7 +383,8 @@ class KioskApp(App[int]):
 
     # -- sim mode -----------------------------------------------------------------------------
     def handle_sim_key(self, event: events.Key) -> bool:
-        """Sim mode only: F12 dev dock and its keys, digits + Enter as a scan, F10 quits."""
+        """Sim mode only: F12 dev dock and its keys, digits + Enter as a scan, F7/F8/F9 cut
+        and restore the simulated router, SIMULA and mains power, F10 quits."""
         sim = self.sim
         if sim is None:
             return False
@@ -326,6 +401,12 @@ class KioskApp(App[int]):
             return True
         if self.dock_open and key in ("x", "u", "r"):
             {"x": sim.scanner.send_garbage, "u": sim.scanner.unplug, "r": sim.scanner.replug}[key]()
+            return True
+        if key in SIM_POWER_KEYS and sim.gpio is not None:
+            source = SIM_POWER_KEYS[key][0]
+            if source in sim.gpio.pins.inputs():
+                sim.gpio.set_power(source, not sim.gpio.powered(source))
+                self.render_state()  # the dock shows the supply at once, the sensors after the stable time
             return True
         if event.character is not None and event.character.isdigit():
             self.sim_typed += event.character

@@ -16,13 +16,19 @@ from textual.widgets.option_list import Option
 
 from valgkiosk.core import checkoff as co
 from valgkiosk.core.checkoff import Phase, State, birth_date_text
+from valgkiosk.ports.power import PowerSource
 from valgkiosk.ports.register import SearchQuery
 
-from . import texts
+from . import status, texts
 from .widgets import BigText, plain
 
 if TYPE_CHECKING:
     from .app import KioskApp
+
+
+#: The one key that opens the caretaker's screen from the clerk's, and closes it again.
+CARETAKER_KEY = "f6"
+CARETAKER_HINT = "F6 Vaktmester"
 
 
 class KioskScreen(Screen[None]):
@@ -86,6 +92,8 @@ class KioskScreen(Screen[None]):
         if k.sim is not None:
             dock = self.query_one(DevDock)
             dock.display = k.dock_open
+            if k.dock_open:
+                dock.update(dock.text(k))
         if not busy:
             self.show_body(s)
 
@@ -99,6 +107,11 @@ class KioskScreen(Screen[None]):
         if self.kiosk.handle_sim_key(event):
             event.stop()
             event.prevent_default()
+            return
+        if event.key == CARETAKER_KEY:
+            event.stop()
+            event.prevent_default()
+            self.kiosk.toggle_caretaker()
             return
         name = self.KEYS.get(event.key)
         if name is not None:
@@ -122,15 +135,23 @@ class DevDock(Static):
     """Sim mode only: drive the simulated scanner (demo cards, garbage, unplug, replug)."""
 
     def __init__(self, app: KioskApp, **kwargs: object) -> None:
-        super().__init__(self._text(app), markup=False, **kwargs)  # type: ignore[arg-type]
+        super().__init__(self.text(app), markup=False, **kwargs)  # type: ignore[arg-type]
 
     @staticmethod
-    def _text(app: KioskApp) -> str:
+    def text(app: KioskApp) -> str:
+        """The dock's lines, with the simulated supplies as they are now."""
         assert app.sim is not None
         lines = ["UTVIKLERPANEL (kun simulering)  ·  F12 lukker  ·  F10 avslutter"]
         for key, card in zip(app.sim.card_keys, app.sim.cards):
             lines.append(f"  {key}  {card.label:<30} {card.number}")
         lines.append("  x  Uleselig strekkode    u  Koble fra skanneren    r  Koble til skanneren")
+        gpio = app.sim.gpio
+        if gpio is not None:
+            supplies = []
+            for key, (source, name) in SIM_POWER_KEYS.items():
+                state = ("på" if gpio.powered(source) else "AV") if source in gpio.pins.inputs() else "ikke montert"
+                supplies.append(f"{key.upper()}  {name}: {state}")
+            lines.append("  " + "    ".join(supplies) + "   (av/på)")
         lines.append("  Sifre + Enter på tastaturet skanner som en håndskanner.")
         return "\n".join(lines)
 
@@ -138,7 +159,7 @@ class DevDock(Static):
 class IdleScreen(KioskScreen):
     """Waiting for the next voter."""
 
-    HINTS = "F2 Søk uten valgkort   F4 Meld feilregistrering"
+    HINTS = f"F2 Søk uten valgkort   F4 Meld feilregistrering   {CARETAKER_HINT}"
     KEYS = {"f2": "go_search", "f4": "go_misregistration"}
 
     def compose_body(self) -> ComposeResult:
@@ -204,7 +225,7 @@ class CheckingOffScreen(KioskScreen):
 class OutcomeScreen(KioskScreen):
     """The verdict: colour, words and a symbol, and what to do next."""
 
-    HINTS = "Esc Ferdig   F2 Søk uten valgkort   F4 Meld feilregistrering"
+    HINTS = f"Esc Ferdig   F2 Søk uten valgkort   F4 Meld feilregistrering   {CARETAKER_HINT}"
     KEYS = {"escape": "cancel", "f2": "go_search", "f4": "go_misregistration"}
 
     def compose_body(self) -> ComposeResult:
@@ -344,6 +365,52 @@ class MisregistrationScreen(KioskScreen):
         self.kiosk.send(co.ConfirmMisregistration)
 
 
+class CaretakerScreen(KioskScreen):
+    """For the vaktmester: power and network at a glance, and the one next thing to check.
+
+    Opened from the clerk's idle or outcome screen with F6 and closed with F6 or Esc; a
+    scan while it is up takes the kiosk back to the check-off (the voter comes first)."""
+
+    HINTS = "F6 eller Esc Tilbake til avkrysningen"
+    KEYS = {"escape": "close"}
+    TONE_CLASS = {texts.OK: "-ok", texts.BAD: "-bad", status.UNKNOWN: "-unknown"}
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("VAKTMESTER: STRØM OG NETT", id="caretaker-title", markup=False)
+        yield Static("Strøm", classes="label", markup=False)
+        for row in status.power_rows({}):
+            yield from self._compose_row(row)
+        yield Static("Nett", classes="label", markup=False)
+        for row in status.network_rows(status.NetworkLayers.unknown()):
+            yield from self._compose_row(row)
+        yield Static(id="next-check", markup=False)
+
+    @staticmethod
+    def _compose_row(row: status.Row) -> ComposeResult:
+        with Horizontal(classes="status-row"):
+            yield Static(row.label, classes="status-label", markup=False)
+            yield Static(id=f"status-{row.key}", classes="status-state", markup=False)
+
+    def show_body(self, s: State) -> None:
+        k = self.kiosk
+        for row in [*status.power_rows(k.power_states), *status.network_rows(k.network)]:
+            self._set_tone(self.query_one(f"#status-{row.key}", Static), row.tone,
+                           f"{row.symbol}  {row.words}" + (f"  ({row.detail})" if row.detail else ""))  # fmt: skip
+        nxt = status.next_view(k.power_states, k.network)
+        text = plain(f"{nxt.symbol}  NESTE: {nxt.title}\n", "bold")
+        text.append(nxt.reason)
+        tone = texts.WARN if nxt.tone == texts.BAD else nxt.tone
+        self._set_tone(self.query_one("#next-check", Static), tone, text)
+
+    def _set_tone(self, widget: Static, tone: str, content: object) -> None:
+        widget.update(plain(content) if isinstance(content, str) else content)  # type: ignore[arg-type]
+        for name in ("-ok", "-bad", "-warn", "-unknown"):
+            widget.set_class(name == self.TONE_CLASS.get(tone, f"-{tone}"), name)
+
+    def close(self) -> None:
+        self.kiosk.close_caretaker()
+
+
 class ConfigErrorScreen(Screen[None]):
     """The kiosk refuses to start: what is wrong with the configuration, and who fixes it."""
 
@@ -358,6 +425,13 @@ class ConfigErrorScreen(Screen[None]):
         yield Static("Ring IKT-ansvarlig (valgtelefonen, tast 3). Stemmestyrets leder avgjør om "
                      "beredskapsrutinen skal tas i bruk.", id="config-help", markup=False)  # fmt: skip
 
+
+#: The dev dock's keys for the simulated supplies (sim mode only; each toggles).
+SIM_POWER_KEYS: dict[str, tuple[PowerSource, str]] = {
+    "f7": (PowerSource.ROUTER, "Strøm til ruteren"),
+    "f8": (PowerSource.SIMULA, "Strøm til SIMULA"),
+    "f9": (PowerSource.MAINS, "Strømnett"),
+}
 
 PHASE_SCREENS: dict[Phase, type[KioskScreen]] = {
     Phase.IDLE: IdleScreen,

@@ -12,6 +12,7 @@ from typing import Any
 from textual.pilot import Pilot
 
 from valgkiosk.core import checkoff as co
+from valgkiosk.drivers.gpio import SimulatedGpio
 from valgkiosk.drivers.scanner import SimulatedScanner
 from valgkiosk.ports.clock import ManualClock
 from valgkiosk.ports.register import Register
@@ -35,6 +36,7 @@ class Rig:
     cards: dict[str, str] = field(default_factory=dict)  # label -> number
     request_ids: list[str] = field(default_factory=list)
     verdicts: list[co.Outcome] = field(default_factory=list)
+    gpio: SimulatedGpio | None = None  # the simulated caretaker box, on the rig's clock
 
     def card(self, label: str) -> str:
         return self.cards[label]
@@ -46,8 +48,10 @@ def make_rig(
     sim: bool = True,
     timings: co.Timings = TIMINGS,
     bord: int = 1,
+    gpio: bool = True,
 ) -> Rig:
-    """A kiosk app over the demo register (or ``register``), not yet running."""
+    """A kiosk app over the demo register (or ``register``), not yet running; with
+    ``gpio`` a simulated caretaker box (all supplies on) feeds its power sensors."""
     cards: list[DemoCard] = []
     if register is None:
         register, cards = demo_register(bord=bord)
@@ -61,6 +65,7 @@ def make_rig(
         return rid
 
     verdicts: list[co.Outcome] = []
+    box = SimulatedGpio(clock=clock) if gpio else None
     app = KioskApp(
         register=register,
         scanner=scanner,
@@ -69,11 +74,12 @@ def make_rig(
         bord=bord,
         clock=clock,
         new_request_id=new_id,
-        sim=SimControls(scanner, cards) if sim else None,
+        sim=SimControls(scanner, cards, box) if sim else None,
         auto_tick=False,
         on_verdict=verdicts.append,
+        power=box.sensors if box is not None else None,
     )
-    return Rig(app, scanner, register, clock, {c.label: c.number for c in cards}, ids, verdicts)
+    return Rig(app, scanner, register, clock, {c.label: c.number for c in cards}, ids, verdicts, box)
 
 
 async def settle(pilot: Pilot[Any], rounds: int = 3) -> None:
@@ -91,6 +97,14 @@ async def advance(rig: Rig, pilot: Pilot[Any], seconds: float) -> None:
     """Let ``seconds`` pass on the kiosk's clock and deliver a tick."""
     rig.clock.advance(seconds)
     rig.app.tick()
+    await settle(pilot)
+
+
+async def settle_power(rig: Rig, pilot: Pilot[Any]) -> None:
+    """Let the simulated power inputs hold for the stable time, and show what they report."""
+    assert rig.gpio is not None
+    rig.clock.advance(rig.gpio.sensors.timings.stable)
+    rig.gpio.sensors.poll()
     await settle(pilot)
 
 

@@ -20,6 +20,7 @@ def test_sim_offline_wires_the_simulated_scanner_and_the_demo_register() -> None
     app = bootstrap.build_app(config, sim=True)
     assert isinstance(app.register, MemoryRegister)
     assert app.sim is not None and len(app.sim.cards) >= 9
+    assert app.sim.gpio is not None and app.power is app.sim.gpio.sensors  # the simulated caretaker box
 
     async def main() -> None:
         async with app.run_test(size=SIZE) as pilot:

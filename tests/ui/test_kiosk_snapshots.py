@@ -12,9 +12,11 @@ import pytest
 from textual.pilot import Pilot
 
 from valgkiosk.core import manntallsnummer as mnr
+from valgkiosk.core.outage import Layer
 from valgkiosk.ports.register import RegisterRefused
 from valgkiosk.ui.app import ConfigErrorApp
-from valgkiosk.ui.testing import SIZE, Rig, make_rig, settle
+from valgkiosk.ui.status import NetworkLayers
+from valgkiosk.ui.testing import SIZE, Rig, make_rig, settle, settle_power
 
 Steps = Callable[[Rig, Pilot[Any]], Awaitable[None]]
 
@@ -101,6 +103,29 @@ async def search_problem(rig: Rig, pilot: Pilot[Any]) -> None:
     await settle(pilot)
 
 
+async def caretaker_all_good(rig: Rig, pilot: Pilot[Any]) -> None:
+    await settle_power(rig, pilot)
+    rig.app.set_network_status(NetworkLayers.after_round(None))
+    await pilot.press("f6")
+    await settle(pilot)
+
+
+async def caretaker_router_cut(rig: Rig, pilot: Pilot[Any]) -> None:
+    assert rig.gpio is not None
+    await settle_power(rig, pilot)
+    rig.gpio.cut_router()
+    await settle_power(rig, pilot)
+    rig.app.set_network_status(NetworkLayers.after_round(Layer.LINK))  # the cable to the router is dead too
+    await pilot.press("f6")
+    await settle(pilot)
+
+
+async def caretaker_unknown(rig: Rig, pilot: Pilot[Any]) -> None:
+    """Just started: no input has held for the stable time, no probe has reported."""
+    await pilot.press("f6")
+    await settle(pilot)
+
+
 SCREENS: dict[str, Steps] = {
     "idle": nothing,
     "idle_scanner_unplugged": unplugged,
@@ -125,6 +150,9 @@ SCREENS: dict[str, Steps] = {
     "misregistration_confirm": misreg_confirm,
     "misregistration_reported": misreg_reported,
     "dev_dock": dev_dock,
+    "caretaker_all_good": caretaker_all_good,
+    "caretaker_router_cut": caretaker_router_cut,
+    "caretaker_unknown": caretaker_unknown,
 }
 
 

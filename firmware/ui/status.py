@@ -1,0 +1,165 @@
+"""What the caretaker reads: power and network, row by row, and the one next check.
+
+Pure functions from what the kiosk knows (stable power states, the latest network probe
+results) to rows of tone (colour), symbol and words, so that no state relies on colour
+alone. Anything not measured is shown as ``ukjent``: the kiosk never pretends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from valgkiosk.core import sensing
+from valgkiosk.core.outage import Layer
+from valgkiosk.ports.power import PowerSource
+
+from .texts import BAD, OK
+
+UNKNOWN = "unknown"
+SYMBOL = {OK: "✔", BAD: "✖", UNKNOWN: "?"}
+UKJENT = "ukjent"
+
+
+class LayerResultLike(Protocol):
+    """One layer of one probe round (valgkiosk.ports.connectivity.LayerResult fits)."""
+
+    @property
+    def layer(self) -> Layer: ...
+    @property
+    def ok(self) -> bool: ...
+    @property
+    def failed(self) -> bool: ...
+    @property
+    def detail(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkLayers:
+    """What the latest probe round says about each network layer: ``True`` works,
+    ``False`` fails, missing or ``None`` unknown (not probed, or not tried because a
+    lower layer failed). ``details`` holds a short Norwegian note per layer."""
+
+    layers: Mapping[Layer, bool | None] = field(default_factory=dict)
+    details: Mapping[Layer, str] = field(default_factory=dict)
+
+    @classmethod
+    def unknown(cls) -> NetworkLayers:
+        """No probe data (the state until the watchdog reports)."""
+        return cls()
+
+    @classmethod
+    def after_round(cls, failed: Layer | None) -> NetworkLayers:
+        """From the detector's view of a round: every layer below ``failed`` works,
+        ``failed`` fails, the ones above were not tried. ``None``: every layer works."""
+        layers: dict[Layer, bool | None] = {}
+        for layer in Layer:
+            if failed is None or layer < failed:
+                layers[layer] = True
+            elif layer is failed:
+                layers[layer] = False
+        return cls(layers)
+
+    @classmethod
+    def from_results(cls, results: Iterable[LayerResultLike]) -> NetworkLayers:
+        """From one round's per-layer results (ok, failed, or skipped: unknown)."""
+        layers: dict[Layer, bool | None] = {}
+        details: dict[Layer, str] = {}
+        for r in results:
+            layers[r.layer] = True if r.ok else False if r.failed else None
+            if r.detail:
+                details[r.layer] = r.detail
+        return cls(layers, details)
+
+    def state(self, layer: Layer) -> bool | None:
+        return self.layers.get(layer)
+
+    @property
+    def first_failed(self) -> Layer | None:
+        """The lowest failing layer (``None``: none failing, or nothing known)."""
+        return next((layer for layer in Layer if self.layers.get(layer) is False), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One line of the caretaker screen: what is checked, its tone and its words."""
+
+    key: str
+    label: str
+    tone: str
+    words: str
+    detail: str = ""
+
+    @property
+    def symbol(self) -> str:
+        return SYMBOL[self.tone]
+
+
+def _row(key: str, label: str, state: bool | None, good: str, bad: str, detail: str = "") -> Row:
+    if state is None:
+        return Row(key, label, UNKNOWN, UKJENT, detail)
+    return Row(key, label, OK if state else BAD, good if state else bad, detail)
+
+
+def power_rows(power: Mapping[PowerSource, bool | None]) -> list[Row]:
+    """Mains (or battery), router power and SIMULA power."""
+    return [
+        _row("mains", "Strøm til kiosken", power.get(PowerSource.MAINS),
+             "Strømnett", "Batteri: strømmen er borte"),  # fmt: skip
+        _row("router", "Strøm til ruteren", power.get(PowerSource.ROUTER), "Har strøm", "Ingen strøm"),
+        _row("simula", "Strøm til SIMULA-boksen", power.get(PowerSource.SIMULA), "Har strøm", "Ingen strøm"),
+    ]
+
+
+def network_rows(net: NetworkLayers) -> list[Row]:
+    """Network cable (link), router (gateway), name lookup (DNS) and the register
+    (reached over TCP and answering its health check)."""
+    tcp, health = net.state(Layer.TCP), net.state(Layer.HEALTH)
+    if tcp is False:
+        register: Row = _row("register", "Manntallet", False, "", "Kan ikke nås", net.details.get(Layer.TCP, ""))
+    elif health is False:
+        register = _row("register", "Manntallet", False, "", "Svarer, men melder feil",
+                        net.details.get(Layer.HEALTH, ""))  # fmt: skip
+    elif tcp and health:
+        register = _row("register", "Manntallet", True, "Svarer", "")
+    else:
+        register = _row("register", "Manntallet", None, "", "")
+    return [
+        _row("link", "Nettverkskabel", net.state(Layer.LINK), "Tilkoblet", "Ingen kobling",
+             net.details.get(Layer.LINK, "") if net.state(Layer.LINK) is False else ""),  # fmt: skip
+        _row("gateway", "Ruter", net.state(Layer.GATEWAY), "Svarer", "Svarer ikke",
+             net.details.get(Layer.GATEWAY, "") if net.state(Layer.GATEWAY) is False else ""),  # fmt: skip
+        _row("dns", "Navneoppslag", net.state(Layer.DNS), "Virker", "Feiler",
+             net.details.get(Layer.DNS, "") if net.state(Layer.DNS) is False else ""),  # fmt: skip
+        register,
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class NextView:
+    """The one next thing to check: tone, headline and why."""
+
+    tone: str
+    title: str
+    reason: str
+
+    @property
+    def symbol(self) -> str:
+        return {OK: "✔", BAD: "!", UNKNOWN: "?"}[self.tone]
+
+
+def next_view(power: Mapping[PowerSource, bool | None], net: NetworkLayers) -> NextView:
+    """The routine's next check (:func:`valgkiosk.core.sensing.next_check`), or, when
+    nothing calls for one, whether that is because all is well or because not all is known."""
+    nxt = sensing.next_check(power, net.first_failed)
+    if nxt is not None:
+        return NextView(BAD, nxt.text, nxt.reason)
+    known = all(power.get(s) is not None for s in PowerSource) and all(
+        net.state(layer) is not None for layer in Layer
+    )
+    if known:
+        return NextView(OK, "Ingenting å sjekke nå.", "Strøm og nett er i orden.")
+    return NextView(UNKNOWN, "Ingen feil er målt.",
+                    "Det som står som ukjent, kan ikke kiosken se. Virker ikke nettet: sjekk strømmen til "
+                    "ruteren og sikringene.")  # fmt: skip
