@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from textual.pilot import Pilot
@@ -111,3 +112,24 @@ async def settle_power(rig: Rig, pilot: Pilot[Any]) -> None:
 def screen_text(app: KioskApp) -> str:
     """Everything on screen now, as plain text."""
     return "\n".join(strip.text.rstrip() for strip in app.screen._compositor.render_strips())
+
+
+Script = Callable[[Rig, Pilot[Any]], Awaitable[None]]
+
+
+def drive(script: Script, rig: Rig | None = None) -> Rig:
+    """Run the app under Textual's pilot and play ``script`` against it."""
+    rig = rig or make_rig()
+
+    async def main() -> None:
+        async with rig.app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await script(rig, pilot)
+
+    asyncio.run(main())
+    return rig
+
+
+def seen(rig: Rig) -> str:
+    """The screen's text with line breaks and runs of spaces collapsed (text wraps)."""
+    return " ".join(screen_text(rig.app).split())

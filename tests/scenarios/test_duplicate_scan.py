@@ -9,9 +9,9 @@ from typing import Any
 from textual.pilot import Pilot
 
 from kiosk_servers import VOTERS, Misbehaving, RegisterServer
-from scenario import drive, kiosk, register_counts, scan, seen
+from scenario import kiosk, register_counts, scan
 from valgkiosk.core.checkoff import Outcome
-from valgkiosk.ui.testing import Rig, settle
+from valgkiosk.ui.testing import Rig, drive, seen, settle
 
 
 def test_duplicate_scan_within_a_second_is_ignored(register: RegisterServer) -> None:
@@ -37,5 +37,5 @@ def test_duplicate_scan_within_a_second_is_ignored(register: RegisterServer) -> 
             await scan(rig, pilot, kari)  # a real second scan: the register says so
             assert lookups() == 2 and "HAR STEMT FØR" in seen(rig)
 
-        drive(kiosk(proxy.url, register.credential), script)
+        drive(script, kiosk(proxy.url, register.credential))
     assert register_counts(register.url, register.credential) == 1

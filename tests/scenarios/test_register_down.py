@@ -9,10 +9,10 @@ from typing import Any
 from textual.pilot import Pilot
 
 from kiosk_servers import VOTERS, RegisterServer
-from scenario import advance, drive, kiosk, lookup_verdict, register_counts, scan, seen
+from scenario import kiosk, lookup_verdict, register_counts, scan
 from valgkiosk.core import manntallsnummer as mnr
 from valgkiosk.core.checkoff import Outcome, Phase
-from valgkiosk.ui.testing import Rig
+from valgkiosk.ui.testing import Rig, advance, drive, seen
 
 
 def test_lookup_while_down_then_back(register: RegisterServer) -> None:
@@ -32,7 +32,7 @@ def test_lookup_while_down_then_back(register: RegisterServer) -> None:
         await scan(rig, pilot, kari.number)
         assert "KARI PRØVESEN" in seen(rig)
 
-    drive(kiosk(register.url, register.credential), script)
+    drive(script, kiosk(register.url, register.credential))
 
 
 def test_checkoff_into_an_outage_is_resolved_with_the_same_request_id(register: RegisterServer) -> None:
@@ -58,6 +58,6 @@ def test_checkoff_into_an_outage_is_resolved_with_the_same_request_id(register: 
         assert "✔ KRYSSET AV" in seen(rig) and "Stemple stemmeseddelen" in seen(rig)
         assert len(rig.request_ids) == 1
 
-    drive(kiosk(register.url, register.credential), script)
+    drive(script, kiosk(register.url, register.credential))
     assert register_counts(register.url, register.credential) == 1
     assert lookup_verdict(register.url, register.credential, kari.number) == "already_voted"

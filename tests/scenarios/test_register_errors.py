@@ -10,9 +10,9 @@ import pytest
 from textual.pilot import Pilot
 
 from kiosk_servers import VOTERS, Misbehaving, RegisterServer
-from scenario import advance, drive, kiosk, register_counts, scan, seen
+from scenario import kiosk, register_counts, scan
 from valgkiosk.core.checkoff import Outcome, Phase
-from valgkiosk.ui.testing import Rig
+from valgkiosk.ui.testing import Rig, advance, drive, seen
 
 MESSAGES = {
     "500": "serverfeil 500",
@@ -32,7 +32,7 @@ def test_lookup_answered_badly(register: RegisterServer, mode: str) -> None:
             assert "REGISTERET SVARER IKKE" in text and MESSAGES[mode] in text
             assert "Ingen er krysset av" in text
 
-        drive(kiosk(proxy.url, register.credential), script)
+        drive(script, kiosk(proxy.url, register.credential))
 
 
 @pytest.mark.parametrize("mode", list(MESSAGES))
@@ -51,7 +51,7 @@ def test_checkoff_answer_lost_is_resolved_once(register: RegisterServer, mode: s
             await advance(rig, pilot, 2.0)
             assert rig.app.kiosk_state.outcome is Outcome.CHECKED_OFF
 
-        drive(kiosk(proxy.url, register.credential), script)
+        drive(script, kiosk(proxy.url, register.credential))
         sent = [body for path, body in proxy.requests if path == "/v1/checkoffs"]
         assert len(sent) == 3 and all(b == sent[0] for b in sent)
     assert register_counts(register.url, register.credential) == 1

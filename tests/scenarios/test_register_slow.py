@@ -9,9 +9,9 @@ from typing import Any
 from textual.pilot import Pilot
 
 from kiosk_servers import VOTERS, Misbehaving, RegisterServer
-from scenario import advance, drive, kiosk, register_counts, scan, seen
+from scenario import kiosk, register_counts, scan
 from valgkiosk.core.checkoff import Outcome, Phase
-from valgkiosk.ui.testing import Rig
+from valgkiosk.ui.testing import Rig, advance, drive, seen
 
 
 def test_slow_lookup_times_out_plainly(register: RegisterServer) -> None:
@@ -26,7 +26,7 @@ def test_slow_lookup_times_out_plainly(register: RegisterServer) -> None:
             await scan(rig, pilot, VOTERS["kari"].number)  # the proxy is fast again
             assert "KARI PRØVESEN" in seen(rig)
 
-        drive(kiosk(proxy.url, register.credential), script)
+        drive(script, kiosk(proxy.url, register.credential))
 
 
 def test_slow_checkoff_is_resolved_with_the_same_request_id(register: RegisterServer) -> None:
@@ -42,7 +42,7 @@ def test_slow_checkoff_is_resolved_with_the_same_request_id(register: RegisterSe
             assert rig.app.kiosk_state.outcome is Outcome.CHECKED_OFF  # not "already voted"
             assert "✔ KRYSSET AV" in seen(rig)
 
-        drive(kiosk(proxy.url, register.credential), script)
+        drive(script, kiosk(proxy.url, register.credential))
         sent = [body for path, body in proxy.requests if path == "/v1/checkoffs"]
         assert len(sent) == 2 and sent[0] == sent[1]  # the same request id both times
     assert register_counts(register.url, register.credential) == 1

@@ -9,9 +9,9 @@ from typing import Any
 from textual.pilot import Pilot
 
 from kiosk_servers import VOTERS, Misbehaving, RegisterServer
-from scenario import drive, kiosk, register_counts, scan, seen
+from scenario import kiosk, register_counts, scan
 from valgkiosk.core.checkoff import Outcome, Phase
-from valgkiosk.ui.testing import Rig, settle
+from valgkiosk.ui.testing import Rig, drive, seen, settle
 
 
 def test_unplugged_mid_scan(register: RegisterServer) -> None:
@@ -40,5 +40,5 @@ def test_unplugged_mid_scan(register: RegisterServer) -> None:
             await scan(rig, pilot, VOTERS["nils"].number)
             assert "NILS TESTESEN" in seen(rig) and lookups() == 2
 
-        drive(kiosk(proxy.url, register.credential), script)
+        drive(script, kiosk(proxy.url, register.credential))
     assert register_counts(register.url, register.credential) == 1

@@ -4,8 +4,6 @@ layers from ``set_network_status`` (unknown until a probe reports)."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from textual.pilot import Pilot
@@ -15,25 +13,8 @@ from valgkiosk.ports.power import PowerSource
 from valgkiosk.ui import screens
 from valgkiosk.ui.app import CARETAKER_REFUSED
 from valgkiosk.ui.status import NetworkLayers
-from valgkiosk.ui.testing import SIZE, Rig, make_rig, screen_text, settle, settle_power
+from valgkiosk.ui.testing import Rig, drive, make_rig, seen, settle, settle_power
 
-Script = Callable[[Rig, Pilot[Any]], Awaitable[None]]
-
-
-def drive(script: Script, rig: Rig | None = None) -> Rig:
-    rig = rig or make_rig()
-
-    async def main() -> None:
-        async with rig.app.run_test(size=SIZE) as pilot:
-            await settle(pilot)
-            await script(rig, pilot)
-
-    asyncio.run(main())
-    return rig
-
-
-def seen(rig: Rig) -> str:
-    return " ".join(screen_text(rig.app).split())
 
 
 def state(rig: Rig, key: str) -> tuple[str, set[str]]:

@@ -3,8 +3,6 @@ scanner and the in-memory register. Plain test functions run the app with asynci
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -13,27 +11,8 @@ from textual.pilot import Pilot
 from valgkiosk.core.checkoff import Outcome, Phase
 from valgkiosk.ports.register import RegisterNonsense, RegisterServerError, RegisterTimeout, RegisterUnreachable
 from valgkiosk.ui import screens
-from valgkiosk.ui.testing import SIZE, Rig, advance, make_rig, screen_text, settle
+from valgkiosk.ui.testing import Rig, advance, drive, make_rig, seen, settle
 
-Script = Callable[[Rig, Pilot[Any]], Awaitable[None]]
-
-
-def drive(script: Script, rig: Rig | None = None) -> Rig:
-    """Run the app under the pilot and play ``script``."""
-    rig = rig or make_rig()
-
-    async def main() -> None:
-        async with rig.app.run_test(size=SIZE) as pilot:
-            await settle(pilot)
-            await script(rig, pilot)
-
-    asyncio.run(main())
-    return rig
-
-
-def seen(rig: Rig) -> str:
-    """The screen's text with line breaks and runs of spaces collapsed (text wraps)."""
-    return " ".join(screen_text(rig.app).split())
 
 
 async def scan(rig: Rig, pilot: Pilot[Any], text: str) -> None:
