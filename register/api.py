@@ -478,8 +478,7 @@ def create_app(
     @app.get("/v1/kiosk", tags=["kiosk"], responses=errors)
     def whoami(kiosk: AnyKiosk) -> JSONResponse:
         """Who the credential belongs to, and the election this register serves."""
-        krets_navn = next((k.navn for k in store.kretser()
-                           if (k.kommune, k.krets) == (kiosk.kommune, kiosk.krets)), "")
+        krets_navn = store.station_name(kiosk.kommune, kiosk.krets)
         return JSONResponse({
             "kiosk": {"kiosk_id": kiosk.kiosk_id, "role": kiosk.role.value, "kommune": kiosk.kommune,
                       "krets": kiosk.krets, "krets_navn": krets_navn, "bord": kiosk.bord},

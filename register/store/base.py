@@ -305,6 +305,11 @@ class SqlStore(abc.ABC):
             names.update({(r[0], r[1]): r[2] for r in rows})
         return names.get((kommune, krets), "")
 
+    def station_name(self, kommune: str, krets: str) -> str:
+        """A station's name ("" when unknown)."""
+        with self.read() as cur:
+            return self._station_name(cur, kommune, krets)
+
     def voter_status(self, kiosk: Kiosk, manntallsnummer: str) -> VoterStatus:
         """What the clerk at ``kiosk`` meets for this voter, without changing anything."""
         with self.read() as cur:
