@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# mmdebstrap's customize hook: turns the Debian tree at $1 into the kiosk's root file
+# system (overlay files, units, users, the kiosk's venv, what runs at boot and what
+# never does). $2 is the source checkout. Runs on the build host; commands inside the
+# tree run through chroot (arm64 under qemu-user on an x86 host).
+set -euo pipefail
+TREE=$1
+SRC=$2
+HERE="$SRC/image-build"
+
+in_tree() { chroot "$TREE" "$@"; }
+
+# Files of the OS configuration (udev, journald, logind, sysctl, usbguard, fstab, ...).
+cp -a --no-preserve=ownership "$HERE/rootfs/." "$TREE/"
+chmod 0600 "$TREE/etc/usbguard/usbguard-daemon.conf"
+chmod 0755 "$TREE"/usr/lib/valgkiosk/*
+
+# The project's units.
+install -m 0644 "$SRC"/systemd/*.service "$TREE/etc/systemd/system/"
+rm -f "$TREE/etc/systemd/system/valgkiosk-register.service"   # the register runs elsewhere
+
+# Users: the kiosk, and the group that owns the GPIO chips.
+in_tree groupadd --system gpio
+in_tree useradd --system --user-group --home-dir /var/lib/valgkiosk --no-create-home \
+  --shell /usr/sbin/nologin --comment "valgkiosk check-off kiosk" valgkiosk
+in_tree usermod -a -G input,dialout,lp,gpio valgkiosk
+# The IT team's log-in over SSH (keys only, and only when the boot partition has keys).
+in_tree useradd --create-home --shell /bin/bash --comment "IT team" --groups systemd-journal ikt
+
+# The kiosk in its own venv. --system-site-packages only for Debian's python3-evdev.
+in_tree python3 -m venv --system-site-packages /opt/valgkiosk/venv
+in_tree /opt/valgkiosk/venv/bin/pip install -q --no-index --find-links /tmp/wheels valgkiosk
+rm -rf "$TREE/tmp/wheels"
+install -d "$TREE/opt/valgkiosk/docs"
+cp "$SRC/README.md" "$TREE/opt/valgkiosk/"
+cp "$SRC"/docs/*.md "$TREE/opt/valgkiosk/docs/"
+cp "$SRC/config/station.example.toml" "$TREE/opt/valgkiosk/"
+
+# The station config lives on the boot partition; the import unit copies it to /run.
+install -d "$TREE/etc/valgkiosk"
+ln -sfn /run/valgkiosk/station.toml "$TREE/etc/valgkiosk/station.toml"
+ln -sfn /run/valgkiosk/credential "$TREE/etc/valgkiosk/credential"
+ln -sfn /run/valgkiosk/register-ca.pem "$TREE/etc/valgkiosk/register-ca.pem"
+ln -sfn /run/valgkiosk/70-valgkiosk-devices.rules "$TREE/etc/udev/rules.d/70-valgkiosk-devices.rules"
+
+# Mount points on the read-only root (see etc/fstab).
+install -d "$TREE/data" "$TREE/var/lib/valgkiosk" "$TREE/var/log/journal" "$TREE/var/lib/systemd/timesync"
+
+# What runs at boot, what never does.
+in_tree systemctl enable valgkiosk.service valgkiosk-config.service valgkiosk-vtlock.service \
+  valgkiosk-selftest.service systemd-networkd.service systemd-resolved.service \
+  systemd-timesyncd.service usbguard.service ssh.service >/dev/null 2>&1
+in_tree systemctl disable ssh.socket >/dev/null 2>&1 || true
+# No getty anywhere (no console log-in, no serial console), no Ctrl-Alt-Del, no first-boot
+# questions on the clerk's screen, no maintenance timers writing to the read-only root.
+in_tree systemctl mask getty@.service autovt@.service serial-getty@.service console-getty.service \
+  container-getty@.service getty-static.service ctrl-alt-del.target systemd-firstboot.service \
+  apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer e2scrub_all.timer e2scrub_reap.service \
+  fstrim.timer man-db.timer systemd-random-seed.service >/dev/null 2>&1
+in_tree systemctl set-default multi-user.target >/dev/null 2>&1
+
+# Per-machine secrets must not be baked into every image: no SSH host keys (made on the
+# data partition at first use), an empty machine-id (the provisioning sets one).
+rm -f "$TREE"/etc/ssh/ssh_host_*
+: >"$TREE/etc/machine-id"
+rm -f "$TREE/var/lib/dbus/machine-id"
+echo valgkiosk >"$TREE/etc/hostname"
+ln -sfn ../run/systemd/resolve/stub-resolv.conf "$TREE/etc/resolv.conf"

@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# Per-table provisioning for the IT team: writes one table's station configuration onto a
+# built image (a copy per table) or onto a flashed card, after validating it with the
+# kiosk's own code and the image's device rules.
+#
+#   One table, onto a copy of the image:
+#     image-build/provision.sh --image build/image/valgkiosk.img --out OUT/ \
+#         --config bord3.toml [--credential FILE] [--ca FILE] [--authorized-keys FILE] \
+#         [--sign-key ~/.ssh/id_ed25519]
+#   Every table in a CSV list (columns: name,config,credential,ca,authorized_keys; paths
+#   relative to the CSV file; empty cells for files a table does not have):
+#     image-build/provision.sh --image build/image/valgkiosk.img --out OUT/ --bulk tables.csv
+#   One table, onto a card that is already flashed (its first partition is the boot FAT):
+#     image-build/provision.sh --device /dev/sdX --config bord3.toml [--credential FILE]
+#   Only check a config, write nothing:
+#     image-build/provision.sh --check --config bord3.toml [--credential FILE]
+#
+# Image mode writes OUT/NAME.img per table, OUT/NAME.img.bmap (bmaptool), OUT/SHA256SUMS
+# and, with --sign-key, OUT/SHA256SUMS.sig (ssh-keygen -Y sign, namespace valgkiosk-image).
+# No mounts: the files go into the FAT partition with mtools (mcopy -i FILE@@OFFSET).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$HERE")
+# shellcheck source=image-build/layout.sh
+source "$HERE/layout.sh"
+IMPORTER="$HERE/rootfs/usr/lib/valgkiosk/import_config.py"
+PY=${VALGKIOSK_PYTHON:-python3}
+[ -x "$ROOT/.venv/bin/python" ] && [ -z "${VALGKIOSK_PYTHON:-}" ] && PY="$ROOT/.venv/bin/python"
+
+IMAGE="" OUT="" DEVICE="" BULK="" CONFIG="" CREDENTIAL="" CA="" KEYS="" SIGN_KEY="" CHECK_ONLY=0 NAME=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --image) IMAGE=$2; shift 2 ;;
+    --out) OUT=$2; shift 2 ;;
+    --device) DEVICE=$2; shift 2 ;;
+    --bulk) BULK=$2; shift 2 ;;
+    --config) CONFIG=$2; shift 2 ;;
+    --credential) CREDENTIAL=$2; shift 2 ;;
+    --ca) CA=$2; shift 2 ;;
+    --authorized-keys) KEYS=$2; shift 2 ;;
+    --name) NAME=$2; shift 2 ;;
+    --sign-key) SIGN_KEY=$2; shift 2 ;;
+    --check) CHECK_ONLY=1; shift ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    *) echo "provision.sh: ukjent valg $1" >&2; exit 2 ;;
+  esac
+done
+
+die() { echo "provision.sh: $*" >&2; exit 1; }
+STAGE_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/valgkiosk-provision.XXXXXX")
+trap 'rm -rf "$STAGE_ROOT"' EXIT
+
+# stage NAME CONFIG CREDENTIAL CA KEYS: the boot partition's valgkiosk/ folder for one
+# table, validated as the kiosk will validate it at boot. Prints the folder.
+stage() {
+  local dir="$STAGE_ROOT/$1"
+  mkdir -p "$dir"
+  [ -f "$2" ] || die "finner ikke konfigurasjonen $2"
+  cp "$2" "$dir/station.toml"
+  [ -z "$3" ] || cp "$3" "$dir/credential"
+  [ -z "$4" ] || cp "$4" "$dir/register-ca.pem"
+  [ -z "$5" ] || cp "$5" "$dir/authorized_keys"
+  cp "$HERE/boot/README.txt" "$dir/LESMEG.txt"
+  "$PY" -I "$IMPORTER" --check "$dir" >&2 || die "konfigurasjonen $2 er ikke gyldig; ingenting er skrevet"
+  echo "$dir"
+}
+
+# boot_offset FILE: byte offset of the first partition (the boot FAT).
+boot_offset() {
+  local start
+  start=$(sfdisk --json "$1" | "$PY" -c "import json,sys; print(json.load(sys.stdin)['partitiontable']['partitions'][0]['start'])")
+  echo $(( start * 512 ))
+}
+
+# write_boot TARGET STAGED-DIR HOSTNAME: the table's folder and identity into the boot FAT.
+write_boot() {
+  local fat cmdline
+  fat="$1@@$(boot_offset "$1")"
+  export MTOOLS_SKIP_CHECK=1
+  mdeltree -i "$fat" ::/valgkiosk >/dev/null 2>&1 || true
+  mcopy -s -i "$fat" "$2" ::/valgkiosk
+  # A stable machine id and host name per table, on the kernel command line (the root
+  # file system is read-only): the journal on the data partition stays one machine's.
+  cmdline=$(mtype -i "$fat" ::/cmdline.txt | tr -d '\r\n' | sed -E 's/ ?systemd\.(machine_id|hostname)=[^ ]*//g')
+  printf '%s systemd.machine_id=%s systemd.hostname=%s\n' "$cmdline" \
+    "$("$PY" -c 'import uuid; print(uuid.uuid4().hex)')" "$3" >"$STAGE_ROOT/cmdline.txt"
+  mcopy -o -i "$fat" "$STAGE_ROOT/cmdline.txt" ::/cmdline.txt
+}
+
+# table_name CONFIG: kommune-krets-bordN, from the config itself.
+table_name() {
+  "$PY" -I -c 'import sys, tomllib; s = tomllib.load(open(sys.argv[1], "rb"))["station"]
+print(f"valgkiosk-{s[\"kommune\"]}-{s[\"krets\"]}-bord{s[\"bord\"]}")' "$1"
+}
+
+# provision_image NAME CONFIG CREDENTIAL CA KEYS: OUT/NAME.img with the table's config.
+provision_image() {
+  local staged img
+  staged=$(stage "$1" "$2" "$3" "$4" "$5")
+  img="$OUT/$1.img"
+  cp --sparse=always "$IMAGE" "$img.part"
+  write_boot "$img.part" "$staged" "$1"
+  mv "$img.part" "$img"
+  bmaptool -q create -o "$img.bmap" "$img"
+  echo "$img"
+}
+
+if [ -n "$BULK" ] || [ -n "$IMAGE" ] || [ -n "$DEVICE" ]; then
+  for pair in sfdisk:fdisk mcopy:mtools bmaptool:bmap-tools; do
+    command -v "${pair%%:*}" >/dev/null || die "mangler ${pair%%:*} (apt-get install ${pair#*:})"
+  done
+fi
+
+if [ "$CHECK_ONLY" = 1 ]; then
+  [ -n "$CONFIG" ] || die "--check trenger --config"
+  stage check "$CONFIG" "$CREDENTIAL" "$CA" "$KEYS" >/dev/null
+  echo "Konfigurasjonen $CONFIG er gyldig."
+  exit 0
+fi
+
+if [ -n "$DEVICE" ]; then
+  [ -n "$CONFIG" ] || die "--device trenger --config"
+  [ -n "$NAME" ] || NAME=$(table_name "$CONFIG")
+  staged=$(stage "$NAME" "$CONFIG" "$CREDENTIAL" "$CA" "$KEYS")
+  write_boot "$DEVICE" "$staged" "$NAME"
+  sync
+  echo "Skrev $NAME til $DEVICE."
+  exit 0
+fi
+
+{ [ -n "$IMAGE" ] && [ -f "$IMAGE" ]; } || die "--image må peke på et bygd image (image-build/build.sh)"
+[ -n "$OUT" ] || die "--out mangler"
+mkdir -p "$OUT"
+
+if [ -n "$BULK" ]; then
+  [ -f "$BULK" ] || die "finner ikke tabellen $BULK"
+  base=$(cd "$(dirname "$BULK")" && pwd)
+  rel() { if [ -z "$1" ] || [ "${1#/}" != "$1" ]; then echo "$1"; else echo "$base/$1"; fi; }
+  # Validate every row before writing any image: a typo in row 12 stops the run at once.
+  rows=()
+  while IFS=, read -r name config credential ca keys; do
+    name=${name//$'\r'/}; keys=${keys//$'\r'/}
+    if [ -z "$name" ] || [ "$name" = name ]; then continue; fi
+    case "$name" in *[!A-Za-z0-9._-]*) die "ugyldig navn «$name» i $BULK (bare bokstaver, sifre, . _ -)";; esac
+    stage "$name" "$(rel "$config")" "$(rel "$credential")" "$(rel "$ca")" "$(rel "$keys")" >/dev/null
+    rows+=("$name|$(rel "$config")|$(rel "$credential")|$(rel "$ca")|$(rel "$keys")")
+  done <"$BULK"
+  [ ${#rows[@]} -gt 0 ] || die "ingen bord i $BULK"
+  for row in "${rows[@]}"; do
+    IFS='|' read -r name config credential ca keys <<<"$row"
+    rm -rf "${STAGE_ROOT:?}/$name"
+    provision_image "$name" "$config" "$credential" "$ca" "$keys" >/dev/null
+    echo "$OUT/$name.img"
+  done
+else
+  [ -n "$CONFIG" ] || die "--config mangler"
+  [ -n "$NAME" ] || NAME=$(table_name "$CONFIG")
+  provision_image "$NAME" "$CONFIG" "$CREDENTIAL" "$CA" "$KEYS"
+fi
+
+(cd "$OUT" && sha256sum -- *.img *.img.bmap >SHA256SUMS)
+if [ -n "$SIGN_KEY" ]; then
+  rm -f "$OUT/SHA256SUMS.sig"
+  ssh-keygen -q -Y sign -f "$SIGN_KEY" -n valgkiosk-image "$OUT/SHA256SUMS"
+fi
+echo "Ferdig: $OUT/SHA256SUMS"
