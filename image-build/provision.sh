@@ -91,7 +91,7 @@ write_boot() {
 # table_name CONFIG: kommune-krets-bordN, from the config itself.
 table_name() {
   "$PY" -I -c 'import sys, tomllib; s = tomllib.load(open(sys.argv[1], "rb"))["station"]
-print(f"valgkiosk-{s[\"kommune\"]}-{s[\"krets\"]}-bord{s[\"bord\"]}")' "$1"
+print("valgkiosk-{kommune}-{krets}-bord{bord}".format(**s))' "$1"
 }
 
 # provision_image NAME CONFIG CREDENTIAL CA KEYS: OUT/NAME.img with the table's config.

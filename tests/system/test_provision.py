@@ -1,0 +1,144 @@
+"""Per-table provisioning (image-build/provision.sh) on a small stand-in image with the
+real layout's boot FAT: validation first, the table's files and identity written into the
+FAT without mounting, SHA256SUMS, an ssh-keygen signature and a bmap."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from image_stations import REPO, station
+
+PROVISION = REPO / "image-build" / "provision.sh"
+TOOLS = ("sfdisk", "mkfs.vfat", "mcopy", "mtype", "bmaptool", "ssh-keygen")
+pytestmark = pytest.mark.skipif(any(shutil.which(t) is None for t in TOOLS),
+                                reason="needs " + ", ".join(TOOLS))
+CMDLINE = "console=tty3 root=LABEL=valgroot rootwait ro quiet"
+
+
+def env() -> dict[str, str]:
+    return {**os.environ, "MTOOLS_SKIP_CHECK": "1"}
+
+
+@pytest.fixture(scope="module")
+def image(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 48 MiB image: MBR, a FAT32 boot partition with cmdline.txt, an empty second one."""
+    work = tmp_path_factory.mktemp("img")
+    fat = work / "boot.vfat"
+    subprocess.run(["truncate", "-s", "36M", str(fat)], check=True)
+    subprocess.run(["mkfs.vfat", "-F", "32", "-n", "VALGBOOT", str(fat)], check=True, capture_output=True)
+    (work / "cmdline.txt").write_text(CMDLINE + "\n", encoding="utf-8")
+    subprocess.run(["mcopy", "-i", str(fat), str(work / "cmdline.txt"), "::/cmdline.txt"], check=True, env=env())
+    img = work / "valgkiosk.img"
+    subprocess.run(["truncate", "-s", "48M", str(img)], check=True)
+    subprocess.run(["sfdisk", "--quiet", str(img)], check=True, text=True,
+                   input="label: dos\nstart=4MiB, size=36MiB, type=c, bootable\nsize=4MiB, type=83\n")
+    subprocess.run(["dd", f"if={fat}", f"of={img}", "bs=1M", "seek=4", "conv=notrunc", "status=none"], check=True)
+    return img
+
+
+def provision(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(PROVISION), *map(str, args)], capture_output=True, text=True, timeout=120, env=env())
+
+
+def read_boot(img: Path, path: str) -> str:
+    result = subprocess.run(["mtype", "-i", f"{img}@@{4 * 1024 * 1024}", f"::/{path}"], capture_output=True,
+                            text=True, check=True, env=env())
+    return result.stdout
+
+
+def table(folder: Path, bord: int, *, credential: bool = True) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"bord{bord}.toml"
+    path.write_text(station().replace("bord = 3", f"bord = {bord}"), encoding="utf-8")
+    if credential:
+        (folder / f"bord{bord}.cred").write_text(f"secret-credential-of-table-{bord}", encoding="utf-8")
+    return path
+
+
+def test_one_table_onto_a_copy_of_the_image(image: Path, tmp_path: Path) -> None:
+    config = table(tmp_path / "in", 7)
+    key = tmp_path / "signer"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "ikt@kommune", "-f", str(key)], check=True)
+    out = tmp_path / "out"
+    result = provision("--image", image, "--out", out, "--config", config,
+                       "--credential", tmp_path / "in" / "bord7.cred", "--sign-key", key)
+    assert result.returncode == 0, result.stderr
+    img = out / "valgkiosk-0301-0101-bord7.img"
+    assert "bord = 7" in read_boot(img, "valgkiosk/station.toml")
+    assert read_boot(img, "valgkiosk/credential") == "secret-credential-of-table-7"
+    cmdline = read_boot(img, "cmdline.txt")
+    assert cmdline.startswith(CMDLINE + " systemd.machine_id=")
+    assert "systemd.hostname=valgkiosk-0301-0101-bord7" in cmdline
+    assert (out / f"{img.name}.bmap").read_text(encoding="utf-8").lstrip().startswith("<?xml")
+    assert read_boot(image, "cmdline.txt").strip() == CMDLINE  # the built image itself is untouched
+    # SHA256SUMS checks out, and the signature verifies against the IT team's key
+    subprocess.run(["sha256sum", "--check", "--quiet", "SHA256SUMS"], cwd=out, check=True)
+    signers = tmp_path / "allowed_signers"
+    signers.write_text("ikt@kommune " + (tmp_path / "signer.pub").read_text(encoding="utf-8"), encoding="utf-8")
+    verify = ["ssh-keygen", "-Y", "verify", "-f", str(signers), "-I", "ikt@kommune", "-n", "valgkiosk-image",
+              "-s", str(out / "SHA256SUMS.sig")]
+    assert subprocess.run(verify, input=(out / "SHA256SUMS").read_bytes(), capture_output=True).returncode == 0
+    tampered = (out / "SHA256SUMS").read_bytes().replace(b"bord7", b"bord8")
+    assert subprocess.run(verify, input=tampered, capture_output=True).returncode != 0
+
+
+def test_an_invalid_config_writes_nothing(image: Path, tmp_path: Path) -> None:
+    config = table(tmp_path / "in", 4)
+    config.write_text(config.read_text(encoding="utf-8").replace('kommune = "0301"', "kommune = 301"),
+                      encoding="utf-8")
+    out = tmp_path / "out"
+    result = provision("--image", image, "--out", out, "--config", config,
+                       "--credential", tmp_path / "in" / "bord4.cred")
+    assert result.returncode == 1
+    assert "«station.kommune» må være tekst i anførselstegn" in result.stderr
+    assert "ingenting er skrevet" in result.stderr
+    assert not list(out.glob("*.img")) if out.exists() else True
+
+
+def test_bulk_validates_every_row_before_writing(image: Path, tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    for bord in (1, 2):
+        table(src, bord)
+    table(src, 3, credential=False)  # row 3 names a credential file that is not there
+    rows = ["name,config,credential,ca,authorized_keys"] + [
+        f"bord{b},bord{b}.toml,bord{b}.cred,," for b in (1, 2, 3)]
+    csv = src / "tables.csv"
+    csv.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = provision("--image", image, "--out", out, "--bulk", csv)
+    assert result.returncode == 1
+    assert not out.exists() or not list(out.glob("*.img"))
+    table(src, 3)
+    result = provision("--image", image, "--out", out, "--bulk", csv)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in out.glob("*.img")) == ["bord1.img", "bord2.img", "bord3.img"]
+    assert "bord = 2" in read_boot(out / "bord2.img", "valgkiosk/station.toml")
+    ids = {read_boot(out / f"bord{b}.img", "cmdline.txt").split("systemd.machine_id=")[1][:32] for b in (1, 2, 3)}
+    assert len(ids) == 3  # every table its own machine id
+    assert len((out / "SHA256SUMS").read_text(encoding="utf-8").splitlines()) == 6
+
+
+def test_check_only(tmp_path: Path) -> None:
+    config = table(tmp_path, 5)
+    ok = provision("--check", "--config", config, "--credential", tmp_path / "bord5.cred")
+    assert ok.returncode == 0 and "er gyldig" in ok.stdout
+    missing = provision("--check", "--config", config)
+    assert missing.returncode == 1 and "register.credential_file" in missing.stderr
+
+
+def test_onto_a_flashed_card(image: Path, tmp_path: Path) -> None:
+    card = tmp_path / "card.img"  # a file stands in for /dev/sdX: same bytes, same tools
+    shutil.copyfile(image, card)
+    config = table(tmp_path, 9)
+    result = provision("--device", card, "--config", config, "--credential", tmp_path / "bord9.cred")
+    assert result.returncode == 0, result.stderr
+    assert "bord = 9" in read_boot(card, "valgkiosk/station.toml")
+    # provisioning the same card again replaces the table, not appends to it
+    config2 = table(tmp_path, 10)
+    assert provision("--device", card, "--config", config2, "--credential", tmp_path / "bord10.cred").returncode == 0
+    assert "bord = 10" in read_boot(card, "valgkiosk/station.toml")
+    assert read_boot(card, "cmdline.txt").count("systemd.machine_id=") == 1
