@@ -14,6 +14,9 @@
 # runs on an x86 CI machine. It runs as root only so that the tree keeps its owners.
 set -euo pipefail
 
+# The whole script is one function, parsed before it runs: editing this file during a
+# build cannot derail the build.
+main() {
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$HERE")
 OUT="$ROOT/build/image"
@@ -85,6 +88,8 @@ PYEOF
 # Pure-Python dependencies published only as source: wheels built here, any platform.
 # shellcheck disable=SC2086
 "$PY" -m pip wheel -q --no-deps -w "$WHEELS" $SDIST_ONLY
+# pip itself, run from its wheel inside the tree (ensurepip under qemu-user is slow).
+"$PY" -m pip download -q --no-deps --only-binary=:all: -d "$WHEELS" pip
 log "downloading arm64 wheels for Python $TARGET_PYTHON"
 dl_args=(-q --only-binary=:all: --find-links "$WHEELS" --implementation cp --python-version "$TARGET_PYTHON"
          --platform manylinux2014_aarch64 --platform manylinux_2_28_aarch64
@@ -114,6 +119,8 @@ mmdebstrap --quiet --arch=arm64 --variant=minbase --mode=root \
   --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
   --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt=force-confold --dpkgopt=force-confdef --dpkgopt='path-exclude=/usr/share/locale/*' \
   --essential-hook='mkdir -p "$1/boot/firmware"' \
+  --essential-hook='chroot "$1" dpkg-divert --quiet --local --rename --add /usr/sbin/update-initramfs' \
+  --essential-hook='ln -s /bin/true "$1/usr/sbin/update-initramfs"' \
   --essential-hook="cp -a '$HERE/rootfs/etc/default/.' \"\$1/etc/default/\"" \
   "${cache_hooks[@]}" \
   --customize-hook="mkdir -p \"\$1/tmp/wheels\" && cp '$WHEELS'/*.whl \"\$1/tmp/wheels/\"" \
@@ -182,3 +189,7 @@ size=$(du -m --apparent-size "$IMG" | cut -f1)
   echo "wheels_s=$((T_WHEELS - T0)) rootfs_s=$((T_ROOTFS - T_WHEELS)) image_s=$((T_END - T_ROOTFS)) total_s=$((T_END - T0))"
 } | tee "$OUT/build-times.txt" >&2
 log "done: $IMG"
+}
+
+main "$@"
+exit

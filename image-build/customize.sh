@@ -8,7 +8,8 @@ TREE=$1
 SRC=$2
 HERE="$SRC/image-build"
 
-in_tree() { chroot "$TREE" "$@"; }
+# A clean environment inside the tree: nothing of the build host's (PIP_*, proxies).
+in_tree() { chroot "$TREE" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"; }
 
 # Files of the OS configuration (udev, journald, logind, sysctl, usbguard, fstab, ...).
 cp -a --no-preserve=ownership "$HERE/rootfs/." "$TREE/"
@@ -28,8 +29,11 @@ in_tree usermod -a -G input,dialout,lp,gpio valgkiosk
 in_tree useradd --create-home --shell /bin/bash --comment "IT team" --groups systemd-journal ikt
 
 # The kiosk in its own venv. --system-site-packages only for Debian's python3-evdev.
-in_tree python3 -m venv --system-site-packages /opt/valgkiosk/venv
-in_tree /opt/valgkiosk/venv/bin/pip install -q --no-index --find-links /tmp/wheels valgkiosk
+# pip runs from its wheel (no ensurepip: slow under qemu-user, and the kiosk needs no pip).
+in_tree python3 -m venv --system-site-packages --without-pip /opt/valgkiosk/venv
+pip_wheel=$(cd "$TREE/tmp/wheels" && ls pip-*.whl)
+in_tree /opt/valgkiosk/venv/bin/python "/tmp/wheels/$pip_wheel/pip" install -q --no-index --no-cache-dir \
+  --find-links /tmp/wheels valgkiosk
 rm -rf "$TREE/tmp/wheels"
 install -d "$TREE/opt/valgkiosk/docs"
 cp "$SRC/README.md" "$TREE/opt/valgkiosk/"
@@ -65,4 +69,13 @@ rm -f "$TREE"/etc/ssh/ssh_host_*
 : >"$TREE/etc/machine-id"
 rm -f "$TREE/var/lib/dbus/machine-id"
 echo valgkiosk >"$TREE/etc/hostname"
+
+# The initramfs once, now that every package and setting is in (build.sh diverted
+# update-initramfs during the install, which would otherwise have run it twice). Its
+# raspi-firmware hook copies kernel, initramfs and device trees to /boot/firmware and
+# writes cmdline.txt from /etc/default/raspi-firmware and raspi-extra-cmdline.
+rm -f "$TREE/usr/sbin/update-initramfs"
+in_tree dpkg-divert --quiet --local --rename --remove /usr/sbin/update-initramfs
+kver=$(find "$TREE/lib/modules" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort -V | tail -n1)
+in_tree update-initramfs -c -k "$kver" >/dev/null
 ln -sfn ../run/systemd/resolve/stub-resolv.conf "$TREE/etc/resolv.conf"
