@@ -49,6 +49,8 @@ ln -sfn /run/valgkiosk/70-valgkiosk-devices.rules "$TREE/etc/udev/rules.d/70-val
 
 # Mount points on the read-only root (see etc/fstab).
 install -d "$TREE/data" "$TREE/var/lib/valgkiosk" "$TREE/var/log/journal" "$TREE/var/lib/systemd/timesync"
+# State directories that services would otherwise try (and fail) to create at boot.
+install -d "$TREE/var/lib/systemd/linger" "$TREE/var/log/usbguard"
 
 # What runs at boot, what never does.
 in_tree systemctl enable valgkiosk.service valgkiosk-config.service valgkiosk-vtlock.service \

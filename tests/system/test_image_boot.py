@@ -100,7 +100,9 @@ def boot(built: Path, img: Path, log: Path) -> Iterator[str]:
                 buffer += chunk
                 *lines, buffer = buffer.split(b"\n")
                 for line in lines:
+                    # the report's lines come through the console as "[ 12.3] selftest[686]: …"
                     text = line.decode("utf-8", "replace").replace("\r", "")
+                    text = text.split("selftest[", 1)[-1].split("]: ", 1)[-1] if "selftest[" in text else text
                     yield text
                     if text.startswith("VALGKIOSK-SELFTEST END"):
                         return
