@@ -58,11 +58,13 @@ in_tree systemctl enable valgkiosk.service valgkiosk-config.service valgkiosk-vt
   systemd-timesyncd.service usbguard.service ssh.service >/dev/null 2>&1
 in_tree systemctl disable ssh.socket >/dev/null 2>&1 || true
 # No getty anywhere (no console log-in, no serial console), no Ctrl-Alt-Del, no first-boot
-# questions on the clerk's screen, no maintenance timers writing to the read-only root.
+# questions on the clerk's screen, no maintenance timers writing to the read-only root,
+# no networkd state on it, no D-Bus interface to USBGuard (nothing here may change it).
 in_tree systemctl mask getty@.service autovt@.service serial-getty@.service console-getty.service \
   container-getty@.service getty-static.service ctrl-alt-del.target systemd-firstboot.service \
   apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer e2scrub_all.timer e2scrub_reap.service \
-  fstrim.timer man-db.timer systemd-random-seed.service >/dev/null 2>&1
+  fstrim.timer man-db.timer systemd-random-seed.service systemd-networkd-persistent-storage.service \
+  usbguard-dbus.service >/dev/null 2>&1
 in_tree systemctl set-default multi-user.target >/dev/null 2>&1
 
 # Per-machine secrets must not be baked into every image: no SSH host keys (made on the
