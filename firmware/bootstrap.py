@@ -16,6 +16,8 @@ from typing import Any
 from valgkiosk import config as cfg
 from valgkiosk.core import checkoff as co
 from valgkiosk.ports.clock import Clock, SystemClock
+from valgkiosk.ports.indicators import Indicators
+from valgkiosk.ports.power import PowerSensors
 from valgkiosk.ports.register import Register
 from valgkiosk.ports.scanner import Scanner
 
@@ -78,8 +80,10 @@ def build_app(
     clock: Clock | None = None,
     register: Register | None = None,
     scanner: Scanner | None = None,
+    pin_factory: Any = None,
 ) -> Any:
-    """The kiosk app wired from ``config`` (adapters may be handed in, e.g. by the bench)."""
+    """The kiosk app wired from ``config`` (adapters may be handed in, e.g. by the bench;
+    ``pin_factory`` replaces lgpio for a real kiosk's GPIO, e.g. a MockFactory in tests)."""
     from valgkiosk.ui.app import KioskApp, SimControls
 
     cards: list[Any] = []
@@ -101,7 +105,8 @@ def build_app(
         journal = Journal(config.log.loggbok)
     is_sim = sim or config.scanner.kind == "sim"
     clock = clock or SystemClock()
-    gpio = build_sim_gpio(clock) if is_sim else None
+    box = build_gpio(config, sim=is_sim, clock=clock, pin_factory=pin_factory)
+    gpio = box.simulated
     controls = SimControls(scanner, cards, gpio) if is_sim and hasattr(scanner, "unplug") else None  # type: ignore[arg-type]
     return KioskApp(
         register=register,
@@ -112,16 +117,96 @@ def build_app(
         clock=clock,
         sim=controls,
         journal=journal,
-        power=gpio.sensors if gpio is not None else None,
+        power=box.sensors,
+        indicators=box.indicators,
+        modem=build_modem(config),
+        modem_interval=config.modem.poll_seconds if config.modem else 5.0,
     )
 
 
-def build_sim_gpio(clock: Clock) -> Any:
-    """Sim mode: the caretaker box on gpiozero's MockFactory (standard wiring, every supply
-    on), sensed on the kiosk's clock; the dev dock cuts and restores its supplies."""
-    from valgkiosk.drivers.gpio import SimulatedGpio
+@dataclass
+class GpioBox:
+    """The caretaker box as the app sees it: the sensors and indicators (``None``: not
+    fitted or unavailable), and in sim mode the simulated box the dev dock drives."""
 
-    return SimulatedGpio(clock=clock)
+    sensors: PowerSensors | None = None
+    indicators: Indicators | None = None
+    simulated: Any = None  # SimulatedGpio in sim mode
+    problem: str = ""  # Norwegian: why a configured box could not be opened
+
+
+def gpio_pins(section: cfg.GpioSection | None) -> Any:
+    """The ``[gpio]`` section as the driver's GpioPins (standard wiring when absent)."""
+    from valgkiosk.drivers.gpio import DEFAULT_PINS, GpioPins, InputPin, OutputPin
+
+    if section is None:
+        return DEFAULT_PINS
+
+    def inp(part: cfg.GpioInputSection | None) -> InputPin | None:
+        return None if part is None else InputPin(part.pin, active_high=part.active_high, pull=part.pull)
+
+    def out(part: cfg.GpioOutputSection | None) -> OutputPin | None:
+        return None if part is None else OutputPin(part.pin, active_high=part.active_high)
+
+    return GpioPins(mains=inp(section.mains), router=inp(section.router), simula=inp(section.simula),
+                    power_led=out(section.power_led), network_led=out(section.network_led),
+                    alarm_led=out(section.alarm_led), buzzer=out(section.buzzer))  # fmt: skip
+
+
+def gpio_timings(section: cfg.GpioSection | None) -> Any:
+    """The sensing timings, with the configured stable time."""
+    from valgkiosk.core import sensing
+
+    return sensing.Timings(stable=section.stable_seconds) if section is not None else sensing.Timings()
+
+
+def real_pin_factory() -> Any:
+    """gpiozero's lgpio factory: the one that works on every Pi, Pi 5 included (the image
+    installs Debian's python3-lgpio). Raises when there is no GPIO chip to open."""
+    from gpiozero.pins.lgpio import LGPIOFactory
+
+    return LGPIOFactory()
+
+
+def build_gpio(config: cfg.StationConfig, *, sim: bool, clock: Clock, pin_factory: Any = None) -> GpioBox:
+    """The caretaker box. Sim mode: the simulated box on gpiozero's MockFactory (the
+    configured wiring, or the standard one; every supply on) on the kiosk's clock. A real
+    kiosk: the adapters on ``pin_factory`` (lgpio unless given) for the ``[gpio]``
+    section; none without one. A box that cannot be opened is logged and left out: the
+    kiosk still serves voters, and the caretaker screen shows power as unknown."""
+    section = config.gpio
+    pins, timings = gpio_pins(section), gpio_timings(section)
+    if sim:
+        from valgkiosk.drivers.gpio import SimulatedGpio
+
+        box = SimulatedGpio(pins, timings=timings, clock=clock, factory=pin_factory)
+        return GpioBox(box.sensors, box.indicators, box)
+    if section is None:
+        return GpioBox()
+    from valgkiosk.drivers.gpio import GpioIndicators, GpioPowerSensors
+
+    try:
+        factory = pin_factory if pin_factory is not None else real_pin_factory()
+        sensors = GpioPowerSensors(pins.inputs(), pin_factory=factory, timings=timings, clock=clock)
+    except Exception as exc:  # noqa: BLE001 - no lgpio, no GPIO chip, a pin in use
+        log.error("the caretaker box's inputs cannot be opened: %s", exc)
+        return GpioBox(problem=f"GPIO kan ikke åpnes: {exc}")
+    try:
+        indicators = GpioIndicators(pins.outputs(), pin_factory=factory, timings=timings)
+    except Exception as exc:  # noqa: BLE001
+        log.error("the caretaker box's outputs cannot be opened: %s", exc)
+        return GpioBox(sensors, problem=f"Lampene og summeren kan ikke åpnes: {exc}")
+    return GpioBox(sensors, indicators)
+
+
+def build_modem(config: cfg.StationConfig) -> Any:
+    """The mobile-fallback modem of the ``[modem]`` section, or ``None`` without one."""
+    if config.modem is None:
+        return None
+    from valgkiosk.drivers.modem import Modem
+
+    m = config.modem
+    return Modem(m.device, baudrate=m.baudrate, timeout=m.timeout_seconds)
 
 
 def _setup_logging(config: cfg.StationConfig | None) -> None:
