@@ -258,3 +258,99 @@ def run_kiosk(config_path: str | None, sim: bool) -> int:
              config.station.bord, "sim" if sim else config.scanner.kind)  # fmt: skip
     result = app.run()
     return int(result or 0)
+
+
+# -- the self-test ------------------------------------------------------------------------------
+
+
+def build_selftest(config_path: str | None, *, sim: bool, operator: Any, pin_factory: Any = None) -> Any:
+    """The self-test's kit for the station file at ``config_path`` (the sim demo file
+    with ``sim`` and no path): the same adapters the kiosk uses, or the simulated ones.
+    A bad configuration gives a kit with only the problems (its check fails)."""
+    from valgkiosk import selftest
+    from valgkiosk.drivers.clocksync import read_clock_sync
+
+    path = Path(config_path) if config_path else (SIM_CONFIG if sim else cfg.DEFAULT_PATH)
+    try:
+        config = cfg.load(path)
+    except cfg.ConfigError as exc:
+        return selftest.SelftestKit(None, operator, config_problems=exc.problems)
+    is_sim = sim or config.scanner.kind == "sim"
+    clock = SystemClock()
+    register, _ = build_register(config, base=path.parent)
+    box = build_gpio(config, sim=is_sim, clock=clock, pin_factory=pin_factory)
+    printer, label, printer_problem = build_selftest_printer(config, sim=is_sim)
+    journal = None
+    if config.log.loggbok:
+        from valgkiosk.journal import Journal
+
+        journal = Journal(config.log.loggbok)
+    return selftest.SelftestKit(
+        config,
+        operator,
+        scanner=build_scanner(config, sim=sim),
+        printer=printer,
+        printer_label=label,
+        printer_problem=printer_problem,
+        inputs=box.sensors,  # type: ignore[arg-type]  # GpioPowerSensors has raw()
+        indicators=box.indicators,
+        gpio_problem=box.problem,
+        connectivity=selftest_connectivity(config, sim=is_sim),
+        register=register,
+        read_clock=read_clock_sync,
+        journal=journal,
+        image_version=selftest.read_image_version(),
+    )
+
+
+def build_selftest_printer(config: cfg.StationConfig, *, sim: bool) -> tuple[Any, str, str]:
+    """The receipt printer for the self-test: (printer or None, label, problem). Sim mode:
+    the simulated printer; ``kind = "none"``: no printer."""
+    from valgkiosk.drivers.printer import PrinterSettings, build_printer
+
+    section = config.printer
+    if not sim and getattr(section, "kind", "none") == "none":
+        return None, "", ""
+    try:
+        settings = PrinterSettings(kind="sim") if sim else PrinterSettings.from_config(section)
+        return build_printer(settings), f"{settings.kind} {settings.profile}", ""
+    except (ValueError, TypeError) as exc:
+        return None, "", f"Skriveren kan ikke settes opp: {exc}."
+
+
+def selftest_connectivity(config: cfg.StationConfig, *, sim: bool) -> Any:
+    """The network probes towards the register (the simulated ones in sim mode and for
+    the ``memory:`` register)."""
+    from valgkiosk.drivers.network import NetworkProbes, SimulatedConnectivity
+
+    url = config.register_.url
+    if sim or url.startswith("memory:"):
+        return SimulatedConnectivity()
+    return NetworkProbes(url, verify=config.register_.ca_file or True)
+
+
+def run_selftest(config_path: str | None, sim: bool) -> int:
+    """``valgkiosk selftest``: the self-test screen on this terminal; then the verdicts on
+    stdout for the IT team's scripts. Returns 0 only when every required check passed."""
+    from valgkiosk import selftest
+    from valgkiosk.core import manntallsnummer as mn
+    from valgkiosk.ui.selftest import SelftestApp
+
+    _setup_logging(None)
+    kit_holder: list[Any] = []
+
+    def make_kit(operator: Any) -> Any:
+        kit = build_selftest(config_path, sim=sim, operator=operator)
+        kit_holder.append(kit)
+        return kit
+
+    def sim_scan() -> None:
+        kit = kit_holder[0]
+        year = kit.config.election.year if kit.config is not None else 2025
+        kit.scanner.scan(str(mn.make(1, year)))
+
+    app = SelftestApp(make_kit, sim_scan=sim_scan if sim else None)
+    code = app.run()
+    for r in app.results:
+        print(f"{selftest.VERDICT_NB[r.verdict]:<13} {r.title}: {r.detail}")
+    return 1 if code is None else int(code)

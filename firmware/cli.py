@@ -38,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="serve only the demo register (no kiosk)")
 
     add_run_arguments(sub.add_parser("run", help="run the kiosk on this table's screen"))
+    add_run_arguments(sub.add_parser("selftest", help="the IT team's self-test of this kiosk (stop the kiosk first); "
+                                                      "exit 0 only when every required check passed"))
     return parser
 
 
@@ -123,6 +125,10 @@ def main(argv: list[str] | None = None) -> int:
         return run_demo(args)
     if args.command == "log":
         return run_log(args)
+    if args.command == "selftest":
+        from valgkiosk.bootstrap import run_selftest
+
+        return run_selftest(args.config, args.sim)
     return 2
 
 

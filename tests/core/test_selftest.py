@@ -1,0 +1,356 @@
+"""The self-test's checks without the UI: each passing and each failing, on the
+simulated adapters (scanner, printer, caretaker box on MockFactory, network probes,
+the in-memory register), a scripted operator and a real loggbok file."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from valgkiosk import config as cfg
+from valgkiosk import selftest as st
+from valgkiosk.core import manntallsnummer as mn
+from valgkiosk.core.outage import Layer
+from valgkiosk.drivers.clocksync import ClockSync
+from valgkiosk.drivers.gpio import SimulatedGpio
+from valgkiosk.drivers.network import SimulatedConnectivity
+from valgkiosk.drivers.printer import SimulatedPrinter
+from valgkiosk.drivers.scanner import SimulatedScanner
+from valgkiosk.journal import Journal
+from valgkiosk.ports.indicators import Output
+from valgkiosk.ports.power import PowerSource
+from valgkiosk.ports.printer import Paper
+from valgkiosk.ports.register import RegisterError
+from valgkiosk.register_memory import demo_register
+
+pytestmark = pytest.mark.timeout(20)
+
+CONFIG = """
+[station]
+kommune = "0301"
+krets = "0101"
+bord = 3
+
+[election]
+year = 2025
+
+[register]
+url = "memory:"
+
+[scanner]
+kind = "sim"
+"""
+
+VALID = str(mn.make(42, 2025))
+
+
+@dataclass
+class ScriptedOperator:
+    """Answers J/N from ``answers`` (an exception or a hang when empty) and scans ``scan``
+    when asked to scan."""
+
+    scanner: SimulatedScanner
+    scan: str | None = VALID
+    answers: list[bool] = field(default_factory=lambda: [True])
+    prompts: list[str] = field(default_factory=list)
+
+    def show(self, prompt: str) -> None:
+        self.prompts.append(prompt)
+        if prompt.startswith("Skann") and self.scan is not None:
+            self.scanner.scan(self.scan)
+
+    async def confirm(self, question: str) -> bool:
+        self.prompts.append(question)
+        if not self.answers:
+            await asyncio.Event().wait()  # nobody answers
+        return self.answers.pop(0)
+
+
+async def no_sleep(seconds: float) -> None:
+    await asyncio.sleep(0)
+
+
+@dataclass
+class Bench:
+    kit: st.SelftestKit
+    operator: ScriptedOperator
+    scanner: SimulatedScanner
+    printer: SimulatedPrinter
+    box: SimulatedGpio
+    net: SimulatedConnectivity
+    journal: Journal
+
+
+def bench(tmp_path: Path, *, bord: int = 3, clock: ClockSync = ClockSync(True, 0.0004, 0.012)) -> Bench:
+    scanner = SimulatedScanner()
+    printer = SimulatedPrinter(columns=48)
+    box = SimulatedGpio(sleep=no_sleep)
+    net = SimulatedConnectivity()
+    register, _ = demo_register(kommune="0301", krets="0101", bord=bord)
+    journal = Journal(tmp_path / "loggbok.jsonl")
+    operator = ScriptedOperator(scanner)
+    kit = st.SelftestKit(
+        cfg.parse(CONFIG),
+        operator,
+        scanner=scanner,
+        printer=printer,
+        printer_label="sim TM-T20II",
+        inputs=box.sensors,
+        indicators=box.indicators,
+        connectivity=net,
+        register=register,
+        read_clock=lambda: clock,
+        journal=journal,
+        image_version="2025.08.1",
+        now=lambda: datetime(2025, 9, 1, 7, 30),
+        timings=st.SelftestTimings(scanner_found=0.5, scan=0.3, answer=0.3, printer=2, network=2, register=2),
+    )
+    return Bench(kit, operator, scanner, printer, box, net, journal)
+
+
+def run(check: Callable[[st.SelftestKit], Any], b: Bench) -> st.CheckResult:
+    return asyncio.run(check(b.kit))
+
+
+# -- everything passes ----------------------------------------------------------------------
+
+
+def test_every_check_passes_on_a_healthy_kiosk_and_the_summary_is_printed_and_logged(tmp_path: Path) -> None:
+    b = bench(tmp_path)
+
+    async def main() -> tuple[list[st.CheckResult], list[st.CheckResult]]:
+        results = await st.run_checks(b.kit)
+        return results, await st.finish(b.kit, results)
+
+    results, extra = asyncio.run(main())
+    assert [r.key for r in results] == ["config", "scanner", "printer", "test_page", "inputs", "lamps", "network",
+                                        "register", "clock"]  # fmt: skip
+    assert all(r.verdict is st.Verdict.PASSED for r in results + extra), [r for r in results + extra if r.failed]
+    assert st.exit_code(results + extra) == 0
+    details = {r.key: r.detail for r in results}
+    assert "gyldig manntallsnummer" in details["scanner"] and VALID not in details["scanner"]  # no number shown
+    assert "Strøm til ruteren: har strøm" in details["inputs"]
+    assert "avvik +0,4 ms" in details["clock"] and "12 ms" in details["clock"]
+    assert "kiosk 0301-0101-bord3" in details["register"]
+    # the test page and the summary, in that order
+    assert [r.kind for r in b.printer.printed] == ["test_page", "selftest"]
+    summary = b.printer.texts[-1]
+    assert "BESTÅTT" in summary and "IKKE BESTÅTT" not in summary and "2025.08.1" in summary
+    assert "Bord: 3" in summary and "0301-0101-bord3" in summary
+    [entry] = [e for e in b.journal.entries() if e.kind == "selftest"]
+    assert entry.data["kommune"] == "0301" and entry.data["krets"] == "0101" and entry.data["bord"] == 3
+    assert entry.data["image_version"] == "2025.08.1" and entry.data["passed"] is True
+    assert entry.data["checks"]["lamps"] == "passed" and entry.data["failed"] == []
+    assert b.journal.verify() == []
+
+
+def test_the_lamp_test_lights_every_output_before_asking(tmp_path: Path) -> None:
+    b = bench(tmp_path)
+    assert run(st.check_lamps, b).verdict is st.Verdict.PASSED
+    for output in Output:
+        states = [s for _, s in b.box.output_pin(output).states]
+        assert True in states, output  # lit or sounded once
+    assert any("J = ja" in p for p in b.operator.prompts)
+
+
+# -- each check failing ---------------------------------------------------------------------
+
+
+def test_a_bad_configuration_fails_and_nothing_else_runs(tmp_path: Path) -> None:
+    kit = st.SelftestKit(None, ScriptedOperator(SimulatedScanner()), config_problems=["station.toml: «station.bord» mangler."])
+    results = asyncio.run(st.run_checks(kit))
+    assert [(r.key, r.verdict) for r in results] == [("config", st.Verdict.FAILED)]
+    assert "station.bord" in results[0].detail and st.exit_code(results) == 1
+
+
+def test_an_unplugged_scanner_fails(tmp_path: Path) -> None:
+    b = bench(tmp_path)
+    b.scanner.unplug()
+    r = run(st.check_scanner, b)
+    assert r.failed and "Finner ikke skanneren" in r.detail
+
+
+def test_no_test_scan_in_time_fails(tmp_path: Path) -> None:
+    b = bench(tmp_path)
+    b.operator.scan = None
+    r = run(st.check_scanner, b)
+    assert r.failed and "ingen skanning kom" in r.detail
+    assert b.operator.prompts[-1] == ""  # the prompt is cleared
+
+
+def test_a_scan_that_is_not_a_valgkort_is_still_a_scan_read(tmp_path: Path) -> None:
+    b = bench(tmp_path)
+    b.operator.scan = "ABC123"
+    r = run(st.check_scanner, b)
+    assert r.verdict is st.Verdict.PASSED and "ikke et gyldig valgkort" in r.detail
+
+
+@pytest.mark.parametrize(
+    ("fault", "words"),
+    [
+        (lambda p: setattr(p.device, "paper", Paper.OUT), "papir"),
+        (lambda p: setattr(p.device, "cover_open", True), "eksel"),
+        (lambda p: setattr(p, "plugged", False), ""),
+    ],
+    ids=["out_of_paper", "cover_open", "unplugged"],
+)
+def test_a_printer_that_is_not_ready_fails_and_prints_no_test_page(
+    tmp_path: Path, fault: Callable[[SimulatedPrinter], None], words: str
+) -> None:
+    b = bench(tmp_path)
+    fault(b.printer)
+    status = run(st.check_printer, b)
+    page = run(st.check_test_page, b)
+    assert status.failed and page.failed and b.printer.printed == []
+    assert words.lower() in (status.detail + page.detail).lower()
+
+
+def test_paper_near_end_fails_the_printer_check(tmp_path: Path) -> None:
+    b = bench(tmp_path)
+    b.printer.device.paper = Paper.NEAR_END
+    r = run(st.check_printer, b)
+    assert r.failed and "snart slutt" in r.detail
+
+
+def test_no_printer_configured_is_skipped_and_does_not_fail(tmp_path: Path) -> None:
+    b = bench(tmp_path)
+    b.kit.printer = None
+    results = [run(st.check_printer, b), run(st.check_test_page, b)]
+    assert [r.verdict for r in results] == [st.Verdict.SKIPPED] * 2 and st.exit_code(results) == 0
+
+
+def test_a_printer_that_could_not_be_built_fails(tmp_path: Path) -> None:
+    b = bench(tmp_path)
+    b.kit.printer, b.kit.printer_problem = None, "Skriveren kan ikke settes opp: a USB printer needs vendor."
+    assert run(st.check_printer, b).failed and run(st.check_test_page, b).failed
+
+
+def test_every_input_is_read_and_shown_as_it_is_now(tmp_path: Path) -> None:
+    b = bench(tmp_path)
+    b.box.cut_router()  # raw reading: no stable time needed
+    r = run(st.check_inputs, b)
+    assert r.verdict is st.Verdict.PASSED
+    assert "Strøm til ruteren: INGEN STRØM" in r.detail and "Strøm til kiosken: har strøm" in r.detail
+
+
+def test_inputs_not_fitted_are_named(tmp_path: Path) -> None:
+    from valgkiosk.drivers.gpio import DEFAULT_PINS
+
+    b = bench(tmp_path)
+    box = SimulatedGpio(replace(DEFAULT_PINS, simula=None), sleep=no_sleep)
+    b.kit.inputs = box.sensors
+    r = run(st.check_inputs, b)
+    assert "Strøm til SIMULA-boksen: ikke montert" in r.detail and PowerSource.SIMULA not in box.sensors.raw()
+
+
+def test_no_caretaker_box_is_skipped_but_one_that_would_not_open_fails(tmp_path: Path) -> None:
+    b = bench(tmp_path)
+    b.kit.inputs = b.kit.indicators = None
+    assert run(st.check_inputs, b).verdict is st.Verdict.SKIPPED
+    assert run(st.check_lamps, b).verdict is st.Verdict.SKIPPED
+    b.kit.gpio_problem = "GPIO kan ikke åpnes: can not open gpiochip"
+    assert run(st.check_inputs, b).failed and run(st.check_lamps, b).failed
+
+
+@pytest.mark.parametrize(("answers", "words"), [([False], "så ikke alt"), ([], "Ingen svar")], ids=["no", "no_answer"])
+def test_the_lamp_test_fails_unless_the_operator_confirms(tmp_path: Path, answers: list[bool], words: str) -> None:
+    b = bench(tmp_path)
+    b.operator.answers = answers
+    r = run(st.check_lamps, b)
+    assert r.failed and words in r.detail
+
+
+@pytest.mark.parametrize("layer", list(Layer))
+def test_a_failing_network_layer_fails_and_is_named(tmp_path: Path, layer: Layer) -> None:
+    b = bench(tmp_path)
+    b.net.fail_layer(layer)
+    r = run(st.check_network, b)
+    assert r.failed and r.detail.startswith(st.LAYER_NB[layer])
+
+
+def test_a_register_for_another_table_fails(tmp_path: Path) -> None:
+    b = bench(tmp_path, bord=4)
+    r = run(st.check_register, b)
+    assert r.failed and "bord 4" in r.detail and "bord 3" in r.detail
+
+
+def test_a_refused_credential_fails_with_the_registers_words(tmp_path: Path) -> None:
+    class Refusing:
+        async def kiosk_info(self) -> Any:
+            raise RegisterError("Manntallet godtar ikke kioskens legitimasjon.")
+
+    b = bench(tmp_path)
+    b.kit.register = Refusing()  # type: ignore[assignment]
+    r = run(st.check_register, b)
+    assert r.failed and "legitimasjon" in r.detail
+
+
+@pytest.mark.parametrize(
+    ("clock", "verdict", "words"),
+    [
+        (ClockSync(True, -0.0021, 0.05), st.Verdict.PASSED, "avvik -2,1 ms, feilmargin høyst 50 ms"),
+        (ClockSync(True, None, None), st.Verdict.PASSED, "avvik ukjent"),
+        (ClockSync(False), st.Verdict.FAILED, "ikke synkronisert"),
+        (ClockSync(None), st.Verdict.FAILED, "Ukjent"),
+    ],
+)
+def test_the_clock_shows_the_offset_or_unknown(tmp_path: Path, clock: ClockSync, verdict: st.Verdict, words: str) -> None:
+    r = run(st.check_clock, bench(tmp_path, clock=clock))
+    assert r.verdict is verdict and words in r.detail
+
+
+def test_a_failed_check_fails_the_summary_and_the_exit_code(tmp_path: Path) -> None:
+    b = bench(tmp_path, clock=ClockSync(False))
+
+    async def main() -> list[st.CheckResult]:
+        results = await st.run_checks(b.kit)
+        return results + await st.finish(b.kit, results)
+
+    results = asyncio.run(main())
+    assert st.exit_code(results) == 1
+    assert "IKKE BESTÅTT" in b.printer.texts[-1] and "FEIL" in b.printer.texts[-1]
+    [entry] = [e for e in b.journal.entries() if e.kind == "selftest"]
+    assert entry.data["passed"] is False and entry.data["checks"]["clock"] == "failed"
+    assert any(f.startswith("Klokke:") for f in entry.data["failed"])
+
+
+def test_a_summary_that_cannot_be_printed_or_logged_fails(tmp_path: Path) -> None:
+    class FullDisk:
+        def append(self, kind: str, data: dict[str, Any]) -> None:
+            raise OSError(28, "No space left on device")
+
+    b = bench(tmp_path)
+    b.printer.device.paper = Paper.OUT
+    b.kit.journal = FullDisk()
+    extra = asyncio.run(st.finish(b.kit, []))
+    assert [(r.key, r.verdict) for r in extra] == [("summary", st.Verdict.FAILED), ("loggbok", st.Verdict.FAILED)]
+    assert "No space left" in extra[1].detail and st.exit_code(extra) == 1
+
+
+def test_no_loggbok_configured_is_skipped(tmp_path: Path) -> None:
+    b = bench(tmp_path)
+    b.kit.journal = None
+    extra = asyncio.run(st.finish(b.kit, []))
+    assert [(r.key, r.verdict) for r in extra] == [("summary", st.Verdict.PASSED), ("loggbok", st.Verdict.SKIPPED)]
+
+
+def test_the_image_version_is_read_or_unknown(tmp_path: Path) -> None:
+    assert st.read_image_version(tmp_path / "none") == "ukjent"
+    (tmp_path / "v").write_text("2025.08.1\n", encoding="utf-8")
+    assert st.read_image_version(tmp_path / "v") == "2025.08.1"
+    (tmp_path / "empty").write_text("", encoding="utf-8")
+    assert st.read_image_version(tmp_path / "empty") == "ukjent"
+
+
+def test_the_loggbok_entry_is_json_and_names_the_kiosk(tmp_path: Path) -> None:
+    b = bench(tmp_path)
+    data = st.loggbok_data(b.kit, [st.CheckResult("clock", "Klokke", st.Verdict.FAILED, "ikke synkronisert")])
+    assert json.loads(json.dumps(data)) == data
+    assert (data["kommune"], data["krets"], data["bord"], data["kiosk_id"]) == ("0301", "0101", 3, "ukjent")
