@@ -309,7 +309,7 @@ async def check_lamps(kit: SelftestKit) -> CheckResult:
         return CheckResult(key, title, Verdict.SKIPPED, "Ingen lamper eller summer er montert.")
     names = ", ".join(OUTPUT_NB[o] for o in tested)
     try:
-        lit = await asyncio.wait_for(kit.operator.confirm(f"Lyste og lød alt etter tur ({names})?  J = ja, N = nei"),
+        lit = await asyncio.wait_for(kit.operator.confirm(f"Lyste alle lampene og pep summeren, etter tur ({names})?  J = ja, N = nei"),
                                      kit.timings.answer)  # fmt: skip
     except TimeoutError:
         return CheckResult(key, title, Verdict.FAILED, "Ingen svar fra operatøren.")
@@ -320,7 +320,7 @@ async def check_lamps(kit: SelftestKit) -> CheckResult:
 
 async def check_network(kit: SelftestKit) -> CheckResult:
     """One probe round: cable, router, name lookup, the register's port and health."""
-    key, title = "network", "Nett og manntallets helsesjekk"
+    key, title = "network", "Nett og helsesjekk"
     if kit.connectivity is None:
         return CheckResult(key, title, Verdict.FAILED, "Nettet kan ikke prøves uten gyldig konfigurasjon.")
     try:
@@ -342,7 +342,7 @@ async def check_network(kit: SelftestKit) -> CheckResult:
 
 async def check_register(kit: SelftestKit) -> CheckResult:
     """The register accepts the credential, and it belongs to this table."""
-    key, title = "register", "Manntallet og legitimasjonen"
+    key, title = "register", "Manntall og legitimasjon"
     if kit.register is None or kit.config is None:
         return CheckResult(key, title, Verdict.FAILED, "Manntallet kan ikke spørres uten gyldig konfigurasjon.")
     try:

@@ -104,8 +104,8 @@ class SelftestApp(App[int]):
         self._answer: asyncio.Future[bool] | None = None
         self._screen = SelftestScreen()
 
-    def on_mount(self) -> None:
-        self.push_screen(self._screen)
+    async def on_mount(self) -> None:
+        await self.push_screen(self._screen)
         self._screen.query_one("#selftest-identity", Static).update(self._identity())
         self.run_worker(self._run(), group="selftest", exit_on_error=False)
 
@@ -151,7 +151,7 @@ class SelftestApp(App[int]):
         if self._answer is not None and not self._answer.done() and key in ("j", "n"):
             self._answer.set_result(key == "j")
         elif self.done and key in ("enter", "f10"):
-            self.exit(self.code)
+            self.exit(self.code, return_code=self.code)
         elif self.sim_scan is not None and key == "s":
             self.sim_scan()
         else:
