@@ -385,12 +385,12 @@ class CaretakerScreen(KioskScreen):
             yield from self._compose_row(row)
         if self.kiosk.modem is not None:
             yield Static("Mobilt reservenett", classes="label", markup=False)
-            yield from self._compose_row(status.modem_row(None))
+            yield from self._compose_row(status.modem_row(None), tall=True)
         yield Static(id="next-check", markup=False)
 
     @staticmethod
-    def _compose_row(row: status.Row) -> ComposeResult:
-        with Horizontal(classes="status-row"):
+    def _compose_row(row: status.Row, *, tall: bool = False) -> ComposeResult:
+        with Horizontal(classes="status-row -tall" if tall else "status-row"):
             yield Static(row.label, classes="status-label", markup=False)
             yield Static(id=f"status-{row.key}", classes="status-state", markup=False)
 

@@ -271,3 +271,31 @@ def test_without_a_modem_there_is_no_modem_row() -> None:
             assert not rig.app.screen.query("#status-modem") and "Mobilt" not in screen_text(rig.app)
 
     asyncio.run(main())
+
+
+# -- snapshots of the caretaker screen with the modem row ------------------------------------
+
+
+@pytest.mark.parametrize("case", ["modem_good", "modem_unplugged"])
+def test_caretaker_screen_with_the_modem(tmp_path: Path, snap_compare: Any, case: str) -> None:
+    from valgkiosk.core.outage import Layer
+    from valgkiosk.ui.status import NetworkLayers
+    from valgkiosk.ui.testing import make_rig, settle, settle_power
+
+    link = tmp_path / "modem" if case == "modem_good" else Path("/dev/serial/by-id/usb-Quectel_EC25-if02-port0")
+    rig = make_rig()
+    rig.app.modem = Modem(str(link), timeout=0.3)
+    rig.app.modem_interval = 60  # one reading is enough
+
+    async def run_before(pilot: Any) -> None:
+        await settle_power(rig, pilot)
+        rig.app.set_network_status(NetworkLayers.after_round(Layer.GATEWAY))
+        await pilot.press("f6")
+        await _wait_for(rig.app, pilot, lambda: rig.app.modem_status is not None)
+        await settle(pilot)
+
+    if case == "modem_good":
+        with plugged(link, GOOD):
+            assert snap_compare(rig.app, terminal_size=SIZE, run_before=run_before)
+    else:
+        assert snap_compare(rig.app, terminal_size=SIZE, run_before=run_before)
