@@ -272,3 +272,69 @@ def test_the_loggbok_entry_is_json_and_names_the_kiosk(tmp_path: Path) -> None:
     data = st.loggbok_data(b.kit, [st.CheckResult("clock", "Klokke", st.Verdict.FAILED, "ikke synkronisert")])
     assert json.loads(json.dumps(data)) == data
     assert (data["kommune"], data["krets"], data["bord"], data["kiosk_id"]) == ("0301", "0101", 3, "ukjent")
+
+
+# -- wired by the composition root ------------------------------------------------------------
+
+
+def test_sim_mode_wires_every_part_and_passes_but_for_the_clock(tmp_path: Path) -> None:
+    """``valgkiosk selftest --sim``: the simulated parts, the real clock reading (never
+    pretended: this machine's clock is whatever it is)."""
+    from valgkiosk import bootstrap
+
+    root = Path(__file__).resolve().parents[2]
+    text = (root / "config" / "sim-offline.toml").read_text(encoding="utf-8")
+    (tmp_path / "station.toml").write_text(text, encoding="utf-8")
+    holder: list[st.SelftestKit] = []
+
+    class Operator:
+        def show(self, prompt: str) -> None:
+            if prompt.startswith("Skann"):
+                holder[0].scanner.scan(VALID)  # type: ignore[union-attr]
+
+        async def confirm(self, question: str) -> bool:
+            return True
+
+    kit = bootstrap.build_selftest(str(tmp_path / "station.toml"), sim=True, operator=Operator())
+    holder.append(kit)
+    assert isinstance(kit.printer, SimulatedPrinter) and isinstance(kit.connectivity, SimulatedConnectivity)
+    assert kit.inputs is not None and kit.indicators is not None and kit.image_version == st.read_image_version()
+    kit.indicators.timings = replace(kit.indicators.timings, lamp_step=0.01)
+
+    async def main() -> list[st.CheckResult]:
+        try:
+            return await st.run_checks(kit)
+        finally:
+            await st.close(kit)
+
+    results = {r.key: r for r in asyncio.run(main())}
+    assert all(r.verdict is st.Verdict.PASSED for k, r in results.items() if k != "clock"), results
+    assert results["clock"].detail  # synchronised with an offset, not synchronised, or unknown: said in words
+
+
+def test_a_bad_configuration_gives_a_kit_with_only_the_problems(tmp_path: Path) -> None:
+    from valgkiosk import bootstrap
+
+    (tmp_path / "station.toml").write_text("[station]\nbord = 3\n", encoding="utf-8")
+    kit = bootstrap.build_selftest(str(tmp_path / "station.toml"), sim=False, operator=None)
+    assert kit.config is None and any("station.kommune" in p for p in kit.config_problems)
+
+
+def test_the_command_line_runs_the_selftest_app_and_returns_its_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from valgkiosk import cli
+    from valgkiosk.ui.selftest import SelftestApp
+
+    (tmp_path / "station.toml").write_text("[station]\nbord = 3\n", encoding="utf-8")
+    ran: list[SelftestApp] = []
+
+    def fake_run(self: SelftestApp, **kwargs: Any) -> int:
+        ran.append(self)
+        self.results = asyncio.run(st.run_checks(self.kit))
+        return st.exit_code(self.results)
+
+    monkeypatch.setattr(SelftestApp, "run", fake_run)
+    assert cli.main(["selftest", "--config", str(tmp_path / "station.toml")]) == 1
+    assert len(ran) == 1 and ran[0].sim_scan is None
+    out = capsys.readouterr().out
+    assert out.startswith("FEIL") and "Konfigurasjon" in out and "station.kommune" in out
