@@ -7,29 +7,24 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+from selftest_bench import VALID, Bench, ScriptedOperator, bench, no_sleep
 
-from valgkiosk import config as cfg
 from valgkiosk import selftest as st
-from valgkiosk.core import manntallsnummer as mn
 from valgkiosk.core.outage import Layer
 from valgkiosk.drivers.clocksync import ClockSync
 from valgkiosk.drivers.gpio import SimulatedGpio
 from valgkiosk.drivers.network import SimulatedConnectivity
 from valgkiosk.drivers.printer import SimulatedPrinter
 from valgkiosk.drivers.scanner import SimulatedScanner
-from valgkiosk.journal import Journal
 from valgkiosk.ports.indicators import Output
 from valgkiosk.ports.power import PowerSource
 from valgkiosk.ports.printer import Paper
 from valgkiosk.ports.register import RegisterError
-from valgkiosk.register_memory import demo_register
-from selftest_bench import VALID, Bench, ScriptedOperator, bench, no_sleep
 
 pytestmark = pytest.mark.timeout(20)
 
