@@ -45,6 +45,7 @@ class KioskScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(id="topbar", markup=False)
+        yield Static(id="alarm-banner", markup=False)
         yield Static(texts.SCANNER_GONE, id="scanner-banner", markup=False)
         yield Static(id="notice", markup=False)
         yield Static(texts.LOOKING_UP, id="busy-title", markup=False)
@@ -74,6 +75,7 @@ class KioskScreen(Screen[None]):
         width = max(self.size.width, 80)
         self.query_one("#topbar", Static).update(top + " " * max(1, width - len(top) - len(right)) + right)
         self.query_one("#scanner-banner").display = not s.scanner_connected
+        self._show_banner(k.banner_view())
         notice = self.query_one("#notice", Static)
         notice.update(k.notice)
         notice.display = bool(k.notice)
@@ -100,6 +102,16 @@ class KioskScreen(Screen[None]):
     def show_body(self, s: State) -> None:
         pass
 
+    def _show_banner(self, view: tuple[str, str] | None) -> None:
+        """The alarm / emergency-routine banner (valgkiosk.ui.emergency.banner)."""
+        widget = self.query_one("#alarm-banner", Static)
+        widget.display = view is not None
+        if view is not None:
+            tone, text = view
+            widget.update(plain(text))
+            for name in ("-ok", "-bad", "-warn"):
+                widget.set_class(name == f"-{tone}", name)
+
     def hints(self, s: State) -> str:
         return self.HINTS
 
@@ -112,6 +124,10 @@ class KioskScreen(Screen[None]):
             event.stop()
             event.prevent_default()
             self.kiosk.toggle_caretaker()
+            return
+        if self.kiosk.station_key(event.key):
+            event.stop()
+            event.prevent_default()
             return
         name = self.KEYS.get(event.key)
         if name is not None:
@@ -159,7 +175,7 @@ class DevDock(Static):
 class IdleScreen(KioskScreen):
     """Waiting for the next voter."""
 
-    HINTS = f"F2 Søk uten valgkort   F4 Meld feilregistrering   {CARETAKER_HINT}"
+    HINTS = f"F2 Søk uten valgkort   F4 Meld feilregistrering   {CARETAKER_HINT}   F11 Loggbok"
     KEYS = {"f2": "go_search", "f4": "go_misregistration"}
 
     def compose_body(self) -> ComposeResult:

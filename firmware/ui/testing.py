@@ -13,7 +13,9 @@ from typing import Any
 from textual.pilot import Pilot
 
 from valgkiosk.core import checkoff as co
+from valgkiosk.core import outage
 from valgkiosk.drivers.gpio import SimulatedGpio
+from valgkiosk.drivers.network import SimulatedConnectivity
 from valgkiosk.drivers.scanner import SimulatedScanner
 from valgkiosk.ports.clock import ManualClock
 from valgkiosk.ports.register import Register
@@ -22,6 +24,9 @@ from valgkiosk.register_memory import DemoCard, demo_register
 from .app import KioskApp, SimControls
 
 SIZE = (100, 32)
+#: The chair's PIN in tests and the demo, and its hash (made by ``valgkiosk pin-hash``).
+DEMO_PIN = "1234"
+DEMO_PIN_HASH = "scrypt$14$8$1$dmFsZ2tpb3NrLWRlbW8hIQ==$AzsdJOS8RnkFDOoxzXJY0iw+BLS3iTojI+iTUIDKBnU="
 TIMINGS = co.Timings(personal_data=15, confirm=60, duplicate_window=1.0, retry_interval=2.0,
                      register_timeout=3.0)  # fmt: skip
 
@@ -38,6 +43,7 @@ class Rig:
     request_ids: list[str] = field(default_factory=list)
     verdicts: list[co.Outcome] = field(default_factory=list)
     gpio: SimulatedGpio | None = None  # the simulated caretaker box, on the rig's clock
+    network: SimulatedConnectivity | None = None  # the simulated way to the register
 
     def card(self, label: str) -> str:
         return self.cards[label]
@@ -50,6 +56,9 @@ def make_rig(
     timings: co.Timings = TIMINGS,
     bord: int = 1,
     gpio: bool = True,
+    network: bool = True,
+    journal: Any = None,
+    outage_timings: outage.Timings = outage.Timings(),
 ) -> Rig:
     """A kiosk app over the demo register (or ``register``), not yet running; with
     ``gpio`` a simulated caretaker box (all supplies on) feeds its power sensors."""
@@ -67,6 +76,7 @@ def make_rig(
 
     verdicts: list[co.Outcome] = []
     box = SimulatedGpio(clock=clock) if gpio else None
+    net = SimulatedConnectivity(named=False, now=clock.now) if network else None
     app = KioskApp(
         register=register,
         scanner=scanner,
@@ -79,8 +89,13 @@ def make_rig(
         auto_tick=False,
         on_verdict=verdicts.append,
         power=box.sensors if box is not None else None,
+        connectivity=net,
+        outage_timings=outage_timings,
+        indicators=box.indicators if box is not None else None,
+        chair_pin_hash=DEMO_PIN_HASH,
+        journal=journal,
     )
-    return Rig(app, scanner, register, clock, {c.label: c.number for c in cards}, ids, verdicts, box)
+    return Rig(app, scanner, register, clock, {c.label: c.number for c in cards}, ids, verdicts, box, net)
 
 
 async def settle(pilot: Pilot[Any], rounds: int = 3) -> None:
@@ -107,6 +122,20 @@ async def settle_power(rig: Rig, pilot: Pilot[Any]) -> None:
     rig.clock.advance(rig.gpio.sensors.timings.stable)
     rig.gpio.sensors.poll()
     await settle(pilot)
+
+
+async def probe(rig: Rig, pilot: Pilot[Any], rounds: int = 1) -> None:
+    """Let the watchdog run ``rounds`` probe rounds, one probe interval apart on the clock."""
+    station = rig.app.station
+    for _ in range(rounds):
+        rig.clock.advance(station.timings.probe_interval)
+        await station.probe_once()
+    await settle(pilot)
+
+
+async def type_text(pilot: Pilot[Any], text: str) -> None:
+    """Type ``text`` key by key (digits and letters), as on the kiosk's keyboard."""
+    await pilot.press(*[{" ": "space", ".": "full_stop", ",": "comma"}.get(c, c) for c in text])
 
 
 def screen_text(app: KioskApp) -> str:
