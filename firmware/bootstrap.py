@@ -326,7 +326,9 @@ def selftest_connectivity(config: cfg.StationConfig, *, sim: bool) -> Any:
     url = config.register_.url
     if sim or url.startswith("memory:"):
         return SimulatedConnectivity()
-    return NetworkProbes(url, verify=config.register_.ca_file or True)
+    net = config.network
+    return NetworkProbes(url, interface=net.interface, gateway_port=net.gateway_port, check_gateway=net.check_gateway,
+                         timings=net.timings(), verify=config.register_.ca_file or True)  # fmt: skip
 
 
 def run_selftest(config_path: str | None, sim: bool) -> int:

@@ -333,3 +333,35 @@ def test_the_command_line_runs_the_selftest_app_and_returns_its_code(tmp_path: P
     assert len(ran) == 1 and ran[0].sim_scan is None
     out = capsys.readouterr().out
     assert out.startswith("FEIL") and "Konfigurasjon" in out and "station.kommune" in out
+
+
+def test_a_real_kiosk_gets_the_real_probes_with_the_network_section(tmp_path: Path) -> None:
+    from valgkiosk import bootstrap
+    from valgkiosk.drivers.network import NetworkProbes
+
+    (tmp_path / "station.toml").write_text("""
+[station]
+kommune = "0301"
+krets = "0101"
+bord = 3
+[election]
+year = 2025
+[register]
+url = "https://register.valg.example.no"
+credential = "abcdefghijklmnopqrstuvwxyz"
+[scanner]
+kind = "evdev"
+name = "Skanner"
+[network]
+interface = "end0"
+check_gateway = false
+""", encoding="utf-8")
+    kit = bootstrap.build_selftest(str(tmp_path / "station.toml"), sim=False, operator=None)
+    try:
+        assert isinstance(kit.connectivity, NetworkProbes)
+        assert kit.connectivity.interface == "end0" and kit.connectivity.check_gateway is False
+        assert kit.printer is None and kit.printer_problem == ""  # kind "none": the checks say IKKE MONTERT
+        assert kit.inputs is None and kit.indicators is None and kit.gpio_problem == ""
+        assert type(kit.scanner).__name__ == "EvdevScanner"
+    finally:
+        asyncio.run(st.close(kit))
