@@ -98,16 +98,13 @@ def build_app(
         reported_by=f"Avkrysser bord {st.bord}",
         timings=config.timings.timings(),
     )
-    journal = None
-    if config.log.loggbok:
-        from valgkiosk.journal import Journal
-
-        journal = Journal(config.log.loggbok)
     is_sim = sim or config.scanner.kind == "sim"
+    journal = build_journal(config, sim=is_sim, base=base)
     clock = clock or SystemClock()
     box = build_gpio(config, sim=is_sim, clock=clock, pin_factory=pin_factory)
     gpio = box.simulated
-    controls = SimControls(scanner, cards, gpio) if is_sim and hasattr(scanner, "unplug") else None  # type: ignore[arg-type]
+    network = build_connectivity(config, sim=is_sim, clock=clock)
+    controls = SimControls(scanner, cards, gpio, network) if is_sim and hasattr(scanner, "unplug") else None  # type: ignore[arg-type]
     return KioskApp(
         register=register,
         scanner=scanner,
@@ -118,10 +115,46 @@ def build_app(
         sim=controls,
         journal=journal,
         power=box.sensors,
+        connectivity=network,
+        outage_timings=config.network.timings(),
         indicators=box.indicators,
+        chair_pin_hash=config.emergency.chair_pin_hash,
         modem=build_modem(config),
         modem_interval=config.modem.poll_seconds if config.modem else 5.0,
     )
+
+
+#: The loggbok of a real kiosk when the configuration names none: on the data partition.
+DEFAULT_LOGGBOK = Path("/var/lib/valgkiosk/loggbok.jsonl")
+
+
+def build_journal(config: cfg.StationConfig, *, sim: bool, base: Path | None = None) -> Any:
+    """The loggbok: the configured file (relative to the configuration's folder), the data
+    partition's on a real kiosk, or one in memory for a sim-mode kiosk given none."""
+    from valgkiosk.journal import Journal, MemoryJournal
+
+    if config.log.loggbok:
+        path = Path(config.log.loggbok)
+        if base is not None and not path.is_absolute():
+            path = base / path
+        return Journal(path)
+    return MemoryJournal() if sim else Journal(DEFAULT_LOGGBOK)
+
+
+def build_connectivity(config: cfg.StationConfig, *, sim: bool, clock: Clock) -> Any:
+    """The watchdog's probes: layered network probes towards the register on a real kiosk;
+    the simulated network (driven from the dev dock) in sim mode and for the memory register."""
+    url = config.register_.url
+    if sim or url.startswith("memory:"):
+        from valgkiosk.drivers.network import SimulatedConnectivity
+
+        return SimulatedConnectivity(named=False, now=clock.now)
+    from valgkiosk.drivers.network import NetworkProbes
+
+    net = config.network
+    return NetworkProbes(url, interface=net.interface, gateway_port=net.gateway_port,
+                         check_gateway=net.check_gateway, timings=net.timings(),
+                         verify=config.register_.ca_file or True, now=clock.now)  # fmt: skip
 
 
 @dataclass
@@ -280,11 +313,8 @@ def build_selftest(config_path: str | None, *, sim: bool, operator: Any, pin_fac
     register, _ = build_register(config, base=path.parent)
     box = build_gpio(config, sim=is_sim, clock=clock, pin_factory=pin_factory)
     printer, label, printer_problem = build_selftest_printer(config, sim=is_sim)
-    journal = None
-    if config.log.loggbok:
-        from valgkiosk.journal import Journal
-
-        journal = Journal(config.log.loggbok)
+    # sim mode without a configured loggbok: none (the self-test says so, rather than log to memory)
+    journal = build_journal(config, sim=is_sim, base=path.parent) if config.log.loggbok or not is_sim else None
     return selftest.SelftestKit(
         config,
         operator,
@@ -295,7 +325,7 @@ def build_selftest(config_path: str | None, *, sim: bool, operator: Any, pin_fac
         inputs=box.sensors,  # type: ignore[arg-type]  # GpioPowerSensors has raw()
         indicators=box.indicators,
         gpio_problem=box.problem,
-        connectivity=selftest_connectivity(config, sim=is_sim),
+        connectivity=build_connectivity(config, sim=is_sim, clock=clock),
         register=register,
         read_clock=read_clock_sync,
         journal=journal,
@@ -316,19 +346,6 @@ def build_selftest_printer(config: cfg.StationConfig, *, sim: bool) -> tuple[Any
         return build_printer(settings), f"{settings.kind} {settings.profile}", ""
     except (ValueError, TypeError) as exc:
         return None, "", f"Skriveren kan ikke settes opp: {exc}."
-
-
-def selftest_connectivity(config: cfg.StationConfig, *, sim: bool) -> Any:
-    """The network probes towards the register (the simulated ones in sim mode and for
-    the ``memory:`` register)."""
-    from valgkiosk.drivers.network import NetworkProbes, SimulatedConnectivity
-
-    url = config.register_.url
-    if sim or url.startswith("memory:"):
-        return SimulatedConnectivity()
-    net = config.network
-    return NetworkProbes(url, interface=net.interface, gateway_port=net.gateway_port, check_gateway=net.check_gateway,
-                         timings=net.timings(), verify=config.register_.ca_file or True)  # fmt: skip
 
 
 def run_selftest(config_path: str | None, sim: bool) -> int:

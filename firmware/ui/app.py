@@ -24,6 +24,7 @@ from textual.binding import Binding
 from valgkiosk.core import checkoff as co
 from valgkiosk.core import emergency as em
 from valgkiosk.core import outage
+from valgkiosk.core.outage import Layer
 from valgkiosk.core import receipts
 from valgkiosk.core import sensing
 from valgkiosk.journal import MemoryJournal
@@ -62,6 +63,8 @@ _LEVELS = {"info": logging.INFO, "warning": logging.WARNING, "error": logging.ER
 #: The phases from which the caretaker's screen may be opened: no check-off is under way.
 CARETAKER_PHASES = frozenset({co.Phase.IDLE, co.Phase.OUTCOME})
 CARETAKER_REFUSED = "Vaktmestersiden (F6) kan åpnes når avkrysningen er ferdig."
+NO_PIN = ("Ingen PIN-kode for stemmestyrets leder er satt opp: beredskapsrutinen kan ikke startes. "
+          "Varsle IKT-ansvarlig.")
 CHAIR_REFUSED = "Fullfør eller avbryt (Esc) velgeren som er i gang først."
 
 
@@ -116,6 +119,7 @@ class SimControls:
     scanner: SimScanner
     cards: Sequence[Any]  # objects with .label and .number
     gpio: SimGpio | None = None
+    network: Any = None  # the simulated network (drivers/network/simulated.py)
 
     @property
     def card_keys(self) -> str:
@@ -204,6 +208,9 @@ class KioskApp(App[int]):
     # -- life cycle ---------------------------------------------------------------------------
     def on_mount(self) -> None:
         self._journal("start", {"bord": self.bord})
+        if self.station.chair_pin_hash is None and self.sim is None:
+            log.error("no chair PIN configured ([emergency] chair_pin_hash): the routine cannot be started")
+            self.notice = NO_PIN
         self.push_screen(self._screen_for(IdleScreen))
         self.run_worker(self._run_scanner(), group="scanner", exit_on_error=False)
         self.run_worker(self._start(), group="register", exit_on_error=False)
@@ -693,8 +700,18 @@ class KioskApp(App[int]):
         if key in SIM_POWER_KEYS and sim.gpio is not None:
             source = SIM_POWER_KEYS[key][0]
             if source in sim.gpio.pins.inputs():
-                sim.gpio.set_power(source, not sim.gpio.powered(source))
+                powered = not sim.gpio.powered(source)
+                sim.gpio.set_power(source, powered)
+                if source is PowerSource.ROUTER and sim.network is not None:
+                    # a router without power: the uplink's carrier goes with it
+                    (sim.network.restore_link if powered else sim.network.cut_link)()
                 self.render_state()  # the dock shows the supply at once, the sensors after the stable time
+            return True
+        if self.dock_open and key == "n" and sim.network is not None:
+            net = sim.network
+            down = Layer.TCP in net.failing()
+            (net.restore_layer if down else net.fail_layer)(Layer.TCP)
+            self.render_state()
             return True
         if event.character is not None and event.character.isdigit():
             self.sim_typed += event.character

@@ -16,6 +16,7 @@ from textual.widgets.option_list import Option
 
 from valgkiosk.core import checkoff as co
 from valgkiosk.core.checkoff import Phase, State, birth_date_text
+from valgkiosk.core.outage import Layer
 from valgkiosk.ports.power import PowerSource
 from valgkiosk.ports.register import SearchQuery
 
@@ -168,6 +169,9 @@ class DevDock(Static):
                 state = ("på" if gpio.powered(source) else "AV") if source in gpio.pins.inputs() else "ikke montert"
                 supplies.append(f"{key.upper()}  {name}: {state}")
             lines.append("  " + "    ".join(supplies) + "   (av/på)")
+        if app.sim.network is not None:
+            down = Layer.TCP in app.sim.network.failing()
+            lines.append(f"  n  Manntallet svarer {'IKKE' if down else 'normalt'} (av/på)")
         lines.append("  Sifre + Enter på tastaturet skanner som en håndskanner.")
         return "\n".join(lines)
 

@@ -24,9 +24,7 @@ from valgkiosk.register_memory import DemoCard, demo_register
 from .app import KioskApp, SimControls
 
 SIZE = (100, 32)
-#: The chair's PIN in tests and the demo, and its hash (made by ``valgkiosk pin-hash``).
-DEMO_PIN = "1234"
-DEMO_PIN_HASH = "scrypt$14$8$1$dmFsZ2tpb3NrLWRlbW8hIQ==$AzsdJOS8RnkFDOoxzXJY0iw+BLS3iTojI+iTUIDKBnU="
+from valgkiosk.demo import DEMO_PIN, DEMO_PIN_HASH  # noqa: E402 - the chair's PIN in tests and the demo
 TIMINGS = co.Timings(personal_data=15, confirm=60, duplicate_window=1.0, retry_interval=2.0,
                      register_timeout=3.0)  # fmt: skip
 
@@ -59,6 +57,7 @@ def make_rig(
     network: bool = True,
     journal: Any = None,
     outage_timings: outage.Timings = outage.Timings(),
+    connectivity: Any = None,
 ) -> Rig:
     """A kiosk app over the demo register (or ``register``), not yet running; with
     ``gpio`` a simulated caretaker box (all supplies on) feeds its power sensors."""
@@ -85,11 +84,11 @@ def make_rig(
         bord=bord,
         clock=clock,
         new_request_id=new_id,
-        sim=SimControls(scanner, cards, box) if sim else None,
+        sim=SimControls(scanner, cards, box, net) if sim else None,
         auto_tick=False,
         on_verdict=verdicts.append,
         power=box.sensors if box is not None else None,
-        connectivity=net,
+        connectivity=connectivity if connectivity is not None else net,
         outage_timings=outage_timings,
         indicators=box.indicators if box is not None else None,
         chair_pin_hash=DEMO_PIN_HASH,

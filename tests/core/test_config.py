@@ -209,3 +209,21 @@ def test_modem_mistakes_are_named(section: str, key: str, words: str) -> None:
     with pytest.raises(cfg.ConfigError) as caught:
         cfg.parse(GOOD + "\n" + section, "station.toml")
     assert any(key in p and words in p for p in caught.value.problems), caught.value.problems
+
+
+def test_the_watchdog_and_emergency_sections() -> None:
+    from valgkiosk.config import parse
+    from valgkiosk.pin import hash_pin
+
+    stored = hash_pin("1357")
+    base = ('[station]\nkommune = "0301"\nkrets = "0101"\nbord = 2\n[election]\nyear = 2025\n'
+            '[register]\nurl = "memory:"\n[scanner]\nkind = "sim"\n')
+    config = parse(base + f'[network]\ninterface = "enp1s0"\nfail_after = 4\n[emergency]\nchair_pin_hash = "{stored}"\n')
+    assert config.network.timings().fail_after == 4 and config.network.interface == "enp1s0"
+    assert config.emergency.chair_pin_hash == stored
+    with pytest.raises(cfg.ConfigError) as bad:
+        parse(base + '[emergency]\nchair_pin_hash = "1357"\n', "station.toml")
+    assert "chair_pin_hash" in str(bad.value) and "valgkiosk pin-hash" in str(bad.value)
+    with pytest.raises(cfg.ConfigError) as bad:
+        parse(base + '[network]\nfail_after = 0\n', "station.toml")
+    assert "network.fail_after" in str(bad.value) and "minst 1" in str(bad.value)
