@@ -32,8 +32,10 @@ async def main(path: str, url: str, credential: str, target: int) -> None:
         while station.state.vote_count < target:
             number = mnr.make(5000 + station.state.vote_count, 2025).digits
             station.record_vote(number, manual_valgkort=False)
-            time.sleep(0.02)  # a table takes a while per voter; gives the test time to kill mid-run
+            print(json.dumps({"votes": station.state.vote_count}), flush=True)  # the test kills on these
+            time.sleep(0.005)
         station.end_emergency()
+        print(json.dumps({"ended": True}), flush=True)
     while not await station.upload_pending():
         await asyncio.sleep(0.2)
     await register.aclose()

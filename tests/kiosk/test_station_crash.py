@@ -39,12 +39,21 @@ def test_kill_9_at_random_points_loses_nothing_and_counts_once(register: Registe
     resumed_mid_routine = 0
     for attempt in range(40):
         child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        if attempt < 12:  # kill the first runs at random points; let the last ones finish
-            time.sleep(rng.uniform(0.3, 1.2))
+        lines: list[str] = []
+        if attempt < 8:  # kill the first runs at random points of their progress; let the last ones finish
+            wanted = rng.randint(2, 12)
+            assert child.stdout is not None
+            while len(lines) < wanted:
+                line = child.stdout.readline()
+                if not line:
+                    break
+                lines.append(line)
+            time.sleep(rng.uniform(0, 0.01))  # sometimes in the middle of the next write
             if child.poll() is None:
                 child.send_signal(signal.SIGKILL)
                 kills += 1
-        out, err = child.communicate(timeout=60)
+        rest, err = child.communicate(timeout=60)
+        out = "".join(lines) + rest
         first = out.splitlines()[0] if out else ""
         if '"emergency": true' in first and '"resumed": 0' not in first:
             resumed_mid_routine += 1  # came back in the routine with votes already counted
