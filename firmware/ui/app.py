@@ -12,8 +12,9 @@ from __future__ import annotations
 import gc
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from textual import events
@@ -23,10 +24,12 @@ from textual.binding import Binding
 from valgkiosk.core import checkoff as co
 from valgkiosk.ports.clock import Clock, SystemClock
 from valgkiosk.ports.power import PowerChange, PowerSensors, PowerSource
+from valgkiosk.ports.printer import Receipt
 from valgkiosk.ports.register import Register, RegisterError
 from valgkiosk.ports.scanner import Scan, Scanner, ScannerStatus
 from valgkiosk.service import ServiceNotifier
 
+from .printing import Place, Printing
 from .screens import PHASE_SCREENS, SIM_POWER_KEYS, CaretakerScreen, ConfigErrorScreen, IdleScreen, KioskScreen
 from .status import NetworkLayers
 
@@ -47,6 +50,8 @@ class JournalLike(Protocol):
     """The loggbok (valgkiosk.journal.Journal): durable before ``append`` returns."""
 
     def append(self, kind: str, data: dict[str, Any]) -> Any: ...
+
+    def entries(self) -> Any: ...  # the entries, oldest first (for the chair's printouts)
 
 
 class SimScanner(Protocol):
@@ -75,6 +80,7 @@ class SimControls:
     scanner: SimScanner
     cards: Sequence[Any]  # objects with .label and .number
     gpio: SimGpio | None = None
+    printer: Any = None  # the SimulatedPrinter, whose faults the dock switches
 
     @property
     def card_keys(self) -> str:
@@ -112,6 +118,9 @@ class KioskApp(App[int]):
         journal: JournalLike | None = None,
         service: ServiceNotifier | None = None,
         power: PowerSensors | None = None,
+        print_queue: Any = None,
+        print_place: Place | None = None,
+        print_now: Callable[[], datetime] | None = None,
     ) -> None:
         super().__init__()
         self.service = service or ServiceNotifier()
@@ -137,6 +146,11 @@ class KioskApp(App[int]):
         #: What the network probes last said (nothing, until a watchdog feeds it).
         self.network = NetworkLayers.unknown()
         self.caretaker_open = False
+        # -- the receipt printer (issue 5): print_queue is a PrintQueue, or None without a printer
+        self.printing = Printing(self, print_queue, place=print_place or Place("", "", ""), journal=self._journal,
+                                 entries=journal.entries if journal is not None else None,
+                                 sim_printer=sim.printer if sim is not None else None,
+                                 **({"now": print_now} if print_now is not None else {}))  # fmt: skip
 
     # -- life cycle ---------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -150,6 +164,7 @@ class KioskApp(App[int]):
         if self.auto_tick:
             self.set_interval(self.kiosk_state.settings.timings.tick, self.tick)
         self.call_after_refresh(self._report_ready)
+        self.call_after_refresh(self.printing.offer_kept)
 
     def _report_ready(self) -> None:
         """The first screen is drawn: tell systemd, and pet its watchdog from this loop from now on."""
@@ -185,6 +200,7 @@ class KioskApp(App[int]):
         else:
             if info.krets_navn:
                 self.station_label = info.krets_navn
+            self.printing.learn(info)
             year = self.kiosk_state.settings.election_year
             if info.election_year != year:
                 msg = (f"Registeret gjelder {info.election_title}, men kiosken er satt opp for valget i {year}. "
@@ -283,6 +299,7 @@ class KioskApp(App[int]):
         if not self.is_running or not self.screen_stack:
             return
         phase = self.kiosk_state.phase
+        self.printing.follow(phase)
         target = PHASE_SCREENS[phase]
         if self.caretaker_open:
             if phase in CARETAKER_PHASES:
@@ -330,6 +347,8 @@ class KioskApp(App[int]):
                     self.on_verdict(outcome)
             case co.ClearPersonalData():
                 pass  # the screens show only the state, which no longer holds the data
+            case co.PrintManualValgkort(voter=voter, reason=reason):
+                self.printing.print_manual_valgkort(voter, reason)
 
     def _journal(self, kind: str, data: dict[str, Any]) -> None:
         if self.journal is None:
@@ -339,6 +358,15 @@ class KioskApp(App[int]):
         except OSError:
             log.exception("the loggbok could not be written")
             self.notice = "Loggboken kan ikke skrives. Varsle IKT-ansvarlig."
+
+    # -- the receipt printer (issue 5) ---------------------------------------------------------
+    def print_receipt(self, receipt: Receipt, *, journal_kind: str | None = None,
+                      journal_data: Mapping[str, Any] | None = None) -> None:
+        """Queue ``receipt`` and print it off the UI loop; once the printer took it, write the
+        loggbok entry ``journal_kind`` with ``journal_data`` (no names). A fault is shown to
+        the clerk with what to do, logged as ``printer_fault``, and the job is kept until the
+        clerk prints it again or drops it (valgkiosk.ui.printing)."""
+        self.printing.print_receipt(receipt, journal_kind=journal_kind, journal_data=journal_data)
 
     # -- effects through the Register port ----------------------------------------------------
     async def _lookup(self, ticket: int, number: str) -> None:
@@ -398,6 +426,8 @@ class KioskApp(App[int]):
             return True
         if self.dock_open and event.character and event.character in sim.card_keys and not self.sim_typed:
             sim.scanner.scan(sim.cards[sim.card_keys.index(event.character)].number)
+            return True
+        if self.dock_open and self.printing.handle_sim_key(key):
             return True
         if self.dock_open and key in ("x", "u", "r"):
             {"x": sim.scanner.send_garbage, "u": sim.scanner.unplug, "r": sim.scanner.replug}[key]()
