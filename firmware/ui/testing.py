@@ -5,7 +5,10 @@ gpiozero ships its MockFactory) so that UI tests, scenario tests and the bench s
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from dataclasses import dataclass, field
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -20,8 +23,14 @@ from valgkiosk.ports.register import Register
 from valgkiosk.register_memory import DemoCard, demo_register
 
 from .app import KioskApp, SimControls
+from .printing import Place
+
+PRINT_PLACE = Place("0301", "0101", "Stortingsvalget 2025", kiosk_id="k-0101-1", printer="sim TM-T20II",
+                    image_version="test")  # fmt: skip
 
 SIZE = (100, 32)
+#: The wall clock the rig's receipts are printed at, and where they say they come from.
+PRINT_TIME = datetime(2025, 9, 8, 14, 32, tzinfo=timezone(timedelta(hours=2)))
 TIMINGS = co.Timings(personal_data=15, confirm=60, duplicate_window=1.0, retry_interval=2.0,
                      register_timeout=3.0)  # fmt: skip
 
@@ -38,6 +47,8 @@ class Rig:
     request_ids: list[str] = field(default_factory=list)
     verdicts: list[co.Outcome] = field(default_factory=list)
     gpio: SimulatedGpio | None = None  # the simulated caretaker box, on the rig's clock
+    printer: Any = None  # the SimulatedPrinter (make_rig(printer=True))
+    queue: Any = None  # its PrintQueue
 
     def card(self, label: str) -> str:
         return self.cards[label]
@@ -50,6 +61,9 @@ def make_rig(
     timings: co.Timings = TIMINGS,
     bord: int = 1,
     gpio: bool = True,
+    printer: bool = False,
+    print_dir: str | Path | None = None,
+    journal: Any = None,
 ) -> Rig:
     """A kiosk app over the demo register (or ``register``), not yet running; with
     ``gpio`` a simulated caretaker box (all supplies on) feeds its power sensors."""
@@ -67,6 +81,12 @@ def make_rig(
 
     verdicts: list[co.Outcome] = []
     box = SimulatedGpio(clock=clock) if gpio else None
+    sim_printer = queue = None
+    if printer or print_dir is not None:
+        from valgkiosk.drivers.printer import PrintQueue, SimulatedPrinter
+
+        sim_printer = SimulatedPrinter(columns=48)
+        queue = PrintQueue(sim_printer, print_dir or tempfile.mkdtemp(prefix="valgkiosk-print-"))
     app = KioskApp(
         register=register,
         scanner=scanner,
@@ -75,12 +95,21 @@ def make_rig(
         bord=bord,
         clock=clock,
         new_request_id=new_id,
-        sim=SimControls(scanner, cards, box) if sim else None,
+        sim=SimControls(scanner, cards, box, sim_printer) if sim else None,
         auto_tick=False,
         on_verdict=verdicts.append,
         power=box.sensors if box is not None else None,
+        journal=journal,
+        print_queue=queue,
+        print_place=PRINT_PLACE,
+        print_now=lambda: PRINT_TIME,
     )
-    return Rig(app, scanner, register, clock, {c.label: c.number for c in cards}, ids, verdicts, box)
+    return Rig(app, scanner, register, clock, {c.label: c.number for c in cards}, ids, verdicts, box,
+               sim_printer, queue)  # fmt: skip
+
+
+#: The workers ``settle`` waits for: register calls and print jobs (never the scanner).
+SETTLE_GROUPS = frozenset({"register", "printer", "printer-data"})
 
 
 async def settle(pilot: Pilot[Any], rounds: int = 3) -> None:
@@ -88,7 +117,7 @@ async def settle(pilot: Pilot[Any], rounds: int = 3) -> None:
     app = pilot.app
     for _ in range(rounds):
         await pilot.pause()
-        pending = [w for w in app.workers if w.group == "register" and not w.is_finished]
+        pending = [w for w in app.workers if w.group in SETTLE_GROUPS and not w.is_finished]
         if pending:
             await asyncio.gather(*(w.wait() for w in pending), return_exceptions=True)
         await pilot.pause()
