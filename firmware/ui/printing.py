@@ -304,9 +304,9 @@ class Printing:
         for job in self.kept():
             title = job.receipt.title
             if job.may_have_printed:
-                out.append(Choice(f"Kom ut helt: {title} – ikke skriv ut igjen",
+                out.append(Choice(f"Kom ut helt: {title}. Ikke skriv ut igjen",
                                   lambda j=job.id: self.discard(j, came_out=True)))  # fmt: skip
-                out.append(Choice(f"Kom ikke ut (helt): {title} – skriv ut på nytt",
+                out.append(Choice(f"Kom ikke ut (helt): {title}. Skriv ut på nytt",
                                   lambda j=job.id: self.reprint(j)))  # fmt: skip
             else:
                 out.append(Choice(f"Skriv ut på nytt: {title}", lambda j=job.id: self.reprint(j)))
@@ -374,7 +374,7 @@ class Printing:
         d = p.device
         return [f"  P  Papir: {'TOMT' if d.paper is Paper.OUT else 'ok'}    D  Deksel: "
                 f"{'ÅPENT' if d.cover_open else 'lukket'}    O  Skriver: {'offline' if not d.online else 'klar'}"
-                f"    K  Kabel: {'i' if p.plugged else 'UTE'}   (skriveren, av/på)"]
+                f"    K  Kabel: {'i' if p.plugged else 'UTE'}   (skriveren: store bokstaver, av/på)"]
 
     def handle_sim_key(self, key: str) -> bool:
         """Dev dock keys that put the simulated printer into a fault and back."""

@@ -283,8 +283,8 @@ def test_a_job_interrupted_by_a_restart_asks_whether_it_came_out(tmp_path: Path)
         await settle(pilot)
         text = seen(rig)
         assert "Kiosken stoppet under utskriften" in text
-        assert "Kom ut helt: Testside – ikke skriv ut igjen" in text
-        assert "Kom ikke ut (helt): Testside – skriv ut på nytt" in text
+        assert "Kom ut helt: Testside. Ikke skriv ut igjen" in text
+        assert "Kom ikke ut (helt): Testside. Skriv ut på nytt" in text
         assert "Skriv ut på nytt: Testside" not in text  # no plain reprint for a may-have-printed job
         await pick(pilot, rig, "Kom ut helt")
         assert rig.printer.printed == [] and rig.queue.pending() == []
