@@ -220,9 +220,10 @@ class Printing:
             outcome = None
         finally:
             self.in_flight -= 1
-        if outcome is None:
+        if outcome is None:  # the queue kept the job as failed, "may have printed"
             self._journal("printer_fault", {"feil": "error"})
             self.app.set_notice(KIOSK_FAULT)
+            self.open_dialog()
         elif outcome.printed:
             self._printed(outcome.job)
         else:

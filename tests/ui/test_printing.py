@@ -37,6 +37,15 @@ def a_page() -> Any:
     return test_page(TestPage("k-0101-1", "test", PRINT_TIME), 48)
 
 
+async def scan_then(rig: Rig, pilot: Pilot[Any], label: str, *keys: str) -> None:
+    """Scan the demo card ``label``, then press ``keys`` (each settled)."""
+    rig.scanner.scan(rig.card(label))
+    await settle(pilot)
+    for key in keys:
+        await pilot.press(key)
+        await settle(pilot)
+
+
 async def close_sim_receipt(rig: Rig, pilot: Pilot[Any]) -> str:
     """Sim mode shows each printed receipt: read it and close it."""
     assert isinstance(rig.app.screen, printing.SimReceiptScreen), type(rig.app.screen)
@@ -118,20 +127,14 @@ def test_special_vote_valgkort_after_already_voted_and_esc_prints_nothing(tmp_pa
 
 def test_no_manual_valgkort_without_a_voter_or_a_printer(tmp_path: Path) -> None:
     async def with_printer(rig: Rig, pilot: Pilot[Any]) -> None:
-        rig.scanner.scan(rig.card("Ikke i manntallet"))
-        await settle(pilot)
-        await pilot.press("f5")
-        await settle(pilot)
+        await scan_then(rig, pilot, "Ikke i manntallet", "f5")
         assert isinstance(rig.app.screen, screens.OutcomeScreen)
         assert printing.NO_VOTER in seen(rig)
 
     drive(with_printer, rig_with(tmp_path))
 
     async def without_printer(rig: Rig, pilot: Pilot[Any]) -> None:
-        rig.scanner.scan(rig.card("Klar til avkrysning"))
-        await settle(pilot)
-        await pilot.press("f5")
-        await settle(pilot)
+        await scan_then(rig, pilot, "Klar til avkrysning", "f5")
         assert isinstance(rig.app.screen, screens.ConfirmScreen)
         assert "Ingen kvitteringsskriver er satt opp" in seen(rig)
         rig.app.print_receipt(a_page())  # the lead's emergency screen calls this
@@ -362,10 +365,7 @@ def test_log_printout_has_the_days_entries_without_personal_data(tmp_path: Path)
 
 def test_chairs_printouts_only_from_idle(tmp_path: Path) -> None:
     async def script(rig: Rig, pilot: Pilot[Any]) -> None:
-        rig.scanner.scan(rig.card("Har stemt før"))
-        await settle(pilot)
-        await pilot.press("f3")
-        await settle(pilot)
+        await scan_then(rig, pilot, "Har stemt før", "f3")
         assert isinstance(rig.app.screen, printing.PrinterDialog)
         assert "Avslutningsrapport" not in seen(rig)
         await pilot.press("f3")
