@@ -144,17 +144,15 @@ def build_app(
         reported_by=f"Avkrysser bord {st.bord}",
         timings=config.timings.timings(),
     )
-    journal = None
-    if config.log.loggbok:
-        from valgkiosk.journal import Journal
-
-        journal = Journal(config.log.loggbok)
     is_sim = sim or config.scanner.kind == "sim"
+    journal = build_journal(config, sim=is_sim, base=base)
     clock = clock or SystemClock()
     gpio = build_sim_gpio(clock) if is_sim else None
+    network = build_connectivity(config, sim=is_sim, clock=clock)
     printer, print_queue = build_printing(config, sim=is_sim, config_path=config_path)
     sim_printer = printer if is_sim and hasattr(printer, "device") else None
-    controls = SimControls(scanner, cards, gpio, sim_printer) if is_sim and hasattr(scanner, "unplug") else None  # type: ignore[arg-type]
+    controls = (SimControls(scanner, cards, gpio, network, printer=sim_printer)
+                if is_sim and hasattr(scanner, "unplug") else None)  # type: ignore[arg-type]
     return KioskApp(
         register=register,
         scanner=scanner,
@@ -167,7 +165,45 @@ def build_app(
         power=gpio.sensors if gpio is not None else None,
         print_queue=print_queue,
         print_place=_print_place(config, printer),
+        print_preview=sim_printer is not None,  # sim mode shows each receipt on screen
+        connectivity=network,
+        outage_timings=config.network.timings(),
+        indicators=gpio.indicators if gpio is not None else None,
+        chair_pin_hash=config.emergency.chair_pin_hash,
     )
+
+
+#: The loggbok of a real kiosk when the configuration names none: on the data partition.
+DEFAULT_LOGGBOK = Path("/var/lib/valgkiosk/loggbok.jsonl")
+
+
+def build_journal(config: cfg.StationConfig, *, sim: bool, base: Path | None = None) -> Any:
+    """The loggbok: the configured file (relative to the configuration's folder), the data
+    partition's on a real kiosk, or one in memory for a sim-mode kiosk given none."""
+    from valgkiosk.journal import Journal, MemoryJournal
+
+    if config.log.loggbok:
+        path = Path(config.log.loggbok)
+        if base is not None and not path.is_absolute():
+            path = base / path
+        return Journal(path)
+    return MemoryJournal() if sim else Journal(DEFAULT_LOGGBOK)
+
+
+def build_connectivity(config: cfg.StationConfig, *, sim: bool, clock: Clock) -> Any:
+    """The watchdog's probes: layered network probes towards the register on a real kiosk;
+    the simulated network (driven from the dev dock) in sim mode and for the memory register."""
+    url = config.register_.url
+    if sim or url.startswith("memory:"):
+        from valgkiosk.drivers.network import SimulatedConnectivity
+
+        return SimulatedConnectivity(named=False, now=clock.now)
+    from valgkiosk.drivers.network import NetworkProbes
+
+    net = config.network
+    return NetworkProbes(url, interface=net.interface, gateway_port=net.gateway_port,
+                         check_gateway=net.check_gateway, timings=net.timings(),
+                         verify=config.register_.ca_file or True, now=clock.now)  # fmt: skip
 
 
 def build_sim_gpio(clock: Clock) -> Any:

@@ -16,6 +16,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from valgkiosk.core.checkoff import Timings
+from valgkiosk.core.outage import Timings as OutageTimings
+from valgkiosk.pin import BadPinHash, check_format
 
 #: Where the kiosk looks when no path is given (the image puts it here).
 DEFAULT_PATH = Path("/etc/valgkiosk/station.toml")
@@ -163,6 +165,46 @@ class LogSection(_Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
 
 
+class NetworkSection(_Section):
+    """The network watchdog: the uplink it watches, how it reaches the router, and its
+    timings (see valgkiosk.core.outage.Timings and docs/network.md)."""
+
+    interface: str | None = "eth0"  # the uplink; none: skip the link layer
+    gateway_port: Annotated[int, Field(ge=1, le=65535)] | None = None  # a TCP port the router answers on
+    check_gateway: bool = True  # false when the register is on the kiosk's own subnet
+    probe_interval_seconds: Annotated[float, Field(ge=0.05, le=60)] = 0.25
+    fail_after: Annotated[int, Field(ge=1, le=1000)] = 8
+    recover_after: Annotated[int, Field(ge=1, le=1000)] = 12
+    link_timeout_seconds: Annotated[float, Field(gt=0, le=30)] = 0.1
+    gateway_timeout_seconds: Annotated[float, Field(gt=0, le=30)] = 0.25
+    dns_timeout_seconds: Annotated[float, Field(gt=0, le=30)] = 0.5
+    tcp_timeout_seconds: Annotated[float, Field(gt=0, le=30)] = 0.25
+    health_timeout_seconds: Annotated[float, Field(gt=0, le=30)] = 0.5
+
+    def timings(self) -> OutageTimings:
+        return OutageTimings(
+            probe_interval=self.probe_interval_seconds, link_timeout=self.link_timeout_seconds,
+            gateway_timeout=self.gateway_timeout_seconds, dns_timeout=self.dns_timeout_seconds,
+            tcp_timeout=self.tcp_timeout_seconds, health_timeout=self.health_timeout_seconds,
+            fail_after=self.fail_after, recover_after=self.recover_after,
+        )
+
+
+class EmergencySection(_Section):
+    """The emergency routine: the chair's PIN as made by ``valgkiosk pin-hash`` (never the PIN)."""
+
+    chair_pin_hash: str | None = None
+
+    @model_validator(mode="after")
+    def _hash_format(self) -> "EmergencySection":
+        if self.chair_pin_hash is not None:
+            try:
+                check_format(self.chair_pin_hash)
+            except BadPinHash as exc:
+                raise ValueError(f"«chair_pin_hash» er {exc}") from None
+        return self
+
+
 class StationConfig(_Section):
     """The whole file."""
 
@@ -174,6 +216,8 @@ class StationConfig(_Section):
     timings: TimingsSection = TimingsSection()
     sim: SimSection = SimSection()
     log: LogSection = LogSection()
+    network: NetworkSection = NetworkSection()
+    emergency: EmergencySection = EmergencySection()
 
     def credential_value(self, base: Path | None = None) -> str:
         """The register credential, read from ``credential_file`` if given."""

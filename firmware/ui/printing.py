@@ -10,7 +10,7 @@ may already be partly on paper asks first whether it came out. Jobs kept from be
 restart are offered in the same dialog when the kiosk starts, never printed by
 themselves.
 
-The dialog (F3 from every screen) is also where the chair's printouts are: the closing
+The dialog (F1 from every screen) is also where the chair's printouts are: the closing
 report and the day's log from the idle screen. Their numbers come from the register
 (check-offs, misregistrations) and the loggbok (emergency votes, manual valgkort,
 outages), counted by the pure :mod:`valgkiosk.core.tally`.
@@ -54,10 +54,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("valgkiosk.printing")
 
-#: Opens the printer's dialog from every screen.
-PRINTER_KEY = "f3"
-#: On the confirm and outcome screens: a manual valgkort for the voter on screen.
-VALGKORT_KEY = "f5"
+#: Opens the printer's dialog from every screen (the one F-key issue 4 left free).
+PRINTER_KEY = "f1"
+#: On the confirm and outcome screens: a manual valgkort for the voter on screen (M, as in
+#: the emergency routine's "M Uten valgkort").
+VALGKORT_KEY = "m"
 
 NO_PRINTER = "Ingen kvitteringsskriver er satt opp på denne kiosken. Skriv for hånd, og varsle IKT-ansvarlig."
 NO_VOTER = "Manuelt valgkort fra manntallet krever en velger på skjermen: søk med F2 først."
@@ -114,7 +115,8 @@ class Choice:
 class Printing:
     """The app's printer: the queue, the jobs in flight, the dialog and its choices.
 
-    ``queue`` is None when the station has no printer (``kind = "none"``).
+    ``queue`` is None when the station has no printer (``kind = "none"``). With
+    ``preview`` (sim mode) each receipt the simulated printer took is shown on screen.
     ``journal`` writes a loggbok entry (the app's), ``entries`` reads the loggbook back
     (None without one), ``now`` is the wall clock for what is printed on the receipts.
     """
@@ -123,7 +125,7 @@ class Printing:
                  journal: Callable[[str, dict[str, Any]], None],
                  entries: Callable[[], Iterable[Entry]] | None = None,
                  now: Callable[[], datetime] = lambda: datetime.now().astimezone(),
-                 sim_printer: SimPrinter | None = None) -> None:  # fmt: skip
+                 sim_printer: SimPrinter | None = None, preview: bool = False) -> None:  # fmt: skip
         self.app = app
         self.queue = queue
         self.place = place
@@ -131,6 +133,7 @@ class Printing:
         self._entries = entries
         self.now = now
         self.sim_printer = sim_printer
+        self.preview = preview and sim_printer is not None  # sim mode: show each receipt on screen
         self.in_flight = 0
         self.last_printed = ""  # the title of the last receipt the printer took
         self.attention: str | None = None  # the job whose fault the dialog shows
@@ -237,7 +240,7 @@ class Printing:
         if self.attention == job.id:
             self.attention = None
         self.close_dialog()
-        if self.sim_printer is not None:
+        if self.preview and self.sim_printer is not None:
             self.app.push_screen(SimReceiptScreen(self.sim_printer.last_text, self.app.kiosk_state.phase))
 
     def _failed(self, job: PrintJob) -> None:
@@ -256,8 +259,8 @@ class Printing:
         card = rc.ManualValgkort(self.station(), self.now(), reason, voter.navn, voter.fodselsdato,
                                  voter.adresse or "(ikke oppgitt i manntallet)", number)  # fmt: skip
         self.print_receipt(rc.manual_valgkort(card, self.columns), journal_kind="manual_valgkort",
-                           journal_data={"årsak": reason.name.lower(), "fra_manntallet": True,
-                                         "manntallsnummer_skrevet_ut": number is not None})  # fmt: skip
+                           journal_data={"reason": reason.name.lower(), "manntallsnummer": number is not None,
+                                         "fra_manntallet": True})  # fmt: skip
 
     def _todays_entries(self) -> list[Entry] | None:
         if self._entries is None:
@@ -352,7 +355,7 @@ class Printing:
 
     def follow(self, phase: co.Phase) -> None:
         """The kiosk moved on (a scan, a timeout): a dialog opened in another phase goes,
-        the voter comes first. Kept jobs stay kept; F3 shows them again."""
+        the voter comes first. Kept jobs stay kept; F1 shows them again."""
         screen = self.app.screen
         if isinstance(screen, (PrinterDialog, SimReceiptScreen)) and screen.phase is not phase:
             self.app.pop_screen()
@@ -375,7 +378,7 @@ class Printing:
         d = p.device
         return [f"  P  Papir: {'TOMT' if d.paper is Paper.OUT else 'ok'}    D  Deksel: "
                 f"{'ÅPENT' if d.cover_open else 'lukket'}    O  Skriver: {'offline' if not d.online else 'klar'}"
-                f"    K  Kabel: {'i' if p.plugged else 'UTE'}   (skriveren: store bokstaver, av/på)"]
+                f"    K  Kabel: {'i' if p.plugged else 'UTE'}   (store bokstaver)"]
 
     def handle_sim_key(self, key: str) -> bool:
         """Dev dock keys that put the simulated printer into a fault and back."""

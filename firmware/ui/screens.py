@@ -16,6 +16,7 @@ from textual.widgets.option_list import Option
 
 from valgkiosk.core import checkoff as co
 from valgkiosk.core.checkoff import Phase, State, birth_date_text
+from valgkiosk.core.outage import Layer
 from valgkiosk.ports.power import PowerSource
 from valgkiosk.ports.register import SearchQuery
 
@@ -31,8 +32,8 @@ if TYPE_CHECKING:
 CARETAKER_KEY = "f6"
 CARETAKER_HINT = "F6 Vaktmester"
 #: The receipt printer's keys (valgkiosk.ui.printing): the printer's dialog, a manual valgkort.
-PRINTER_HINT = "F3 Skriver"
-VALGKORT_HINT = "F5 Skriv valgkort"
+PRINTER_HINT = "F1 Skriver"
+VALGKORT_HINT = "M Manuelt valgkort"
 
 
 class KioskScreen(Screen[None]):
@@ -49,6 +50,7 @@ class KioskScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(id="topbar", markup=False)
+        yield Static(id="alarm-banner", markup=False)
         yield Static(texts.SCANNER_GONE, id="scanner-banner", markup=False)
         yield Static(id="notice", markup=False)
         yield Static(id="printer-line", markup=False)
@@ -79,6 +81,7 @@ class KioskScreen(Screen[None]):
         width = max(self.size.width, 80)
         self.query_one("#topbar", Static).update(top + " " * max(1, width - len(top) - len(right)) + right)
         self.query_one("#scanner-banner").display = not s.scanner_connected
+        self._show_banner(k.banner_view())
         notice = self.query_one("#notice", Static)
         notice.update(k.notice)
         notice.display = bool(k.notice)
@@ -109,6 +112,16 @@ class KioskScreen(Screen[None]):
     def show_body(self, s: State) -> None:
         pass
 
+    def _show_banner(self, view: tuple[str, str] | None) -> None:
+        """The alarm / emergency-routine banner (valgkiosk.ui.emergency.banner)."""
+        widget = self.query_one("#alarm-banner", Static)
+        widget.display = view is not None
+        if view is not None:
+            tone, text = view
+            widget.update(plain(text))
+            for name in ("-ok", "-bad", "-warn"):
+                widget.set_class(name == f"-{tone}", name)
+
     def hints(self, s: State) -> str:
         return self.HINTS
 
@@ -121,6 +134,10 @@ class KioskScreen(Screen[None]):
             event.stop()
             event.prevent_default()
             self.kiosk.toggle_caretaker()
+            return
+        if self.kiosk.station_key(event.key):
+            event.stop()
+            event.prevent_default()
             return
         if event.key == PRINTER_KEY:
             event.stop()
@@ -173,6 +190,9 @@ class DevDock(Static):
                 supplies.append(f"{key.upper()}  {name}: {state}")
             lines.append("  " + "    ".join(supplies) + "   (av/på)")
         lines += app.printing.sim_lines()
+        if app.sim.network is not None:
+            down = Layer.TCP in app.sim.network.failing()
+            lines.append(f"  n  Manntallet svarer {'IKKE' if down else 'normalt'} (av/på)")
         lines.append("  Sifre + Enter på tastaturet skanner som en håndskanner.")
         return "\n".join(lines)
 
@@ -180,11 +200,11 @@ class DevDock(Static):
 class IdleScreen(KioskScreen):
     """Waiting for the next voter."""
 
-    HINTS = f"F2 Søk uten valgkort   F4 Meld feilregistrering   {CARETAKER_HINT}"
+    HINTS = f"F2 Søk uten valgkort   F4 Meld feilregistrering   {CARETAKER_HINT}   F11 Loggbok"
     KEYS = {"f2": "go_search", "f4": "go_misregistration"}
 
     def hints(self, s: State) -> str:
-        return f"{self.HINTS}   {PRINTER_HINT}"
+        return f"{PRINTER_HINT}   {self.HINTS}"
 
     def compose_body(self) -> ComposeResult:
         yield Static("SKANN VALGKORT", id="idle-title", markup=False)
@@ -256,7 +276,7 @@ class OutcomeScreen(KioskScreen):
     KEYS = {"escape": "cancel", "f2": "go_search", "f4": "go_misregistration", VALGKORT_KEY: "manual_valgkort"}
 
     def hints(self, s: State) -> str:
-        if s.status is not None and s.status.voter is not None:  # a voter from the register: F5 prints
+        if s.status is not None and s.status.voter is not None:  # a voter from the register: M prints
             return f"Esc Ferdig   {VALGKORT_HINT}   F2 Søk   F4 Feilregistrering   {CARETAKER_HINT}"
         return self.HINTS
 

@@ -155,3 +155,19 @@ def test_printer_keys_reach_the_driver_settings() -> None:
     s = PrinterSettings.from_config(network)
     assert (s.kind, s.host, s.port, s.profile, s.columns) == ("network", "10.0.0.5", 9100, "TM-T88V", None)
     assert cfg.parse(GOOD).printer.kind == "none"
+def test_the_watchdog_and_emergency_sections() -> None:
+    from valgkiosk.config import parse
+    from valgkiosk.pin import hash_pin
+
+    stored = hash_pin("1357")
+    base = ('[station]\nkommune = "0301"\nkrets = "0101"\nbord = 2\n[election]\nyear = 2025\n'
+            '[register]\nurl = "memory:"\n[scanner]\nkind = "sim"\n')
+    config = parse(base + f'[network]\ninterface = "enp1s0"\nfail_after = 4\n[emergency]\nchair_pin_hash = "{stored}"\n')
+    assert config.network.timings().fail_after == 4 and config.network.interface == "enp1s0"
+    assert config.emergency.chair_pin_hash == stored
+    with pytest.raises(cfg.ConfigError) as bad:
+        parse(base + '[emergency]\nchair_pin_hash = "1357"\n', "station.toml")
+    assert "chair_pin_hash" in str(bad.value) and "valgkiosk pin-hash" in str(bad.value)
+    with pytest.raises(cfg.ConfigError) as bad:
+        parse(base + '[network]\nfail_after = 0\n', "station.toml")
+    assert "network.fail_after" in str(bad.value) and "minst 1" in str(bad.value)

@@ -28,7 +28,7 @@ def a_page() -> Any:
 async def valgkort_reasons(rig: Rig, pilot: Pilot[Any]) -> None:
     rig.scanner.scan(rig.card("Klar til avkrysning"))
     await settle(pilot)
-    await pilot.press("f5")
+    await pilot.press("m")
     await settle(pilot)
 
 
@@ -49,7 +49,7 @@ async def interrupted(rig: Rig, pilot: Pilot[Any]) -> None:
 
 
 async def chairs_printouts(rig: Rig, pilot: Pilot[Any]) -> None:
-    await pilot.press("f3")
+    await pilot.press("f1")
     await settle(pilot)
 
 
@@ -77,10 +77,13 @@ SCREENS: dict[str, Steps] = {
 
 @pytest.mark.parametrize("name", list(SCREENS))
 def test_screen(name: str, snap_compare: Any, tmp_path: Path) -> None:
-    rig = make_rig(print_dir=tmp_path / "queue", journal=Journal(tmp_path / "loggbok.jsonl"))
+    def rig_now() -> Rig:  # sim mode as bootstrap wires it: each receipt shown on screen
+        return make_rig(print_dir=tmp_path / "queue", journal=Journal(tmp_path / "loggbok.jsonl"), print_preview=True)
+
+    rig = rig_now()
     if name == "printer_interrupted":
         rig.queue._store(PrintJob("cafe", a_page(), PRINT_TIME.isoformat(), JobState.PRINTING, 1))
-        rig = make_rig(print_dir=tmp_path / "queue", journal=Journal(tmp_path / "loggbok.jsonl"))
+        rig = rig_now()
     steps = SCREENS[name]
 
     async def run_before(pilot: Pilot[Any]) -> None:
