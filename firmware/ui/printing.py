@@ -283,7 +283,8 @@ class Printing:
         except Exception as exc:  # noqa: BLE001 - printed as "ukjent"
             log.info("closing report without the register's counts: %s", exc)
         else:
-            checkoffs, misregistrations = counts.checkoffs, max(counts.misregistrations, misregistrations)
+            # the register's count is the table's (a report may come from another kiosk)
+            checkoffs, misregistrations = counts.checkoffs, counts.misregistrations
         report = rc.ClosingReport(self.station(), self.now(), checkoffs, counted.emergency_votes,
                                   counted.manual_valgkort, misregistrations, counted.outages)  # fmt: skip
         self.print_receipt(rc.closing_report(report, self.columns))
