@@ -25,13 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.drivers.test_station_netns import KioskProcess  # noqa: E402
-from tests.register.factory import fill  # noqa: E402
+from tests.drivers.test_station_netns import KioskProcess, register_db  # noqa: E402
 from valgkiosk.core.outage import Timings  # noqa: E402
 from valgkiosk.drivers.network.testbed import NamespacePair  # noqa: E402
-from valgkiosk.register import credentials  # noqa: E402
-from valgkiosk.register.model import Kiosk, Role  # noqa: E402
-from valgkiosk.register.store import open_store  # noqa: E402
 
 
 def pct(values: list[float], p: float) -> float:
@@ -48,12 +44,7 @@ def main() -> int:
         return 2
     timings = Timings()
     tmp = Path(tempfile.mkdtemp(prefix="vk-bench-outage-"))
-    db = f"sqlite:///{tmp}/register.db"
-    store = open_store(db)
-    store.migrate()
-    fill(store)
-    token = credentials.issue(store, Kiosk("bench-bord1", Role.KIOSK, "0301", "0101", 1))
-    store.close()
+    db, token = register_db(tmp)
     bed = NamespacePair(f"bench{os.getpid()}")
     detect: list[float] = []
     recover: list[float] = []
@@ -61,17 +52,17 @@ def main() -> int:
         bed.serve(db, tmp / "register.log")
         kiosk = KioskProcess(bed, token, tmp / "loggbok.jsonl")
         try:
-            kiosk.until(lambda s: s.get("network") == "reachable", 30, "reachable at start")
+            kiosk.latest(lambda s: s.get("network") == "reachable", 30, "reachable at start")
             for _ in range(args.cuts):
                 time.sleep(1.0)
                 cut = time.monotonic()
                 bed.cut()
-                alarm = kiosk.until(lambda s: s.get("alarm") == "alarm", 15, "alarm")
+                alarm = kiosk.latest(lambda s: s.get("alarm") == "alarm", 15, "alarm")
                 detect.append(alarm["t"] - cut)
                 time.sleep(0.5)
                 restore = time.monotonic()
                 bed.restore()
-                back = kiosk.until(lambda s: s.get("reachable") is True, 20, "recovery")
+                back = kiosk.latest(lambda s: s.get("reachable") is True, 20, "recovery")
                 recover.append(back["t"] - restore)
         finally:
             kiosk.close()

@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     pin.add_argument("--stdin", action="store_true", help="read the PIN from standard input (for scripts)")
 
     add_run_arguments(sub.add_parser("run", help="run the kiosk on this table's screen"))
+    add_run_arguments(sub.add_parser("selftest", help="the IT team's self-test of this kiosk (stop the kiosk first); "
+                                                      "exit 0 only when every required check passed"))
     return parser
 
 
@@ -148,6 +150,10 @@ def main(argv: list[str] | None = None) -> int:
         return run_demo(args)
     if args.command == "log":
         return run_log(args)
+    if args.command == "selftest":
+        from valgkiosk.bootstrap import run_selftest
+
+        return run_selftest(args.config, args.sim)
     if args.command == "pin-hash":
         return run_pin_hash(args)
     return 2

@@ -165,6 +165,62 @@ class LogSection(_Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
 
 
+#: A BCM (GPIO) number on the 40-pin header.
+PinName = Annotated[int, Field(ge=0, le=27)]
+
+
+class GpioInputSection(_Section):
+    """One power-sense input: its pin and polarity (default: the optocoupler, present when low)."""
+
+    pin: PinName
+    pull: Literal["up", "down", "none"] = "up"
+    active_high: bool = False
+
+
+class GpioOutputSection(_Section):
+    """One LED or the buzzer: its pin, and whether driving it high lights or sounds it."""
+
+    pin: PinName
+    active_high: bool = True
+
+
+class GpioSection(_Section):
+    """The caretaker box on the Pi's GPIO header (BCM numbers). A missing sub-section is
+    not fitted; no ``[gpio]`` section at all means no caretaker box. ``stable_seconds``:
+    an input's level counts once it has held this long. The pin factory is not set
+    here: the composition root uses lgpio on a Pi and gpiozero's mock in sim mode."""
+
+    stable_seconds: Annotated[float, Field(ge=0, le=60)] = 0.5
+    mains: GpioInputSection | None = None
+    router: GpioInputSection | None = None
+    simula: GpioInputSection | None = None
+    power_led: GpioOutputSection | None = None
+    network_led: GpioOutputSection | None = None
+    alarm_led: GpioOutputSection | None = None
+    buzzer: GpioOutputSection | None = None
+
+    @model_validator(mode="after")
+    def _distinct_pins(self) -> "GpioSection":
+        seen: dict[int, str] = {}
+        for name in ("mains", "router", "simula", "power_led", "network_led", "alarm_led", "buzzer"):
+            part = getattr(self, name)
+            if part is None:
+                continue
+            if part.pin in seen:
+                raise ValueError(f"«{seen[part.pin]}» og «{name}» bruker samme pinne (GPIO{part.pin})")
+            seen[part.pin] = name
+        return self
+
+
+class ModemSection(_Section):
+    """The USB modem of the mobile fallback, read with AT commands (absent: no modem)."""
+
+    device: Annotated[str, Field(min_length=1)]
+    baudrate: Annotated[int, Field(ge=300, le=4_000_000)] = 115200
+    timeout_seconds: Annotated[float, Field(gt=0, le=10)] = 1.0
+    poll_seconds: Annotated[float, Field(ge=1, le=3600)] = 5.0
+
+
 class NetworkSection(_Section):
     """The network watchdog: the uplink it watches, how it reaches the router, and its
     timings (see valgkiosk.core.outage.Timings and docs/network.md)."""
@@ -216,6 +272,8 @@ class StationConfig(_Section):
     timings: TimingsSection = TimingsSection()
     sim: SimSection = SimSection()
     log: LogSection = LogSection()
+    gpio: GpioSection | None = None
+    modem: ModemSection | None = None
     network: NetworkSection = NetworkSection()
     emergency: EmergencySection = EmergencySection()
 

@@ -96,6 +96,7 @@ class Station:
         self.uploading = False
         self.upload_error = ""
         self._next_upload_at = 0.0
+        self._upload_task: asyncio.Task[bool] | None = None
         self._wrong_pins = 0
         self._locked_until = 0.0
         self._show_outputs()
@@ -236,7 +237,7 @@ class Station:
         if self.uploading or self.monotonic() < self._next_upload_at:
             return
         self.uploading = True
-        asyncio.get_running_loop().create_task(self.upload_pending())
+        self._upload_task = asyncio.get_running_loop().create_task(self.upload_pending())  # keep a reference
 
     async def upload_pending(self) -> bool:
         """Hand the pending emergency votes to the register; True when none are left.

@@ -10,14 +10,54 @@ both namespaces (and with them the veth pair).
 
 from __future__ import annotations
 
+import json
 import os
+import queue
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 REGISTER_ADDR, KIOSK_ADDR, PREFIX = "10.203.0.1", "10.203.0.2", 30
 REGISTER_PORT = 8470
 REGISTER_IF, KIOSK_IF = "reg0", "uplink0"  # names inside the namespaces only
+
+
+class JsonLines:
+    """The JSON lines a child process writes, read by a thread; :meth:`until` waits for them."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        self.proc = proc
+        self.seen: list[dict[str, Any]] = []
+        self._lines: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self._lines.put(json.loads(line))
+        self._lines.put(None)
+
+    def until(self, done: Callable[[list[dict[str, Any]]], bool], timeout: float, what: str) -> dict[str, Any]:
+        """Collect lines until ``done(seen)`` holds and return the last; AssertionError naming
+        ``what`` after ``timeout`` seconds or when the process ends."""
+        deadline = time.monotonic() + timeout
+        while not (self.seen and done(self.seen)):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"{what}: not within {timeout} s; last: {self.seen[-3:]}")
+            try:
+                item = self._lines.get(timeout=left)
+            except queue.Empty:
+                continue
+            if item is None:
+                err = self.proc.stderr.read().decode() if self.proc.stderr else ""
+                raise AssertionError(f"{what}: the process ended: {err[-2000:]}")
+            self.seen.append(item)
+        return self.seen[-1]
 
 
 def ip(*args: str) -> None:

@@ -9,6 +9,7 @@ terminal's own keys (ctrl+q, ctrl+c, …) are priority no-op bindings.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import uuid
@@ -26,6 +27,7 @@ from valgkiosk.core import emergency as em
 from valgkiosk.core import outage
 from valgkiosk.core.outage import Layer
 from valgkiosk.core import receipts
+from valgkiosk.core import sensing
 from valgkiosk.journal import MemoryJournal
 from valgkiosk.ports.clock import Clock, SystemClock
 from valgkiosk.ports.connectivity import Connectivity
@@ -74,6 +76,23 @@ class JournalLike(Protocol):
     def append(self, kind: str, data: dict[str, Any], *, at: Any = None) -> Any: ...
     def entries(self) -> Any: ...
     def verify(self) -> Any: ...
+
+
+class ModemStatusLike(Protocol):
+    """One modem reading (valgkiosk.drivers.modem.ModemStatus)."""
+
+    @property
+    def state(self) -> Any: ...
+    @property
+    def registered(self) -> bool: ...
+    @property
+    def detail(self) -> str: ...
+
+
+class ModemLike(Protocol):
+    """The mobile-fallback modem (valgkiosk.drivers.modem.Modem): never raises."""
+
+    async def read_status_async(self) -> Any: ...
 
 
 class SimScanner(Protocol):
@@ -149,6 +168,8 @@ class KioskApp(App[int]):
         print_place: Place | None = None,
         print_now: Callable[[], datetime] | None = None,
         print_preview: bool = False,
+        modem: ModemLike | None = None,
+        modem_interval: float = 5.0,
     ) -> None:
         super().__init__()
         self.service = service or ServiceNotifier()
@@ -191,6 +212,10 @@ class KioskApp(App[int]):
                                  entries=self.journal.entries, now=print_now or self.clock.now,
                                  sim_printer=sim.printer if sim is not None else None,
                                  preview=print_preview)  # fmt: skip
+        #: The mobile-fallback modem, its latest reading (None: not read yet) and the poll interval.
+        self.modem = modem
+        self.modem_status: ModemStatusLike | None = None
+        self.modem_interval = modem_interval
 
     # -- life cycle ---------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -204,6 +229,7 @@ class KioskApp(App[int]):
         if self.power is not None:
             self.power_states.update(self.power.states())
             self.run_worker(self._run_power(), group="power", exit_on_error=False)
+        self._start_station_hardware()
         if self.auto_tick:
             self.set_interval(self.kiosk_state.settings.timings.tick, self.tick)
             if self.station.connectivity is not None:
@@ -223,6 +249,7 @@ class KioskApp(App[int]):
 
     async def on_unmount(self) -> None:
         self.service.stopping()
+        self._stop_station_hardware()
         self._journal("stop", {"bord": self.bord})
         try:
             await self.register.aclose()
@@ -280,6 +307,7 @@ class KioskApp(App[int]):
         self.power_states[change.source] = change.present
         self._journal("power", {"source": change.source.value, "present": change.present,
                                 "previous": change.previous})  # fmt: skip
+        self._show_power_led()
         self.render_state()
 
     def set_network_status(self, network: NetworkLayers) -> None:
@@ -287,6 +315,39 @@ class KioskApp(App[int]):
         screen). Call on the app's loop; from another thread use ``call_from_thread``."""
         self.network = network
         self.render_state()
+
+    # -- the caretaker box's POWER LED and the modem ---------------------------------------
+    def _start_station_hardware(self) -> None:
+        """Show the POWER LED for what is known now, and start polling the modem."""
+        self._show_power_led()
+        if self.modem is not None:
+            self.run_worker(self._poll_modem(), group="modem", exit_on_error=False)
+
+    def _show_power_led(self) -> None:
+        """POWER LED: steady on mains, slow blink on battery (unknown shows steady)."""
+        if self.indicators is not None:
+            self.indicators.set_power(sensing.power_led(self.power_states[PowerSource.MAINS]))
+
+    async def _poll_modem(self) -> None:
+        """Read the modem on a worker thread every ``modem_interval`` seconds; the driver
+        never raises, and whatever it says is shown on the caretaker's screen."""
+        assert self.modem is not None
+        while True:
+            status = await self.modem.read_status_async()
+            if self.modem_status is None or status.state != self.modem_status.state:
+                log.info("modem: %s", status.detail)
+            self.modem_status = status
+            if self.caretaker_open:
+                self.render_state()
+            await asyncio.sleep(self.modem_interval)
+
+    def _stop_station_hardware(self) -> None:
+        """The kiosk stops: LEDs and buzzer off, pins released."""
+        if self.indicators is not None:
+            try:
+                self.indicators.close()
+            except Exception:  # noqa: BLE001 - closing must not fail the shutdown
+                log.exception("closing the indicators failed")
 
     # -- the caretaker's screen ---------------------------------------------------------------
     def toggle_caretaker(self) -> bool:

@@ -435,17 +435,23 @@ class CaretakerScreen(KioskScreen):
         yield Static("Nett", classes="label", markup=False)
         for row in status.network_rows(status.NetworkLayers.unknown()):
             yield from self._compose_row(row)
+        if self.kiosk.modem is not None:
+            yield Static("Mobilt reservenett", classes="label", markup=False)
+            yield from self._compose_row(status.modem_row(None), tall=True)
         yield Static(id="next-check", markup=False)
 
     @staticmethod
-    def _compose_row(row: status.Row) -> ComposeResult:
-        with Horizontal(classes="status-row"):
+    def _compose_row(row: status.Row, *, tall: bool = False) -> ComposeResult:
+        with Horizontal(classes="status-row -tall" if tall else "status-row"):
             yield Static(row.label, classes="status-label", markup=False)
             yield Static(id=f"status-{row.key}", classes="status-state", markup=False)
 
     def show_body(self, s: State) -> None:
         k = self.kiosk
-        for row in [*status.power_rows(k.power_states), *status.network_rows(k.network)]:
+        rows = [*status.power_rows(k.power_states), *status.network_rows(k.network)]
+        if k.modem is not None:
+            rows.append(status.modem_row(k.modem_status))
+        for row in rows:
             self._set_tone(self.query_one(f"#status-{row.key}", Static), row.tone,
                            f"{row.symbol}  {row.words}" + (f"  ({row.detail})" if row.detail else ""))  # fmt: skip
         nxt = status.next_view(k.power_states, k.network)
