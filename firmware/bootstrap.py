@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,54 @@ def build_scanner(config: cfg.StationConfig, *, sim: bool) -> Scanner:
     return drivers.EvdevScanner(vendor=sc.vendor, product=sc.product, name=sc.name, path=sc.path, layout=sc.layout)
 
 
+def build_printing(config: cfg.StationConfig, *, sim: bool, config_path: Path | None = None) -> tuple[Any, Any]:
+    """The receipt printer and its persistent PrintQueue, or (None, None) without one.
+
+    Sim mode (``run --sim`` or ``kind = "sim"``): the simulated printer, which the app shows
+    on screen and which writes each receipt to ``output``. The queue's directory
+    (``queue_dir``) is on the data partition, so a job that has not printed survives a
+    restart; the app offers it again, never prints it by itself.
+    """
+    from valgkiosk.drivers.printer import PrinterSettings, PrintQueue, build_printer
+
+    section = config.printer
+    if section.kind == "none" and not sim:
+        return None, None
+    overrides: dict[str, Any] = {}
+    queue_dir = Path(section.queue_dir)
+    if section.kind != "sim" and sim:
+        # --sim with a real station's file: never the station's data partition
+        scratch = Path(tempfile.gettempdir()) / "valgkiosk-sim"
+        overrides["output"] = str(scratch / "siste-kvittering.txt")
+        queue_dir = scratch / "print-queue"
+    if sim or section.kind == "sim":
+        overrides["kind"] = "sim"
+    printer = build_printer(PrinterSettings.from_config(section, **overrides))
+    try:
+        queue = PrintQueue(printer, queue_dir)
+    except OSError as exc:
+        raise cfg.ConfigError(config_path or "station.toml", [
+            f"{config_path or 'station.toml'}: nøkkelen «printer.queue_dir» peker på en mappe som ikke kan "
+            f"brukes ({exc.strerror or exc})."]) from None  # fmt: skip
+    return printer, queue
+
+
+def _print_place(config: cfg.StationConfig, printer: Any) -> Any:
+    """What the receipts say before the register has told its names."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from valgkiosk.ui.printing import Place
+
+    try:
+        image = version("valgkiosk")
+    except PackageNotFoundError:
+        image = ""
+    pr = config.printer
+    described = "" if printer is None else f"{'sim' if printer.__class__.__name__.startswith('Sim') else pr.kind} {pr.profile}"
+    return Place(config.station.kommune, config.station.krets, f"Valget {config.election.year}",
+                 printer=described, image_version=image)  # fmt: skip
+
+
 def build_app(
     config: cfg.StationConfig,
     *,
@@ -80,6 +129,7 @@ def build_app(
     clock: Clock | None = None,
     register: Register | None = None,
     scanner: Scanner | None = None,
+    config_path: Path | None = None,
     pin_factory: Any = None,
 ) -> Any:
     """The kiosk app wired from ``config`` (adapters may be handed in, e.g. by the bench;
@@ -104,7 +154,10 @@ def build_app(
     box = build_gpio(config, sim=is_sim, clock=clock, pin_factory=pin_factory)
     gpio = box.simulated
     network = build_connectivity(config, sim=is_sim, clock=clock)
-    controls = SimControls(scanner, cards, gpio, network) if is_sim and hasattr(scanner, "unplug") else None  # type: ignore[arg-type]
+    printer, print_queue = build_printing(config, sim=is_sim, config_path=config_path)
+    sim_printer = printer if is_sim and hasattr(printer, "device") else None
+    controls = (SimControls(scanner, cards, gpio, network, printer=sim_printer)
+                if is_sim and hasattr(scanner, "unplug") else None)  # type: ignore[arg-type]
     return KioskApp(
         register=register,
         scanner=scanner,
@@ -115,6 +168,9 @@ def build_app(
         sim=controls,
         journal=journal,
         power=box.sensors,
+        print_queue=print_queue,
+        print_place=_print_place(config, printer),
+        print_preview=sim_printer is not None,  # sim mode shows each receipt on screen
         connectivity=network,
         outage_timings=config.network.timings(),
         indicators=box.indicators,
@@ -278,7 +334,14 @@ def run_kiosk(config_path: str | None, sim: bool) -> int:
         return 2
     _setup_logging(config)
     try:
-        app = build_app(config, sim=sim, base=path.parent)
+        app = build_app(config, sim=sim, base=path.parent, config_path=path)
+    except cfg.ConfigError as exc:  # a path in the file that cannot be used (printer.queue_dir)
+        print(str(exc), file=sys.stderr, flush=True)
+        log.error("%s", exc)
+        from valgkiosk.ui.app import ConfigErrorApp
+
+        ConfigErrorApp(exc.path, exc.problems, allow_quit=sim).run()
+        return 2
     except OSError as exc:  # the loggbok or the credential cannot be opened
         problem = f"{path}: nøkkelen «log.loggbok» peker på en fil som ikke kan åpnes ({exc.strerror})."
         print(problem, file=sys.stderr, flush=True)

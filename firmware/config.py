@@ -93,14 +93,32 @@ class ScannerSection(_Section):
 
 
 class PrinterSection(_Section):
-    """The receipt printer (placeholder until the printer issue)."""
+    """The receipt printer (python-escpos): how to reach it, its profile, and where the
+    print queue keeps jobs that have not printed. ``kind = "none"``: no printer."""
 
-    kind: Literal["none", "usb", "serial", "network", "sim"] = "none"
-    vendor: Annotated[int, Field(ge=0, le=0xFFFF)] | None = None
-    product: Annotated[int, Field(ge=0, le=0xFFFF)] | None = None
-    device: str | None = None
-    host: str | None = None
-    profile: str | None = None
+    kind: Literal["none", "usb", "serial", "network", "file", "sim"] = "none"
+    vendor: Annotated[int, Field(ge=0, le=0xFFFF)] | None = None  # usb
+    product: Annotated[int, Field(ge=0, le=0xFFFF)] | None = None  # usb
+    device: str | None = None  # serial (/dev/ttyUSB0) or file (/dev/usb/lp0)
+    baudrate: Annotated[int, Field(ge=300, le=921600)] = 9600  # serial
+    host: str | None = None  # network
+    port: Annotated[int, Field(ge=1, le=65535)] = 9100  # network
+    timeout: Annotated[float, Field(gt=0, le=60)] = 5.0
+    check_status: bool = True  # false: the connection cannot read back, print blind
+    output: str | None = None  # sim: the last receipt as text
+    profile: str = "TM-T20II"  # python-escpos profile: TM-T20II (48 columns), TM-T88V (42)
+    columns: Annotated[int, Field(ge=24, le=64)] | None = None  # default: the profile's
+    queue_dir: str = "/var/lib/valgkiosk/print-queue"
+
+    @model_validator(mode="after")
+    def _address(self) -> "PrinterSection":
+        if self.kind == "usb" and (self.vendor is None or self.product is None):
+            raise ValueError("en USB-skriver trenger «vendor» og «product»")
+        if self.kind in ("serial", "file") and not self.device:
+            raise ValueError(f"en skriver av typen «{self.kind}» trenger «device»")
+        if self.kind == "network" and not self.host:
+            raise ValueError("en nettverksskriver trenger «host»")
+        return self
 
 
 Seconds = Annotated[float, Field(gt=0, le=3600)]

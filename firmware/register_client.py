@@ -64,10 +64,15 @@ class _VoterIn(_In):
     krets: str = ""
     krets_navn: str = ""
     sami: bool = False
+    adresse: str = ""
+    postnummer: str = ""
+    poststed: str = ""
 
     def to_port(self) -> Voter:
+        place = " ".join(p for p in (self.postnummer, self.poststed) if p)
+        address = ", ".join(p for p in (self.adresse, place) if p)
         return Voter(self.manntallsnummer, self.navn, self.fodselsdato, self.kommune, self.krets,
-                     self.krets_navn, self.sami)  # fmt: skip
+                     self.krets_navn, self.sami, address)  # fmt: skip
 
 
 class _MisregIn(_In):

@@ -245,7 +245,7 @@ def demo_register(*, kommune: str = "0301", krets: str = "0101", krets_navn: str
 
     def voter(serial: int, navn: str, born: date, *, k: str = kommune, kr: str = krets, kn: str = krets_navn,
               sami: bool = False) -> Voter:  # fmt: skip
-        v = Voter(number(serial), navn, born, k, kr, kn, sami)
+        v = Voter(number(serial), navn, born, k, kr, kn, sami, f"Øvingsveien {serial % 100}, 0150 Oslo")
         reg.add(v, _fnr(born, 400 + serial % 100))
         return v
 

@@ -50,7 +50,10 @@ COLUMNS = (42, 48)
 #: What a character the printer cannot print becomes.
 REPLACEMENT = "?"
 
-CHARSET_SAMPLE = "æøå ÆØÅ é ü ö §"
+#: What the test page prints to show the code page. Every character is in CP865 (so a
+#: "?" on paper is a fault); ø and ¤ are where CP865 differs from the printer's power-up
+#: CP437 (which prints ¢ and »), so a page printed without ``ESC t 5`` shows it.
+CHARSET_SAMPLE = "æøå ÆØÅ é ü ö ¤ £ ½"
 
 
 # -- inputs -------------------------------------------------------------------------
@@ -104,7 +107,7 @@ class ClosingReport:
 
     station: StationInfo
     printed_at: datetime
-    checkoffs: int
+    checkoffs: int | None  # None: the register did not answer (printed as "ukjent")
     emergency_votes: int
     manual_valgkort: int
     misregistrations: int
@@ -230,9 +233,9 @@ def _title(text: str, columns: int) -> list[Text]:
             for line in wrap(printable(text), columns // 2)]
 
 
-def _count(label: str, value: int, columns: int) -> Text:
-    """``label ....... value`` with the number right-aligned."""
-    number = str(value)
+def _count(label: str, value: int | None, columns: int) -> Text:
+    """``label ....... value`` with the number right-aligned (``ukjent`` for None)."""
+    number = "ukjent" if value is None else str(value)
     label = printable(label)[: columns - len(number) - 1]
     return Text(label + " " * (columns - len(label) - len(number)) + number)
 

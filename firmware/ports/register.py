@@ -49,6 +49,7 @@ class Voter:
     krets: str = ""
     krets_navn: str = ""
     sami: bool = False
+    adresse: str = ""  # as it goes on a manual valgkort: "Storgata 1, 0150 Oslo"
 
 
 @dataclass(frozen=True, slots=True)

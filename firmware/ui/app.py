@@ -13,8 +13,9 @@ import asyncio
 import gc
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from textual import events
@@ -40,6 +41,7 @@ from valgkiosk.station import Station, StationRefused, already_recorded_nb
 
 from . import emergency as ui_em
 from . import texts
+from .printing import Place, Printing
 from .emergency import ACK_KEY, EMERGENCY_KEY, LOG_KEY, EmergencyScreen, LogScreen, PinScreen
 from .screens import (
     PHASE_SCREENS,
@@ -120,6 +122,7 @@ class SimControls:
     cards: Sequence[Any]  # objects with .label and .number
     gpio: SimGpio | None = None
     network: Any = None  # the simulated network (drivers/network/simulated.py)
+    printer: Any = None  # the SimulatedPrinter, whose faults the dock switches
 
     @property
     def card_keys(self) -> str:
@@ -161,6 +164,10 @@ class KioskApp(App[int]):
         outage_timings: outage.Timings = outage.Timings(),
         indicators: Indicators | None = None,
         chair_pin_hash: str | None = None,
+        print_queue: Any = None,
+        print_place: Place | None = None,
+        print_now: Callable[[], datetime] | None = None,
+        print_preview: bool = False,
         modem: ModemLike | None = None,
         modem_interval: float = 5.0,
     ) -> None:
@@ -200,6 +207,11 @@ class KioskApp(App[int]):
         self.walk = em.Walk()  # the voter going through the emergency routine now
         self.walk_message: tuple[str, str] = (texts.OK, "")
         self.printouts: list[Receipt] = []  # what print_receipt handed on (the simulated printout)
+        # -- the receipt printer (issue 5): print_queue is a PrintQueue, or None without a printer
+        self.printing = Printing(self, print_queue, place=print_place or Place("", "", ""), journal=self._journal,
+                                 entries=self.journal.entries, now=print_now or self.clock.now,
+                                 sim_printer=sim.printer if sim is not None else None,
+                                 preview=print_preview)  # fmt: skip
         #: The mobile-fallback modem, its latest reading (None: not read yet) and the poll interval.
         self.modem = modem
         self.modem_status: ModemStatusLike | None = None
@@ -223,6 +235,7 @@ class KioskApp(App[int]):
             if self.station.connectivity is not None:
                 self.run_worker(self.station.run_watchdog(), group="watchdog", exit_on_error=False)
         self.call_after_refresh(self._report_ready)
+        self.call_after_refresh(self.printing.offer_kept)
 
     def _report_ready(self) -> None:
         """The first screen is drawn: tell systemd, and pet its watchdog from this loop from now on."""
@@ -260,6 +273,7 @@ class KioskApp(App[int]):
             self.kiosk_info = info
             if info.krets_navn:
                 self.station_label = info.krets_navn
+            self.printing.learn(info)
             year = self.kiosk_state.settings.election_year
             if info.election_year != year:
                 msg = (f"Registeret gjelder {info.election_title}, men kiosken er satt opp for valget i {year}. "
@@ -401,6 +415,7 @@ class KioskApp(App[int]):
         if not self.is_running or not self.screen_stack:
             return
         phase = self.kiosk_state.phase
+        self.printing.follow(phase)
         target = PHASE_SCREENS[phase]
         if self.station.state.emergency and phase is co.Phase.IDLE:
             target = EmergencyScreen
@@ -452,6 +467,8 @@ class KioskApp(App[int]):
                     self.on_verdict(outcome)
             case co.ClearPersonalData():
                 pass  # the screens show only the state, which no longer holds the data
+            case co.PrintManualValgkort(voter=voter, reason=reason):
+                self.printing.print_manual_valgkort(voter, reason)
 
     def _journal(self, kind: str, data: dict[str, Any]) -> None:
         try:
@@ -459,6 +476,16 @@ class KioskApp(App[int]):
         except OSError:
             log.exception("the loggbok could not be written")
             self.notice = "Loggboken kan ikke skrives. Varsle IKT-ansvarlig."
+
+    # -- the receipt printer (issue 5) ---------------------------------------------------------
+    def print_receipt(self, receipt: Receipt, *, journal_kind: str | None = None,
+                      journal_data: Mapping[str, Any] | None = None) -> None:
+        """Queue ``receipt`` and print it off the UI loop; once the printer took it, write the
+        loggbok entry ``journal_kind`` with ``journal_data`` (no names). A fault is shown to
+        the clerk with what to do, logged as ``printer_fault``, and the job is kept until the
+        clerk prints it again or drops it (valgkiosk.ui.printing)."""
+        self.printouts.append(receipt)
+        self.printing.print_receipt(receipt, journal_kind=journal_kind, journal_data=journal_data)
 
     # -- effects through the Register port ----------------------------------------------------
     async def _lookup(self, ticket: int, number: str) -> None:
@@ -649,32 +676,14 @@ class KioskApp(App[int]):
             self.walk_message = (texts.BAD, f"✖ {problem}")
             self.render_state()
             return
-        card = receipts.ManualValgkort(self._station_info(), self.clock.now(), receipts.ValgkortReason.EMERGENCY,
+        card = receipts.ManualValgkort(self.printing.station(), self.clock.now(), receipts.ValgkortReason.EMERGENCY,
                                        name.strip(), birth, address.strip())  # fmt: skip
-        receipt = receipts.manual_valgkort(card, receipts.COLUMNS[0])
+        receipt = receipts.manual_valgkort(card, self.printing.columns)
         self.print_receipt(receipt, journal_kind="manual_valgkort",
                            journal_data={"reason": "emergency", "manntallsnummer": False})  # fmt: skip
         self.walk = self.walk.next()
         self.walk_message = (texts.OK, "✔ Manuelt valgkort skrevet ut: kontroller det mot legitimasjonen.")
         self.render_state()
-
-    def _station_info(self) -> receipts.StationInfo:
-        info = self.kiosk_info
-        year = self.kiosk_state.settings.election_year
-        return receipts.StationInfo(
-            election=info.election_title if info else f"Valget {year}",
-            kommune=info.kommune if info else "",
-            station=self.station_label,
-            table=self.bord,
-            kiosk_id=info.kiosk_id if info else "",
-        )
-
-    def print_receipt(self, receipt: Receipt, *, journal_kind: str | None = None,
-                      journal_data: dict[str, Any] | None = None) -> None:  # fmt: skip
-        """Hand a receipt to the printer (here: the simulated printout) and log it."""
-        self.printouts.append(receipt)
-        if journal_kind is not None:
-            self._journal(journal_kind, dict(journal_data or {}))
 
     # -- sim mode -----------------------------------------------------------------------------
     def handle_sim_key(self, event: events.Key) -> bool:
@@ -693,6 +702,8 @@ class KioskApp(App[int]):
             return True
         if self.dock_open and event.character and event.character in sim.card_keys and not self.sim_typed:
             sim.scanner.scan(sim.cards[sim.card_keys.index(event.character)].number)
+            return True
+        if self.dock_open and self.printing.handle_sim_key(key):
             return True
         if self.dock_open and key in ("x", "u", "r"):
             {"x": sim.scanner.send_garbage, "u": sim.scanner.unplug, "r": sim.scanner.replug}[key]()

@@ -21,6 +21,7 @@ from valgkiosk.ports.power import PowerSource
 from valgkiosk.ports.register import SearchQuery
 
 from . import status, texts
+from .printing import NO_PRINTER, NO_VOTER, PRINTER_KEY, REASON_LABELS, VALGKORT_KEY
 from .widgets import BigText, plain
 
 if TYPE_CHECKING:
@@ -30,6 +31,9 @@ if TYPE_CHECKING:
 #: The one key that opens the caretaker's screen from the clerk's, and closes it again.
 CARETAKER_KEY = "f6"
 CARETAKER_HINT = "F6 Vaktmester"
+#: The receipt printer's keys (valgkiosk.ui.printing): the printer's dialog, a manual valgkort.
+PRINTER_HINT = "F1 Skriver"
+VALGKORT_HINT = "M Manuelt valgkort"
 
 
 class KioskScreen(Screen[None]):
@@ -49,6 +53,7 @@ class KioskScreen(Screen[None]):
         yield Static(id="alarm-banner", markup=False)
         yield Static(texts.SCANNER_GONE, id="scanner-banner", markup=False)
         yield Static(id="notice", markup=False)
+        yield Static(id="printer-line", markup=False)
         yield Static(texts.LOOKING_UP, id="busy-title", markup=False)
         with Vertical(id="body"):
             yield from self.compose_body()
@@ -80,6 +85,10 @@ class KioskScreen(Screen[None]):
         notice = self.query_one("#notice", Static)
         notice.update(k.notice)
         notice.display = bool(k.notice)
+        printer_line = self.query_one("#printer-line", Static)
+        line = k.printing.status_line()
+        printer_line.update(line)
+        printer_line.display = bool(line)
         # While the register is asked about a new card, every screen shows that in place
         # (no screen switch, which would cost a full layout on the hot path) with its body
         # hidden, so the last voter's details leave the screen at the scan.
@@ -130,6 +139,11 @@ class KioskScreen(Screen[None]):
             event.stop()
             event.prevent_default()
             return
+        if event.key == PRINTER_KEY:
+            event.stop()
+            event.prevent_default()
+            self.kiosk.printing.open_dialog()
+            return
         name = self.KEYS.get(event.key)
         if name is not None:
             event.stop()
@@ -146,6 +160,12 @@ class KioskScreen(Screen[None]):
 
     def cancel(self) -> None:
         self.kiosk.send(co.Cancel)
+
+    def manual_valgkort(self) -> None:
+        if self.kiosk.printing.queue is None:
+            self.kiosk.set_notice(NO_PRINTER)
+        elif not self.kiosk.send(co.StartManualValgkort):
+            self.kiosk.set_notice(NO_VOTER)
 
 
 class DevDock(Static):
@@ -169,6 +189,7 @@ class DevDock(Static):
                 state = ("på" if gpio.powered(source) else "AV") if source in gpio.pins.inputs() else "ikke montert"
                 supplies.append(f"{key.upper()}  {name}: {state}")
             lines.append("  " + "    ".join(supplies) + "   (av/på)")
+        lines += app.printing.sim_lines()
         if app.sim.network is not None:
             down = Layer.TCP in app.sim.network.failing()
             lines.append(f"  n  Manntallet svarer {'IKKE' if down else 'normalt'} (av/på)")
@@ -181,6 +202,9 @@ class IdleScreen(KioskScreen):
 
     HINTS = f"F2 Søk uten valgkort   F4 Meld feilregistrering   {CARETAKER_HINT}   F11 Loggbok"
     KEYS = {"f2": "go_search", "f4": "go_misregistration"}
+
+    def hints(self, s: State) -> str:
+        return f"{PRINTER_HINT}   {self.HINTS}"
 
     def compose_body(self) -> ComposeResult:
         yield Static("SKANN VALGKORT", id="idle-title", markup=False)
@@ -203,7 +227,10 @@ class ConfirmScreen(KioskScreen):
     """Name and date of birth, large, to compare with the ID; Enter checks off."""
 
     HINTS = "Enter KRYSS AV   Esc Avbryt"
-    KEYS = {"enter": "confirm", "escape": "cancel"}
+    KEYS = {"enter": "confirm", "escape": "cancel", VALGKORT_KEY: "manual_valgkort"}
+
+    def hints(self, s: State) -> str:
+        return f"{self.HINTS}   {VALGKORT_HINT}"
 
     def compose_body(self) -> ComposeResult:
         yield Static("Kontroller legitimasjonen:", classes="label", markup=False)
@@ -246,7 +273,12 @@ class OutcomeScreen(KioskScreen):
     """The verdict: colour, words and a symbol, and what to do next."""
 
     HINTS = f"Esc Ferdig   F2 Søk uten valgkort   F4 Meld feilregistrering   {CARETAKER_HINT}"
-    KEYS = {"escape": "cancel", "f2": "go_search", "f4": "go_misregistration"}
+    KEYS = {"escape": "cancel", "f2": "go_search", "f4": "go_misregistration", VALGKORT_KEY: "manual_valgkort"}
+
+    def hints(self, s: State) -> str:
+        if s.status is not None and s.status.voter is not None:  # a voter from the register: M prints
+            return f"Esc Ferdig   {VALGKORT_HINT}   F2 Søk   F4 Feilregistrering   {CARETAKER_HINT}"
+        return self.HINTS
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="verdict", markup=False)
@@ -437,6 +469,41 @@ class CaretakerScreen(KioskScreen):
         self.kiosk.close_caretaker()
 
 
+class ValgkortScreen(KioskScreen):
+    """A manual valgkort for the voter the register found: the clerk picks the reason,
+    Enter prints (valgkiosk.ui.printing), Esc goes back without printing."""
+
+    KEYS = {"escape": "cancel"}
+    HINTS = "Pil opp/ned og Enter Skriv ut   Esc Tilbake"
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("MANUELT VALGKORT", id="valgkort-title", markup=False)
+        yield Static(id="valgkort-voter", markup=False)
+        yield Static("Hvorfor skrives valgkortet ut?", classes="label", markup=False)
+        yield OptionList(*[Option(label) for label in REASON_LABELS.values()], id="valgkort-reasons")
+
+    def on_screen_resume(self) -> None:
+        super().on_screen_resume()
+        reasons = self.query_one("#valgkort-reasons", OptionList)
+        reasons.highlighted = 0
+        reasons.focus()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.on_screen_resume()
+
+    def show_body(self, s: State) -> None:
+        voter = s.status.voter if s.status else None
+        if voter is None:
+            return
+        lines = [voter.navn, f"Født {birth_date_text(voter.fodselsdato)}", voter.adresse or "(adresse ikke oppgitt)"]
+        self.query_one("#valgkort-voter", Static).update(plain("\n".join(lines)))
+
+    @on(OptionList.OptionSelected, "#valgkort-reasons")
+    def pick(self, event: OptionList.OptionSelected) -> None:
+        self.kiosk.send(co.ChooseValgkortReason, list(REASON_LABELS)[event.option_index])
+
+
 class ConfigErrorScreen(Screen[None]):
     """The kiosk refuses to start: what is wrong with the configuration, and who fixes it."""
 
@@ -470,4 +537,5 @@ PHASE_SCREENS: dict[Phase, type[KioskScreen]] = {
     Phase.SEARCHING: SearchScreen,
     Phase.CONFIRM_MISREGISTRATION: MisregistrationScreen,
     Phase.REPORTING_MISREGISTRATION: MisregistrationScreen,
+    Phase.CHOOSING_VALGKORT: ValgkortScreen,
 }

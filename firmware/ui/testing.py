@@ -5,7 +5,10 @@ gpiozero ships its MockFactory) so that UI tests, scenario tests and the bench s
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from dataclasses import dataclass, field
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -22,9 +25,15 @@ from valgkiosk.ports.register import Register
 from valgkiosk.register_memory import DemoCard, demo_register
 
 from .app import KioskApp, SimControls
+from .printing import Place
+
+PRINT_PLACE = Place("0301", "0101", "Stortingsvalget 2025", kiosk_id="k-0101-1", printer="sim TM-T20II",
+                    image_version="test")  # fmt: skip
 
 SIZE = (100, 32)
-from valgkiosk.demo import DEMO_PIN, DEMO_PIN_HASH  # noqa: E402 - the chair's PIN in tests and the demo
+from valgkiosk.demo import DEMO_PIN, DEMO_PIN_HASH  # noqa: E402,F401 - the chair's PIN in tests and the demo
+#: The wall clock the rig's receipts are printed at.
+PRINT_TIME = datetime(2025, 9, 8, 14, 32, tzinfo=timezone(timedelta(hours=2)))
 TIMINGS = co.Timings(personal_data=15, confirm=60, duplicate_window=1.0, retry_interval=2.0,
                      register_timeout=3.0)  # fmt: skip
 
@@ -42,6 +51,8 @@ class Rig:
     verdicts: list[co.Outcome] = field(default_factory=list)
     gpio: SimulatedGpio | None = None  # the simulated caretaker box, on the rig's clock
     network: SimulatedConnectivity | None = None  # the simulated way to the register
+    printer: Any = None  # the SimulatedPrinter (make_rig(printer=True))
+    queue: Any = None  # its PrintQueue
 
     def card(self, label: str) -> str:
         return self.cards[label]
@@ -58,6 +69,9 @@ def make_rig(
     journal: Any = None,
     outage_timings: outage.Timings = outage.Timings(),
     connectivity: Any = None,
+    printer: bool = False,
+    print_dir: str | Path | None = None,
+    print_preview: bool = False,
 ) -> Rig:
     """A kiosk app over the demo register (or ``register``), not yet running; with
     ``gpio`` a simulated caretaker box (all supplies on) feeds its power sensors."""
@@ -76,6 +90,12 @@ def make_rig(
     verdicts: list[co.Outcome] = []
     box = SimulatedGpio(clock=clock) if gpio else None
     net = SimulatedConnectivity(named=False, now=clock.now) if network else None
+    sim_printer = queue = None
+    if printer or print_dir is not None:
+        from valgkiosk.drivers.printer import PrintQueue, SimulatedPrinter
+
+        sim_printer = SimulatedPrinter(columns=48)
+        queue = PrintQueue(sim_printer, print_dir or tempfile.mkdtemp(prefix="valgkiosk-print-"))
     app = KioskApp(
         register=register,
         scanner=scanner,
@@ -84,7 +104,7 @@ def make_rig(
         bord=bord,
         clock=clock,
         new_request_id=new_id,
-        sim=SimControls(scanner, cards, box, net) if sim else None,
+        sim=SimControls(scanner, cards, box, net, printer=sim_printer) if sim else None,
         auto_tick=False,
         on_verdict=verdicts.append,
         power=box.sensors if box is not None else None,
@@ -93,8 +113,17 @@ def make_rig(
         indicators=box.indicators if box is not None else None,
         chair_pin_hash=DEMO_PIN_HASH,
         journal=journal,
+        print_queue=queue,
+        print_place=PRINT_PLACE,
+        print_now=lambda: PRINT_TIME,
+        print_preview=print_preview,
     )
-    return Rig(app, scanner, register, clock, {c.label: c.number for c in cards}, ids, verdicts, box, net)
+    return Rig(app, scanner, register, clock, {c.label: c.number for c in cards}, ids, verdicts, box, net,
+               sim_printer, queue)  # fmt: skip
+
+
+#: The workers ``settle`` waits for: register calls and print jobs (never the scanner).
+SETTLE_GROUPS = frozenset({"register", "printer", "printer-data"})
 
 
 async def settle(pilot: Pilot[Any], rounds: int = 3) -> None:
@@ -102,7 +131,7 @@ async def settle(pilot: Pilot[Any], rounds: int = 3) -> None:
     app = pilot.app
     for _ in range(rounds):
         await pilot.pause()
-        pending = [w for w in app.workers if w.group == "register" and not w.is_finished]
+        pending = [w for w in app.workers if w.group in SETTLE_GROUPS and not w.is_finished]
         if pending:
             await asyncio.gather(*(w.wait() for w in pending), return_exceptions=True)
         await pilot.pause()

@@ -227,3 +227,42 @@ def test_the_watchdog_and_emergency_sections() -> None:
     with pytest.raises(cfg.ConfigError) as bad:
         parse(base + '[network]\nfail_after = 0\n', "station.toml")
     assert "network.fail_after" in str(bad.value) and "minst 1" in str(bad.value)
+
+
+# -- [printer] (issue 5) ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "words"),
+    [
+        ('kind = "lpt"', "printer.kind", "en av"),
+        ('kind = "usb"\nvendor = 0x04b8', "[printer]", "USB-skriver trenger «vendor» og «product»"),
+        ('kind = "serial"', "[printer]", "«serial» trenger «device»"),
+        ('kind = "file"', "[printer]", "«file» trenger «device»"),
+        ('kind = "network"', "[printer]", "nettverksskriver trenger «host»"),
+        ('kind = "network"\nhost = "10.0.0.5"\nport = 0', "printer.port", "minst 1"),
+        ('kind = "serial"\ndevice = "/dev/ttyUSB0"\nbaudrate = "9600"', "printer.baudrate", "heltall"),
+        ('kind = "usb"\nvendor = 1\nproduct = 2\ntimeout = 0', "printer.timeout", "større enn 0"),
+        ('kind = "usb"\nvendor = 1\nproduct = 2\ncolumns = 80', "printer.columns", "høyst 64"),
+        ('kind = "usb"\nvendor = 1\nproduct = 2\ncheck_status = "ja"', "printer.check_status", "true eller false"),
+        ('kind = "usb"\nvendor = 1\nproduct = 2\nqueue = "/tmp"', "printer.queue", "ikke en kjent nøkkel"),
+    ],
+)
+def test_printer_mistakes_are_named(section: str, key: str, words: str) -> None:
+    with pytest.raises(cfg.ConfigError) as caught:
+        cfg.parse(GOOD + "\n[printer]\n" + section + "\n", "/etc/valgkiosk/station.toml")
+    assert any(key in p and words in p for p in caught.value.problems), caught.value.problems
+
+
+def test_printer_keys_reach_the_driver_settings() -> None:
+    from valgkiosk.drivers.printer import PrinterSettings
+
+    c = cfg.parse((ROOT / "config" / "station.example.toml").read_text(encoding="utf-8"))
+    assert c.printer.kind == "usb" and c.printer.queue_dir == "/var/lib/valgkiosk/print-queue"
+    s = PrinterSettings.from_config(c.printer)
+    assert (s.kind, s.vendor, s.product, s.profile, s.timeout, s.check_status) == (
+        "usb", 0x04B8, 0x0E15, "TM-T20II", 5.0, True)
+    network = cfg.parse(GOOD + '\n[printer]\nkind = "network"\nhost = "10.0.0.5"\nprofile = "TM-T88V"\n').printer
+    s = PrinterSettings.from_config(network)
+    assert (s.kind, s.host, s.port, s.profile, s.columns) == ("network", "10.0.0.5", 9100, "TM-T88V", None)
+    assert cfg.parse(GOOD).printer.kind == "none"

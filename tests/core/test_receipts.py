@@ -11,6 +11,7 @@ from hypothesis import strategies as hs
 
 from valgkiosk.core.manntallsnummer import parse
 from valgkiosk.core.receipts import (
+    REPLACEMENT,
     COLUMNS,
     ClosingReport,
     LogEntry,
@@ -147,6 +148,11 @@ class TestPrinterReceipts:
         assert "20:50-(pågår)  0:15:00" in lines
         assert "Varighet til sammen: 0:48:12" in lines
 
+    def test_closing_report_says_when_the_register_count_is_unknown(self) -> None:
+        report = ClosingReport(STATION, AT, None, 0, 0, 0)
+        line = next(t for t in texts(closing_report(report, 42)) if t.startswith("Avkrysninger"))
+        assert line.endswith(" ukjent") and len(line) == 42
+
     @pytest.mark.parametrize("columns", COLUMNS)
     def test_log_printout_wraps_entries_under_their_text(self, columns: int) -> None:
         lines = texts(all_layouts(columns)[2])
@@ -175,6 +181,8 @@ class TestPrinterReceipts:
         assert len(ruler) == columns
         assert any("æøå ÆØÅ" in t for t in lines)
         assert Barcode("123456789080") in receipt.blocks
+        sample = next(t for t in lines if t.startswith("Tegnsett CP865"))
+        assert REPLACEMENT not in sample  # the sample is all CP865: no "?" on a good printer
 
     @given(hs.text(alphabet=hs.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=200),
            hs.integers(min_value=10, max_value=60), hs.integers(min_value=0, max_value=8))
