@@ -206,7 +206,6 @@ class KioskApp(App[int]):
         self.pin_error = ""
         self.walk = em.Walk()  # the voter going through the emergency routine now
         self.walk_message: tuple[str, str] = (texts.OK, "")
-        self.printouts: list[Receipt] = []  # what print_receipt handed on (the simulated printout)
         # -- the receipt printer (issue 5): print_queue is a PrintQueue, or None without a printer
         self.printing = Printing(self, print_queue, place=print_place or Place("", "", ""), journal=self._journal,
                                  entries=self.journal.entries, now=print_now or self.clock.now,
@@ -484,7 +483,6 @@ class KioskApp(App[int]):
         loggbok entry ``journal_kind`` with ``journal_data`` (no names). A fault is shown to
         the clerk with what to do, logged as ``printer_fault``, and the job is kept until the
         clerk prints it again or drops it (valgkiosk.ui.printing)."""
-        self.printouts.append(receipt)
         self.printing.print_receipt(receipt, journal_kind=journal_kind, journal_data=journal_data)
 
     # -- effects through the Register port ----------------------------------------------------
@@ -682,7 +680,8 @@ class KioskApp(App[int]):
         self.print_receipt(receipt, journal_kind="manual_valgkort",
                            journal_data={"reason": "emergency", "manntallsnummer": False})  # fmt: skip
         self.walk = self.walk.next()
-        self.walk_message = (texts.OK, "✔ Manuelt valgkort skrevet ut: kontroller det mot legitimasjonen.")
+        self.walk_message = (texts.OK, "✔ Manuelt valgkort sendt til skriveren: kontroller det mot legitimasjonen når det "
+                                        "kommer ut (feil på skriveren vises med F1).")
         self.render_state()
 
     # -- sim mode -----------------------------------------------------------------------------
