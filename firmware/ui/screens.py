@@ -200,11 +200,11 @@ class DevDock(Static):
 class IdleScreen(KioskScreen):
     """Waiting for the next voter."""
 
-    HINTS = f"F2 Søk uten valgkort   F4 Meld feilregistrering   {CARETAKER_HINT}   F11 Loggbok"
+    HINTS = f"F2 Søk uten valgkort  F4 Feilregistrering  {CARETAKER_HINT}  F11 Logg"  # fits 80 columns
     KEYS = {"f2": "go_search", "f4": "go_misregistration"}
 
     def hints(self, s: State) -> str:
-        return f"{PRINTER_HINT}   {self.HINTS}"
+        return f"{PRINTER_HINT}  {self.HINTS}"
 
     def compose_body(self) -> ComposeResult:
         yield Static("SKANN VALGKORT", id="idle-title", markup=False)
