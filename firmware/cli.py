@@ -37,8 +37,35 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--register-only", action="store_true",
                       help="serve only the demo register (no kiosk)")
 
+    pin = sub.add_parser("pin-hash", help="make the [emergency] chair_pin_hash for the chair's PIN")
+    pin.add_argument("--stdin", action="store_true", help="read the PIN from standard input (for scripts)")
+
     add_run_arguments(sub.add_parser("run", help="run the kiosk on this table's screen"))
+    add_run_arguments(sub.add_parser("selftest", help="the IT team's self-test of this kiosk (stop the kiosk first); "
+                                                      "exit 0 only when every required check passed"))
     return parser
+
+
+def run_pin_hash(args: argparse.Namespace) -> int:
+    """``valgkiosk pin-hash``: ask for the PIN twice (or read it from stdin), print its hash."""
+    import getpass
+
+    from valgkiosk.pin import hash_pin
+
+    if args.stdin:
+        pin = sys.stdin.readline().strip()
+    else:
+        pin = getpass.getpass("PIN-kode for stemmestyrets leder (4–8 sifre): ")
+        if getpass.getpass("Gjenta PIN-koden: ") != pin:
+            print("Feil: PIN-kodene er ikke like.", file=sys.stderr)
+            return 2
+    try:
+        stored = hash_pin(pin)
+    except ValueError as exc:
+        print(f"Feil: {exc}.", file=sys.stderr)
+        return 2
+    print(f'chair_pin_hash = "{stored}"')
+    return 0
 
 
 def add_run_arguments(run: argparse.ArgumentParser) -> None:
@@ -123,6 +150,12 @@ def main(argv: list[str] | None = None) -> int:
         return run_demo(args)
     if args.command == "log":
         return run_log(args)
+    if args.command == "selftest":
+        from valgkiosk.bootstrap import run_selftest
+
+        return run_selftest(args.config, args.sim)
+    if args.command == "pin-hash":
+        return run_pin_hash(args)
     return 2
 
 

@@ -16,6 +16,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from valgkiosk.core.checkoff import Timings
+from valgkiosk.core.outage import Timings as OutageTimings
+from valgkiosk.pin import BadPinHash, check_format
 
 #: Where the kiosk looks when no path is given (the image puts it here).
 DEFAULT_PATH = Path("/etc/valgkiosk/station.toml")
@@ -91,14 +93,32 @@ class ScannerSection(_Section):
 
 
 class PrinterSection(_Section):
-    """The receipt printer (placeholder until the printer issue)."""
+    """The receipt printer (python-escpos): how to reach it, its profile, and where the
+    print queue keeps jobs that have not printed. ``kind = "none"``: no printer."""
 
-    kind: Literal["none", "usb", "serial", "network", "sim"] = "none"
-    vendor: Annotated[int, Field(ge=0, le=0xFFFF)] | None = None
-    product: Annotated[int, Field(ge=0, le=0xFFFF)] | None = None
-    device: str | None = None
-    host: str | None = None
-    profile: str | None = None
+    kind: Literal["none", "usb", "serial", "network", "file", "sim"] = "none"
+    vendor: Annotated[int, Field(ge=0, le=0xFFFF)] | None = None  # usb
+    product: Annotated[int, Field(ge=0, le=0xFFFF)] | None = None  # usb
+    device: str | None = None  # serial (/dev/ttyUSB0) or file (/dev/usb/lp0)
+    baudrate: Annotated[int, Field(ge=300, le=921600)] = 9600  # serial
+    host: str | None = None  # network
+    port: Annotated[int, Field(ge=1, le=65535)] = 9100  # network
+    timeout: Annotated[float, Field(gt=0, le=60)] = 5.0
+    check_status: bool = True  # false: the connection cannot read back, print blind
+    output: str | None = None  # sim: the last receipt as text
+    profile: str = "TM-T20II"  # python-escpos profile: TM-T20II (48 columns), TM-T88V (42)
+    columns: Annotated[int, Field(ge=24, le=64)] | None = None  # default: the profile's
+    queue_dir: str = "/var/lib/valgkiosk/print-queue"
+
+    @model_validator(mode="after")
+    def _address(self) -> "PrinterSection":
+        if self.kind == "usb" and (self.vendor is None or self.product is None):
+            raise ValueError("en USB-skriver trenger «vendor» og «product»")
+        if self.kind in ("serial", "file") and not self.device:
+            raise ValueError(f"en skriver av typen «{self.kind}» trenger «device»")
+        if self.kind == "network" and not self.host:
+            raise ValueError("en nettverksskriver trenger «host»")
+        return self
 
 
 Seconds = Annotated[float, Field(gt=0, le=3600)]
@@ -145,6 +165,102 @@ class LogSection(_Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
 
 
+#: A BCM (GPIO) number on the 40-pin header.
+PinName = Annotated[int, Field(ge=0, le=27)]
+
+
+class GpioInputSection(_Section):
+    """One power-sense input: its pin and polarity (default: the optocoupler, present when low)."""
+
+    pin: PinName
+    pull: Literal["up", "down", "none"] = "up"
+    active_high: bool = False
+
+
+class GpioOutputSection(_Section):
+    """One LED or the buzzer: its pin, and whether driving it high lights or sounds it."""
+
+    pin: PinName
+    active_high: bool = True
+
+
+class GpioSection(_Section):
+    """The caretaker box on the Pi's GPIO header (BCM numbers). A missing sub-section is
+    not fitted; no ``[gpio]`` section at all means no caretaker box. ``stable_seconds``:
+    an input's level counts once it has held this long. The pin factory is not set
+    here: the composition root uses lgpio on a Pi and gpiozero's mock in sim mode."""
+
+    stable_seconds: Annotated[float, Field(ge=0, le=60)] = 0.5
+    mains: GpioInputSection | None = None
+    router: GpioInputSection | None = None
+    simula: GpioInputSection | None = None
+    power_led: GpioOutputSection | None = None
+    network_led: GpioOutputSection | None = None
+    alarm_led: GpioOutputSection | None = None
+    buzzer: GpioOutputSection | None = None
+
+    @model_validator(mode="after")
+    def _distinct_pins(self) -> "GpioSection":
+        seen: dict[int, str] = {}
+        for name in ("mains", "router", "simula", "power_led", "network_led", "alarm_led", "buzzer"):
+            part = getattr(self, name)
+            if part is None:
+                continue
+            if part.pin in seen:
+                raise ValueError(f"«{seen[part.pin]}» og «{name}» bruker samme pinne (GPIO{part.pin})")
+            seen[part.pin] = name
+        return self
+
+
+class ModemSection(_Section):
+    """The USB modem of the mobile fallback, read with AT commands (absent: no modem)."""
+
+    device: Annotated[str, Field(min_length=1)]
+    baudrate: Annotated[int, Field(ge=300, le=4_000_000)] = 115200
+    timeout_seconds: Annotated[float, Field(gt=0, le=10)] = 1.0
+    poll_seconds: Annotated[float, Field(ge=1, le=3600)] = 5.0
+
+
+class NetworkSection(_Section):
+    """The network watchdog: the uplink it watches, how it reaches the router, and its
+    timings (see valgkiosk.core.outage.Timings and docs/network.md)."""
+
+    interface: str | None = "eth0"  # the uplink; none: skip the link layer
+    gateway_port: Annotated[int, Field(ge=1, le=65535)] | None = None  # a TCP port the router answers on
+    check_gateway: bool = True  # false when the register is on the kiosk's own subnet
+    probe_interval_seconds: Annotated[float, Field(ge=0.05, le=60)] = 0.25
+    fail_after: Annotated[int, Field(ge=1, le=1000)] = 8
+    recover_after: Annotated[int, Field(ge=1, le=1000)] = 12
+    link_timeout_seconds: Annotated[float, Field(gt=0, le=30)] = 0.1
+    gateway_timeout_seconds: Annotated[float, Field(gt=0, le=30)] = 0.25
+    dns_timeout_seconds: Annotated[float, Field(gt=0, le=30)] = 0.5
+    tcp_timeout_seconds: Annotated[float, Field(gt=0, le=30)] = 0.25
+    health_timeout_seconds: Annotated[float, Field(gt=0, le=30)] = 0.5
+
+    def timings(self) -> OutageTimings:
+        return OutageTimings(
+            probe_interval=self.probe_interval_seconds, link_timeout=self.link_timeout_seconds,
+            gateway_timeout=self.gateway_timeout_seconds, dns_timeout=self.dns_timeout_seconds,
+            tcp_timeout=self.tcp_timeout_seconds, health_timeout=self.health_timeout_seconds,
+            fail_after=self.fail_after, recover_after=self.recover_after,
+        )
+
+
+class EmergencySection(_Section):
+    """The emergency routine: the chair's PIN as made by ``valgkiosk pin-hash`` (never the PIN)."""
+
+    chair_pin_hash: str | None = None
+
+    @model_validator(mode="after")
+    def _hash_format(self) -> "EmergencySection":
+        if self.chair_pin_hash is not None:
+            try:
+                check_format(self.chair_pin_hash)
+            except BadPinHash as exc:
+                raise ValueError(f"«chair_pin_hash» er {exc}") from None
+        return self
+
+
 class StationConfig(_Section):
     """The whole file."""
 
@@ -156,6 +272,10 @@ class StationConfig(_Section):
     timings: TimingsSection = TimingsSection()
     sim: SimSection = SimSection()
     log: LogSection = LogSection()
+    gpio: GpioSection | None = None
+    modem: ModemSection | None = None
+    network: NetworkSection = NetworkSection()
+    emergency: EmergencySection = EmergencySection()
 
     def credential_value(self, base: Path | None = None) -> str:
         """The register credential, read from ``credential_file`` if given."""

@@ -16,6 +16,9 @@ from valgkiosk.register import credentials, synthetic
 from valgkiosk.register.model import Election, Kiosk, Role, Verdict
 from valgkiosk.register.store import SqlStore, open_store
 
+#: The chair's PIN in the demo, and its hash as ``valgkiosk pin-hash`` makes it.
+DEMO_PIN = "1234"
+DEMO_PIN_HASH = "scrypt$14$8$1$dmFsZ2tpb3NrLWRlbW8hIQ==$AzsdJOS8RnkFDOoxzXJY0iw+BLS3iTojI+iTUIDKBnU="
 DEMO_ELECTION = Election("kommunestyre_og_fylkestingsvalg", 2027, date(2027, 9, 13))
 DEMO_VOTERS = 20_000
 DEMO_SEED = 2027
@@ -103,6 +106,7 @@ def _make_cards(store: SqlStore, voters: int) -> list[DemoCard]:
 
 def print_cards(demo: Demo) -> None:
     """Show the demo valgkort numbers on the terminal."""
+    print(f"Stemmestyrets leder har PIN-koden {DEMO_PIN} i demoen (F5 beredskapsrutinen).")
     print("Demo-valgkort (skann ved å skrive nummeret og trykke Enter):")
     for card in demo.cards:
         print(f"  {card.number[:10]} {card.number[10:]}   {card.case}")
@@ -130,6 +134,10 @@ kind = "sim"
 
 [log]
 file = "{(demo.folder / "kiosk.log").resolve()}"
+loggbok = "{(demo.folder / "kiosk-loggbok.jsonl").resolve()}"
+
+[emergency]
+chair_pin_hash = "{DEMO_PIN_HASH}"   # the demo chair's PIN is {DEMO_PIN}
 
 [sim]
 demo_cards = [

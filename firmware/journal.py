@@ -83,6 +83,33 @@ class Journal:
         return verify(self.lines())
 
 
+class MemoryJournal:
+    """A loggbok held in memory, with the same chain: for tests and a sim-mode kiosk
+    that is given no loggbok file (nothing survives a restart)."""
+
+    def __init__(self) -> None:
+        self._lines: list[str] = []
+        self._last: Entry | None = None
+        self._lock = threading.Lock()
+
+    def append(self, kind: str, data: Mapping[str, Any], *, at: datetime | None = None) -> Entry:
+        with self._lock:
+            entry = next_entry(self._last, kind, data, at or datetime.now().astimezone())
+            self._lines.append(to_line(entry))
+            self._last = entry
+        return entry
+
+    def lines(self) -> list[str]:
+        return list(self._lines)
+
+    def entries(self) -> Iterator[Entry]:
+        for line in self.lines():
+            yield from_line(line)
+
+    def verify(self) -> list[ChainProblem]:
+        return verify(self.lines())
+
+
 def export(entries: list[Entry], fmt: str) -> str:
     """The entries as CSV or JSON, for the minutes (møteboka)."""
     if fmt == "json":

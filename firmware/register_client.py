@@ -16,12 +16,14 @@ some) but insist on the ones the kiosk uses.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, Literal, TypeVar
 
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from valgkiosk.core.emergency import EmergencyVote
 from valgkiosk.ports.register import (
     CheckoffRecord,
     KioskInfo,
@@ -35,6 +37,7 @@ from valgkiosk.ports.register import (
     SearchQuery,
     SearchResult,
     TableCounts,
+    UploadResult,
     Verdict,
     Voter,
     VoterStatus,
@@ -61,10 +64,15 @@ class _VoterIn(_In):
     krets: str = ""
     krets_navn: str = ""
     sami: bool = False
+    adresse: str = ""
+    postnummer: str = ""
+    poststed: str = ""
 
     def to_port(self) -> Voter:
+        place = " ".join(p for p in (self.postnummer, self.poststed) if p)
+        address = ", ".join(p for p in (self.adresse, place) if p)
         return Voter(self.manntallsnummer, self.navn, self.fodselsdato, self.kommune, self.krets,
-                     self.krets_navn, self.sami)  # fmt: skip
+                     self.krets_navn, self.sami, address)  # fmt: skip
 
 
 class _MisregIn(_In):
@@ -123,6 +131,11 @@ class _TableIn(_In):
 
 class _CountsIn(_In):
     tables: list[_TableIn]
+
+
+class _UploadIn(_In):
+    accepted: int
+    already_recorded: int
 
 
 class _KioskIn(_In):
@@ -230,6 +243,13 @@ class HttpRegister:
             if (t.kommune, t.krets, t.bord) == self._table:
                 return TableCounts(t.checkoffs, t.emergency_votes, t.misregistrations)
         return TableCounts(0)
+
+    async def upload_emergency_votes(self, votes: Sequence[EmergencyVote]) -> UploadResult:
+        body = {"votes": [{"vote_id": v.vote_id, "recorded_at": v.recorded_at.isoformat(),
+                           "manntallsnummer": v.manntallsnummer, "manual_valgkort": v.manual_valgkort}
+                          for v in votes]}  # fmt: skip
+        answer = await self._call("POST", "/v1/emergency-votes", body, _UploadIn)
+        return UploadResult(answer.accepted, answer.already_recorded)
 
     # -- transport ---------------------------------------------------------------------------
     async def _call(self, method: Literal["GET", "POST"], path: str, body: dict[str, Any] | None, shape: type[M]) -> M:

@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 
 from stdnum.no import fodselsnummer as fnr_check
 
 from valgkiosk.core import manntallsnummer as mnr
+from valgkiosk.core.emergency import EmergencyVote
 from valgkiosk.ports.register import (
+    UploadResult,
     CheckoffRecord,
     KioskInfo,
     Misregistration,
@@ -91,6 +93,7 @@ class MemoryRegister:
         self.voters: dict[str, MemoryVoter] = {}
         self.checkoffs: dict[str, CheckoffRecord] = {}
         self.requests: dict[str, tuple[str, VoterStatus]] = {}
+        self.emergency_votes: dict[str, EmergencyVote] = {}  # by vote id
         # control surface
         self.down = False
         self.delay = 0.0
@@ -177,7 +180,16 @@ class MemoryRegister:
         await self._enter("counts")
         mis = sum(1 for c in self.checkoffs.values() if c.krets == self.krets and c.bord == self.bord
                   and c.misregistration is not None)  # fmt: skip
-        return self._leave(TableCounts(self.checkoff_count, 0, mis))
+        return self._leave(TableCounts(self.checkoff_count, len(self.emergency_votes), mis))
+
+    async def upload_emergency_votes(self, votes: Sequence[EmergencyVote]) -> UploadResult:
+        await self._enter("upload_emergency_votes")
+        accepted = 0
+        for vote in votes:
+            if vote.vote_id not in self.emergency_votes:
+                self.emergency_votes[vote.vote_id] = vote
+                accepted += 1
+        return self._leave(UploadResult(accepted, len(votes) - accepted))
 
     async def aclose(self) -> None:
         self.closed = True
@@ -233,7 +245,7 @@ def demo_register(*, kommune: str = "0301", krets: str = "0101", krets_navn: str
 
     def voter(serial: int, navn: str, born: date, *, k: str = kommune, kr: str = krets, kn: str = krets_navn,
               sami: bool = False) -> Voter:  # fmt: skip
-        v = Voter(number(serial), navn, born, k, kr, kn, sami)
+        v = Voter(number(serial), navn, born, k, kr, kn, sami, f"Øvingsveien {serial % 100}, 0150 Oslo")
         reg.add(v, _fnr(born, 400 + serial % 100))
         return v
 

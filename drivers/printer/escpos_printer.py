@@ -156,6 +156,10 @@ class EscposPrinter:
             if isinstance(device, serial.Serial):
                 device.write_timeout = self.settings.timeout
                 device.reset_input_buffer()
+            elif isinstance(device, socket.socket) and device.family in (socket.AF_INET, socket.AF_INET6):
+                # python-escpos leaves Nagle on: a job's last small write would wait
+                # for the printer's ACK of the one before (~40 ms with delayed ACKs).
+                device.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except Exception as exc:
             self._close(p)
             raise _mapped(exc, sent=False) from exc

@@ -16,7 +16,7 @@ import logging
 import os
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -52,18 +52,23 @@ class PrintJob:
     error_kind: str = ""
     error: str = ""  # Norwegian, for the clerk
     may_have_printed: bool = False
+    # the loggbok entry to write once the printer has taken the job ("" for none)
+    journal_kind: str = ""
+    journal_data: Mapping[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "receipt": self.receipt.to_json(), "created_at": self.created_at,
                 "state": self.state.value, "attempts": self.attempts,
                 "error_kind": self.error_kind, "error": self.error,
-                "may_have_printed": self.may_have_printed}
+                "may_have_printed": self.may_have_printed,
+                "journal_kind": self.journal_kind, "journal_data": dict(self.journal_data or {})}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PrintJob:
         return cls(str(data["id"]), Receipt.from_json(data["receipt"]), str(data["created_at"]),
                    JobState(data["state"]), int(data["attempts"]), str(data["error_kind"]),
-                   str(data["error"]), bool(data["may_have_printed"]))
+                   str(data["error"]), bool(data["may_have_printed"]),
+                   str(data.get("journal_kind", "")), dict(data.get("journal_data") or {}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,9 +110,13 @@ class PrintQueue:
 
     # -- the clerk's operations ---------------------------------------------------
 
-    def submit(self, receipt: Receipt) -> PrintOutcome:
-        """Store a new job and print it once."""
-        job = PrintJob(uuid.uuid4().hex, receipt, self._now().isoformat())
+    def submit(self, receipt: Receipt, *, journal_kind: str = "",
+               journal_data: Mapping[str, Any] | None = None) -> PrintOutcome:
+        """Store a new job and print it once. ``journal_kind``/``journal_data`` is the
+        loggbok entry the kiosk writes once the printer has taken it (kept with the job,
+        so a job printed again after a restart is logged too)."""
+        job = PrintJob(uuid.uuid4().hex, receipt, self._now().isoformat(),
+                       journal_kind=journal_kind, journal_data=dict(journal_data or {}))
         with self._lock:
             self._store(job)
             self._busy.add(job.id)

@@ -29,6 +29,7 @@ from datetime import date, datetime
 from typing import Union
 
 from valgkiosk.core import manntallsnummer as mnr
+from valgkiosk.core.receipts import ValgkortReason
 from valgkiosk.ports.register import (
     Misregistration,
     SearchQuery,
@@ -78,6 +79,7 @@ class Phase(enum.Enum):
     SEARCHING = "searching"
     CONFIRM_MISREGISTRATION = "confirm_misregistration"
     REPORTING_MISREGISTRATION = "reporting_misregistration"
+    CHOOSING_VALGKORT = "choosing_valgkort"  # the clerk picks why a manual valgkort is printed
 
 
 class Outcome(enum.Enum):
@@ -114,6 +116,7 @@ PERSONAL_PHASES = frozenset(
         Phase.SEARCH,
         Phase.SEARCHING,
         Phase.CONFIRM_MISREGISTRATION,
+        Phase.CHOOSING_VALGKORT,
     }
 )
 #: Phases waiting for the register; a scan then is not used.
@@ -177,6 +180,7 @@ class State:
     search_done: bool = False
     search_error: str = ""
     misregistration: Misregistration | None = None
+    valgkort_return: Phase | None = None  # where choosing a valgkort reason goes back to
 
     @property
     def shows_personal_data(self) -> bool:
@@ -325,11 +329,30 @@ class MisregistrationFailed:
     at: float
 
 
+# the manual valgkort from the register (issue 5)
+
+
+@dataclass(frozen=True, slots=True)
+class StartManualValgkort:
+    """The clerk wants a manual valgkort for the voter on screen."""
+
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ChooseValgkortReason:
+    """The clerk picked why the manual valgkort is printed."""
+
+    reason: ValgkortReason
+    at: float
+
+
 Event = Union[
     Scanned, Confirm, Cancel, Tick, ScannerChanged, CountsAnswered,
     LookupAnswered, LookupFailed, CheckoffAnswered, CheckoffFailed,
     StartSearch, SubmitSearch, SearchAnswered, SearchFailed, Pick,
     StartMisregistration, ConfirmMisregistration, MisregistrationAnswered, MisregistrationFailed,
+    StartManualValgkort, ChooseValgkortReason,
 ]  # fmt: skip
 
 # -- effects -----------------------------------------------------------------------------
@@ -402,9 +425,17 @@ class Notice:
     text: str
 
 
+@dataclass(frozen=True, slots=True)
+class PrintManualValgkort:
+    """Print a manual valgkort for ``voter`` (from the register) for ``reason``."""
+
+    voter: Voter
+    reason: ValgkortReason
+
+
 Effect = Union[
     AskLookup, AskCheckoff, AskSearch, AskMisregistration, AskCounts,
-    ShowVerdict, ClearPersonalData, LogEntry, JournalEntry, Notice,
+    ShowVerdict, ClearPersonalData, LogEntry, JournalEntry, Notice, PrintManualValgkort,
 ]  # fmt: skip
 
 
@@ -438,6 +469,7 @@ _PERSONAL_DEFAULTS: dict[str, object] = dict(
     search_done=False,
     search_error="",
     misregistration=None,
+    valgkort_return=None,
 )
 
 
@@ -678,6 +710,45 @@ def _on_misregistration_failed(s: State, e: MisregistrationFailed) -> Result:
     return new, effects + [LogEntry("error", f"Feilregistrering ikke meldt ({e.failure.kind}): {e.failure.message}")]
 
 
+# -- the manual valgkort from the register (issue 5) ---------------------------------------
+
+#: The reasons a clerk can pick when the register found the voter (the emergency
+#: routine's typed valgkort is the emergency screen's).
+REGISTER_VALGKORT_REASONS = (ValgkortReason.NO_VALGKORT, ValgkortReason.SPECIAL_VOTE, ValgkortReason.SAMI)
+
+
+def _valgkort_deadline(s: State, phase: Phase, at: float) -> float:
+    t = s.settings.timings
+    return at + (t.personal_data if phase is Phase.OUTCOME else t.confirm)
+
+
+def _on_start_valgkort(s: State, e: StartManualValgkort) -> Result:
+    if s.status is None or s.status.voter is None:
+        raise IllegalTransition(s.phase, e)  # nobody from the register on screen
+    new = replace(s, phase=Phase.CHOOSING_VALGKORT, valgkort_return=s.phase,
+                  deadline=e.at + s.settings.timings.confirm)  # fmt: skip
+    return new, []
+
+
+def _back_from_valgkort(s: State, at: float) -> State:
+    back = s.valgkort_return or Phase.IDLE
+    return replace(s, phase=back, valgkort_return=None, deadline=_valgkort_deadline(s, back, at))
+
+
+def _on_choose_valgkort_reason(s: State, e: ChooseValgkortReason) -> Result:
+    if e.reason not in REGISTER_VALGKORT_REASONS:
+        raise IllegalTransition(s.phase, e)
+    assert s.status is not None and s.status.voter is not None
+    return _back_from_valgkort(s, e.at), [
+        PrintManualValgkort(s.status.voter, e.reason),
+        LogEntry("info", f"Manuelt valgkort bestilt ({e.reason.name})."),
+    ]
+
+
+def _on_cancel_valgkort(s: State, e: Cancel) -> Result:
+    return _back_from_valgkort(s, e.at), []
+
+
 def _check_ticket(s: State, e: object, ticket: int) -> None:
     if ticket != s.ticket:
         raise IllegalTransition(s.phase, e)
@@ -696,6 +767,7 @@ _SCAN_PHASES = _ALL  # busy phases answer a scan with a notice
 _CANCEL_PHASES = (P.CONFIRMING, P.OUTCOME, P.SEARCH, P.CONFIRM_MISREGISTRATION)
 _SEARCH_FROM = (P.IDLE, P.OUTCOME)
 _MISREG_FROM = (P.IDLE, P.OUTCOME)
+_VALGKORT_FROM = (P.CONFIRMING, P.OUTCOME)
 
 Handler = Callable[[State, object], Result]
 
@@ -719,6 +791,9 @@ TRANSITIONS: dict[tuple[Phase, type], Handler] = {
     (P.CONFIRM_MISREGISTRATION, ConfirmMisregistration): _on_confirm_misregistration,
     (P.REPORTING_MISREGISTRATION, MisregistrationAnswered): _on_misregistration_answered,
     (P.REPORTING_MISREGISTRATION, MisregistrationFailed): _on_misregistration_failed,
+    **{(p, StartManualValgkort): _on_start_valgkort for p in _VALGKORT_FROM},
+    (P.CHOOSING_VALGKORT, ChooseValgkortReason): _on_choose_valgkort_reason,
+    (P.CHOOSING_VALGKORT, Cancel): _on_cancel_valgkort,
 }  # type: ignore[dict-item]
 
 

@@ -24,6 +24,7 @@ KINDS_NB: dict[str, str] = {
     "outage_start": "Brudd i forbindelsen til manntallet",
     "outage_end": "Forbindelsen til manntallet er tilbake",
     "alarm_acknowledged": "Alarm kvittert",
+    "pin_refused": "Feil PIN-kode for stemmestyrets leder",
     "emergency_start": "Beredskapsrutine startet",
     "emergency_end": "Beredskapsrutine avsluttet",
     "emergency_vote": "Beredskapsstemme",

@@ -50,7 +50,10 @@ COLUMNS = (42, 48)
 #: What a character the printer cannot print becomes.
 REPLACEMENT = "?"
 
-CHARSET_SAMPLE = "æøå ÆØÅ é ü ö §"
+#: What the test page prints to show the code page. Every character is in CP865 (so a
+#: "?" on paper is a fault); ø and ¤ are where CP865 differs from the printer's power-up
+#: CP437 (which prints ¢ and »), so a page printed without ``ESC t 5`` shows it.
+CHARSET_SAMPLE = "æøå ÆØÅ é ü ö ¤ £ ½"
 
 
 # -- inputs -------------------------------------------------------------------------
@@ -104,7 +107,7 @@ class ClosingReport:
 
     station: StationInfo
     printed_at: datetime
-    checkoffs: int
+    checkoffs: int | None  # None: the register did not answer (printed as "ukjent")
     emergency_votes: int
     manual_valgkort: int
     misregistrations: int
@@ -230,9 +233,9 @@ def _title(text: str, columns: int) -> list[Text]:
             for line in wrap(printable(text), columns // 2)]
 
 
-def _count(label: str, value: int, columns: int) -> Text:
-    """``label ....... value`` with the number right-aligned."""
-    number = str(value)
+def _count(label: str, value: int | None, columns: int) -> Text:
+    """``label ....... value`` with the number right-aligned (``ukjent`` for None)."""
+    number = "ukjent" if value is None else str(value)
     label = printable(label)[: columns - len(number) - 1]
     return Text(label + " " * (columns - len(label) - len(number)) + number)
 
@@ -438,3 +441,59 @@ def receipt_text(receipt: Receipt) -> str:
         elif isinstance(block, Cut):
             out.append(("- " * (columns // 2)).rstrip()[: columns - 3] + " 8<")
     return "\n".join(out) + "\n"
+
+
+# -- the self-test summary (issue 6) --------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SelftestLine:
+    """One check on the self-test summary: its name, the verdict word and a short detail."""
+
+    title: str
+    verdict: str  # "OK", "FEIL", "IKKE MONTERT"
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SelftestSummary:
+    """The IT team's self-test summary for the table's checklist."""
+
+    kommune: str
+    krets: str
+    bord: int
+    kiosk_id: str  # "" when the register did not say
+    image_version: str
+    printed_at: datetime
+    passed: bool  # every required check passed
+    lines: tuple[SelftestLine, ...]
+
+
+def selftest_summary(summary: SelftestSummary, columns: int) -> Receipt:
+    """The self-test summary: who, which image, every check with its verdict, the result."""
+    _check(columns)
+    blocks: list[Block] = [
+        *_title("Selvtest", columns),
+        *_field("Kommune", summary.kommune, columns),
+        *_field("Valgkrets", summary.krets, columns),
+        *_field("Bord", str(summary.bord), columns),
+        *_field("Kiosk", summary.kiosk_id or "ukjent", columns),
+        *_field("Programvare", summary.image_version, columns),
+        *_field("Tid", _stamp(summary.printed_at), columns),
+        Separator(),
+    ]
+    for line in summary.lines:
+        verdict = printable(line.verdict)
+        title = printable(line.title)[: columns - len(verdict) - 1]
+        blocks.append(Text(title + " " * (columns - len(title) - len(verdict)) + verdict, bold=line.verdict == "FEIL"))
+        if line.detail:
+            blocks += [Text("  " + part) for part in wrap(printable(line.detail), columns - 2)]
+    blocks += [
+        Separator(),
+        *_para("BESTÅTT: alle påkrevde sjekker er i orden." if summary.passed
+               else "IKKE BESTÅTT: se sjekkene merket FEIL.", columns, bold=True),  # fmt: skip
+        Text(""),
+        *_field("Kontrollert av", "_" * max(8, columns - 17), columns),
+        Cut(),
+    ]
+    return _receipt("selftest", "Selvtest", columns, blocks)

@@ -19,9 +19,12 @@ been recorded, so it must be asked again with the same request id.
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
+
+from valgkiosk.core.emergency import EmergencyVote
 
 
 class Verdict(str, enum.Enum):
@@ -46,6 +49,7 @@ class Voter:
     krets: str = ""
     krets_navn: str = ""
     sami: bool = False
+    adresse: str = ""  # as it goes on a manual valgkort: "Storgata 1, 0150 Oslo"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +107,14 @@ class TableCounts:
     checkoffs: int
     emergency_votes: int = 0
     misregistrations: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class UploadResult:
+    """What the register did with uploaded emergency votes: new ones, and ones it already had."""
+
+    accepted: int
+    already_recorded: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,5 +195,10 @@ class Register(Protocol):
     ) -> Misregistration: ...
 
     async def counts(self) -> TableCounts: ...
+
+    async def upload_emergency_votes(self, votes: Sequence[EmergencyVote]) -> UploadResult:
+        """Hand the table's emergency votes to the register's reconciliation; a vote
+        uploaded again is counted once (the register keys them by kiosk and vote id)."""
+        ...
 
     async def aclose(self) -> None: ...

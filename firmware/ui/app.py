@@ -9,11 +9,13 @@ terminal's own keys (ctrl+q, ctrl+c, …) are priority no-op bindings.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from textual import events
@@ -21,13 +23,35 @@ from textual.app import App
 from textual.binding import Binding
 
 from valgkiosk.core import checkoff as co
+from valgkiosk.core import emergency as em
+from valgkiosk.core import outage
+from valgkiosk.core.outage import Layer
+from valgkiosk.core import receipts
+from valgkiosk.core import sensing
+from valgkiosk.journal import MemoryJournal
 from valgkiosk.ports.clock import Clock, SystemClock
+from valgkiosk.ports.connectivity import Connectivity
+from valgkiosk.ports.indicators import Indicators
+from valgkiosk.ports.printer import Receipt
 from valgkiosk.ports.power import PowerChange, PowerSensors, PowerSource
-from valgkiosk.ports.register import Register, RegisterError
+from valgkiosk.ports.register import KioskInfo, Register, RegisterError
 from valgkiosk.ports.scanner import Scan, Scanner, ScannerStatus
 from valgkiosk.service import ServiceNotifier
+from valgkiosk.station import Station, StationRefused, already_recorded_nb
 
-from .screens import PHASE_SCREENS, SIM_POWER_KEYS, CaretakerScreen, ConfigErrorScreen, IdleScreen, KioskScreen
+from . import emergency as ui_em
+from . import texts
+from .printing import Place, Printing
+from .emergency import ACK_KEY, EMERGENCY_KEY, LOG_KEY, EmergencyScreen, LogScreen, PinScreen
+from .screens import (
+    PHASE_SCREENS,
+    SIM_POWER_KEYS,
+    CaretakerScreen,
+    ConfigErrorScreen,
+    IdleScreen,
+    KioskScreen,
+    parse_birth_date,
+)
 from .status import NetworkLayers
 
 log = logging.getLogger("valgkiosk.kiosk")
@@ -41,12 +65,34 @@ _LEVELS = {"info": logging.INFO, "warning": logging.WARNING, "error": logging.ER
 #: The phases from which the caretaker's screen may be opened: no check-off is under way.
 CARETAKER_PHASES = frozenset({co.Phase.IDLE, co.Phase.OUTCOME})
 CARETAKER_REFUSED = "Vaktmestersiden (F6) kan åpnes når avkrysningen er ferdig."
+NO_PIN = ("Ingen PIN-kode for stemmestyrets leder er satt opp: beredskapsrutinen kan ikke startes. "
+          "Varsle IKT-ansvarlig.")
+CHAIR_REFUSED = "Fullfør eller avbryt (Esc) velgeren som er i gang først."
 
 
 class JournalLike(Protocol):
     """The loggbok (valgkiosk.journal.Journal): durable before ``append`` returns."""
 
-    def append(self, kind: str, data: dict[str, Any]) -> Any: ...
+    def append(self, kind: str, data: dict[str, Any], *, at: Any = None) -> Any: ...
+    def entries(self) -> Any: ...
+    def verify(self) -> Any: ...
+
+
+class ModemStatusLike(Protocol):
+    """One modem reading (valgkiosk.drivers.modem.ModemStatus)."""
+
+    @property
+    def state(self) -> Any: ...
+    @property
+    def registered(self) -> bool: ...
+    @property
+    def detail(self) -> str: ...
+
+
+class ModemLike(Protocol):
+    """The mobile-fallback modem (valgkiosk.drivers.modem.Modem): never raises."""
+
+    async def read_status_async(self) -> Any: ...
 
 
 class SimScanner(Protocol):
@@ -75,6 +121,8 @@ class SimControls:
     scanner: SimScanner
     cards: Sequence[Any]  # objects with .label and .number
     gpio: SimGpio | None = None
+    network: Any = None  # the simulated network (drivers/network/simulated.py)
+    printer: Any = None  # the SimulatedPrinter, whose faults the dock switches
 
     @property
     def card_keys(self) -> str:
@@ -112,6 +160,16 @@ class KioskApp(App[int]):
         journal: JournalLike | None = None,
         service: ServiceNotifier | None = None,
         power: PowerSensors | None = None,
+        connectivity: Connectivity | None = None,
+        outage_timings: outage.Timings = outage.Timings(),
+        indicators: Indicators | None = None,
+        chair_pin_hash: str | None = None,
+        print_queue: Any = None,
+        print_place: Place | None = None,
+        print_now: Callable[[], datetime] | None = None,
+        print_preview: bool = False,
+        modem: ModemLike | None = None,
+        modem_interval: float = 5.0,
     ) -> None:
         super().__init__()
         self.service = service or ServiceNotifier()
@@ -123,7 +181,7 @@ class KioskApp(App[int]):
         self.sim = sim
         self.auto_tick = auto_tick
         self.on_verdict = on_verdict
-        self.journal = journal
+        self.journal: JournalLike = journal if journal is not None else MemoryJournal()
         self.station_label = station_label
         self.bord = bord
         self.kiosk_state = co.initial_state(settings)
@@ -137,19 +195,46 @@ class KioskApp(App[int]):
         #: What the network probes last said (nothing, until a watchdog feeds it).
         self.network = NetworkLayers.unknown()
         self.caretaker_open = False
+        # -- the watchdog and the emergency routine (valgkiosk.station) --
+        self.indicators = indicators
+        self.station = Station(journal=self.journal, register=register, now=self.clock.now,  # type: ignore[arg-type]
+                               monotonic=self.clock.monotonic, connectivity=connectivity, timings=outage_timings,
+                               indicators=indicators, power_states=self._power_for_log,
+                               chair_pin_hash=chair_pin_hash, on_change=self._station_changed)  # fmt: skip
+        self.kiosk_info: KioskInfo | None = None
+        self.chair_view: str | None = None  # "pin" or "log": the chair's screens, over everything else
+        self.pin_error = ""
+        self.walk = em.Walk()  # the voter going through the emergency routine now
+        self.walk_message: tuple[str, str] = (texts.OK, "")
+        # -- the receipt printer (issue 5): print_queue is a PrintQueue, or None without a printer
+        self.printing = Printing(self, print_queue, place=print_place or Place("", "", ""), journal=self._journal,
+                                 entries=self.journal.entries, now=print_now or self.clock.now,
+                                 sim_printer=sim.printer if sim is not None else None,
+                                 preview=print_preview)  # fmt: skip
+        #: The mobile-fallback modem, its latest reading (None: not read yet) and the poll interval.
+        self.modem = modem
+        self.modem_status: ModemStatusLike | None = None
+        self.modem_interval = modem_interval
 
     # -- life cycle ---------------------------------------------------------------------------
     def on_mount(self) -> None:
         self._journal("start", {"bord": self.bord})
+        if self.station.chair_pin_hash is None and self.sim is None:
+            log.error("no chair PIN configured ([emergency] chair_pin_hash): the routine cannot be started")
+            self.notice = NO_PIN
         self.push_screen(self._screen_for(IdleScreen))
         self.run_worker(self._run_scanner(), group="scanner", exit_on_error=False)
         self.run_worker(self._start(), group="register", exit_on_error=False)
         if self.power is not None:
             self.power_states.update(self.power.states())
             self.run_worker(self._run_power(), group="power", exit_on_error=False)
+        self._start_station_hardware()
         if self.auto_tick:
             self.set_interval(self.kiosk_state.settings.timings.tick, self.tick)
+            if self.station.connectivity is not None:
+                self.run_worker(self.station.run_watchdog(), group="watchdog", exit_on_error=False)
         self.call_after_refresh(self._report_ready)
+        self.call_after_refresh(self.printing.offer_kept)
 
     def _report_ready(self) -> None:
         """The first screen is drawn: tell systemd, and pet its watchdog from this loop from now on."""
@@ -163,6 +248,7 @@ class KioskApp(App[int]):
 
     async def on_unmount(self) -> None:
         self.service.stopping()
+        self._stop_station_hardware()
         self._journal("stop", {"bord": self.bord})
         try:
             await self.register.aclose()
@@ -183,8 +269,10 @@ class KioskApp(App[int]):
         except RegisterError as exc:
             log.warning("kiosk info failed (%s): %s", exc.kind, exc)
         else:
+            self.kiosk_info = info
             if info.krets_navn:
                 self.station_label = info.krets_navn
+            self.printing.learn(info)
             year = self.kiosk_state.settings.election_year
             if info.election_year != year:
                 msg = (f"Registeret gjelder {info.election_title}, men kiosken er satt opp for valget i {year}. "
@@ -199,6 +287,15 @@ class KioskApp(App[int]):
 
     # -- inputs -------------------------------------------------------------------------------
     def _on_scan(self, scan: Scan) -> None:
+        if self.chair_view == "pin":
+            self.set_notice("Valgkortet ble ikke lest: bekreft eller avbryt PIN-koden først.")
+            return
+        if self.chair_view == "log":
+            self.chair_view = None  # the voter comes first
+        if self.station.state.emergency:
+            self.caretaker_open = False
+            self.emergency_scan(scan.text)
+            return
         self.dispatch(co.Scanned(scan.text, self.clock.monotonic()))
 
     def _on_scanner_status(self, status: ScannerStatus) -> None:
@@ -209,6 +306,7 @@ class KioskApp(App[int]):
         self.power_states[change.source] = change.present
         self._journal("power", {"source": change.source.value, "present": change.present,
                                 "previous": change.previous})  # fmt: skip
+        self._show_power_led()
         self.render_state()
 
     def set_network_status(self, network: NetworkLayers) -> None:
@@ -216,6 +314,39 @@ class KioskApp(App[int]):
         screen). Call on the app's loop; from another thread use ``call_from_thread``."""
         self.network = network
         self.render_state()
+
+    # -- the caretaker box's POWER LED and the modem ---------------------------------------
+    def _start_station_hardware(self) -> None:
+        """Show the POWER LED for what is known now, and start polling the modem."""
+        self._show_power_led()
+        if self.modem is not None:
+            self.run_worker(self._poll_modem(), group="modem", exit_on_error=False)
+
+    def _show_power_led(self) -> None:
+        """POWER LED: steady on mains, slow blink on battery (unknown shows steady)."""
+        if self.indicators is not None:
+            self.indicators.set_power(sensing.power_led(self.power_states[PowerSource.MAINS]))
+
+    async def _poll_modem(self) -> None:
+        """Read the modem on a worker thread every ``modem_interval`` seconds; the driver
+        never raises, and whatever it says is shown on the caretaker's screen."""
+        assert self.modem is not None
+        while True:
+            status = await self.modem.read_status_async()
+            if self.modem_status is None or status.state != self.modem_status.state:
+                log.info("modem: %s", status.detail)
+            self.modem_status = status
+            if self.caretaker_open:
+                self.render_state()
+            await asyncio.sleep(self.modem_interval)
+
+    def _stop_station_hardware(self) -> None:
+        """The kiosk stops: LEDs and buzzer off, pins released."""
+        if self.indicators is not None:
+            try:
+                self.indicators.close()
+            except Exception:  # noqa: BLE001 - closing must not fail the shutdown
+                log.exception("closing the indicators failed")
 
     # -- the caretaker's screen ---------------------------------------------------------------
     def toggle_caretaker(self) -> bool:
@@ -283,12 +414,17 @@ class KioskApp(App[int]):
         if not self.is_running or not self.screen_stack:
             return
         phase = self.kiosk_state.phase
+        self.printing.follow(phase)
         target = PHASE_SCREENS[phase]
+        if self.station.state.emergency and phase is co.Phase.IDLE:
+            target = EmergencyScreen
         if self.caretaker_open:
             if phase in CARETAKER_PHASES:
                 target = CaretakerScreen
             elif phase is not co.Phase.LOOKING_UP:
                 self.caretaker_open = False  # a scan took the kiosk back to the check-off
+        if self.chair_view is not None:
+            target = PinScreen if self.chair_view == "pin" else LogScreen
         current = self.screen
         if self.kiosk_state.phase is co.Phase.LOOKING_UP and isinstance(current, KioskScreen):
             target = type(current)  # every screen shows a lookup in place
@@ -330,15 +466,24 @@ class KioskApp(App[int]):
                     self.on_verdict(outcome)
             case co.ClearPersonalData():
                 pass  # the screens show only the state, which no longer holds the data
+            case co.PrintManualValgkort(voter=voter, reason=reason):
+                self.printing.print_manual_valgkort(voter, reason)
 
     def _journal(self, kind: str, data: dict[str, Any]) -> None:
-        if self.journal is None:
-            return
         try:
-            self.journal.append(kind, data)
+            self.journal.append(kind, data, at=self.clock.now())
         except OSError:
             log.exception("the loggbok could not be written")
             self.notice = "Loggboken kan ikke skrives. Varsle IKT-ansvarlig."
+
+    # -- the receipt printer (issue 5) ---------------------------------------------------------
+    def print_receipt(self, receipt: Receipt, *, journal_kind: str | None = None,
+                      journal_data: Mapping[str, Any] | None = None) -> None:
+        """Queue ``receipt`` and print it off the UI loop; once the printer took it, write the
+        loggbok entry ``journal_kind`` with ``journal_data`` (no names). A fault is shown to
+        the clerk with what to do, logged as ``printer_fault``, and the job is kept until the
+        clerk prints it again or drops it (valgkiosk.ui.printing)."""
+        self.printing.print_receipt(receipt, journal_kind=journal_kind, journal_data=journal_data)
 
     # -- effects through the Register port ----------------------------------------------------
     async def _lookup(self, ticket: int, number: str) -> None:
@@ -381,6 +526,164 @@ class KioskApp(App[int]):
         else:
             self.dispatch(co.CountsAnswered(counts.checkoffs))
 
+    # -- the watchdog, the alarm and the emergency routine ---------------------------------------
+    def _power_for_log(self) -> dict[str, bool | None]:
+        """The power sense states for an outage entry (None: not fitted or not known)."""
+        return {source.value: present for source, present in self.power_states.items()}
+
+    def _station_changed(self) -> None:
+        """The station's state changed (probe round, alarm, routine): show it."""
+        probe = self.station.last_probe
+        if probe is not None:
+            self.network = NetworkLayers.from_results(probe.layers)
+        self.render_state()
+
+    def banner_view(self) -> tuple[str, str] | None:
+        """What the banner on every screen says now (None: nothing)."""
+        return ui_em.banner(self.station)
+
+    def station_key(self, key: str) -> bool:
+        """F3 acknowledges the alarm, F5 asks for the chair's PIN, F11 shows the loggbok."""
+        if key == ACK_KEY:
+            try:
+                if self.station.acknowledge_alarm():
+                    self.set_notice("Alarmen er kvittert. Si fra til stemmestyrets leder.")
+            except StationRefused as exc:
+                self.set_notice(str(exc))
+            return True
+        if key == EMERGENCY_KEY:
+            self.open_chair_view("pin")
+            return True
+        if key == LOG_KEY:
+            if self.chair_view == "log":
+                self.close_chair_view()
+            else:
+                self.open_chair_view("log")
+            return True
+        return False
+
+    def open_chair_view(self, view: str) -> bool:
+        """The chair's PIN or log screen; refused mid check-off or mid voter (with a notice)."""
+        if self.walk.started or self.kiosk_state.phase not in CARETAKER_PHASES:
+            self.set_notice(CHAIR_REFUSED)
+            return False
+        if self.kiosk_state.phase is co.Phase.OUTCOME:
+            self.send(co.Cancel)  # the last voter's details leave the screen first
+        self.caretaker_open = False
+        self.pin_error = ""
+        self.notice = ""
+        self.chair_view = view
+        self.render_state()
+        return True
+
+    def close_chair_view(self) -> None:
+        self.chair_view = None
+        self.pin_error = ""
+        self.render_state()
+
+    def submit_chair_pin(self, pin: str) -> None:
+        """The chair's PIN: starts the routine, or ends it (and the upload follows)."""
+        answer = self.station.check_pin(pin)
+        if not answer.ok:
+            self.pin_error = answer.message
+            self.render_state()
+            return
+        ending = self.station.state.emergency
+        try:
+            if ending:
+                self.station.end_emergency()
+            else:
+                self.station.start_emergency()
+        except StationRefused as exc:
+            self.pin_error = str(exc)
+            self.render_state()
+            return
+        self.walk, self.walk_message = em.Walk(), (texts.OK, "")
+        self.chair_view = None
+        self.pin_error = ""
+        if ending:
+            self.notice = "Beredskapsrutinen er avsluttet. Elektronisk avkrysning fortsetter."
+            if self.station.state.pending:
+                self.run_worker(self._upload_after_end(), group="register", exit_on_error=False)
+        self.render_state()
+
+    async def _upload_after_end(self) -> None:
+        count = len(self.station.state.pending)
+        if await self.station.upload_pending():
+            self.set_notice(f"Beredskapsrutinen er avsluttet, og {count} beredskapsstemmer er overført til "
+                            "manntallet. Elektronisk avkrysning fortsetter.")  # fmt: skip
+            await self._counts()
+
+    def emergency_scan(self, text: str) -> None:
+        """A valgkort scanned during the routine: step 1 for the next voter."""
+        from valgkiosk.core import manntallsnummer as mnr
+
+        if self.walk.started:
+            if self.walk.manntallsnummer != text.strip():
+                self.walk_message = (texts.WARN, CHAIR_REFUSED)
+                self.render_state()
+            return
+        try:
+            number = mnr.parse(text, election_year=self.kiosk_state.settings.election_year)
+        except mnr.InvalidManntallsnummer as exc:
+            self.walk_message = (texts.BAD, f"✖ {exc} Skann på nytt, eller M for manuelt valgkort.")
+            self.render_state()
+            return
+        earlier = self.station.state.recorded(number.digits)
+        if earlier is not None:
+            self.walk_message = (texts.BAD, "✖ " + already_recorded_nb(earlier))
+        else:
+            self.walk, self.walk_message = self.walk.with_valgkort(number.digits), (texts.OK, "")
+        self.render_state()
+
+    def emergency_without_valgkort(self) -> None:
+        self.walk, self.walk_message = self.walk.without_valgkort(), (texts.OK, "")
+        self.render_state()
+
+    def emergency_next(self) -> None:
+        """The current step is done; at the last step the vote is counted (durably)."""
+        walk = self.walk
+        if walk.step == 1:
+            self.walk_message = (texts.WARN, "Skann valgkortet, eller trykk M om velgeren ikke har valgkort.")
+        elif walk.last_step:
+            try:
+                self.station.record_vote(walk.manntallsnummer, manual_valgkort=walk.manual_valgkort)
+            except StationRefused as exc:
+                self.walk_message = (texts.BAD, f"✖ {exc}")
+            else:
+                self.walk = em.Walk()
+                self.walk_message = (texts.OK, f"✔ Beredskapsstemme nr. {self.station.state.vote_count} er talt. "
+                                               "Klar for neste velger.")  # fmt: skip
+        else:
+            self.walk, self.walk_message = walk.next(), (texts.OK, "")
+        self.render_state()
+
+    def emergency_cancel(self) -> None:
+        """Esc: this voter leaves the routine without a counted vote."""
+        if self.walk.started:
+            self.walk, self.walk_message = em.Walk(), (texts.WARN, "Velgeren ble avbrutt: ingen stemme talt.")
+            self.render_state()
+
+    def emergency_manual_valgkort(self, name: str, born: str, address: str) -> None:
+        """Step 2: print the manual valgkort typed from the voter's ID, then on to step 3."""
+        birth = parse_birth_date(born)
+        problem = ("Skriv inn velgerens fulle navn." if not name.strip() else
+                   "Fødselsdatoen må skrives som DD.MM.ÅÅÅÅ." if birth is None else
+                   "Skriv inn velgerens adresse." if not address.strip() else "")  # fmt: skip
+        if problem or birth is None:
+            self.walk_message = (texts.BAD, f"✖ {problem}")
+            self.render_state()
+            return
+        card = receipts.ManualValgkort(self.printing.station(), self.clock.now(), receipts.ValgkortReason.EMERGENCY,
+                                       name.strip(), birth, address.strip())  # fmt: skip
+        receipt = receipts.manual_valgkort(card, self.printing.columns)
+        self.print_receipt(receipt, journal_kind="manual_valgkort",
+                           journal_data={"reason": "emergency", "manntallsnummer": False})  # fmt: skip
+        self.walk = self.walk.next()
+        self.walk_message = (texts.OK, "✔ Manuelt valgkort sendt til skriveren: kontroller det mot legitimasjonen når det "
+                                        "kommer ut (feil på skriveren vises med F1).")
+        self.render_state()
+
     # -- sim mode -----------------------------------------------------------------------------
     def handle_sim_key(self, event: events.Key) -> bool:
         """Sim mode only: F12 dev dock and its keys, digits + Enter as a scan, F7/F8/F9 cut
@@ -399,14 +702,26 @@ class KioskApp(App[int]):
         if self.dock_open and event.character and event.character in sim.card_keys and not self.sim_typed:
             sim.scanner.scan(sim.cards[sim.card_keys.index(event.character)].number)
             return True
+        if self.dock_open and self.printing.handle_sim_key(key):
+            return True
         if self.dock_open and key in ("x", "u", "r"):
             {"x": sim.scanner.send_garbage, "u": sim.scanner.unplug, "r": sim.scanner.replug}[key]()
             return True
         if key in SIM_POWER_KEYS and sim.gpio is not None:
             source = SIM_POWER_KEYS[key][0]
             if source in sim.gpio.pins.inputs():
-                sim.gpio.set_power(source, not sim.gpio.powered(source))
+                powered = not sim.gpio.powered(source)
+                sim.gpio.set_power(source, powered)
+                if source is PowerSource.ROUTER and sim.network is not None:
+                    # a router without power: the uplink's carrier goes with it
+                    (sim.network.restore_link if powered else sim.network.cut_link)()
                 self.render_state()  # the dock shows the supply at once, the sensors after the stable time
+            return True
+        if self.dock_open and key == "n" and sim.network is not None:
+            net = sim.network
+            down = Layer.TCP in net.failing()
+            (net.restore_layer if down else net.fail_layer)(Layer.TCP)
+            self.render_state()
             return True
         if event.character is not None and event.character.isdigit():
             self.sim_typed += event.character

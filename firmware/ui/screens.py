@@ -16,10 +16,12 @@ from textual.widgets.option_list import Option
 
 from valgkiosk.core import checkoff as co
 from valgkiosk.core.checkoff import Phase, State, birth_date_text
+from valgkiosk.core.outage import Layer
 from valgkiosk.ports.power import PowerSource
 from valgkiosk.ports.register import SearchQuery
 
 from . import status, texts
+from .printing import NO_PRINTER, NO_VOTER, PRINTER_KEY, REASON_LABELS, VALGKORT_KEY
 from .widgets import BigText, plain
 
 if TYPE_CHECKING:
@@ -29,6 +31,9 @@ if TYPE_CHECKING:
 #: The one key that opens the caretaker's screen from the clerk's, and closes it again.
 CARETAKER_KEY = "f6"
 CARETAKER_HINT = "F6 Vaktmester"
+#: The receipt printer's keys (valgkiosk.ui.printing): the printer's dialog, a manual valgkort.
+PRINTER_HINT = "F1 Skriver"
+VALGKORT_HINT = "M Manuelt valgkort"
 
 
 class KioskScreen(Screen[None]):
@@ -45,8 +50,10 @@ class KioskScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(id="topbar", markup=False)
+        yield Static(id="alarm-banner", markup=False)
         yield Static(texts.SCANNER_GONE, id="scanner-banner", markup=False)
         yield Static(id="notice", markup=False)
+        yield Static(id="printer-line", markup=False)
         yield Static(texts.LOOKING_UP, id="busy-title", markup=False)
         with Vertical(id="body"):
             yield from self.compose_body()
@@ -74,9 +81,14 @@ class KioskScreen(Screen[None]):
         width = max(self.size.width, 80)
         self.query_one("#topbar", Static).update(top + " " * max(1, width - len(top) - len(right)) + right)
         self.query_one("#scanner-banner").display = not s.scanner_connected
+        self._show_banner(k.banner_view())
         notice = self.query_one("#notice", Static)
         notice.update(k.notice)
         notice.display = bool(k.notice)
+        printer_line = self.query_one("#printer-line", Static)
+        line = k.printing.status_line()
+        printer_line.update(line)
+        printer_line.display = bool(line)
         # While the register is asked about a new card, every screen shows that in place
         # (no screen switch, which would cost a full layout on the hot path) with its body
         # hidden, so the last voter's details leave the screen at the scan.
@@ -100,6 +112,16 @@ class KioskScreen(Screen[None]):
     def show_body(self, s: State) -> None:
         pass
 
+    def _show_banner(self, view: tuple[str, str] | None) -> None:
+        """The alarm / emergency-routine banner (valgkiosk.ui.emergency.banner)."""
+        widget = self.query_one("#alarm-banner", Static)
+        widget.display = view is not None
+        if view is not None:
+            tone, text = view
+            widget.update(plain(text))
+            for name in ("-ok", "-bad", "-warn"):
+                widget.set_class(name == f"-{tone}", name)
+
     def hints(self, s: State) -> str:
         return self.HINTS
 
@@ -112,6 +134,15 @@ class KioskScreen(Screen[None]):
             event.stop()
             event.prevent_default()
             self.kiosk.toggle_caretaker()
+            return
+        if self.kiosk.station_key(event.key):
+            event.stop()
+            event.prevent_default()
+            return
+        if event.key == PRINTER_KEY:
+            event.stop()
+            event.prevent_default()
+            self.kiosk.printing.open_dialog()
             return
         name = self.KEYS.get(event.key)
         if name is not None:
@@ -129,6 +160,12 @@ class KioskScreen(Screen[None]):
 
     def cancel(self) -> None:
         self.kiosk.send(co.Cancel)
+
+    def manual_valgkort(self) -> None:
+        if self.kiosk.printing.queue is None:
+            self.kiosk.set_notice(NO_PRINTER)
+        elif not self.kiosk.send(co.StartManualValgkort):
+            self.kiosk.set_notice(NO_VOTER)
 
 
 class DevDock(Static):
@@ -152,6 +189,10 @@ class DevDock(Static):
                 state = ("på" if gpio.powered(source) else "AV") if source in gpio.pins.inputs() else "ikke montert"
                 supplies.append(f"{key.upper()}  {name}: {state}")
             lines.append("  " + "    ".join(supplies) + "   (av/på)")
+        lines += app.printing.sim_lines()
+        if app.sim.network is not None:
+            down = Layer.TCP in app.sim.network.failing()
+            lines.append(f"  n  Manntallet svarer {'IKKE' if down else 'normalt'} (av/på)")
         lines.append("  Sifre + Enter på tastaturet skanner som en håndskanner.")
         return "\n".join(lines)
 
@@ -159,8 +200,11 @@ class DevDock(Static):
 class IdleScreen(KioskScreen):
     """Waiting for the next voter."""
 
-    HINTS = f"F2 Søk uten valgkort   F4 Meld feilregistrering   {CARETAKER_HINT}"
+    HINTS = f"F2 Søk uten valgkort  F4 Feilregistrering  {CARETAKER_HINT}  F11 Logg"  # fits 80 columns
     KEYS = {"f2": "go_search", "f4": "go_misregistration"}
+
+    def hints(self, s: State) -> str:
+        return f"{PRINTER_HINT}  {self.HINTS}"
 
     def compose_body(self) -> ComposeResult:
         yield Static("SKANN VALGKORT", id="idle-title", markup=False)
@@ -183,7 +227,10 @@ class ConfirmScreen(KioskScreen):
     """Name and date of birth, large, to compare with the ID; Enter checks off."""
 
     HINTS = "Enter KRYSS AV   Esc Avbryt"
-    KEYS = {"enter": "confirm", "escape": "cancel"}
+    KEYS = {"enter": "confirm", "escape": "cancel", VALGKORT_KEY: "manual_valgkort"}
+
+    def hints(self, s: State) -> str:
+        return f"{self.HINTS}   {VALGKORT_HINT}"
 
     def compose_body(self) -> ComposeResult:
         yield Static("Kontroller legitimasjonen:", classes="label", markup=False)
@@ -226,7 +273,12 @@ class OutcomeScreen(KioskScreen):
     """The verdict: colour, words and a symbol, and what to do next."""
 
     HINTS = f"Esc Ferdig   F2 Søk uten valgkort   F4 Meld feilregistrering   {CARETAKER_HINT}"
-    KEYS = {"escape": "cancel", "f2": "go_search", "f4": "go_misregistration"}
+    KEYS = {"escape": "cancel", "f2": "go_search", "f4": "go_misregistration", VALGKORT_KEY: "manual_valgkort"}
+
+    def hints(self, s: State) -> str:
+        if s.status is not None and s.status.voter is not None:  # a voter from the register: M prints
+            return f"Esc Ferdig   {VALGKORT_HINT}   F2 Søk   F4 Feilregistrering   {CARETAKER_HINT}"
+        return self.HINTS
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="verdict", markup=False)
@@ -383,17 +435,23 @@ class CaretakerScreen(KioskScreen):
         yield Static("Nett", classes="label", markup=False)
         for row in status.network_rows(status.NetworkLayers.unknown()):
             yield from self._compose_row(row)
+        if self.kiosk.modem is not None:
+            yield Static("Mobilt reservenett", classes="label", markup=False)
+            yield from self._compose_row(status.modem_row(None), tall=True)
         yield Static(id="next-check", markup=False)
 
     @staticmethod
-    def _compose_row(row: status.Row) -> ComposeResult:
-        with Horizontal(classes="status-row"):
+    def _compose_row(row: status.Row, *, tall: bool = False) -> ComposeResult:
+        with Horizontal(classes="status-row -tall" if tall else "status-row"):
             yield Static(row.label, classes="status-label", markup=False)
             yield Static(id=f"status-{row.key}", classes="status-state", markup=False)
 
     def show_body(self, s: State) -> None:
         k = self.kiosk
-        for row in [*status.power_rows(k.power_states), *status.network_rows(k.network)]:
+        rows = [*status.power_rows(k.power_states), *status.network_rows(k.network)]
+        if k.modem is not None:
+            rows.append(status.modem_row(k.modem_status))
+        for row in rows:
             self._set_tone(self.query_one(f"#status-{row.key}", Static), row.tone,
                            f"{row.symbol}  {row.words}" + (f"  ({row.detail})" if row.detail else ""))  # fmt: skip
         nxt = status.next_view(k.power_states, k.network)
@@ -409,6 +467,41 @@ class CaretakerScreen(KioskScreen):
 
     def close(self) -> None:
         self.kiosk.close_caretaker()
+
+
+class ValgkortScreen(KioskScreen):
+    """A manual valgkort for the voter the register found: the clerk picks the reason,
+    Enter prints (valgkiosk.ui.printing), Esc goes back without printing."""
+
+    KEYS = {"escape": "cancel"}
+    HINTS = "Pil opp/ned og Enter Skriv ut   Esc Tilbake"
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("MANUELT VALGKORT", id="valgkort-title", markup=False)
+        yield Static(id="valgkort-voter", markup=False)
+        yield Static("Hvorfor skrives valgkortet ut?", classes="label", markup=False)
+        yield OptionList(*[Option(label) for label in REASON_LABELS.values()], id="valgkort-reasons")
+
+    def on_screen_resume(self) -> None:
+        super().on_screen_resume()
+        reasons = self.query_one("#valgkort-reasons", OptionList)
+        reasons.highlighted = 0
+        reasons.focus()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.on_screen_resume()
+
+    def show_body(self, s: State) -> None:
+        voter = s.status.voter if s.status else None
+        if voter is None:
+            return
+        lines = [voter.navn, f"Født {birth_date_text(voter.fodselsdato)}", voter.adresse or "(adresse ikke oppgitt)"]
+        self.query_one("#valgkort-voter", Static).update(plain("\n".join(lines)))
+
+    @on(OptionList.OptionSelected, "#valgkort-reasons")
+    def pick(self, event: OptionList.OptionSelected) -> None:
+        self.kiosk.send(co.ChooseValgkortReason, list(REASON_LABELS)[event.option_index])
 
 
 class ConfigErrorScreen(Screen[None]):
@@ -444,4 +537,5 @@ PHASE_SCREENS: dict[Phase, type[KioskScreen]] = {
     Phase.SEARCHING: SearchScreen,
     Phase.CONFIRM_MISREGISTRATION: MisregistrationScreen,
     Phase.REPORTING_MISREGISTRATION: MisregistrationScreen,
+    Phase.CHOOSING_VALGKORT: ValgkortScreen,
 }

@@ -163,3 +163,22 @@ def next_view(power: Mapping[PowerSource, bool | None], net: NetworkLayers) -> N
     return NextView(UNKNOWN, "Ingen feil er målt.",
                     "Det som står som ukjent, kan ikke kiosken se. Virker ikke nettet: sjekk strømmen til "
                     "ruteren og sikringene.")  # fmt: skip
+
+
+class ModemReadingLike(Protocol):
+    """One modem reading (valgkiosk.drivers.modem.ModemStatus fits)."""
+
+    @property
+    def registered(self) -> bool: ...
+    @property
+    def detail(self) -> str: ...
+
+
+def modem_row(reading: ModemReadingLike | None) -> Row:
+    """The mobile-fallback modem: green when it is on a mobile network, red with the
+    driver's own words when it is not (unplugged, busy, ERROR, silent, not registered),
+    ``ukjent`` until the first reading."""
+    if reading is None:
+        return Row("modem", "Mobilmodem", UNKNOWN, UKJENT, "leses nå")
+    words = reading.detail.rstrip(".")
+    return Row("modem", "Mobilmodem", OK if reading.registered else BAD, words)

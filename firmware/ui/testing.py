@@ -5,7 +5,10 @@ gpiozero ships its MockFactory) so that UI tests, scenario tests and the bench s
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from dataclasses import dataclass, field
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -13,15 +16,24 @@ from typing import Any
 from textual.pilot import Pilot
 
 from valgkiosk.core import checkoff as co
+from valgkiosk.core import outage
 from valgkiosk.drivers.gpio import SimulatedGpio
+from valgkiosk.drivers.network import SimulatedConnectivity
 from valgkiosk.drivers.scanner import SimulatedScanner
 from valgkiosk.ports.clock import ManualClock
 from valgkiosk.ports.register import Register
 from valgkiosk.register_memory import DemoCard, demo_register
 
 from .app import KioskApp, SimControls
+from .printing import Place
+
+PRINT_PLACE = Place("0301", "0101", "Stortingsvalget 2025", kiosk_id="k-0101-1", printer="sim TM-T20II",
+                    image_version="test")  # fmt: skip
 
 SIZE = (100, 32)
+from valgkiosk.demo import DEMO_PIN, DEMO_PIN_HASH  # noqa: E402,F401 - the chair's PIN in tests and the demo
+#: The wall clock the rig's receipts are printed at.
+PRINT_TIME = datetime(2025, 9, 8, 14, 32, tzinfo=timezone(timedelta(hours=2)))
 TIMINGS = co.Timings(personal_data=15, confirm=60, duplicate_window=1.0, retry_interval=2.0,
                      register_timeout=3.0)  # fmt: skip
 
@@ -38,6 +50,9 @@ class Rig:
     request_ids: list[str] = field(default_factory=list)
     verdicts: list[co.Outcome] = field(default_factory=list)
     gpio: SimulatedGpio | None = None  # the simulated caretaker box, on the rig's clock
+    network: SimulatedConnectivity | None = None  # the simulated way to the register
+    printer: Any = None  # the SimulatedPrinter (make_rig(printer=True))
+    queue: Any = None  # its PrintQueue
 
     def card(self, label: str) -> str:
         return self.cards[label]
@@ -50,6 +65,13 @@ def make_rig(
     timings: co.Timings = TIMINGS,
     bord: int = 1,
     gpio: bool = True,
+    network: bool = True,
+    journal: Any = None,
+    outage_timings: outage.Timings = outage.Timings(),
+    connectivity: Any = None,
+    printer: bool = False,
+    print_dir: str | Path | None = None,
+    print_preview: bool = False,
 ) -> Rig:
     """A kiosk app over the demo register (or ``register``), not yet running; with
     ``gpio`` a simulated caretaker box (all supplies on) feeds its power sensors."""
@@ -67,6 +89,13 @@ def make_rig(
 
     verdicts: list[co.Outcome] = []
     box = SimulatedGpio(clock=clock) if gpio else None
+    net = SimulatedConnectivity(named=False, now=clock.now) if network else None
+    sim_printer = queue = None
+    if printer or print_dir is not None:
+        from valgkiosk.drivers.printer import PrintQueue, SimulatedPrinter
+
+        sim_printer = SimulatedPrinter(columns=48)
+        queue = PrintQueue(sim_printer, print_dir or tempfile.mkdtemp(prefix="valgkiosk-print-"))
     app = KioskApp(
         register=register,
         scanner=scanner,
@@ -75,12 +104,26 @@ def make_rig(
         bord=bord,
         clock=clock,
         new_request_id=new_id,
-        sim=SimControls(scanner, cards, box) if sim else None,
+        sim=SimControls(scanner, cards, box, net, printer=sim_printer) if sim else None,
         auto_tick=False,
         on_verdict=verdicts.append,
         power=box.sensors if box is not None else None,
+        connectivity=connectivity if connectivity is not None else net,
+        outage_timings=outage_timings,
+        indicators=box.indicators if box is not None else None,
+        chair_pin_hash=DEMO_PIN_HASH,
+        journal=journal,
+        print_queue=queue,
+        print_place=PRINT_PLACE,
+        print_now=lambda: PRINT_TIME,
+        print_preview=print_preview,
     )
-    return Rig(app, scanner, register, clock, {c.label: c.number for c in cards}, ids, verdicts, box)
+    return Rig(app, scanner, register, clock, {c.label: c.number for c in cards}, ids, verdicts, box, net,
+               sim_printer, queue)  # fmt: skip
+
+
+#: The workers ``settle`` waits for: register calls and print jobs (never the scanner).
+SETTLE_GROUPS = frozenset({"register", "printer", "printer-data"})
 
 
 async def settle(pilot: Pilot[Any], rounds: int = 3) -> None:
@@ -88,7 +131,7 @@ async def settle(pilot: Pilot[Any], rounds: int = 3) -> None:
     app = pilot.app
     for _ in range(rounds):
         await pilot.pause()
-        pending = [w for w in app.workers if w.group == "register" and not w.is_finished]
+        pending = [w for w in app.workers if w.group in SETTLE_GROUPS and not w.is_finished]
         if pending:
             await asyncio.gather(*(w.wait() for w in pending), return_exceptions=True)
         await pilot.pause()
@@ -107,6 +150,20 @@ async def settle_power(rig: Rig, pilot: Pilot[Any]) -> None:
     rig.clock.advance(rig.gpio.sensors.timings.stable)
     rig.gpio.sensors.poll()
     await settle(pilot)
+
+
+async def probe(rig: Rig, pilot: Pilot[Any], rounds: int = 1) -> None:
+    """Let the watchdog run ``rounds`` probe rounds, one probe interval apart on the clock."""
+    station = rig.app.station
+    for _ in range(rounds):
+        rig.clock.advance(station.timings.probe_interval)
+        await station.probe_once()
+    await settle(pilot)
+
+
+async def type_text(pilot: Pilot[Any], text: str) -> None:
+    """Type ``text`` key by key (digits and letters), as on the kiosk's keyboard."""
+    await pilot.press(*[{" ": "space", ".": "full_stop", ",": "comma"}.get(c, c) for c in text])
 
 
 def screen_text(app: KioskApp) -> str:

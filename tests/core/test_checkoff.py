@@ -389,3 +389,51 @@ def test_the_loggbok_gets_scanner_faults_and_misregistrations_without_names() ->
     assert [e.kind for e in entries] == ["misregistration"]  # type: ignore[attr-defined]
     data = dict(entries[0].data)  # type: ignore[attr-defined]
     assert data["forespørsel"] == "rid-1" and "Kari" not in str(data) and GOOD not in str(data)
+
+
+# -- the manual valgkort from the register (issue 5) ---------------------------------------
+
+
+def test_manual_valgkort_for_the_voter_found_goes_back_to_confirming() -> None:
+    s, effects = run([co.StartManualValgkort(2.0)], confirming())
+    assert s.phase is Phase.CHOOSING_VALGKORT and s.shows_personal_data and not effects
+    assert s.deadline == 2.0 + T.confirm
+    s, effects = run([co.ChooseValgkortReason(co.ValgkortReason.NO_VALGKORT, 3.0)], s)
+    assert of(effects, co.PrintManualValgkort) == [co.PrintManualValgkort(KARI, co.ValgkortReason.NO_VALGKORT)]
+    assert s.phase is Phase.CONFIRMING and s.status == READY and s.valgkort_return is None
+    assert s.deadline == 3.0 + T.confirm
+    s, effects = run([co.Confirm("rid-1", 4.0)], s)  # the check-off still goes ahead
+    assert of(effects, co.AskCheckoff)
+
+
+def test_manual_valgkort_after_an_outcome_and_cancel_goes_back_without_printing() -> None:
+    already = VoterStatus(Verdict.ALREADY_VOTED, KARI, CheckoffRecord(WHEN, "0101", "Prøveskolen", 2))
+    shown, _ = run([co.Scanned(GOOD, 0.0), co.LookupAnswered(1, already, 0.1)])
+    s, effects = run([co.StartManualValgkort(1.0), co.Cancel(2.0)], shown)
+    assert s.phase is Phase.OUTCOME and s.outcome is Outcome.ALREADY_VOTED and not effects
+    assert s.deadline == 2.0 + T.personal_data
+    s, effects = run([co.StartManualValgkort(3.0), co.ChooseValgkortReason(co.ValgkortReason.SPECIAL_VOTE, 4.0)],
+                     shown)  # fmt: skip
+    assert of(effects, co.PrintManualValgkort) == [co.PrintManualValgkort(KARI, co.ValgkortReason.SPECIAL_VOTE)]
+
+
+def test_choosing_a_reason_times_out_like_any_personal_screen() -> None:
+    s, _ = run([co.StartManualValgkort(2.0)], confirming())
+    s, effects = run([co.Tick(2.0 + T.confirm)], s)
+    assert s.phase is Phase.IDLE and s.status is None and effects == [co.ClearPersonalData()]
+
+
+@pytest.mark.parametrize(
+    ("make_state", "event"),
+    [
+        (lambda: run([co.Scanned("12345", 0.0)])[0], co.StartManualValgkort(1.0)),  # no voter
+        (lambda: co.initial_state(SETTINGS), co.StartManualValgkort(1.0)),
+        (lambda: run([co.StartManualValgkort(1.0)], confirming())[0],
+         co.ChooseValgkortReason(co.ValgkortReason.EMERGENCY, 2.0)),  # the emergency screen's
+        (confirming, co.ChooseValgkortReason(co.ValgkortReason.SAMI, 2.0)),
+    ],
+)
+def test_manual_valgkort_needs_a_voter_from_the_register(make_state, event) -> None:  # type: ignore[no-untyped-def]
+    s = make_state()
+    with pytest.raises(co.IllegalTransition):
+        co.step(s, event)

@@ -11,12 +11,15 @@ from hypothesis import strategies as hs
 
 from valgkiosk.core.manntallsnummer import parse
 from valgkiosk.core.receipts import (
+    REPLACEMENT,
     COLUMNS,
     ClosingReport,
     LogEntry,
     LogPrintout,
     ManualValgkort,
     Outage,
+    SelftestLine,
+    SelftestSummary,
     StationInfo,
     TestPage,
     ValgkortReason,
@@ -26,6 +29,7 @@ from valgkiosk.core.receipts import (
     manual_valgkort,
     printable,
     receipt_text,
+    selftest_summary,
     test_page,
     wrap,
 )
@@ -144,6 +148,11 @@ class TestPrinterReceipts:
         assert "20:50-(pågår)  0:15:00" in lines
         assert "Varighet til sammen: 0:48:12" in lines
 
+    def test_closing_report_says_when_the_register_count_is_unknown(self) -> None:
+        report = ClosingReport(STATION, AT, None, 0, 0, 0)
+        line = next(t for t in texts(closing_report(report, 42)) if t.startswith("Avkrysninger"))
+        assert line.endswith(" ukjent") and len(line) == 42
+
     @pytest.mark.parametrize("columns", COLUMNS)
     def test_log_printout_wraps_entries_under_their_text(self, columns: int) -> None:
         lines = texts(all_layouts(columns)[2])
@@ -172,6 +181,8 @@ class TestPrinterReceipts:
         assert len(ruler) == columns
         assert any("æøå ÆØÅ" in t for t in lines)
         assert Barcode("123456789080") in receipt.blocks
+        sample = next(t for t in lines if t.startswith("Tegnsett CP865"))
+        assert REPLACEMENT not in sample  # the sample is all CP865: no "?" on a good printer
 
     @given(hs.text(alphabet=hs.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=200),
            hs.integers(min_value=10, max_value=60), hs.integers(min_value=0, max_value=8))
@@ -200,3 +211,34 @@ class TestPrinterReceipts:
         for line in texts(receipt):
             assert line.strip() in text
         assert "000001234582" in text
+
+
+# -- the self-test summary ------------------------------------------------------------
+
+
+def _selftest_summary(passed: bool) -> SelftestSummary:
+    return SelftestSummary(
+        kommune="0301", krets="0101", bord=3, kiosk_id="0301-0101-bord3", image_version="2025.08.1",
+        printed_at=datetime(2025, 9, 1, 7, 30), passed=passed,
+        lines=(SelftestLine("Konfigurasjon", "OK", "Gyldig: kommune 0301, krets 0101, bord 3."),
+               SelftestLine("Lampetest", "IKKE MONTERT", "Ingen lamper eller summer er satt opp."),
+               SelftestLine("Manntall og legitimasjon og et veldig langt navn på sjekken", "FEIL",
+                            "Legitimasjonen gjelder kommune 0301, krets 0101, bord 4, men kiosken er satt opp "
+                            "for kommune 0301, krets 0101, bord 3.")),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("columns", [42, 48])
+@pytest.mark.parametrize("passed", [True, False])
+def test_selftest_summary_fits_and_says_the_result(columns: int, passed: bool) -> None:
+    receipt = selftest_summary(_selftest_summary(passed), columns)
+    text = receipt_text(receipt)
+    lines = text.splitlines()
+    assert receipt.kind == "selftest" and isinstance(receipt.blocks[-1], Cut)
+    assert all(len(line) <= columns for line in lines)
+    assert any(line.startswith("Konfigurasjon") and line.endswith("OK") for line in lines)
+    assert any(line.endswith("FEIL") for line in lines) and any(line.endswith("IKKE MONTERT") for line in lines)
+    assert "2025.08.1" in text and "0301-0101-bord3" in text and "01.09.2025 kl. 07:30" in text
+    assert ("IKKE BESTÅTT" in text) is (not passed) and "BESTÅTT" in text
+    bold = [b.text for b in receipt.blocks if isinstance(b, Text) and b.bold and not b.double]
+    assert any(t.endswith("FEIL") for t in bold)  # a failed check stands out

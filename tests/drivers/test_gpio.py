@@ -178,6 +178,43 @@ def test_glitch_control_is_too_short_to_count() -> None:
         sim.close()
 
 
+def test_a_bouncing_contact_counts_once_from_its_last_edge() -> None:
+    """A plug wobbled in its socket: several edges, each shorter than the stable time;
+    one change, stable time after the last edge."""
+    clock = ManualClock()
+    sim = SimulatedGpio(timings=TIMINGS, clock=clock)
+    try:
+        clock.advance(STABLE)
+        sim.sensors.poll()
+        for present in (False, True, False, True, False):
+            sim.set_power(ROUTER, present)
+            clock.advance(0.1)
+            assert sim.sensors.poll() == []
+        last_edge = clock.monotonic() - 0.1
+        clock.advance(STABLE - 0.1)
+        [change] = sim.sensors.poll()
+        assert (change.source, change.present, change.previous) == (ROUTER, False, True)
+        assert change.edge_at == pytest.approx(last_edge) and change.at == pytest.approx(last_edge + STABLE)
+    finally:
+        sim.close()
+
+
+def test_a_change_before_the_first_stable_reading_is_reported_from_unknown() -> None:
+    clock = ManualClock()
+    sim = SimulatedGpio(timings=TIMINGS, clock=clock)
+    try:
+        clock.advance(STABLE / 2)
+        sim.cut_mains()  # mains goes before the start-up reading has held
+        clock.advance(STABLE / 2)
+        changes = {c.source: c for c in sim.sensors.poll()}
+        assert MAINS not in changes and sim.sensors.states()[MAINS] is None  # not held long enough yet
+        clock.advance(STABLE / 2)
+        [change] = sim.sensors.poll()
+        assert (change.source, change.present, change.previous) == (MAINS, False, None)
+    finally:
+        sim.close()
+
+
 def test_unfitted_inputs_stay_unknown_and_cannot_be_cut() -> None:
     clock = ManualClock()
     sim = SimulatedGpio(GpioPins(mains=InputPin(17)), timings=TIMINGS, clock=clock)
@@ -332,6 +369,25 @@ def test_blink_patterns(set_mode: str, mode: LedMode, output: Output, on: float,
         getattr(ind, set_mode)(LedMode.ON)
         assert_pattern(pin, [(0, False), (0, True), (on, False), (off, True)])
         assert pin.state is True
+    finally:
+        ind.close()
+
+
+@pytest.mark.parametrize(
+    ("set_mode", "blink", "output"),
+    [("set_power", LedMode.SLOW_BLINK, Output.POWER_LED), ("set_network", LedMode.FAST_BLINK, Output.NETWORK_LED)],
+)
+def test_a_blink_stops_dark_when_the_led_goes_off(set_mode: str, blink: LedMode, output: Output) -> None:
+    factory = MockFactory()
+    ind = indicators(factory)
+    pin = out_pin(factory, output)
+    try:
+        getattr(ind, set_mode)(blink)
+        run(asyncio.sleep(0.05))
+        getattr(ind, set_mode)(LedMode.OFF)
+        after = len(pin.states)
+        run(asyncio.sleep(0.6))  # longer than a whole blink cycle
+        assert pin.state is False and len(pin.states) == after and not ind.is_on(output)
     finally:
         ind.close()
 

@@ -9,16 +9,12 @@ this process's pid in their names and are always deleted in the fixture's teardo
 
 from __future__ import annotations
 
-import json
 import os
-import queue
 import shutil
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
@@ -26,6 +22,15 @@ import pytest
 from tests.register.factory import fill
 from valgkiosk.core import outage
 from valgkiosk.core.outage import Layer, Timings
+from valgkiosk.drivers.network.testbed import (
+    KIOSK_IF,
+    REGISTER_ADDR,
+    REGISTER_IF,
+    REGISTER_PORT,
+    JsonLines,
+    NamespacePair,
+    ip,
+)
 from valgkiosk.register.store import open_store
 
 pytestmark = [
@@ -35,9 +40,6 @@ pytestmark = [
     pytest.mark.timeout(60),
 ]
 
-REGISTER_ADDR, KIOSK_ADDR, PREFIX = "10.203.0.1", "10.203.0.2", 30
-REGISTER_PORT = 8470
-REGISTER_IF, KIOSK_IF = "reg0", "uplink0"  # names inside the namespaces only
 DETECTOR = Timings()  # the detector's defaults: 8 failed rounds to declare, 12 good to recover
 
 PROBE_SCRIPT = """
@@ -60,103 +62,36 @@ asyncio.run(main())
 """
 
 
-def ip(*args: str) -> None:
-    subprocess.run(["ip", *args], check=True, timeout=10, capture_output=True)
-
-
-@dataclass
-class Net:
-    register_ns: str
-    kiosk_ns: str
-
-
 @pytest.fixture(scope="module")
-def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
+def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NamespacePair]:
     """Two namespaces, a veth pair, and a register serving in the first one."""
     tmp = tmp_path_factory.mktemp("netns")
-    pid = os.getpid()
-    n = Net(f"vk-reg-{pid}", f"vk-kiosk-{pid}")
-    register: subprocess.Popen[bytes] | None = None
-    made: list[str] = []
+    db = f"sqlite:///{tmp}/register.db"
+    store = open_store(db)
+    store.migrate()
+    fill(store)
+    store.close()
+    pair = NamespacePair()
     try:
-        for ns in (n.register_ns, n.kiosk_ns):
-            ip("netns", "add", ns)
-            made.append(ns)
-        ip("link", "add", REGISTER_IF, "netns", n.register_ns, "type", "veth",
-           "peer", "name", KIOSK_IF, "netns", n.kiosk_ns)
-        ip("-n", n.register_ns, "addr", "add", f"{REGISTER_ADDR}/{PREFIX}", "dev", REGISTER_IF)
-        ip("-n", n.kiosk_ns, "addr", "add", f"{KIOSK_ADDR}/{PREFIX}", "dev", KIOSK_IF)
-        for ns, dev in ((n.register_ns, REGISTER_IF), (n.kiosk_ns, KIOSK_IF)):
-            ip("-n", ns, "link", "set", "lo", "up")
-            ip("-n", ns, "link", "set", dev, "up")
-        ip("-n", n.kiosk_ns, "route", "add", "default", "via", REGISTER_ADDR)
-
-        db = f"sqlite:///{tmp}/register.db"
-        store = open_store(db)
-        store.migrate()
-        fill(store)
-        store.close()
-        log = open(tmp / "register.log", "ab")  # noqa: SIM115 - closed right after the start
-        register = subprocess.Popen(
-            ["ip", "netns", "exec", n.register_ns, sys.executable, "-m", "valgkiosk", "register", "serve",
-             "--db", db, "--host", REGISTER_ADDR, "--port", str(REGISTER_PORT), "--log-level", "warning"],
-            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        log.close()
-        yield n
+        pair.serve(db, tmp / "register.log")
+        yield pair
     finally:
-        if register is not None and register.poll() is None:
-            register.terminate()
-            try:
-                register.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                register.kill()
-                register.wait(timeout=10)
-        for ns in reversed(made):  # deleting a namespace deletes its end of the veth pair
-            subprocess.run(["ip", "netns", "del", ns], timeout=10, capture_output=True)
+        pair.close()
 
 
-class ProbeRun:
-    """The probes in the kiosk's namespace, one JSON line per round, read by a thread."""
+class ProbeRun(JsonLines):
+    """The probes in the kiosk's namespace, one JSON line per round."""
 
-    def __init__(self, n: Net, duration: float = 45.0) -> None:
-        self.proc = subprocess.Popen(
-            ["ip", "netns", "exec", n.kiosk_ns, sys.executable, "-c", PROBE_SCRIPT,
-             f"http://{REGISTER_ADDR}:{REGISTER_PORT}", KIOSK_IF, str(REGISTER_PORT), str(duration)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        )
-        self.lines: queue.Queue[dict | None] = queue.Queue()
-        self.rounds: list[dict] = []
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.put(json.loads(line))
-        self.lines.put(None)
-
-    def until(self, done: Callable[[list[dict]], bool], timeout: float, what: str) -> None:
-        """Collect rounds until ``done(rounds)`` holds; fail after ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
-        while not done(self.rounds):
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError(f"{what}: not within {timeout} s; last rounds: {self.rounds[-3:]}")
-            try:
-                item = self.lines.get(timeout=left)
-            except queue.Empty:
-                continue
-            if item is None:
-                err = self.proc.stderr.read().decode() if self.proc.stderr else ""
-                raise AssertionError(f"{what}: the probe process ended: {err[-2000:]}")
-            self.rounds.append(item)
+    def __init__(self, n: NamespacePair, duration: float = 45.0) -> None:
+        super().__init__(n.in_kiosk(sys.executable, "-c", PROBE_SCRIPT, f"http://{REGISTER_ADDR}:{REGISTER_PORT}",
+                                    KIOSK_IF, str(REGISTER_PORT), str(duration),
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE))  # fmt: skip
+        self.rounds = self.seen
 
     def close(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait(timeout=10)
-        self.reader.join(timeout=5)
 
 
 def run_of(rounds: list[dict], good: bool) -> int:
@@ -170,7 +105,7 @@ def run_of(rounds: list[dict], good: bool) -> int:
 
 
 @pytest.mark.parametrize("side", ["router", "kiosk"])
-def test_link_cut_and_restore(net: Net, side: str) -> None:
+def test_link_cut_and_restore(net: NamespacePair, side: str) -> None:
     """``router``: the register's end goes down, the kiosk sees NO-CARRIER (cable out,
     router without power). ``kiosk``: the kiosk's own interface is set down."""
     ns, dev = (net.register_ns, REGISTER_IF) if side == "router" else (net.kiosk_ns, KIOSK_IF)

@@ -61,6 +61,7 @@ def test_closing_report_and_test_page_read_back(columns: int) -> None:
     page = decode(printed(layout("test_page", columns)))
     assert [b.payload for b in page.barcodes] == ["123456789080"]
     assert any("æøå ÆØÅ" in line.text for line in page.lines)
+    assert any(line.text.endswith("¤ £ ½") for line in page.lines)  # ¤ is » in CP437
 
 
 def test_the_decoder_refuses_what_it_does_not_know() -> None:

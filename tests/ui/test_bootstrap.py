@@ -73,3 +73,47 @@ def test_run_kiosk_refuses_a_bad_config_on_screen_and_in_the_journal(
     err = capsys.readouterr().err
     assert "station.bord" in err and "heltall" in err and str(tmp_path / "station.toml") in err
     assert len(shown) == 1 and any("station.bord" in p for p in shown[0].problems)
+
+
+# -- the receipt printer (issue 5) -------------------------------------------------------------
+
+
+def _station(tmp_path: Path, printer: str) -> cfg.StationConfig:
+    text = (ROOT / "config" / "sim-offline.toml").read_text(encoding="utf-8")
+    start = text.index("[printer]")
+    end = text.index("[timings]")
+    return cfg.parse(text[:start] + printer + "\n" + text[end:], tmp_path / "station.toml")
+
+
+def test_the_printer_and_its_queue_follow_the_config(tmp_path: Path) -> None:
+    from valgkiosk.drivers.printer import EscposPrinter, SimulatedPrinter
+
+    none = _station(tmp_path, '[printer]\nkind = "none"\n')
+    assert bootstrap.build_printing(none, sim=False) == (None, None)
+    usb = _station(tmp_path, f'[printer]\nkind = "network"\nhost = "127.0.0.1"\nprofile = "TM-T88V"\n'
+                             f'queue_dir = "{tmp_path / "q"}"\n')  # fmt: skip
+    printer, queue = bootstrap.build_printing(usb, sim=False)
+    assert isinstance(printer, EscposPrinter) and printer.columns == 42
+    assert queue.printer is printer and queue.directory == tmp_path / "q"
+    # --sim with a real station file: the simulated printer, never the station's data partition
+    printer, queue = bootstrap.build_printing(usb, sim=True)
+    assert isinstance(printer, SimulatedPrinter) and printer.columns == 42
+    assert not str(queue.directory).startswith(str(tmp_path))
+    app = bootstrap.build_app(_station(tmp_path, f'[printer]\nkind = "sim"\nqueue_dir = "{tmp_path / "q2"}"\n'),
+                              sim=True)  # fmt: skip
+    assert app.printing.queue is not None and app.sim.printer is app.printing.queue.printer
+
+
+def test_an_unusable_queue_dir_refuses_to_start(tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    shown: list[ConfigErrorApp] = []
+    monkeypatch.setattr(ConfigErrorApp, "run", lambda self, **kw: shown.append(self))
+    (tmp_path / "a-file").write_text("", encoding="utf-8")
+    text = (ROOT / "config" / "station.example.toml").read_text(encoding="utf-8")
+    text = text.replace('credential_file = "/etc/valgkiosk/credential"', 'credential_file = "cred"')
+    text = text.replace('queue_dir = "/var/lib/valgkiosk/print-queue"', f'queue_dir = "{tmp_path / "a-file" / "q"}"')
+    text = text.replace('loggbok = "/var/lib/valgkiosk/loggbok.jsonl"', f'loggbok = "{tmp_path / "loggbok.jsonl"}"')
+    (tmp_path / "cred").write_text("0123456789abcdef0123\n", encoding="utf-8")
+    (tmp_path / "station.toml").write_text(text, encoding="utf-8")
+    assert bootstrap.run_kiosk(str(tmp_path / "station.toml"), sim=False) == 2
+    assert "printer.queue_dir" in capsys.readouterr().err
+    assert len(shown) == 1 and "printer.queue_dir" in shown[0].problems[0]

@@ -10,6 +10,7 @@ from textual.pilot import Pilot
 
 from valgkiosk.core.outage import Layer
 from valgkiosk.ports.power import PowerSource
+from valgkiosk.journal import MemoryJournal
 from valgkiosk.ui import screens
 from valgkiosk.ui.app import CARETAKER_REFUSED
 from valgkiosk.ui.status import NetworkLayers
@@ -143,14 +144,8 @@ def test_router_power_cut_points_the_caretaker_at_the_router_and_back() -> None:
 
 
 def test_power_changes_reach_the_loggbok() -> None:
-    entries: list[tuple[str, dict[str, Any]]] = []
-
-    class Journal:
-        def append(self, kind: str, data: dict[str, Any]) -> None:
-            entries.append((kind, data))
-
-    rig = make_rig()
-    rig.app.journal = Journal()
+    journal = MemoryJournal()
+    rig = make_rig(journal=journal)
 
     async def script(rig: Rig, pilot: Pilot[Any]) -> None:
         assert rig.gpio is not None
@@ -159,7 +154,7 @@ def test_power_changes_reach_the_loggbok() -> None:
         await settle_power(rig, pilot)
 
     drive(script, rig)
-    power = [d for k, d in entries if k == "power"]
+    power = [e.data for e in journal.entries() if e.kind == "power"]
     assert {"source": "router", "present": False, "previous": True} in power
     assert {"source": "mains", "present": True, "previous": None} in power
 

@@ -1,0 +1,318 @@
+"""The emergency routine on screen: the alarm banner every screen carries, the chair's PIN,
+the six steps of the routine at the table, and the loggbok for the chair.
+
+Pure view functions (banner, step lines, timeline) first, then the screens. The screens
+only show the station's state and pass keys on to the app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from textual import events, on
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Input, Static
+
+from valgkiosk.core import emergency as em
+from valgkiosk.core.checkoff import State
+from valgkiosk.core.loggbok import Entry
+
+from . import texts
+from .screens import KioskScreen, _steady
+from .widgets import plain
+
+if TYPE_CHECKING:
+    from valgkiosk.station import Station
+
+ACK_KEY, EMERGENCY_KEY, LOG_KEY = "f3", "f5", "f11"
+
+
+def hhmm(at: datetime) -> str:
+    """``10.32`` in Norwegian local time."""
+    local = at.astimezone(texts.OSLO)
+    return f"{local.hour:02d}.{local.minute:02d}"
+
+
+def banner(station: Station) -> tuple[str, str] | None:
+    """The line every screen shows about the register and the routine: (tone, text), or
+    None when all is well."""
+    s = station.state
+    if s.outage is not None:
+        since = f"siden kl. {hhmm(s.outage.started_at)}"
+        if s.emergency:
+            return texts.WARN, f"BEREDSKAPSRUTINE: manntallet kan ikke nås ({since}). {s.outage.diagnosis}"
+        if s.alarm is em.Alarm.SOUNDING:
+            return texts.BAD, (f"⚠ ALARM: MANNTALLET KAN IKKE NÅS ({since}). Si fra til stemmestyrets leder nå.\n"
+                               f"{s.outage.diagnosis}\nF3 Kvitter alarm   F5 Start beredskapsrutinen (leder)")
+        return texts.BAD, (f"⚠ MANNTALLET KAN IKKE NÅS ({since}). Alarmen er kvittert.\n{s.outage.diagnosis}\n"
+                           "Stemmestyrets leder avgjør om beredskapsrutinen skal brukes: F5.")
+    if s.emergency:
+        return texts.OK, ("✔ MANNTALLET ER TILBAKE. Stemmestyrets leder avslutter beredskapsrutinen med F5; "
+                          "deretter fortsetter elektronisk avkrysning.")
+    if s.pending:
+        why = f" ({station.upload_error})" if station.upload_error else ""
+        return texts.WARN, (f"! {len(s.pending)} beredskapsstemmer er ikke overført til manntallet ennå{why}. "
+                            "Kiosken prøver igjen av seg selv.")
+    return None
+
+
+def step_lines(walk: em.Walk) -> list[tuple[str, str]]:
+    """The six steps as (state, text): ``done``, ``now``, ``skipped`` or ``todo``."""
+    lines = []
+    for number, text in enumerate(em.STEPS_NB, start=1):
+        if number == 2 and walk.step > 2 and not walk.manual_valgkort:
+            state = "skipped"
+        elif number < walk.step:
+            state = "done"
+        elif number == walk.step:
+            state = "now"
+        else:
+            state = "todo"
+        lines.append((state, text))
+    return lines
+
+
+STEP_MARK = {"done": "✔", "now": "▶", "skipped": "–", "todo": "·"}
+
+
+def timeline(outages: Sequence[em.OutageRecord], start: datetime, end: datetime, width: int = 60) -> str:
+    """The day from ``start`` to ``end`` as one row of ``width`` cells: ``█`` where the
+    register was unreachable, ``·`` where it was not; with the hours below."""
+    span = max((end - start).total_seconds(), 1.0)
+    cells = []
+    for i in range(width):
+        a = start + timedelta(seconds=span * i / width)
+        b = start + timedelta(seconds=span * (i + 1) / width)
+        down = any(o.started_at < b and (o.ended_at or end) > a for o in outages)
+        cells.append("█" if down else "·")
+    ruler = f"{hhmm(start)}{' ' * max(1, width - 10)}{hhmm(end)}"
+    return "".join(cells) + "\n" + ruler
+
+
+def entry_line(entry: Entry) -> str:
+    """One loggbok entry for the chair: time, what, details (never names)."""
+    try:
+        at = hhmm(datetime.fromisoformat(entry.at))
+    except ValueError:
+        at = "??.??"
+    detail = em.describe(entry.kind, entry.data)
+    return f"{at}  {entry.label()}" + (f": {detail}" if detail else "")
+
+
+# -- screens ------------------------------------------------------------------------------------
+
+
+class EmergencyScreen(KioskScreen):
+    """The table runs the emergency routine: one voter at a time through the six steps."""
+
+    KEYS = {"escape": "cancel_voter"}
+    AUTO_FOCUS = ""  # (not None: that means the app's default) the form's fields take focus only at step 2
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("BEREDSKAPSRUTINE", id="emergency-title", markup=False)
+        yield Static(id="emergency-count", markup=False)
+        yield Static(id="emergency-voter", markup=False)
+        yield Static(id="emergency-steps", markup=False)
+        with Vertical(id="emergency-form"):
+            yield Static("Manuelt valgkort – skriv inn fra legitimasjonen:", classes="label", markup=False)
+            yield _steady(Input(id="mv-navn", placeholder="Fullt navn", max_length=120))
+            yield _steady(Input(id="mv-born", placeholder="Fødselsdato DD.MM.ÅÅÅÅ", max_length=10))
+            yield _steady(Input(id="mv-adresse", placeholder="Adresse", max_length=160))
+        yield Static(id="emergency-message", markup=False)
+
+    def hints(self, s: State) -> str:
+        walk = self.kiosk.walk
+        if walk.step == 1:
+            return "Skann valgkortet   M Uten valgkort   F5 Avslutt (leder)   F11 Logg   F6 Vaktmester"
+        if walk.step == 2:
+            return "Tab Neste felt   Enter Skriv ut manuelt valgkort   Esc Avbryt velgeren"
+        if walk.last_step:
+            return "Enter Konvolutten er i urnen «Beredskap»: tell stemmen   Esc Avbryt velgeren"
+        return "Enter Steget er gjort   Esc Avbryt velgeren"
+
+    def show_body(self, s: State) -> None:
+        k = self.kiosk
+        state = k.station.state
+        since = f"  (startet kl. {hhmm(state.emergency_since)})" if state.emergency_since else ""
+        self.query_one("#emergency-title", Static).update(plain(f"BEREDSKAPSRUTINE{since}"))
+        self.query_one("#emergency-count", Static).update(
+            plain(f"Beredskapsstemmer ved dette bordet: {state.vote_count}"))
+        walk = k.walk
+        if walk.manntallsnummer:
+            voter = f"Velger med valgkort {walk.manntallsnummer[:10]} {walk.manntallsnummer[10:]}"
+        elif walk.manual_valgkort:
+            voter = "Velger uten valgkort: manuelt valgkort"
+        else:
+            voter = "Neste velger: skann valgkortet, eller trykk M om velgeren ikke har valgkort."
+        self.query_one("#emergency-voter", Static).update(plain(voter))
+        steps = "\n".join(f"{STEP_MARK[st]} {n}. {text}" for n, (st, text) in enumerate(step_lines(walk), start=1))
+        self.query_one("#emergency-steps", Static).update(plain(steps))
+        form = self.query_one("#emergency-form")
+        opening = walk.step == 2 and not form.display
+        form.display = walk.step == 2
+        if opening:
+            for field in self.query(Input):
+                field.value = ""
+            self.call_after_refresh(self.query_one("#mv-navn", Input).focus)
+        elif walk.step != 2 and self.focused is not None:
+            self.set_focus(None)
+        message = self.query_one("#emergency-message", Static)
+        tone, text = k.walk_message
+        message.update(plain(text))
+        message.display = bool(text)
+        for name in ("-ok", "-bad", "-warn"):
+            message.set_class(name == f"-{tone}", name)
+
+    async def on_key(self, event: events.Key) -> None:
+        """Enter and M belong to the routine, except while the manual valgkort's fields are
+        typed in (there Enter moves on through the form). KioskScreen.on_key runs after this."""
+        if isinstance(self.focused, Input) or event.key not in ("enter", "m"):
+            return
+        event.stop()
+        event.prevent_default()
+        if event.key == "enter":
+            self.next_step()
+        else:
+            self.no_valgkort()
+
+    def next_step(self) -> None:
+        if self.kiosk.walk.step != 2:
+            self.kiosk.emergency_next()
+
+    def cancel_voter(self) -> None:
+        self.kiosk.emergency_cancel()
+
+    def no_valgkort(self) -> None:
+        if self.kiosk.walk.step == 1:
+            self.kiosk.emergency_without_valgkort()
+
+    @on(Input.Submitted)
+    def submit_form(self, event: Input.Submitted) -> None:
+        event.stop()
+        order = ["mv-navn", "mv-born", "mv-adresse"]
+        values = {name: self.query_one(f"#{name}", Input).value for name in order}
+        missing = next((n for n in order if not values[n].strip()), None)
+        if missing is not None and event.input.id != "mv-adresse":
+            self.query_one(f"#{order[order.index(event.input.id or order[0]) + 1]}", Input).focus()
+            return
+        self.kiosk.emergency_manual_valgkort(values["mv-navn"], values["mv-born"], values["mv-adresse"])
+
+
+class PinScreen(KioskScreen):
+    """The chair confirms a decision about the routine with the PIN."""
+
+    KEYS = {"escape": "cancel_pin"}
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(id="pin-title", markup=False)
+        yield Static(id="pin-text", markup=False)
+        yield Static("PIN-kode:", classes="label", markup=False)
+        yield _steady(Input(id="pin", password=True, max_length=8, restrict=r"[0-9]*"))
+        yield Static(id="pin-error", markup=False)
+
+    def hints(self, s: State) -> str:
+        return "Enter Bekreft   Esc Avbryt"
+
+    def on_screen_resume(self) -> None:
+        super().on_screen_resume()
+        self.query_one("#pin", Input).value = ""
+        self.query_one("#pin", Input).focus()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#pin", Input).focus()
+
+    def show_body(self, s: State) -> None:
+        k = self.kiosk
+        ending = k.station.state.emergency
+        if ending:
+            title = "STEMMESTYRETS LEDER: AVSLUTT BEREDSKAPSRUTINEN"
+            text = (f"{k.station.state.vote_count} beredskapsstemmer er registrert ved bordet. Når rutinen "
+                    "avsluttes, overføres de til manntallet, og elektronisk avkrysning fortsetter.")
+            if not k.station.state.reachable:
+                text += "\nMerk: manntallet kan fortsatt ikke nås."
+        else:
+            title = "STEMMESTYRETS LEDER: START BEREDSKAPSRUTINEN"
+            text = ("Bordet går over til beredskapsrutinen: oransje beredskapskonvolutter og urnen merket "
+                    "«Beredskap». Kiosken veileder hver velger gjennom de seks stegene og teller stemmene.")
+        self.query_one("#pin-title", Static).update(plain(title))
+        self.query_one("#pin-text", Static).update(plain(text))
+        error = self.query_one("#pin-error", Static)
+        error.update(plain(k.pin_error))
+        error.display = bool(k.pin_error)
+
+    @on(Input.Submitted, "#pin")
+    def submit_pin(self, event: Input.Submitted) -> None:
+        event.stop()
+        pin = event.input.value
+        event.input.value = ""
+        self.kiosk.submit_chair_pin(pin)
+
+    def cancel_pin(self) -> None:
+        self.kiosk.close_chair_view()
+
+
+class LogScreen(KioskScreen):
+    """The loggbok for the chair: today's outages as a list and a timeline, and the latest entries."""
+
+    KEYS = {"escape": "close"}
+    ENTRIES_SHOWN = 12
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("LOGGBOK", id="log-title", markup=False)
+        yield Static(id="log-chain", markup=False)
+        yield Static("Brudd i forbindelsen til manntallet i dag:", classes="label", markup=False)
+        yield Static(id="log-outages", markup=False)
+        yield Static(id="log-timeline", markup=False)
+        yield Static("Siste føringer:", classes="label", markup=False)
+        yield Static(id="log-entries", markup=False)
+
+    def hints(self, s: State) -> str:
+        return "F11 eller Esc Tilbake"
+
+    def show_body(self, s: State) -> None:
+        k = self.kiosk
+        station = k.station
+        entries = list(station.journal.entries())
+        problems = station.journal.verify()
+        chain = self.query_one("#log-chain", Static)
+        if problems:
+            chain.update(plain("✖  Loggboken er ikke intakt: " + " ".join(p.message for p in problems[:2])))
+        else:
+            chain.update(plain(f"✔  {len(entries)} føringer, kjeden er intakt."))
+        chain.set_class(bool(problems), "-bad")
+        chain.set_class(not problems, "-ok")
+        now = k.clock.now()
+        today = [o for o in station.state.outages if (o.ended_at or now).date() == now.date()
+                 or o.started_at.date() == now.date()]  # fmt: skip
+        if today:
+            rows = []
+            for o in today:
+                end = f"{hhmm(o.ended_at)}" if o.ended_at else "pågår"
+                rows.append(f"{hhmm(o.started_at)}–{end}  {em.duration_nb(o.duration_s(now)):>10}  {o.diagnosis}")
+            outages = "\n".join(rows)
+        else:
+            outages = "Ingen."
+        self.query_one("#log-outages", Static).update(plain(outages))
+        start = _day_start(entries, now)
+        self.query_one("#log-timeline", Static).update(plain(timeline(today, start, now, width=64)))
+        latest = [entry_line(e) for e in reversed(entries[-self.ENTRIES_SHOWN:])]
+        self.query_one("#log-entries", Static).update(plain("\n".join(latest) or "Ingen føringer."))
+
+    def close(self) -> None:
+        self.kiosk.close_chair_view()
+
+
+def _day_start(entries: Sequence[Entry], now: datetime) -> datetime:
+    """The timeline starts at today's first entry (the kiosk's start), at most 16 hours back."""
+    for e in entries:
+        try:
+            at = datetime.fromisoformat(e.at)
+        except ValueError:
+            continue
+        if at.date() == now.date():
+            return max(at, now - timedelta(hours=16))
+    return now - timedelta(hours=1)
