@@ -97,3 +97,19 @@ def test_check_folder_maps_etc_paths_to_the_folder(tmp_path: Path) -> None:
     assert imp.main(["--check", str(folder)]) == 0
     (folder / "credential").unlink()
     assert imp.main(["--check", str(folder)]) == 1
+
+
+def test_usblp_printer_needs_ids_and_gets_a_usbmisc_rule(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    text = station(printer='kind = "file"\ndevice = "/dev/usb/lp0"\nvendor = 0x04b8\nproduct = 0x0e15')
+    code, run = run_import(tmp_path, text, monkeypatch)
+    assert code == 0
+    assert "allow id 04b8:0e15" in (run / "usbguard-rules.conf").read_text(encoding="utf-8")
+    assert 'SUBSYSTEM=="usbmisc", KERNEL=="lp*"' in (run / "70-valgkiosk-devices.rules").read_text(encoding="utf-8")
+    code, _ = run_import(tmp_path / "noids", station(printer='kind = "file"\ndevice = "/dev/usb/lp0"'), monkeypatch)
+    assert code == 1
+
+
+def test_usb_modem_without_ids_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    code, _ = run_import(tmp_path, station() + '\n[modem]\ndevice = "/dev/ttyUSB2"\n', monkeypatch)
+    assert code == 1
+    assert "[modem]" in (tmp_path / "tty1").read_text(encoding="utf-8")

@@ -81,19 +81,28 @@ def usbguard_policy(config: cfg.StationConfig) -> str:
         else:
             lines += ["# The hand scanner (station config [scanner]).", f"allow {match}"]
     pr = config.printer
-    if pr.kind in ("usb", "serial"):
+    if pr.kind in ("usb", "serial", "file"):
         match = _usb_match(pr.vendor, pr.product, None, "skriveren")
         if match is None:
-            if pr.kind == "usb" or (pr.device and _is_usb_tty(pr.device)):
+            if pr.kind == "usb" or (pr.device and _is_usb_device(pr.device)):
                 raise DeviceError("skriveren må angis med «vendor» og «product» for at USB-vakten skal slippe den til.")
         else:
             lines += ["# The receipt printer (station config [printer]).", f"allow {match}"]
+    modem = getattr(config, "modem", None)
+    if modem is not None and _is_usb_device(modem.device):
+        raise DeviceError("modemet i [modem] er en USB-enhet, og USB-vakten slipper bare til enheter med kjente "
+                          "USB-id-er; [modem] har ennå ingen «vendor»/«product».")
     lines += ["# Everything else is rejected.", "reject"]
     return "\n".join(lines) + "\n"
 
 
 def _is_usb_tty(device: str) -> bool:
     return any(part in device for part in ("ttyUSB", "ttyACM", "/by-id/usb-"))
+
+
+def _is_usb_device(device: str) -> bool:
+    """A device node that a USB device brings (serial adapter, modem, usblp printer)."""
+    return _is_usb_tty(device) or device.startswith("/dev/usb/")
 
 
 def _udev_match(vendor: int | None, product: int | None, name: str | None, what: str) -> list[str]:
@@ -125,6 +134,9 @@ def udev_rules(config: cfg.StationConfig) -> str:
     if pr.kind == "usb" and pmatch:
         lines.append(", ".join(['SUBSYSTEM=="usb"', 'ENV{DEVTYPE}=="usb_device"',
                                 *(m.replace("ATTRS{", "ATTR{") for m in pmatch), own,
+                                'SYMLINK+="valgkiosk-printer"']))
+    elif pr.kind == "file" and pmatch:
+        lines.append(", ".join(['SUBSYSTEM=="usbmisc"', 'KERNEL=="lp*"', *pmatch, own,
                                 'SYMLINK+="valgkiosk-printer"']))
     elif pr.kind == "serial" and pmatch:
         lines.append(", ".join(['SUBSYSTEM=="tty"', *pmatch, own, 'ENV{ID_MM_DEVICE_IGNORE}="1"',
