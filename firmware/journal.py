@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import os
 import threading
 from collections.abc import Iterator, Mapping
@@ -17,7 +18,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from valgkiosk.core.loggbok import ChainProblem, Entry, from_line, next_entry, to_line, verify
+from valgkiosk.core.loggbok import BadLine, ChainProblem, Entry, from_line, next_entry, to_line, verify
+
+log = logging.getLogger("valgkiosk.journal")
 
 
 class Journal:
@@ -47,9 +50,9 @@ class Journal:
                 f.truncate(cut)
                 os.fsync(f.fileno())
             data = data[:cut]
-        lines = data.decode("utf-8").splitlines()
-        if lines:
-            self._last = from_line(lines[-1])
+        lines = data.decode("utf-8", "replace").splitlines()
+        for entry in _readable(lines, self.path):
+            self._last = entry  # new entries chain to the last readable one
         if torn:
             self.append("recovered", {"forkastet_ufullstendig_linje": len(torn)})
         return torn
@@ -74,9 +77,9 @@ class Journal:
         return self.path.read_text(encoding="utf-8").splitlines()
 
     def entries(self) -> Iterator[Entry]:
-        """Every entry, oldest first."""
-        for line in self.lines():
-            yield from_line(line)
+        """Every readable entry, oldest first (a damaged line is skipped and logged here;
+        :meth:`verify` reports it, so it is never hidden from the chair)."""
+        return _readable(self.lines(), self.path)
 
     def verify(self) -> list[ChainProblem]:
         """Where the chain is broken; empty when the loggbok is intact."""
@@ -103,11 +106,18 @@ class MemoryJournal:
         return list(self._lines)
 
     def entries(self) -> Iterator[Entry]:
-        for line in self.lines():
-            yield from_line(line)
+        return _readable(self.lines(), "memory")
 
     def verify(self) -> list[ChainProblem]:
         return verify(self.lines())
+
+
+def _readable(lines: list[str], where: object) -> Iterator[Entry]:
+    for number, line in enumerate(lines, start=1):
+        try:
+            yield from_line(line)
+        except BadLine:
+            log.error("loggbok %s: line %d is damaged and was skipped", where, number)
 
 
 def export(entries: list[Entry], fmt: str) -> str:

@@ -82,3 +82,24 @@ def test_log_command_verifies_shows_and_exports(tmp_path: Path, capsys) -> None:
     path.write_text(text, encoding="utf-8")
     assert main(["log", "--file", str(path), "verify"]) == 1
     assert "IKKE intakt" in capsys.readouterr().out
+
+
+def test_a_damaged_line_in_the_middle_does_not_stop_the_kiosk(tmp_path: Path) -> None:
+    """A line damaged on disk: the kiosk still starts (the state comes from the readable
+    entries), new entries are appended, and verify names the damaged line."""
+    from valgkiosk.core import emergency as em
+
+    path = tmp_path / "loggbok.jsonl"
+    journal = Journal(path)
+    journal.append("emergency_start", {})
+    journal.append("emergency_vote", {"vote_id": "a", "manntallsnummer": None, "manual_valgkort": True})
+    journal.append("emergency_vote", {"vote_id": "b", "manntallsnummer": None, "manual_valgkort": True})
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[1] = lines[1][:20] + "\x00garbage"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    reopened = Journal(path)
+    state = em.replay(reopened.entries())
+    assert state.emergency and [v.vote_id for v in state.votes] == ["b"]
+    reopened.append("emergency_end", {})
+    assert [p.line for p in reopened.verify()][:1] == [2]
+    assert [e.kind for e in reopened.entries()] == ["emergency_start", "emergency_vote", "emergency_end"]
