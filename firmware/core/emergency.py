@@ -25,7 +25,7 @@ import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from valgkiosk.core.outage import DIAGNOSIS_NB, DetectorState, Layer, Mode
 from valgkiosk.ports.indicators import AlarmMode
@@ -160,15 +160,18 @@ def apply(state: StationState, kind: str, data: Mapping[str, Any], at: datetime)
     return state
 
 
-class EntryLike:
+class EntryLike(Protocol):
     """What :func:`replay` reads of a loggbok entry (valgkiosk.core.loggbok.Entry fits)."""
 
-    kind: str
-    at: str
-    data: Mapping[str, Any]
+    @property
+    def kind(self) -> str: ...
+    @property
+    def at(self) -> str: ...
+    @property
+    def data(self) -> Mapping[str, Any]: ...
 
 
-def replay(entries: Iterable[Any]) -> StationState:
+def replay(entries: Iterable[EntryLike]) -> StationState:
     """The state the loggbok's entries add up to (entries oldest first)."""
     state = StationState()
     for entry in entries:
