@@ -13,7 +13,9 @@ personal data cleared after a timeout or at the next scan.
 A check-off whose answer never came (unreachable, timeout, 5xx, nonsense) is *uncertain*:
 the kiosk asks again with the same request id until the register answers, and shows
 nothing final before that. The register makes a retry with the same id idempotent, so
-a voter is never recorded twice.
+a voter is never recorded twice. The clerk is never trapped by it: Esc leaves the screen
+and the check-off goes on in the background (:class:`Unresolved`, same request id) until
+the register answers, and the clerk is told then whether the voter was checked off.
 
 Transitions are a table keyed by (phase, event type). An event with no entry is
 illegal: :func:`step` raises :class:`IllegalTransition` and the state is unchanged
@@ -153,6 +155,18 @@ class LastCheckoff:
 
 
 @dataclass(frozen=True, slots=True)
+class Unresolved:
+    """A check-off the clerk left before the register answered it (Esc, or the chair's F5
+    during an outage). It is asked again in the background with the same request id until
+    the register answers; until then the screen says it is not confirmed. Holds no name."""
+
+    request_id: str
+    manntallsnummer: str
+    attempts: int  # unanswered attempts so far
+    retry_at: float | None  # None while a request is on its way
+
+
+@dataclass(frozen=True, slots=True)
 class State:
     """The whole flow's state. Immutable; :func:`step` returns a new one."""
 
@@ -165,6 +179,7 @@ class State:
     last_scan: tuple[str, float] | None = None
     ticket: int = 0
     last_checkoff: LastCheckoff | None = None
+    unresolved: tuple[Unresolved, ...] = ()  # check-offs asked again in the background
     # the voter in hand (personal data)
     manntallsnummer: str | None = None
     status: VoterStatus | None = None
@@ -452,6 +467,18 @@ class IllegalTransition(Exception):
 Result = tuple[State, list[Effect]]
 MISREGISTRATION_NOTE = "Feil person krysset av"
 BUSY_NOTICE = "Skanningen ble ikke brukt: kiosken venter på registeret. Skann på nytt etterpå."
+#: A confirm screen whose time ran out: the clerk must not let the ballot into the urn.
+CONFIRM_TIMED_OUT = ("✖ IKKE KRYSSET AV: tiden gikk ut før avkrysningen ble bekreftet. Ikke stemple. "
+                     "Skann valgkortet på nytt.")
+#: The clerk left a check-off the register has not answered.
+LEFT_UNRESOLVED = ("! AVKRYSNINGEN ER IKKE BEKREFTET. Ikke stemple for denne velgeren. Kiosken spør "
+                   "registeret igjen i bakgrunnen (aldri to ganger) og sier fra når svaret kommer.")
+RESOLVED_CHECKED_OFF = ("✔ Den ubekreftede avkrysningen er nå bekreftet: velgeren ER krysset av i manntallet. "
+                        "Varsle stemmestyrets leder.")
+RESOLVED_NOT_CHECKED_OFF = ("! Den ubekreftede avkrysningen ble ikke registrert: velgeren er IKKE krysset av "
+                            "({why}). Varsle stemmestyrets leder.")
+MISREGISTRATION_LEFT = ("! Feilregistreringen ble ikke bekreftet av registeret. Meld den på nytt (F4) når "
+                        "registeret svarer, og varsle stemmestyrets leder.")
 
 
 _PERSONAL_DEFAULTS: dict[str, object] = dict(
@@ -590,13 +617,110 @@ def _on_checkoff_failed(s: State, e: CheckoffFailed) -> Result:
 
 
 def _on_tick(s: State, e: Tick) -> Result:
+    s, background = _retry_unresolved(s, e.at)
     if s.phase is Phase.UNCERTAIN and s.retry_at is not None and e.at >= s.retry_at:
         assert s.request_id is not None and s.manntallsnummer is not None
         new = replace(s, phase=Phase.CHECKING_OFF, retry_at=None)
-        return new, [AskCheckoff(s.request_id, s.manntallsnummer, s.attempts + 1)]
+        return new, background + [AskCheckoff(s.request_id, s.manntallsnummer, s.attempts + 1)]
     if s.deadline is not None and e.at >= s.deadline and s.phase not in BUSY_PHASES:
-        return _cleared(s, Phase.IDLE), [ClearPersonalData()]
-    return s, []
+        effects: list[Effect] = [ClearPersonalData()]
+        if s.phase is Phase.CONFIRMING or (s.phase is Phase.CHOOSING_VALGKORT
+                                          and s.valgkort_return is Phase.CONFIRMING):
+            effects += [Notice(CONFIRM_TIMED_OUT), LogEntry("info", "Bekreftelsen gikk ut på tid: ikke krysset av.")]
+        return _cleared(s, Phase.IDLE), background + effects
+    return s, background
+
+
+def _retry_unresolved(s: State, at: float) -> Result:
+    """Ask again every background check-off whose retry time has come."""
+    if not any(u.retry_at is not None and at >= u.retry_at for u in s.unresolved):
+        return s, []
+    effects: list[Effect] = []
+    kept = []
+    for u in s.unresolved:
+        if u.retry_at is not None and at >= u.retry_at:
+            effects.append(AskCheckoff(u.request_id, u.manntallsnummer, u.attempts + 1))
+            u = replace(u, retry_at=None)
+        kept.append(u)
+    return replace(s, unresolved=tuple(kept)), effects
+
+
+def _unresolved(s: State, request_id: str) -> Unresolved | None:
+    return next((u for u in s.unresolved if u.request_id == request_id), None)
+
+
+def _without(s: State, request_id: str) -> tuple[Unresolved, ...]:
+    return tuple(u for u in s.unresolved if u.request_id != request_id)
+
+
+def _on_leave_checkoff(s: State, e: Cancel) -> Result:
+    """The clerk leaves a check-off the register has not answered: it goes on in the
+    background with the same request id, and nothing is shown as done."""
+    assert s.request_id is not None and s.manntallsnummer is not None
+    in_flight = s.phase is Phase.CHECKING_OFF
+    left = Unresolved(s.request_id, s.manntallsnummer, s.attempts, None if in_flight else (s.retry_at or e.at))
+    new = _cleared(s, Phase.IDLE, unresolved=s.unresolved + (left,))
+    return new, [
+        ClearPersonalData(),
+        Notice(LEFT_UNRESOLVED),
+        LogEntry("warning", f"Avkrysning ikke bekreftet, spørres videre i bakgrunnen (forespørsel {s.request_id})."),
+        JournalEntry("checkoff_unresolved", (("forespørsel", s.request_id), ("forsøk", s.attempts))),
+    ]
+
+
+def _on_checkoff_answer(s: State, e: CheckoffAnswered) -> Result:
+    """An answer to the check-off on screen, or to one left in the background."""
+    if s.phase is Phase.CHECKING_OFF and e.request_id == s.request_id:
+        return _on_checkoff_answered(s, e)
+    u = _unresolved(s, e.request_id)
+    if u is None or u.retry_at is not None:
+        raise IllegalTransition(s.phase, e)
+    status = e.status
+    outcome = _VERDICT_OUTCOME.get(status.verdict)
+    if outcome is None:  # "ready" is no answer to a check-off
+        failure = Failure("nonsense", "Registeret ga et svar kiosken ikke forstår.")
+        return _on_checkoff_failure(s, CheckoffFailed(e.request_id, failure, e.at))
+    rest = _without(s, e.request_id)
+    resolved = JournalEntry("checkoff_resolved", (("forespørsel", u.request_id), ("utfall", status.verdict.value)))
+    log = LogEntry("info", f"Avkrysning i bakgrunnen besvart: {status.verdict.value} (forespørsel {u.request_id}).")
+    if outcome is Outcome.CHECKED_OFF:
+        when = status.checkoff.checked_off_at if status.checkoff else None
+        last = s.last_checkoff
+        if last is None or (when is not None and last.checked_off_at is not None and when > last.checked_off_at):
+            last = LastCheckoff(u.manntallsnummer, u.request_id, when)
+        count = None if s.count_today is None else s.count_today + 1
+        new = replace(s, unresolved=rest, last_checkoff=last, count_today=count)
+        return new, [Notice(RESOLVED_CHECKED_OFF), log, resolved, AskCounts()]
+    why = {Outcome.ALREADY_VOTED: "velgeren har stemt før", Outcome.NOT_IN_REGISTER: "ikke i manntallet",
+           Outcome.OTHER_STATION: "velgeren hører til et annet valglokale",
+           Outcome.OTHER_MUNICIPALITY: "velgeren hører til en annen kommune"}.get(outcome, status.verdict.value)
+    return replace(s, unresolved=rest), [Notice(RESOLVED_NOT_CHECKED_OFF.format(why=why)), log, resolved]
+
+
+def _on_checkoff_failure(s: State, e: CheckoffFailed) -> Result:
+    """A failure of the check-off on screen, or of one left in the background."""
+    if s.phase is Phase.CHECKING_OFF and e.request_id == s.request_id:
+        return _on_checkoff_failed(s, e)
+    u = _unresolved(s, e.request_id)
+    if u is None or u.retry_at is not None:
+        raise IllegalTransition(s.phase, e)
+    f = e.failure
+    if f.definite:
+        resolved = JournalEntry("checkoff_resolved", (("forespørsel", u.request_id), ("utfall", "refused")))
+        return replace(s, unresolved=_without(s, e.request_id)), [
+            Notice(RESOLVED_NOT_CHECKED_OFF.format(why=f"registeret avviste den: {f.message}")),
+            LogEntry("error", f"Avkrysning i bakgrunnen avvist ({f.code or f.kind}): {f.message}"), resolved]
+    again = replace(u, attempts=u.attempts + 1, retry_at=e.at + s.settings.timings.retry_interval)
+    kept = tuple(again if x.request_id == u.request_id else x for x in s.unresolved)
+    return replace(s, unresolved=kept), [
+        LogEntry("warning", f"Avkrysning i bakgrunnen ubesvart ({f.kind}, forsøk {again.attempts}, "
+                            f"forespørsel {u.request_id}).")]  # fmt: skip
+
+
+def _on_leave_misregistration(s: State, e: Cancel) -> Result:
+    """The clerk leaves a misregistration report the register has not answered."""
+    return _cleared(s, Phase.IDLE), [Notice(MISREGISTRATION_LEFT),
+                                     LogEntry("warning", "Feilregistrering forlatt uten svar fra registeret.")]
 
 
 def _on_cancel(s: State, e: Cancel) -> Result:
@@ -609,7 +733,7 @@ def _on_scanner(s: State, e: ScannerChanged) -> Result:
     new = replace(s, scanner_connected=e.connected, scanner_detail=e.detail)
     if e.connected == s.scanner_connected:
         return new, []
-    text = "Skanneren er tilkoblet." if e.connected else "Skanneren er borte."
+    text = "Skanneren er tilkoblet." if e.connected else "Skanneren er frakoblet."
     return new, [
         LogEntry("info" if e.connected else "warning", f"{text} {e.detail}".strip()),
         JournalEntry("scanner_fault", (("tilkoblet", e.connected), ("detalj", e.detail))),
@@ -764,7 +888,8 @@ def _check_request(s: State, request_id: str, e: object) -> None:
 P = Phase
 _ALL = tuple(Phase)
 _SCAN_PHASES = _ALL  # busy phases answer a scan with a notice
-_CANCEL_PHASES = (P.CONFIRMING, P.OUTCOME, P.SEARCH, P.CONFIRM_MISREGISTRATION)
+#: Esc leaves every phase but idle; a lookup or search is read-only, so leaving it loses nothing.
+_CANCEL_PHASES = (P.CONFIRMING, P.OUTCOME, P.SEARCH, P.CONFIRM_MISREGISTRATION, P.LOOKING_UP, P.SEARCHING)
 _SEARCH_FROM = (P.IDLE, P.OUTCOME)
 _MISREG_FROM = (P.IDLE, P.OUTCOME)
 _VALGKORT_FROM = (P.CONFIRMING, P.OUTCOME)
@@ -777,13 +902,15 @@ TRANSITIONS: dict[tuple[Phase, type], Handler] = {
     **{(p, ScannerChanged): _on_scanner for p in _ALL},
     **{(p, CountsAnswered): _on_counts for p in _ALL},
     **{(p, Cancel): _on_cancel for p in _CANCEL_PHASES},
+    **{(p, Cancel): _on_leave_checkoff for p in (P.CHECKING_OFF, P.UNCERTAIN)},
+    (P.REPORTING_MISREGISTRATION, Cancel): _on_leave_misregistration,
+    **{(p, CheckoffAnswered): _on_checkoff_answer for p in _ALL},
+    **{(p, CheckoffFailed): _on_checkoff_failure for p in _ALL},
     **{(p, StartSearch): _on_start_search for p in _SEARCH_FROM},
     **{(p, StartMisregistration): _on_start_misregistration for p in _MISREG_FROM},
     (P.LOOKING_UP, LookupAnswered): _on_lookup_answered,
     (P.LOOKING_UP, LookupFailed): _on_lookup_failed,
     (P.CONFIRMING, Confirm): _on_confirm,
-    (P.CHECKING_OFF, CheckoffAnswered): _on_checkoff_answered,
-    (P.CHECKING_OFF, CheckoffFailed): _on_checkoff_failed,
     (P.SEARCH, SubmitSearch): _on_submit_search,
     (P.SEARCH, Pick): _on_pick,
     (P.SEARCHING, SearchAnswered): _on_search_answered,

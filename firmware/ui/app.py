@@ -50,6 +50,7 @@ from .screens import (
     ConfigErrorScreen,
     IdleScreen,
     KioskScreen,
+    birth_date_problem,
     parse_birth_date,
 )
 from .status import NetworkLayers
@@ -357,10 +358,17 @@ class KioskApp(App[int]):
         return self.open_caretaker()
 
     def open_caretaker(self) -> bool:
-        """Show the caretaker's screen; refused (with a notice) while a check-off is under way."""
+        """Show the caretaker's screen; refused (with a notice) while a check-off is under way,
+        except during an outage, when whatever is going on is left first (nothing confirmed
+        is lost: an unanswered check-off goes on in the background)."""
+        if self.chair_view == "pin":
+            return False
+        if self.outage_now:
+            self.leave_phase()
         if self.kiosk_state.phase not in CARETAKER_PHASES:
             self.set_notice(CARETAKER_REFUSED)
             return False
+        self.chair_view = None
         if self.notice == CARETAKER_REFUSED:
             self.notice = ""
         self.caretaker_open = True
@@ -371,6 +379,23 @@ class KioskApp(App[int]):
         """Back to the clerk's screen for the current phase."""
         self.caretaker_open = False
         self.render_state()
+
+    @property
+    def outage_now(self) -> bool:
+        """True while the watchdog says the register cannot be reached."""
+        return not self.station.state.reachable
+
+    @property
+    def register_answers(self) -> bool:
+        """Whether to offer what needs the register (the search): not during an outage or the routine."""
+        return self.station.state.reachable and not self.station.state.emergency
+
+    def leave_phase(self) -> None:
+        """Leave whatever the check-off flow is doing, back to idle, without losing anything
+        confirmed (the core keeps an unanswered check-off going in the background)."""
+        for _ in range(3):  # a reason list goes back to its confirm screen first
+            if self.kiosk_state.phase is co.Phase.IDLE or not self.send(co.Cancel):
+                return
 
     def tick(self) -> None:
         """Let time pass in the core (timeouts, retries)."""
@@ -552,7 +577,8 @@ class KioskApp(App[int]):
                 self.set_notice(str(exc))
             return True
         if key == EMERGENCY_KEY:
-            self.open_chair_view("pin")
+            if self.chair_view != "pin":
+                self.open_chair_view("pin")
             return True
         if key == LOG_KEY:
             if self.chair_view == "log":
@@ -563,12 +589,19 @@ class KioskApp(App[int]):
         return False
 
     def open_chair_view(self, view: str) -> bool:
-        """The chair's PIN or log screen; refused mid check-off or mid voter (with a notice)."""
-        if self.walk.started or self.kiosk_state.phase not in CARETAKER_PHASES:
+        """The chair's PIN or log screen; refused mid check-off or mid voter (with a notice),
+        except during an outage: then the check-off flow is left first (an unanswered check-off
+        goes on in the background) and a voter in the routine waits under the chair's screen."""
+        if self.outage_now:
+            self.leave_phase()
+        elif self.walk.started or self.kiosk_state.phase not in CARETAKER_PHASES:
             self.set_notice(CHAIR_REFUSED)
             return False
         if self.kiosk_state.phase is co.Phase.OUTCOME:
             self.send(co.Cancel)  # the last voter's details leave the screen first
+        if self.kiosk_state.phase is not co.Phase.IDLE:
+            self.set_notice(CHAIR_REFUSED)
+            return False
         self.caretaker_open = False
         self.pin_error = ""
         self.notice = ""
@@ -598,11 +631,14 @@ class KioskApp(App[int]):
             self.pin_error = str(exc)
             self.render_state()
             return
+        interrupted = self.walk.started  # a voter waited under the chair's screen
         self.walk, self.walk_message = em.Walk(), (texts.OK, "")
         self.chair_view = None
         self.pin_error = ""
         if ending:
             self.notice = "Beredskapsrutinen er avsluttet. Elektronisk avkrysning fortsetter."
+            if interrupted:
+                self.notice += " Velgeren som var i gang, fikk ingen beredskapsstemme talt."
             if self.station.state.pending:
                 self.run_worker(self._upload_after_end(), group="register", exit_on_error=False)
         self.render_state()
@@ -668,8 +704,8 @@ class KioskApp(App[int]):
         """Step 2: print the manual valgkort typed from the voter's ID, then on to step 3."""
         birth = parse_birth_date(born)
         problem = ("Skriv inn velgerens fulle navn." if not name.strip() else
-                   "Fødselsdatoen må skrives som DD.MM.ÅÅÅÅ." if birth is None else
-                   "Skriv inn velgerens adresse." if not address.strip() else "")  # fmt: skip
+                   birth_date_problem(born, today=self.clock.now().date()) or
+                   ("Skriv inn velgerens adresse." if not address.strip() else ""))  # fmt: skip
         if problem or birth is None:
             self.walk_message = (texts.BAD, f"✖ {problem}")
             self.render_state()

@@ -21,7 +21,7 @@ from valgkiosk.core.checkoff import State
 from valgkiosk.core.loggbok import Entry
 
 from . import texts
-from .screens import KioskScreen, _steady
+from .screens import KioskScreen, _steady, key_name
 from .widgets import plain
 
 if TYPE_CHECKING:
@@ -148,7 +148,11 @@ class EmergencyScreen(KioskScreen):
         else:
             voter = "Neste velger: skann valgkortet, eller trykk M om velgeren ikke har valgkort."
         self.query_one("#emergency-voter", Static).update(plain(voter))
-        steps = "\n".join(f"{STEP_MARK[st]} {n}. {text}" for n, (st, text) in enumerate(step_lines(walk), start=1))
+        self.query_one("#emergency-voter").display = walk.step != 2  # the form says it at step 2
+        lines = [(n, st, text) for n, (st, text) in enumerate(step_lines(walk), start=1)]
+        if walk.step == 2:  # the form needs the rows: only the step at hand
+            lines = [line for line in lines if line[1] == "now"]
+        steps = "\n".join(f"{STEP_MARK[st]} {n}. {text}" for n, st, text in lines)
         self.query_one("#emergency-steps", Static).update(plain(steps))
         form = self.query_one("#emergency-form")
         opening = walk.step == 2 and not form.display
@@ -169,11 +173,12 @@ class EmergencyScreen(KioskScreen):
     async def on_key(self, event: events.Key) -> None:
         """Enter and M belong to the routine, except while the manual valgkort's fields are
         typed in (there Enter moves on through the form). KioskScreen.on_key runs after this."""
-        if isinstance(self.focused, Input) or event.key not in ("enter", "m"):
-            return
+        key = key_name(event)
+        if isinstance(self.focused, Input) or key not in ("enter", "m") or self.kiosk.sim_typed:
+            return  # (a number typed in sim mode is a scan: Enter ends it)
         event.stop()
         event.prevent_default()
-        if event.key == "enter":
+        if key == "enter":
             self.next_step()
         else:
             self.no_valgkort()

@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from .app import KioskApp
 
 
+#: Waiting for the register: Esc leaves (read-only asks, or a report the core says was left).
+LEAVE_WAITING = frozenset({Phase.LOOKING_UP, Phase.SEARCHING, Phase.REPORTING_MISREGISTRATION})
+
 #: The one key that opens the caretaker's screen from the clerk's, and closes it again.
 CARETAKER_KEY = "f6"
 CARETAKER_HINT = "F6 Vaktmester"
@@ -53,6 +56,7 @@ class KioskScreen(Screen[None]):
         yield Static(id="alarm-banner", markup=False)
         yield Static(texts.SCANNER_GONE, id="scanner-banner", markup=False)
         yield Static(id="notice", markup=False)
+        yield Static(id="unresolved-line", markup=False)
         yield Static(id="printer-line", markup=False)
         yield Static(texts.LOOKING_UP, id="busy-title", markup=False)
         with Vertical(id="body"):
@@ -80,7 +84,14 @@ class KioskScreen(Screen[None]):
         right = f"Avkrysset ved bordet i dag: {count} "
         width = max(self.size.width, 80)
         self.query_one("#topbar", Static).update(top + " " * max(1, width - len(top) - len(right)) + right)
-        self.query_one("#scanner-banner").display = not s.scanner_connected
+        scanner_banner = self.query_one("#scanner-banner", Static)
+        scanner_banner.display = not s.scanner_connected
+        if not s.scanner_connected:
+            scanner_banner.update(texts.scanner_banner(k.register_answers))
+        unresolved = self.query_one("#unresolved-line", Static)
+        unresolved.display = bool(s.unresolved)
+        if s.unresolved:
+            unresolved.update(texts.unresolved_line(len(s.unresolved)))
         self._show_banner(k.banner_view())
         notice = self.query_one("#notice", Static)
         notice.update(k.notice)
@@ -95,7 +106,7 @@ class KioskScreen(Screen[None]):
         busy = s.phase is Phase.LOOKING_UP
         self.query_one("#busy-title").display = busy
         self.query_one("#body").display = not busy
-        hints = "" if busy else self.hints(s)
+        hints = "Esc Avbryt" if busy else self.hints(s)
         if k.sim is not None:
             hints += "   F12 Utviklerpanel"
             if k.sim_typed:
@@ -144,7 +155,12 @@ class KioskScreen(Screen[None]):
             event.prevent_default()
             self.kiosk.printing.open_dialog()
             return
-        name = self.KEYS.get(event.key)
+        if event.key == "escape" and self.kiosk.kiosk_state.phase in LEAVE_WAITING:
+            event.stop()
+            event.prevent_default()
+            self.cancel()  # a lookup, a search or a report waiting for the register
+            return
+        name = self.KEYS.get(key_name(event))
         if name is not None:
             event.stop()
             event.prevent_default()
@@ -152,7 +168,8 @@ class KioskScreen(Screen[None]):
 
     # actions shared by several screens
     def go_search(self) -> None:
-        self.kiosk.send(co.StartSearch)
+        if self.kiosk.register_answers:  # offered only while the register answers
+            self.kiosk.send(co.StartSearch)
 
     def go_misregistration(self) -> None:
         if not self.kiosk.send(co.StartMisregistration):
@@ -166,6 +183,13 @@ class KioskScreen(Screen[None]):
             self.kiosk.set_notice(NO_PRINTER)
         elif not self.kiosk.send(co.StartManualValgkort):
             self.kiosk.set_notice(NO_VOTER)
+
+
+def key_name(event: events.Key) -> str:
+    """The key as the footer names it: a letter is the same key with Shift or Caps Lock."""
+    if event.character is not None and len(event.character) == 1 and event.character.isalpha():
+        return event.character.lower()
+    return event.key
 
 
 class DevDock(Static):
@@ -204,16 +228,26 @@ class IdleScreen(KioskScreen):
     KEYS = {"f2": "go_search", "f4": "go_misregistration"}
 
     def hints(self, s: State) -> str:
+        if not self.kiosk.register_answers:
+            return f"{PRINTER_HINT}  F4 Feilregistrering  {CARETAKER_HINT}  F11 Logg"
         return f"{PRINTER_HINT}  {self.HINTS}"
 
     def compose_body(self) -> ComposeResult:
         yield Static("SKANN VALGKORT", id="idle-title", markup=False)
-        yield Static("Velgeren viser legitimasjon og valgkort. Uten valgkort: F2.", classes="lead", markup=False)
+        yield Static("Velgeren viser legitimasjon og valgkort. Uten valgkort: F2.", id="idle-lead", classes="lead",
+                     markup=False)  # fmt: skip
         yield Static("Avkrysset ved dette bordet i dag:", classes="label", markup=False)
         yield BigText("", id="idle-count")
         yield Static("", id="idle-count-unknown", markup=False)
 
     def show_body(self, s: State) -> None:
+        # one headline per state: the scanner's banner or the alarm's stands alone
+        ready = s.scanner_connected and self.kiosk.banner_view() is None
+        self.query_one("#idle-title").display = ready
+        lead = self.query_one("#idle-lead", Static)
+        lead.display = ready or (s.scanner_connected and self.kiosk.register_answers)
+        lead.update("Velgeren viser legitimasjon og valgkort." + (" Uten valgkort: F2." if self.kiosk.register_answers
+                                                                  else ""))  # fmt: skip
         known = s.count_today is not None
         big = self.query_one("#idle-count", BigText)
         big.set_text(str(s.count_today) if known else "")
@@ -256,7 +290,11 @@ class ConfirmScreen(KioskScreen):
 
 
 class CheckingOffScreen(KioskScreen):
-    """A check-off is on its way, or its answer was lost and it is being asked again."""
+    """A check-off is on its way, or its answer was lost and it is being asked again. Esc
+    leaves it to go on in the background (the core keeps it, and every screen says so)."""
+
+    HINTS = "Esc Gå videre (kiosken spør registeret videre i bakgrunnen)"
+    KEYS = {"escape": "cancel"}
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="verdict", markup=False)
@@ -276,8 +314,11 @@ class OutcomeScreen(KioskScreen):
     KEYS = {"escape": "cancel", "f2": "go_search", "f4": "go_misregistration", VALGKORT_KEY: "manual_valgkort"}
 
     def hints(self, s: State) -> str:
+        search = "   F2 Søk" if self.kiosk.register_answers else ""
         if s.status is not None and s.status.voter is not None:  # a voter from the register: M prints
-            return f"Esc Ferdig   {VALGKORT_HINT}   F2 Søk   F4 Feilregistrering   {CARETAKER_HINT}"
+            return f"Esc Ferdig   {VALGKORT_HINT}{search}   F4 Feilregistrering   {CARETAKER_HINT}"
+        if not self.kiosk.register_answers:
+            return f"Esc Ferdig   F4 Meld feilregistrering   {CARETAKER_HINT}"
         return self.HINTS
 
     def compose_body(self) -> ComposeResult:
@@ -324,6 +365,21 @@ def parse_birth_date(text: str) -> date | None:
         return None
 
 
+def birth_date_problem(text: str, *, today: date | None = None) -> str:
+    """Why ``text`` is no date of birth (Norwegian), or "" when it is one."""
+    text = text.strip()
+    if not text:
+        return "Skriv inn velgerens fødselsdato (DD.MM.ÅÅÅÅ)."
+    born = parse_birth_date(text)
+    if born is None:
+        if _DATE.match(text) or re.match(r"^\s*\d{4}-\d{2}-\d{2}\s*$", text):
+            return f"Datoen {text} finnes ikke: sjekk fødselsdatoen på legitimasjonen."
+        return "Fødselsdatoen må skrives som DD.MM.ÅÅÅÅ."
+    if born > (today or date.today()):
+        return f"Fødselsdatoen {text} er fram i tid: sjekk fødselsdatoen på legitimasjonen."
+    return ""
+
+
 def _steady(field: Input) -> Input:
     """A steady cursor: calmer on the console, and stable in snapshots."""
     field.cursor_blink = False
@@ -358,6 +414,23 @@ class SearchScreen(KioskScreen):
         super().on_mount()
         self.query_one("#fnr", Input).focus()
 
+    def on_screen_suspend(self) -> None:
+        """The search is left: no fødselsnummer, name or date stays in the form."""
+        self.clear_form()
+
+    def on_screen_resume(self) -> None:
+        self.clear_form()
+        super().on_screen_resume()
+
+    def clear_form(self) -> None:
+        if not self.is_mounted:
+            return
+        for field in self.query(Input):
+            field.value = ""
+        self._shown_hits = None
+        self.query_one("#hits", OptionList).clear_options()
+        self.query_one("#fnr", Input).focus()
+
     def show_body(self, s: State) -> None:
         err = self.query_one("#search-error", Static)
         err.update(plain(s.search_error))
@@ -378,14 +451,14 @@ class SearchScreen(KioskScreen):
 
     @on(Input.Submitted)
     def submit(self) -> None:
+        """Search by fødselsnummer, or by name and date of birth; never by one when the
+        other is filled in too (the clerk is asked to use one)."""
         fnr = self.query_one("#fnr", Input).value.replace(" ", "")
         navn = self.query_one("#navn", Input).value.strip()
-        born_text = self.query_one("#born", Input).value
-        if fnr:
-            query = SearchQuery(fodselsnummer=fnr)
-        else:
-            query = SearchQuery(navn=navn or None, fodselsdato=parse_birth_date(born_text) if born_text else None)
-        self.kiosk.send(co.SubmitSearch, query)
+        born_text = self.query_one("#born", Input).value.strip()
+        query = SearchQuery(fodselsnummer=fnr or None, navn=navn or None,
+                            fodselsdato=parse_birth_date(born_text) if born_text else None)  # fmt: skip
+        self.kiosk.send(co.SubmitSearch, query)  # both kinds filled in: the core asks for one
 
     @on(OptionList.OptionSelected)
     def pick(self, event: OptionList.OptionSelected) -> None:

@@ -125,7 +125,8 @@ def uncertain_view(s: State) -> View:
     asking = "Spør registeret igjen nå" if s.phase is Phase.CHECKING_OFF else "Spør registeret igjen om litt"
     return View(WARN, "AVKRYSNINGEN ER IKKE BEKREFTET",
                 "Ikke stemple ennå. Velgeren venter ved bordet. Varsle stemmestyrets leder hvis det varer.",
-                (reason, f"{asking} (forsøk {s.attempts + 1}). Det blir aldri krysset av to ganger."))  # fmt: skip
+                (reason, f"{asking} (forsøk {s.attempts + 1}). Det blir aldri krysset av to ganger.",
+                 "Esc går videre: kiosken spør da registeret i bakgrunnen og sier fra når svaret kommer."))  # fmt: skip
 
 
 def voter_line(v: Voter) -> str:
@@ -134,4 +135,17 @@ def voter_line(v: Voter) -> str:
     return f"{v.navn}  ·  født {birth_date_text(v.fodselsdato)}"
 
 
-SCANNER_GONE = "SKANNEREN ER BORTE – sjekk ledningen. Søk uten valgkort med F2 så lenge."
+SCANNER_GONE = "SKANNEREN ER FRAKOBLET – sjekk ledningen."
+SCANNER_GONE_SEARCH = " Søk opp velgeren uten valgkort med F2 så lenge."
+
+
+def scanner_banner(search_offered: bool) -> str:
+    """The banner while the scanner is unplugged (the search only while the register answers)."""
+    return SCANNER_GONE + (SCANNER_GONE_SEARCH if search_offered else "")
+
+
+def unresolved_line(count: int) -> str:
+    """The line every screen shows while check-offs the clerk left are still unanswered."""
+    what = "1 avkrysning" if count == 1 else f"{count} avkrysninger"
+    return (f"! IKKE BEKREFTET: {what} venter fortsatt på svar fra registeret. Ikke stemple for "
+            "den velgeren; kiosken spør igjen av seg selv, og det blir aldri krysset av to ganger.")

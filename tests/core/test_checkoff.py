@@ -238,7 +238,7 @@ def test_personal_data_leaves_after_the_timeout(make_state, timeout: float) -> N
     s1, effects = run([co.Tick(start + timeout - 0.01)], s)
     assert s1 == s and effects == []
     s2, effects = run([co.Tick(start + timeout)], s)
-    assert s2.phase is Phase.IDLE and effects == [co.ClearPersonalData()]
+    assert s2.phase is Phase.IDLE and effects[0] == co.ClearPersonalData()
     assert s2.status is None and s2.manntallsnummer is None and s2.search_hits == ()
 
 
@@ -253,6 +253,66 @@ def test_cancel_clears() -> None:
     assert s.phase is Phase.IDLE and effects == [co.ClearPersonalData()] and s.status is None
 
 
+# -- leaving an unanswered check-off -----------------------------------------------------------
+
+
+def test_esc_leaves_a_hung_checkoff_which_goes_on_in_the_background() -> None:
+    s, effects = run([co.Cancel(2.0)], checking())  # the first ask is still on its way
+    assert s.phase is Phase.IDLE and s.status is None and s.manntallsnummer is None
+    assert s.unresolved == (co.Unresolved("rid-1", GOOD, 0, None),)
+    assert co.ClearPersonalData() in effects and co.Notice(co.LEFT_UNRESOLVED) in effects
+    assert co.JournalEntry("checkoff_unresolved", (("forespørsel", "rid-1"), ("forsøk", 0))) in effects
+    s, effects = run([co.CheckoffFailed("rid-1", UNREACHABLE, 5.0)], s)
+    assert s.phase is Phase.IDLE and s.unresolved[0].attempts == 1 and not of(effects, co.AskCheckoff)
+    s, effects = run([co.Tick(5.0 + T.retry_interval)], s)
+    assert of(effects, co.AskCheckoff) == [co.AskCheckoff("rid-1", GOOD, 2)]
+    s, effects = run([co.Tick(5.0 + 2 * T.retry_interval)], s)  # one request at a time
+    assert not of(effects, co.AskCheckoff)
+
+
+def test_a_background_checkoff_keeps_its_request_id_across_other_voters() -> None:
+    s, _ = run([co.CheckoffFailed("rid-1", UNREACHABLE, 2.0), co.Cancel(3.0)], checking())
+    assert s.unresolved == (co.Unresolved("rid-1", GOOD, 1, 4.0),)
+    s, _ = run([co.Scanned(OTHER, 3.5)], s)
+    s, effects = run([co.Tick(4.0)], s)
+    assert s.phase is Phase.LOOKING_UP and of(effects, co.AskCheckoff) == [co.AskCheckoff("rid-1", GOOD, 2)]
+    s, effects = run([co.CheckoffAnswered("rid-1", DONE, 4.5)], replace(s, count_today=3))
+    assert s.phase is Phase.LOOKING_UP and s.unresolved == () and s.count_today == 4
+    assert co.Notice(co.RESOLVED_CHECKED_OFF) in effects and co.AskCounts() in effects
+    assert co.JournalEntry("checkoff_resolved", (("forespørsel", "rid-1"), ("utfall", "checked_off"))) in effects
+    assert s.last_checkoff == co.LastCheckoff(GOOD, "rid-1", WHEN)
+
+
+def test_a_background_checkoff_that_was_not_made_says_so() -> None:
+    s, _ = run([co.Cancel(2.0)], checking())
+    s, effects = run([co.CheckoffAnswered("rid-1", VoterStatus(Verdict.ALREADY_VOTED, KARI), 3.0)], s)
+    notices = of(effects, co.Notice)
+    assert s.unresolved == () and len(notices) == 1 and "IKKE krysset av" in notices[0].text  # type: ignore[attr-defined]
+    s, _ = run([co.Cancel(2.0)], checking())
+    s, effects = run([co.CheckoffFailed("rid-1", REFUSED, 3.0)], s)
+    assert s.unresolved == () and "IKKE krysset av" in of(effects, co.Notice)[0].text  # type: ignore[attr-defined]
+
+
+def test_a_timed_out_confirm_says_not_checked_off() -> None:
+    s = confirming()
+    s, effects = run([co.Tick(0.1 + T.confirm)], s)
+    assert s.phase is Phase.IDLE and co.Notice(co.CONFIRM_TIMED_OUT) in effects
+    assert "IKKE KRYSSET AV" in co.CONFIRM_TIMED_OUT
+    s, effects = run([co.StartManualValgkort(1.0), co.Tick(1.0 + T.confirm)], confirming())
+    assert s.phase is Phase.IDLE and co.Notice(co.CONFIRM_TIMED_OUT) in effects
+
+
+@pytest.mark.parametrize("make_state", [lambda: run([co.Scanned(GOOD, 0.0)])[0],
+                                        lambda: run([co.StartSearch(0.0),
+                                                     co.SubmitSearch(SearchQuery(fodselsnummer="01048012345"), 1.0)])[0]])
+def test_esc_leaves_a_lookup_or_a_search_and_a_late_answer_is_ignored(make_state) -> None:  # type: ignore[no-untyped-def]
+    s = make_state()
+    s, effects = run([co.Cancel(2.0)], s)
+    assert s.phase is Phase.IDLE and s.manntallsnummer is None
+    with pytest.raises(co.IllegalTransition):
+        co.step(s, co.LookupAnswered(s.ticket, READY, 3.0))
+
+
 # -- illegal events ---------------------------------------------------------------------------
 
 ILLEGAL = [
@@ -263,9 +323,12 @@ ILLEGAL = [
     ("looking_up", lambda: run([co.Scanned(GOOD, 0.0)])[0], co.Confirm("x", 0.0)),
     ("looking_up", lambda: run([co.Scanned(GOOD, 0.0)])[0], co.LookupAnswered(7, READY, 0.0)),  # stale ticket
     ("checking_off", checking, co.CheckoffAnswered("other-id", DONE, 0.0)),
-    ("checking_off", checking, co.Cancel(0.0)),  # no way out of an unanswered check-off
+    ("checking_off", checking, co.CheckoffFailed("other-id", UNREACHABLE, 0.0)),
     ("checking_off", checking, co.StartSearch(0.0)),
-    ("uncertain", lambda: run([co.CheckoffFailed("rid-1", UNREACHABLE, 2.0)], checking())[0], co.Cancel(3.0)),
+    ("uncertain", lambda: run([co.CheckoffFailed("rid-1", UNREACHABLE, 2.0)], checking())[0],
+     co.CheckoffAnswered("rid-1", DONE, 3.0)),  # no request on its way: a stray answer
+    ("idle", lambda: run([co.Cancel(2.0), co.Tick(2.1)], checking())[0],
+     co.CheckoffAnswered("rid-9", DONE, 3.0)),  # not a check-off this kiosk left
     ("confirming", confirming, co.CheckoffAnswered("rid-1", DONE, 0.0)),
     ("search", lambda: run([co.StartSearch(0.0)])[0], co.Pick(0, 1.0)),  # no hits yet
 ]
@@ -420,7 +483,8 @@ def test_manual_valgkort_after_an_outcome_and_cancel_goes_back_without_printing(
 def test_choosing_a_reason_times_out_like_any_personal_screen() -> None:
     s, _ = run([co.StartManualValgkort(2.0)], confirming())
     s, effects = run([co.Tick(2.0 + T.confirm)], s)
-    assert s.phase is Phase.IDLE and s.status is None and effects == [co.ClearPersonalData()]
+    assert s.phase is Phase.IDLE and s.status is None
+    assert effects[0] == co.ClearPersonalData() and co.Notice(co.CONFIRM_TIMED_OUT) in effects  # from a confirm
 
 
 @pytest.mark.parametrize(

@@ -273,10 +273,10 @@ def test_scanner_banner_while_unplugged() -> None:
     async def script(rig: Rig, pilot: Pilot[Any]) -> None:
         rig.scanner.unplug()
         await settle(pilot)
-        assert "SKANNEREN ER BORTE" in seen(rig)
+        assert "SKANNEREN ER FRAKOBLET" in seen(rig)
         rig.scanner.replug()
         await settle(pilot)
-        assert "SKANNEREN ER BORTE" not in seen(rig)
+        assert "SKANNEREN ER FRAKOBLET" not in seen(rig)
 
     drive(script)
 
@@ -331,10 +331,10 @@ def test_dev_dock_scans_demo_cards_and_pulls_the_scanner() -> None:
         assert "HAR STEMT FØR" in seen(rig)
         await pilot.press("u")
         await settle(pilot)
-        assert "SKANNEREN ER BORTE" in seen(rig)
+        assert "SKANNEREN ER FRAKOBLET" in seen(rig)
         await pilot.press("r")
         await settle(pilot)
-        assert "SKANNEREN ER BORTE" not in seen(rig)
+        assert "SKANNEREN ER FRAKOBLET" not in seen(rig)
         rig.clock.advance(5)
         await pilot.press("x")
         await settle(pilot)
