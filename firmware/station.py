@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from valgkiosk.core import emergency as em
+from valgkiosk.core import entries as ent
 from valgkiosk.core import outage
 from valgkiosk.core import sensing
 from valgkiosk.core.loggbok import ChainProblem, Entry
@@ -102,15 +103,16 @@ class Station:
         self._show_outputs()
 
     # -- the loggbok --------------------------------------------------------------------------
-    def write(self, kind: str, data: Mapping[str, Any]) -> Entry:
+    def write(self, typed: ent.LoggbokEntry) -> Entry:
         """Write one entry durably, then fold it into the state. Raises StationRefused if
         the loggbok cannot be written (the state is unchanged)."""
+        kind, data = ent.record(typed)
         try:
             entry = self.journal.append(kind, data, at=self.now())
         except OSError as exc:
             log.error("the loggbok could not be written (%s): %s not recorded", exc, kind)
             raise StationRefused(JOURNAL_FAILED) from None
-        self.state = em.apply(self.state, kind, entry.data, datetime.fromisoformat(entry.at))
+        self.state = em.apply_entry(self.state, typed, datetime.fromisoformat(entry.at))
         return entry
 
     def _changed(self) -> None:
@@ -147,14 +149,12 @@ class Station:
         for effect in effects:
             match effect:
                 case outage.OutageStarted(at=since, layer=layer):
-                    self._write_quietly("outage_start", {
-                        "layer": layer.name, "since": since.isoformat(), "diagnosis": outage.DIAGNOSIS_NB[layer],
-                        "detail": result.detail, "power": dict(self.power_states())})  # fmt: skip
+                    self._write_quietly(ent.OutageStarted(layer.name, since.isoformat(), outage.DIAGNOSIS_NB[layer],
+                                                          result.detail, dict(self.power_states())))  # fmt: skip
                     log.warning("register unreachable since %s: %s (%s)", since.isoformat(), layer.name, result.detail)
                 case outage.OutageEnded(started_at=since, ended_at=until, layer=layer):
-                    self._write_quietly("outage_end", {"layer": layer.name, "since": since.isoformat(),
-                                                       "until": until.isoformat(),
-                                                       "duration_s": round((until - since).total_seconds(), 1)})
+                    self._write_quietly(ent.OutageEnded(layer.name, since.isoformat(), until.isoformat(),
+                                                        round((until - since).total_seconds(), 1)))  # fmt: skip
                     log.warning("register reachable again after %.1f s", (until - since).total_seconds())
         if self.detector.mode is outage.Mode.UNREACHABLE:
             self.network = sensing.NetworkStatus.DOWN
@@ -167,20 +167,20 @@ class Station:
         if result.ok and self.state.reachable and self.state.pending and not self.state.emergency:
             self._maybe_upload()
 
-    def _write_quietly(self, kind: str, data: Mapping[str, Any]) -> None:
+    def _write_quietly(self, typed: ent.LoggbokEntry) -> None:
         """Outage entries come from the watchdog, with nobody to refuse to: a failed write is
         logged and the state still changes (the alarm must sound even without a loggbok)."""
         try:
-            self.write(kind, data)
+            self.write(typed)
         except StationRefused:
-            self.state = em.apply(self.state, kind, data, self.now())
+            self.state = em.apply_entry(self.state, typed, self.now())
 
     # -- the chair's and the clerk's actions ----------------------------------------------------
     def acknowledge_alarm(self) -> bool:
         """Silence the buzzer (the banner stays). False when no alarm sounds."""
         if self.state.alarm is not em.Alarm.SOUNDING:
             return False
-        self.write("alarm_acknowledged", {})
+        self.write(ent.AlarmAcknowledged())
         self._changed()
         return True
 
@@ -196,7 +196,7 @@ class Station:
             self._wrong_pins = 0
             return PinAnswer(True)
         self._wrong_pins += 1
-        self._write_quietly("pin_refused", {"attempt": self._wrong_pins})
+        self._write_quietly(ent.PinRefused(self._wrong_pins))
         if self._wrong_pins >= MAX_PIN_ATTEMPTS:
             self._wrong_pins = 0
             self._locked_until = self.monotonic() + LOCKOUT_SECONDS
@@ -207,15 +207,14 @@ class Station:
         """The chair has decided (PIN confirmed): the table runs the emergency routine."""
         if self.state.emergency:
             raise StationRefused("Beredskapsrutinen er allerede i gang.")
-        self.write("emergency_start", {"reachable": self.state.reachable})
+        self.write(ent.EmergencyStarted(self.state.reachable))
         self._changed()
 
     def end_emergency(self) -> None:
         """The chair ends the routine (PIN confirmed); the votes are then uploaded."""
         if not self.state.emergency:
             raise StationRefused("Beredskapsrutinen er ikke i gang.")
-        self.write("emergency_end", {"votes": self.state.vote_count, "pending": len(self.state.pending),
-                                     "reachable": self.state.reachable})  # fmt: skip
+        self.write(ent.EmergencyEnded(self.state.vote_count, len(self.state.pending), self.state.reachable))
         self._next_upload_at = 0.0
         self._changed()
 
@@ -227,8 +226,7 @@ class Station:
             earlier = self.state.recorded(manntallsnummer)
             if earlier is not None:
                 raise StationRefused(already_recorded_nb(earlier))
-        self.write("emergency_vote", {"vote_id": self.new_vote_id(), "manntallsnummer": manntallsnummer,
-                                      "manual_valgkort": manual_valgkort})  # fmt: skip
+        self.write(ent.EmergencyVoteRecorded(self.new_vote_id(), manntallsnummer, manual_valgkort))
         self._changed()
         return self.state.votes[-1]
 
@@ -257,8 +255,8 @@ class Station:
                 return False
             self.upload_error = ""
             try:
-                self.write("emergency_upload", {"vote_ids": [v.vote_id for v in pending],
-                                                "accepted": result.accepted, "repeated": result.already_recorded})
+                self.write(ent.EmergencyVotesUploaded(tuple(v.vote_id for v in pending), result.accepted,
+                                                      result.already_recorded))  # fmt: skip
             except StationRefused:
                 self._next_upload_at = self.monotonic() + UPLOAD_RETRY_SECONDS
                 self._changed()

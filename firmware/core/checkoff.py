@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Union
 
+from valgkiosk.core import entries
 from valgkiosk.core import manntallsnummer as mnr
 from valgkiosk.core.receipts import ValgkortReason
 from valgkiosk.ports.register import (
@@ -429,8 +430,7 @@ class LogEntry:
 class JournalEntry:
     """An entry for the loggbok (durable, for the chair); never names, only ids and facts."""
 
-    kind: str
-    data: tuple[tuple[str, object], ...] = ()
+    entry: entries.LoggbokEntry
 
 
 @dataclass(frozen=True, slots=True)
@@ -664,7 +664,7 @@ def _on_leave_checkoff(s: State, e: Cancel) -> Result:
         ClearPersonalData(),
         Notice(LEFT_UNRESOLVED),
         LogEntry("warning", f"Avkrysning ikke bekreftet, spørres videre i bakgrunnen (forespørsel {s.request_id})."),
-        JournalEntry("checkoff_unresolved", (("forespørsel", s.request_id), ("forsøk", s.attempts))),
+        JournalEntry(entries.CheckoffUnresolved(s.request_id, s.attempts)),
     ]
 
 
@@ -681,7 +681,7 @@ def _on_checkoff_answer(s: State, e: CheckoffAnswered) -> Result:
         failure = Failure("nonsense", "Registeret ga et svar kiosken ikke forstår.")
         return _on_checkoff_failure(s, CheckoffFailed(e.request_id, failure, e.at))
     rest = _without(s, e.request_id)
-    resolved = JournalEntry("checkoff_resolved", (("forespørsel", u.request_id), ("utfall", status.verdict.value)))
+    resolved = JournalEntry(entries.CheckoffResolved(u.request_id, status.verdict.value))
     log = LogEntry("info", f"Avkrysning i bakgrunnen besvart: {status.verdict.value} (forespørsel {u.request_id}).")
     if outcome is Outcome.CHECKED_OFF:
         when = status.checkoff.checked_off_at if status.checkoff else None
@@ -706,7 +706,7 @@ def _on_checkoff_failure(s: State, e: CheckoffFailed) -> Result:
         raise IllegalTransition(s.phase, e)
     f = e.failure
     if f.definite:
-        resolved = JournalEntry("checkoff_resolved", (("forespørsel", u.request_id), ("utfall", "refused")))
+        resolved = JournalEntry(entries.CheckoffResolved(u.request_id, "refused"))
         return replace(s, unresolved=_without(s, e.request_id)), [
             Notice(RESOLVED_NOT_CHECKED_OFF.format(why=f"registeret avviste den: {f.message}")),
             LogEntry("error", f"Avkrysning i bakgrunnen avvist ({f.code or f.kind}): {f.message}"), resolved]
@@ -736,7 +736,7 @@ def _on_scanner(s: State, e: ScannerChanged) -> Result:
     text = "Skanneren er tilkoblet." if e.connected else "Skanneren er frakoblet."
     return new, [
         LogEntry("info" if e.connected else "warning", f"{text} {e.detail}".strip()),
-        JournalEntry("scanner_fault", (("tilkoblet", e.connected), ("detalj", e.detail))),
+        JournalEntry(entries.ScannerFault(e.connected, e.detail)),
     ]
 
 
@@ -823,8 +823,8 @@ def _on_misregistration_answered(s: State, e: MisregistrationAnswered) -> Result
     m = e.misregistration
     return new, effects + [
         LogEntry("warning", f"Feilregistrering meldt for avkrysning {s.last_checkoff.request_id}."),
-        JournalEntry("misregistration", (("forespørsel", s.last_checkoff.request_id),
-                                         ("meldt", m.reported_at.isoformat()), ("meldt_av", m.reported_by))),
+        JournalEntry(entries.MisregistrationReported(s.last_checkoff.request_id, m.reported_at.isoformat(),
+                                                     m.reported_by)),
     ]
 
 

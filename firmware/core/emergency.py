@@ -25,7 +25,9 @@ import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, assert_never
+
+from valgkiosk.core import entries as ent
 
 from valgkiosk.core.outage import DIAGNOSIS_NB, DetectorState, Layer, Mode
 from valgkiosk.ports.indicators import AlarmMode
@@ -124,40 +126,50 @@ def _layer(value: Any) -> Layer:
 
 def apply(state: StationState, kind: str, data: Mapping[str, Any], at: datetime) -> StationState:
     """The state after one loggbok entry of ``kind`` written at ``at``."""
-    if kind == "outage_start":
-        record = OutageRecord(_time(data.get("since"), at), _layer(data.get("layer")),
-                              detail=str(data.get("detail", "")), power=data.get("power"))  # fmt: skip
-        alarm = Alarm.QUIET if state.emergency else Alarm.SOUNDING
-        outages = state.outages
-        if state.outage is not None:  # a second start without an end: close the first one
-            outages = outages[:-1] + (replace(state.outage, ended_at=record.started_at),)
-        return replace(state, outage=record, alarm=alarm, outages=outages + (record,))
-    if kind == "outage_end":
-        if state.outage is None:
+    return apply_entry(state, ent.parse(kind, data), at)
+
+
+def apply_entry(state: StationState, entry: ent.LoggbokEntry, at: datetime) -> StationState:
+    """The state after one typed loggbok entry written at ``at``."""
+    match entry:
+        case ent.OutageStarted():
+            record = OutageRecord(_time(entry.since, at), _layer(entry.layer), detail=str(entry.detail),
+                                  power=entry.power)  # fmt: skip
+            alarm = Alarm.QUIET if state.emergency else Alarm.SOUNDING
+            outages = state.outages
+            if state.outage is not None:  # a second start without an end: close the first one
+                outages = outages[:-1] + (replace(state.outage, ended_at=record.started_at),)
+            return replace(state, outage=record, alarm=alarm, outages=outages + (record,))
+        case ent.OutageEnded():
+            if state.outage is None:
+                return state
+            ended = replace(state.outage, ended_at=_time(entry.until, at))
+            return replace(state, outage=None, alarm=Alarm.QUIET, outages=state.outages[:-1] + (ended,))
+        case ent.AlarmAcknowledged():
+            return replace(state, alarm=Alarm.ACKNOWLEDGED) if state.alarm is Alarm.SOUNDING else state
+        case ent.EmergencyStarted():
+            if state.emergency:
+                return state
+            alarm = Alarm.QUIET if state.alarm is Alarm.SOUNDING else state.alarm
+            return replace(state, emergency_since=at, alarm=alarm)
+        case ent.EmergencyEnded():
+            return replace(state, emergency_since=None)
+        case ent.EmergencyVoteRecorded():
+            vote_id = str(entry.vote_id or "")
+            if not vote_id or any(v.vote_id == vote_id for v in state.votes):
+                return state
+            number = entry.manntallsnummer
+            vote = EmergencyVote(vote_id, at, None if number is None else str(number), bool(entry.manual_valgkort))
+            return replace(state, votes=state.votes + (vote,))
+        case ent.EmergencyVotesUploaded():
+            return replace(state, uploaded=state.uploaded | {str(i) for i in entry.vote_ids or ()})
+        case (ent.KioskStarted() | ent.KioskStopped() | ent.Recovered() | ent.PinRefused()
+              | ent.ManualValgkortPrinted() | ent.MisregistrationReported() | ent.ScannerFault()
+              | ent.PrinterFault() | ent.PowerChanged() | ent.SelftestRun() | ent.CheckoffUnresolved()
+              | ent.CheckoffResolved() | ent.UnknownEntry()):  # fmt: skip
             return state
-        ended = replace(state.outage, ended_at=_time(data.get("until"), at))
-        return replace(state, outage=None, alarm=Alarm.QUIET, outages=state.outages[:-1] + (ended,))
-    if kind == "alarm_acknowledged":
-        return replace(state, alarm=Alarm.ACKNOWLEDGED) if state.alarm is Alarm.SOUNDING else state
-    if kind == "emergency_start":
-        if state.emergency:
-            return state
-        alarm = Alarm.QUIET if state.alarm is Alarm.SOUNDING else state.alarm
-        return replace(state, emergency_since=at, alarm=alarm)
-    if kind == "emergency_end":
-        return replace(state, emergency_since=None)
-    if kind == "emergency_vote":
-        vote_id = str(data.get("vote_id", ""))
-        if not vote_id or any(v.vote_id == vote_id for v in state.votes):
-            return state
-        number = data.get("manntallsnummer")
-        vote = EmergencyVote(vote_id, at, None if number is None else str(number),
-                             bool(data.get("manual_valgkort", False)))  # fmt: skip
-        return replace(state, votes=state.votes + (vote,))
-    if kind == "emergency_upload":
-        ids = data.get("vote_ids") or ()
-        return replace(state, uploaded=state.uploaded | {str(i) for i in ids})
-    return state
+        case _:
+            assert_never(entry)
 
 
 class EntryLike(Protocol):
@@ -176,8 +188,7 @@ def replay(entries: Iterable[EntryLike]) -> StationState:
     state = StationState()
     for entry in entries:
         if entry.kind in KINDS:
-            at = datetime.fromisoformat(entry.at)
-            state = apply(state, entry.kind, entry.data, at)
+            state = apply_entry(state, ent.of(entry), datetime.fromisoformat(entry.at))
     return state
 
 
@@ -246,32 +257,45 @@ class Walk:
 
 def describe(kind: str, data: Mapping[str, Any]) -> str:
     """A loggbok entry's details in words for the chair (never names)."""
-    if kind == "outage_start":
-        layer = _layer(data.get("layer"))
-        power = data.get("power") or {}
-        words = {True: "på", False: "AV", None: "ukjent"}
-        parts = [DIAGNOSIS_NB[layer]]
-        if data.get("detail"):
-            parts.append(str(data["detail"]))
-        sensed = [f"{POWER_NB.get(k, k)}: {words.get(v, 'ukjent')}" for k, v in power.items()]
-        if sensed:
-            parts.append("Strøm: " + ", ".join(sensed))
-        return " ".join(p if p.endswith(".") else p + "." for p in parts)
-    if kind == "outage_end":
-        return f"Varte {duration_nb(float(data.get('duration_s', 0)))}."
-    if kind == "emergency_vote":
-        number = data.get("manntallsnummer")
-        return "Manuelt valgkort." if number is None else f"Manntallsnummer {number}."
-    if kind == "emergency_upload":
-        return f"{len(data.get('vote_ids') or ())} stemmer sendt, {data.get('accepted', 0)} nye i registeret."
-    if kind == "emergency_end":
-        return f"{data.get('votes', 0)} beredskapsstemmer ved bordet."
-    if kind == "power":
-        source = POWER_NB.get(str(data.get("source")), str(data.get("source")))
-        if data.get("previous") is None:
-            return f"{source}: {'på' if data.get('present') else 'AV'} ved oppstart."
-        return f"{source}: {'tilbake' if data.get('present') else 'borte'}."
-    return ""
+    return describe_entry(ent.parse(kind, data))
+
+
+def describe_entry(entry: ent.LoggbokEntry) -> str:
+    """A typed loggbok entry's details in words for the chair (never names)."""
+    match entry:
+        case ent.OutageStarted():
+            words = {True: "på", False: "AV", None: "ukjent"}
+            parts = [DIAGNOSIS_NB[_layer(entry.layer)]]
+            if entry.detail:
+                parts.append(str(entry.detail))
+            sensed = [f"{POWER_NB.get(k, k)}: {words.get(v, 'ukjent')}" for k, v in (entry.power or {}).items()]
+            if sensed:
+                parts.append("Strøm: " + ", ".join(sensed))
+            return " ".join(p if p.endswith(".") else p + "." for p in parts)
+        case ent.OutageEnded():
+            return f"Varte {duration_nb(float(entry.duration_s or 0))}."
+        case ent.EmergencyVoteRecorded():
+            number = entry.manntallsnummer
+            return "Manuelt valgkort." if number is None else f"Manntallsnummer {number}."
+        case ent.EmergencyVotesUploaded():
+            return f"{len(entry.vote_ids or ())} stemmer sendt, {entry.accepted or 0} nye i registeret."
+        case ent.EmergencyEnded():
+            return f"{entry.votes or 0} beredskapsstemmer ved bordet."
+        case ent.PowerChanged():
+            source = POWER_NB.get(str(entry.source), str(entry.source))
+            if entry.previous is None:
+                return f"{source}: {'på' if entry.present else 'AV'} ved oppstart."
+            return f"{source}: {'tilbake' if entry.present else 'borte'}."
+        case ent.CheckoffUnresolved():
+            return "Kiosken spør registeret igjen i bakgrunnen med samme forespørsel."
+        case ent.CheckoffResolved():
+            return "Velgeren ble krysset av." if entry.outcome == "checked_off" else "Velgeren ble IKKE krysset av."
+        case (ent.KioskStarted() | ent.KioskStopped() | ent.Recovered() | ent.AlarmAcknowledged() | ent.PinRefused()
+              | ent.EmergencyStarted() | ent.ManualValgkortPrinted() | ent.MisregistrationReported()
+              | ent.ScannerFault() | ent.PrinterFault() | ent.SelftestRun() | ent.UnknownEntry()):  # fmt: skip
+            return ""
+        case _:
+            assert_never(entry)
 
 
 #: Power sources as the loggbok names them, in the caretaker's words.

@@ -17,25 +17,7 @@ from typing import Any
 
 GENESIS = "0" * 64
 
-KINDS_NB: dict[str, str] = {
-    "start": "Kiosken startet",
-    "stop": "Kiosken stoppet",
-    "recovered": "Gjenopprettet etter strømbrudd",
-    "outage_start": "Brudd i forbindelsen til manntallet",
-    "outage_end": "Forbindelsen til manntallet er tilbake",
-    "alarm_acknowledged": "Alarm kvittert",
-    "pin_refused": "Feil PIN-kode for stemmestyrets leder",
-    "emergency_start": "Beredskapsrutine startet",
-    "emergency_end": "Beredskapsrutine avsluttet",
-    "emergency_vote": "Beredskapsstemme",
-    "emergency_upload": "Beredskapsstemmer lastet opp",
-    "manual_valgkort": "Manuelt valgkort skrevet ut",
-    "misregistration": "Feilregistrering meldt",
-    "scanner_fault": "Feil på skanneren",
-    "printer_fault": "Feil på skriveren",
-    "power": "Endring i strømforsyning",
-    "selftest": "Selvtest",
-}
+from valgkiosk.core.entries import KINDS_NB  # noqa: E402 - the kinds in words, with the typed entries
 
 
 @dataclass(frozen=True, slots=True)

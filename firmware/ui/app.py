@@ -24,6 +24,7 @@ from textual.binding import Binding
 
 from valgkiosk.core import checkoff as co
 from valgkiosk.core import emergency as em
+from valgkiosk.core import entries as ent
 from valgkiosk.core import outage
 from valgkiosk.core.outage import Layer
 from valgkiosk.core import receipts
@@ -219,7 +220,7 @@ class KioskApp(App[int]):
 
     # -- life cycle ---------------------------------------------------------------------------
     def on_mount(self) -> None:
-        self._journal("start", {"bord": self.bord})
+        self.write_entry(ent.KioskStarted(self.bord))
         if self.station.chair_pin_hash is None and self.sim is None:
             log.error("no chair PIN configured ([emergency] chair_pin_hash): the routine cannot be started")
             self.notice = NO_PIN
@@ -250,7 +251,7 @@ class KioskApp(App[int]):
     async def on_unmount(self) -> None:
         self.service.stopping()
         self._stop_station_hardware()
-        self._journal("stop", {"bord": self.bord})
+        self.write_entry(ent.KioskStopped(self.bord))
         try:
             await self.register.aclose()
         except Exception:  # noqa: BLE001 - closing must not fail the shutdown
@@ -305,8 +306,7 @@ class KioskApp(App[int]):
     def _on_power_change(self, change: PowerChange) -> None:
         """A stable power change (called on this loop by the sensors): log it, show it."""
         self.power_states[change.source] = change.present
-        self._journal("power", {"source": change.source.value, "present": change.present,
-                                "previous": change.previous})  # fmt: skip
+        self.write_entry(ent.PowerChanged(change.source.value, change.present, change.previous))
         self._show_power_led()
         self.render_state()
 
@@ -482,8 +482,8 @@ class KioskApp(App[int]):
                 self.run_worker(self._counts(), group="register", exit_on_error=False)
             case co.LogEntry(level=level, message=message):
                 log.log(_LEVELS.get(level, logging.INFO), message)
-            case co.JournalEntry(kind=kind, data=data):
-                self._journal(kind, dict(data))
+            case co.JournalEntry(entry=entry):
+                self.write_entry(entry)
             case co.Notice(text=text):
                 self.notice = text
             case co.ShowVerdict(outcome=outcome):
@@ -494,7 +494,14 @@ class KioskApp(App[int]):
             case co.PrintManualValgkort(voter=voter, reason=reason):
                 self.printing.print_manual_valgkort(voter, reason)
 
-    def _journal(self, kind: str, data: dict[str, Any]) -> None:
+    def write_entry(self, entry: ent.LoggbokEntry) -> None:
+        """Write one typed entry to the loggbok (durable before this returns)."""
+        kind, data = ent.record(entry)
+        self._journal(kind, data)
+
+    def _journal(self, kind: str, data: Mapping[str, Any]) -> None:
+        """The loggbok by kind and data, for the print queue's kept jobs (valgkiosk.ui.printing)."""
+        kind, data = ent.record(ent.parse(kind, data))  # the typed entry decides what is written
         try:
             self.journal.append(kind, data, at=self.clock.now())
         except OSError:

@@ -17,6 +17,7 @@ from textual.containers import Vertical
 from textual.widgets import Input, Static
 
 from valgkiosk.core import emergency as em
+from valgkiosk.core import entries as ent
 from valgkiosk.core.checkoff import State
 from valgkiosk.core.loggbok import Entry
 
@@ -98,7 +99,7 @@ def entry_line(entry: Entry) -> str:
         at = hhmm(datetime.fromisoformat(entry.at))
     except ValueError:
         at = "??.??"
-    detail = em.describe(entry.kind, entry.data)
+    detail = em.describe_entry(ent.of(entry))
     return f"{at}  {entry.label()}" + (f": {detail}" if detail else "")
 
 

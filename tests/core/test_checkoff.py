@@ -8,6 +8,7 @@ from datetime import date, datetime, timezone
 import pytest
 
 from valgkiosk.core import checkoff as co
+from valgkiosk.core import entries as ent
 from valgkiosk.core import manntallsnummer as mnr
 from valgkiosk.core.checkoff import Outcome, Phase
 from valgkiosk.ports.register import (
@@ -261,7 +262,7 @@ def test_esc_leaves_a_hung_checkoff_which_goes_on_in_the_background() -> None:
     assert s.phase is Phase.IDLE and s.status is None and s.manntallsnummer is None
     assert s.unresolved == (co.Unresolved("rid-1", GOOD, 0, None),)
     assert co.ClearPersonalData() in effects and co.Notice(co.LEFT_UNRESOLVED) in effects
-    assert co.JournalEntry("checkoff_unresolved", (("forespørsel", "rid-1"), ("forsøk", 0))) in effects
+    assert co.JournalEntry(ent.CheckoffUnresolved("rid-1", 0)) in effects
     s, effects = run([co.CheckoffFailed("rid-1", UNREACHABLE, 5.0)], s)
     assert s.phase is Phase.IDLE and s.unresolved[0].attempts == 1 and not of(effects, co.AskCheckoff)
     s, effects = run([co.Tick(5.0 + T.retry_interval)], s)
@@ -279,7 +280,7 @@ def test_a_background_checkoff_keeps_its_request_id_across_other_voters() -> Non
     s, effects = run([co.CheckoffAnswered("rid-1", DONE, 4.5)], replace(s, count_today=3))
     assert s.phase is Phase.LOOKING_UP and s.unresolved == () and s.count_today == 4
     assert co.Notice(co.RESOLVED_CHECKED_OFF) in effects and co.AskCounts() in effects
-    assert co.JournalEntry("checkoff_resolved", (("forespørsel", "rid-1"), ("utfall", "checked_off"))) in effects
+    assert co.JournalEntry(ent.CheckoffResolved("rid-1", "checked_off")) in effects
     assert s.last_checkoff == co.LastCheckoff(GOOD, "rid-1", WHEN)
 
 
@@ -443,14 +444,14 @@ def test_every_transition_in_the_table_names_a_real_phase_and_event() -> None:
 def test_the_loggbok_gets_scanner_faults_and_misregistrations_without_names() -> None:
     _, effects = run([co.ScannerChanged(False, "Skanneren er koblet fra")])
     assert of(effects, co.JournalEntry) == [
-        co.JournalEntry("scanner_fault", (("tilkoblet", False), ("detalj", "Skanneren er koblet fra")))
+        co.JournalEntry(ent.ScannerFault(False, "Skanneren er koblet fra"))
     ]
     s, _ = run([co.CheckoffAnswered("rid-1", DONE, 1.2)], checking())
     s, effects = run([co.StartMisregistration(2.0), co.ConfirmMisregistration(3.0),
                       co.MisregistrationAnswered(2, MIS, 3.5)], s)  # fmt: skip
-    entries = of(effects, co.JournalEntry)
-    assert [e.kind for e in entries] == ["misregistration"]  # type: ignore[attr-defined]
-    data = dict(entries[0].data)  # type: ignore[attr-defined]
+    written = [e.entry for e in of(effects, co.JournalEntry)]  # type: ignore[attr-defined]
+    assert [ent.kind_of(e) for e in written] == ["misregistration"]
+    kind, data = ent.record(written[0])
     assert data["forespørsel"] == "rid-1" and "Kari" not in str(data) and GOOD not in str(data)
 
 
