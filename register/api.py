@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 import time
 from collections.abc import Callable
 from datetime import date, datetime, timezone
@@ -302,7 +304,9 @@ class ErrorOut(BaseModel):
 
 
 class HealthOut(BaseModel):
-    status: Literal["ok", "database_unavailable"]
+    status: Literal["ok", "database_unavailable", "database_read_only"]
+    node: str = Field(description="this API node's name (VALGKIOSK_REGISTER_NODE, else the host name)")
+    writable: bool = Field(description="whether this node's database connection takes check-offs")
 
 
 class KioskOut(BaseModel):
@@ -530,7 +534,8 @@ def create_app(
     app.state.credentials = CredentialCache(store, ttl=credential_ttl)
     app.state.kiosks_seen = set()
     election_cache: dict[str, Election] = {}
-    health = {"checked": float("-inf"), "ok": True}
+    health: dict[str, Any] = {"checked": float("-inf"), "status": "ok"}
+    node_name = os.environ.get("VALGKIOSK_REGISTER_NODE") or socket.gethostname()
 
     def election() -> Election:
         cached = election_cache.get("e")
@@ -600,24 +605,26 @@ def create_app(
     @app.get("/healthz", tags=["health"], response_model=HealthOut,
              responses={503: {"model": HealthOut, "description": "The database does not answer"}})
     async def healthz() -> JSONResponse:
-        """Liveness for the kiosks' network watchdog; checks the database at most once a second."""
+        """Liveness for the kiosks' network watchdog and load balancers: this node's name and
+        whether its database takes writes (checked at most once a second)."""
         if time.monotonic() - health["checked"] >= 1.0:
             async with health_lock:  # one check at a time; the others wait for its answer
                 if time.monotonic() - health["checked"] >= 1.0:
                     try:
                         if ping_async is not None:
-                            await ping_async()
+                            writable = await ping_async()
                         else:
-                            await anyio.to_thread.run_sync(store.ping)
-                        ok = True
+                            writable = await anyio.to_thread.run_sync(store.ping)
+                        status = "ok" if writable else "database_read_only"
                     except Exception as exc:  # noqa: BLE001 - any failure means "not healthy"
-                        if health["ok"]:
+                        if health["status"] == "ok":
                             log.error("health check: database unavailable (%s)", type(exc).__name__)
-                        ok = False
-                    health["ok"], health["checked"] = ok, time.monotonic()
-        if health["ok"]:
-            return JSONResponse({"status": "ok"})
-        return JSONResponse({"status": "database_unavailable"}, status_code=503)
+                        status = "database_unavailable"
+                    if status == "database_read_only" and health["status"] != status:
+                        log.error("health check: the database takes no writes (a standby?)")
+                    health["status"], health["checked"] = status, time.monotonic()
+        answer = {"status": health["status"], "node": node_name, "writable": health["status"] == "ok"}
+        return JSONResponse(answer, status_code=200 if health["status"] == "ok" else 503)
 
     @app.get("/v1/kiosk", tags=["kiosk"], response_model=WhoAmIOut, responses=errors)
     def whoami(kiosk: AnyKiosk) -> JSONResponse:

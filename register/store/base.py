@@ -177,10 +177,11 @@ class SqlStore(abc.ABC):
             row = self._q(cur, "SELECT max(version) FROM schema_version").fetchone()
         return int(row[0] or 0)
 
-    def ping(self) -> None:
-        """Raise if the database cannot answer a trivial query."""
+    def ping(self) -> bool:
+        """Whether the database takes writes; raises if it cannot answer at all."""
         with self.read() as cur:
             self._q(cur, "SELECT 1").fetchone()
+        return True
 
     # -- election and places -----------------------------------------------------------
     def set_election(self, election: Election) -> None:

@@ -166,11 +166,19 @@ class PostgresStore(SqlStore):
             row = await cur.fetchone()
         return self._status_from_row(row, kiosk)
 
-    async def ping_async(self) -> None:
+    def ping(self) -> bool:
+        """Whether the server takes writes (a standby answers, but read-only)."""
+        with self._pool.connection() as conn:
+            row = conn.execute("SELECT NOT pg_is_in_recovery()").fetchone()
+        return bool(row and row[0])
+
+    async def ping_async(self) -> bool:
         """``ping`` on the event loop."""
         pool = await self._apool()
         async with pool.connection() as conn:
-            await conn.execute("SELECT 1")
+            cur = await conn.execute("SELECT NOT pg_is_in_recovery()")
+            row = await cur.fetchone()
+        return bool(row and row[0])
 
     async def aclose(self) -> None:
         """Close the async pool (the server's shutdown)."""
