@@ -11,6 +11,7 @@ from typing import Any
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
+from psycopg_pool.base import AttemptWithBackoff
 
 from valgkiosk.register.model import Checkoff, Kiosk, RequestIdConflict, Verdict, VoterStatus
 from valgkiosk.register.rules import verdict_for
@@ -52,6 +53,15 @@ SELECT v.*, p.checked_off_at, p.kiosk_id, p.kommune, p.krets, p.navn, p.bord, p.
        (SELECT navn FROM kretser WHERE kommune = %(kommune)s AND krets = %(krets)s)
 FROM v LEFT JOIN prior p ON true
 """
+
+
+# After a failover the pool must find the new primary soon: psycopg_pool's default
+# doubles the wait between reconnection attempts (1, 2, 4, 8 s…), which could add
+# seconds after the standby is promoted. A steady half-second retry costs nothing on
+# a LAN and bounds that delay. (A class attribute of the pool library; this process
+# holds only the register's pools.)
+AttemptWithBackoff.INITIAL_DELAY = 0.5
+AttemptWithBackoff.DELAY_BACKOFF = 1.0
 
 
 class _Retry(Exception):
