@@ -55,9 +55,14 @@ def build_register(config: cfg.StationConfig, *, base: Path | None = None) -> tu
     from valgkiosk.register_client import HttpRegister
 
     verify: str | bool = reg.ca_file if reg.ca_file else True
-    client = HttpRegister(reg.url, config.credential_value(base), timeout=config.timings.register_timeout_seconds,
-                          verify=verify)  # fmt: skip
-    return client, []
+    credential = config.credential_value(base)
+    nodes = [HttpRegister(url, credential, timeout=config.timings.register_timeout_seconds, verify=verify)
+             for url in (reg.url, *reg.urls)]  # fmt: skip
+    if len(nodes) == 1:
+        return nodes[0], []
+    from valgkiosk.register_failover import FailoverRegister
+
+    return FailoverRegister(nodes, names=[reg.url, *reg.urls]), []
 
 
 def build_scanner(config: cfg.StationConfig, *, sim: bool) -> Scanner:
@@ -210,7 +215,8 @@ def build_connectivity(config: cfg.StationConfig, *, sim: bool, clock: Clock) ->
     net = config.network
     return NetworkProbes(url, interface=net.interface, gateway_port=net.gateway_port,
                          check_gateway=net.check_gateway, timings=net.timings(),
-                         verify=config.register_.ca_file or True, now=clock.now)  # fmt: skip
+                         verify=config.register_.ca_file or True, now=clock.now,
+                         other_urls=config.register_.urls)  # fmt: skip
 
 
 @dataclass

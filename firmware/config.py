@@ -58,6 +58,9 @@ class RegisterSection(_Section):
     """How to reach the register. ``url = "memory:"`` uses the in-memory demo register."""
 
     url: Annotated[str, Field(pattern=r"^(https?://\S+|memory:.*)$")]
+    # Further API nodes of the same register, tried in order when ``url`` fails
+    # (firmware/register_failover.py); one credential serves them all.
+    urls: list[Annotated[str, Field(pattern=r"^https?://\S+$")]] = Field(default_factory=list, max_length=8)
     credential: str | None = Field(default=None, min_length=16)
     credential_file: str | None = None
     ca_file: str | None = None

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 import time
 from collections.abc import Callable
 from datetime import date, datetime, timezone
@@ -16,10 +18,19 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import anyio
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from fastapi.responses import JSONResponse, Response
+from pydantic_core import to_json
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from stdnum.no import fodselsnummer as fnr_check
@@ -58,6 +69,11 @@ class ApiError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
+def _json(content: Any) -> Response:
+    """A JSON answer serialised by pydantic-core (faster than json.dumps)."""
+    return Response(to_json(content), media_type="application/json")
+
+
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
 
@@ -82,7 +98,44 @@ _PYDANTIC_NB: dict[str, str] = {
     "list_type": "må være en liste",
     "model_attributes_type": "må være et JSON-objekt",
     "dict_type": "må være et JSON-objekt",
+    "string_pattern_mismatch": "har tegn eller form som ikke er tillatt",
+    "string_unicode": "må være gyldig Unicode-tekst",
 }
+
+# Text the register stores: no NUL (PostgreSQL cannot store it) and no other control
+# characters except tab and line breaks. The same pattern is published in the OpenAPI
+# document, so the schema admits exactly what the API accepts.
+TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+# What a manntallsnummer may look like (12 digits, EVA's display form has one space
+# after the tenth); the check digit and the year digit are checked by the endpoint,
+# which answers 422 invalid_manntallsnummer / other_election.
+MANNTALLSNUMMER_PATTERN = r"^\s*[0-9]{10} ?[0-9]{2}\s*$"
+PLACE_PATTERN = r"^[0-9A-Za-z-]{1,20}$"
+FODSELSNUMMER_PATTERN = r"^\s*[0-9]{6} ?[0-9]{5}\s*$"
+# Emergency votes are recorded in the election's year (or the turn of the year around it).
+RECORDED_YEARS = (2000, 2100)
+
+
+def _text_only(what: str) -> Callable[[Any], Any]:
+    """A check that a JSON value is a string (pydantic would also take numbers)."""
+    def check(value: Any) -> Any:
+        if not isinstance(value, str):
+            raise ValueError(f"Må være {what}.")
+        return value
+    return check
+
+
+# Dates and times travel as JSON strings only: in lax mode pydantic also reads a Unix
+# number as a time, and strict mode would refuse the strings json.loads gives.
+JsonDate = Annotated[date, BeforeValidator(_text_only("en dato (ÅÅÅÅ-MM-DD)"))]
+JsonTime = Annotated[AwareDatetime, BeforeValidator(_text_only("et tidspunkt med tidssone (RFC 3339)"))]
+
+
+def _manntallsnummer_field() -> Any:
+    """A manntallsnummer in a request body (parsed by the endpoint, documented exactly)."""
+    return Field(min_length=1, max_length=32,
+                 json_schema_extra={"pattern": MANNTALLSNUMMER_PATTERN},
+                 description="12 digits (EVA's display form with one space after the tenth is accepted)")
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -92,9 +145,11 @@ def _validation_message(exc: RequestValidationError) -> str:
         if err.get("type") == "json_invalid":
             return "Forespørselen er ikke gyldig JSON."
         loc = [str(p) for p in err.get("loc", ()) if p != "body"]
+        if err.get("type") == "value_error":  # our own validators speak whole sentences
+            sentence = str(err.get("ctx", {}).get("error", "Ugyldig verdi.")).rstrip(".") + "."
+            parts.append(f"Feltet «{'.'.join(loc)}»: {sentence}" if loc else sentence)
+            continue
         what = _PYDANTIC_NB.get(err.get("type", ""), "har ugyldig verdi")
-        if err.get("type") == "value_error":
-            what = str(err.get("ctx", {}).get("error", "har ugyldig verdi"))
         parts.append(f"Feltet «{'.'.join(loc)}» {what}." if loc else f"Forespørselen {what}.")
     return " ".join(parts) or "Ugyldig forespørsel."
 
@@ -107,22 +162,22 @@ class _Strict(BaseModel):
 class LookupRequest(_Strict):
     """Look a voter up by the number on the valgkort."""
 
-    manntallsnummer: str = Field(min_length=1, max_length=32)
+    manntallsnummer: str = _manntallsnummer_field()
 
 
 class CheckoffRequest(_Strict):
     """Check a voter off; ``request_id`` is made by the kiosk and reused on retries."""
 
     request_id: UUID
-    manntallsnummer: str = Field(min_length=1, max_length=32)
+    manntallsnummer: str = _manntallsnummer_field()
 
 
 class SearchRequest(_Strict):
     """Find a voter without a valgkort: by fødselsnummer, or by name and date of birth."""
 
-    fodselsnummer: str | None = Field(default=None, max_length=32)
-    navn: str | None = Field(default=None, min_length=2, max_length=200)
-    fodselsdato: date | None = None
+    fodselsnummer: str | None = Field(default=None, max_length=32, pattern=FODSELSNUMMER_PATTERN)
+    navn: str | None = Field(default=None, min_length=2, max_length=200, pattern=TEXT_PATTERN)
+    fodselsdato: JsonDate | None = None
 
     @model_validator(mode="after")
     def _one_way(self) -> "SearchRequest":
@@ -138,18 +193,27 @@ class SearchRequest(_Strict):
 class MisregistrationRequest(_Strict):
     """Report that the check-off of this voter was made on the wrong person."""
 
-    manntallsnummer: str = Field(min_length=1, max_length=32)
-    reported_by: str = Field(min_length=1, max_length=100)
-    note: str = Field(default="", max_length=500)
+    manntallsnummer: str = _manntallsnummer_field()
+    reported_by: str = Field(min_length=1, max_length=100, pattern=TEXT_PATTERN)
+    note: str = Field(default="", max_length=500, pattern=TEXT_PATTERN)
 
 
 class EmergencyVoteIn(_Strict):
     """One emergency vote as the kiosk recorded it."""
 
-    vote_id: str = Field(min_length=1, max_length=64)
-    recorded_at: AwareDatetime
-    manntallsnummer: str | None = Field(default=None, max_length=32)
-    manual_valgkort: bool = False
+    vote_id: str = Field(min_length=1, max_length=64, pattern=TEXT_PATTERN)
+    recorded_at: JsonTime = Field(
+        description=f"RFC 3339 with a time zone, in the years {RECORDED_YEARS[0]}–{RECORDED_YEARS[1]}")
+    manntallsnummer: str | None = Field(default=None, min_length=1, max_length=32,
+                                        json_schema_extra={"pattern": MANNTALLSNUMMER_PATTERN})
+    manual_valgkort: bool = Field(default=False, strict=True)
+
+    @field_validator("recorded_at")
+    @classmethod
+    def _plausible_year(cls, value: datetime) -> datetime:
+        if not RECORDED_YEARS[0] <= value.year <= RECORDED_YEARS[1]:
+            raise ValueError(f"Tidspunktet må ligge i årene {RECORDED_YEARS[0]}–{RECORDED_YEARS[1]}.")
+        return value
 
 
 class EmergencyUpload(_Strict):
@@ -219,13 +283,73 @@ class TableCountOut(BaseModel):
     misregistrations: int
 
 
+class CountTotalOut(BaseModel):
+    checkoffs: int
+    emergency_votes: int
+    misregistrations: int
+
+
 class CountsOut(BaseModel):
     tables: list[TableCountOut]
-    total: dict[str, int]
+    total: CountTotalOut
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
 
 
 class ErrorOut(BaseModel):
-    error: dict[str, str]
+    error: ErrorDetail
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok", "database_unavailable", "database_read_only"]
+    node: str = Field(description="this API node's name (VALGKIOSK_REGISTER_NODE, else the host name)")
+    writable: bool = Field(description="whether this node's database connection takes check-offs")
+
+
+class KioskOut(BaseModel):
+    kiosk_id: str
+    role: Literal["kiosk", "admin"]
+    kommune: str
+    krets: str
+    krets_navn: str
+    bord: int
+
+
+class ElectionOut(BaseModel):
+    type: str
+    year: int
+    date: date
+    year_digit: int
+    title: str
+
+
+class WhoAmIOut(BaseModel):
+    kiosk: KioskOut
+    election: ElectionOut
+
+
+class MisregistrationAnswer(BaseModel):
+    misregistration: MisregistrationOut
+
+
+class AppearanceOut(BaseModel):
+    kind: Literal["checkoff", "emergency_vote"]
+    at: datetime
+    kiosk_id: str
+    krets: str
+    bord: int
+
+
+class DuplicateOut(BaseModel):
+    manntallsnummer: str
+    appearances: list[AppearanceOut]
+
+
+class ReconciliationOut(BaseModel):
+    duplicates: list[DuplicateOut]
 
 
 # -- JSON building ----------------------------------------------------------------------
@@ -272,8 +396,13 @@ def election_json(e: Election) -> dict[str, Any]:
 
 
 # -- middleware ---------------------------------------------------------------------------
-class BodyLimit:
-    """Refuse request bodies over the limit (413) before they reach the endpoint."""
+class Gate:
+    """The one middleware: refuse bodies over the limit (413) before they reach the
+    endpoint, and answer any unexpected error with a clean JSON error, logging only its type.
+
+    Exception messages from the database can quote the values involved (personal
+    data), so neither they nor a traceback reach the log.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -282,18 +411,42 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self._limited(scope, receive, tracked)
+        except Exception as exc:  # noqa: BLE001 - the last line of defence
+            if _is_database_down(exc):
+                log.error("database unavailable: %s", type(exc).__name__)
+                response = _error(503, "database_unavailable", "Databasen svarer ikke. Prøv igjen.")
+            else:
+                log.error("unexpected error in %s %s: %s", scope.get("method"), scope.get("path"),
+                          type(exc).__name__)
+                response = _error(500, "internal_error", "Intern feil i registeret.")
+            if not started:
+                await response(scope, receive, send)
+
+    async def _limited(self, scope: Scope, receive: Receive, send: Send) -> None:
         limit = UPLOAD_BODY_LIMIT if scope["path"] == "/v1/emergency-votes" else BODY_LIMIT
-        for name, value in scope.get("headers", ()):
-            if name == b"content-length":
-                try:
-                    too_big = int(value) > limit
-                except ValueError:
-                    too_big = True
-                if too_big:
-                    await _error(413, "body_too_large",
-                                 f"Forespørselen er større enn {limit // 1024} KiB.")(scope, receive, send)
-                    return
-        if any(name == b"content-length" for name, _ in scope.get("headers", ())):
+        length = next((v for n, v in scope.get("headers", ()) if n == b"content-length"), None)
+        if length is not None:
+            try:
+                too_big = int(length) > limit
+            except ValueError:
+                too_big = True
+            if too_big:
+                await _error(413, "body_too_large",
+                             f"Forespørselen er større enn {limit // 1024} KiB.")(scope, receive, send)
+                return
+            await self.app(scope, receive, send)
+            return
+        if scope.get("method") in ("GET", "HEAD"):
             await self.app(scope, receive, send)
             return
         # A streamed body without a length: read it here (it is small by definition)
@@ -324,42 +477,6 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
 
-class Guard:
-    """Answer any unexpected error with a clean JSON error and log only its type.
-
-    Exception messages from the database can quote the values involved (personal
-    data), so neither they nor a traceback reach the log.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def tracked(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, receive, tracked)
-        except Exception as exc:  # noqa: BLE001 - the last line of defence
-            if _is_database_down(exc):
-                log.error("database unavailable: %s", type(exc).__name__)
-                response = _error(503, "database_unavailable", "Databasen svarer ikke. Prøv igjen.")
-            else:
-                log.error("unexpected error in %s %s: %s", scope.get("method"), scope.get("path"),
-                          type(exc).__name__)
-                response = _error(500, "internal_error", "Intern feil i registeret.")
-            if not started:
-                await response(scope, receive, send)
-
-
 # -- authentication -------------------------------------------------------------------------
 async def authenticated(request: Request) -> Kiosk:
     """The kiosk behind the request's bearer credential (401 when there is none)."""
@@ -373,6 +490,11 @@ async def authenticated(request: Request) -> Kiosk:
         client = request.client.host if request.client else "?"
         log.warning("refused an unknown or revoked credential from %s", client)
         raise ApiError(401, "unauthorized", "Ukjent eller tilbakekalt legitimasjon.")
+    seen: set[str] = request.app.state.kiosks_seen
+    if kiosk.kiosk_id not in seen:
+        seen.add(kiosk.kiosk_id)
+        client = request.client.host if request.client else "?"
+        log.info("kiosk %s (%s) connected from %s", kiosk.kiosk_id, kiosk.role.value, client)
     return kiosk
 
 
@@ -408,11 +530,12 @@ def create_app(
         version=__version__,
         description="The electronic register that check-off kiosks talk to. See docs/register-api.md.",
     )
-    app.add_middleware(BodyLimit)
-    app.add_middleware(Guard)
+    app.add_middleware(Gate)
     app.state.credentials = CredentialCache(store, ttl=credential_ttl)
+    app.state.kiosks_seen = set()
     election_cache: dict[str, Election] = {}
-    health = {"checked": float("-inf"), "ok": True}
+    health: dict[str, Any] = {"checked": float("-inf"), "status": "ok"}
+    node_name = os.environ.get("VALGKIOSK_REGISTER_NODE") or socket.gethostname()
 
     def election() -> Election:
         cached = election_cache.get("e")
@@ -446,36 +569,64 @@ def create_app(
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        text = {404: "Finnes ikke.", 405: "Metoden er ikke tillatt her."}.get(exc.status_code, str(exc.detail))
-        return _error(exc.status_code, code, text)
+        if exc.status_code == 400:
+            # FastAPI's answer to a body json.loads cannot take (invalid UTF-8, a number
+            # too long for Python's int, nesting deeper than the recursion limit).
+            return _error(422, "invalid_request", "Forespørselen er ikke gyldig JSON.")
+        if exc.status_code == 405:
+            return _error(405, "method_not_allowed", "Metoden er ikke tillatt her.",
+                          headers=dict(exc.headers or {}))
+        if exc.status_code == 404:
+            return _error(404, "not_found", "Finnes ikke.")
+        log.error("unexpected HTTP error %d in %s %s", exc.status_code, request.method, request.url.path)
+        return _error(500, "internal_error", "Intern feil i registeret.")
 
     errors: dict[int | str, dict[str, Any]] = {
-        s: {"model": ErrorOut} for s in (401, 403, 409, 413, 422, 503)
+        s: {"model": ErrorOut, "description": d} for s, d in (
+            (401, "Missing, unknown or revoked credential"),
+            (403, "The credential's role may not make this call"),
+            (409, "A conflict with what is recorded"),
+            (413, "The body is too large"),
+            (422, "The request is not valid"),
+            (429, "Too many calls for this credential; retry after Retry-After seconds"),
+            (503, "The register or its database is not available"),
+        )
     }
 
     # -- endpoints
     health_lock = asyncio.Lock()
+    # PostgreSQL answers the hot path on the event loop; SQLite in a worker thread.
+    ping_async = getattr(store, "ping_async", None)
+    check_off_async = getattr(store, "check_off_async", None)
+    voter_status_async = getattr(store, "voter_status_async", None)
+    if hasattr(store, "aclose"):
+        app.router.on_shutdown.append(store.aclose)
 
-    @app.get("/healthz", tags=["health"])
+    @app.get("/healthz", tags=["health"], response_model=HealthOut,
+             responses={503: {"model": HealthOut, "description": "The database does not answer"}})
     async def healthz() -> JSONResponse:
-        """Liveness for the kiosks' network watchdog; checks the database at most once a second."""
+        """Liveness for the kiosks' network watchdog and load balancers: this node's name and
+        whether its database takes writes (checked at most once a second)."""
         if time.monotonic() - health["checked"] >= 1.0:
             async with health_lock:  # one check at a time; the others wait for its answer
                 if time.monotonic() - health["checked"] >= 1.0:
                     try:
-                        await anyio.to_thread.run_sync(store.ping)
-                        ok = True
+                        if ping_async is not None:
+                            writable = await ping_async()
+                        else:
+                            writable = await anyio.to_thread.run_sync(store.ping)
+                        status = "ok" if writable else "database_read_only"
                     except Exception as exc:  # noqa: BLE001 - any failure means "not healthy"
-                        if health["ok"]:
+                        if health["status"] == "ok":
                             log.error("health check: database unavailable (%s)", type(exc).__name__)
-                        ok = False
-                    health["ok"], health["checked"] = ok, time.monotonic()
-        if health["ok"]:
-            return JSONResponse({"status": "ok"})
-        return JSONResponse({"status": "database_unavailable"}, status_code=503)
+                        status = "database_unavailable"
+                    if status == "database_read_only" and health["status"] != status:
+                        log.error("health check: the database takes no writes (a standby?)")
+                    health["status"], health["checked"] = status, time.monotonic()
+        answer = {"status": health["status"], "node": node_name, "writable": health["status"] == "ok"}
+        return JSONResponse(answer, status_code=200 if health["status"] == "ok" else 503)
 
-    @app.get("/v1/kiosk", tags=["kiosk"], responses=errors)
+    @app.get("/v1/kiosk", tags=["kiosk"], response_model=WhoAmIOut, responses=errors)
     def whoami(kiosk: AnyKiosk) -> JSONResponse:
         """Who the credential belongs to, and the election this register serves."""
         krets_navn = store.station_name(kiosk.kommune, kiosk.krets)
@@ -486,18 +637,25 @@ def create_app(
         })
 
     @app.post("/v1/voters/lookup", tags=["voters"], response_model=VoterStatusOut, responses=errors)
-    def lookup(body: LookupRequest, kiosk: TableKiosk) -> JSONResponse:
+    async def lookup(body: LookupRequest, kiosk: TableKiosk) -> Response:
         """What the clerk meets for this valgkort; changes nothing."""
         number = parse_number(body.manntallsnummer)
-        return JSONResponse(status_json(store.voter_status(kiosk, number)))
+        if voter_status_async is not None:
+            status = await voter_status_async(kiosk, number)
+        else:
+            status = await anyio.to_thread.run_sync(store.voter_status, kiosk, number)
+        return _json(status_json(status))
 
     @app.post("/v1/checkoffs", tags=["voters"], response_model=VoterStatusOut, responses=errors)
-    def check_off(body: CheckoffRequest, kiosk: TableKiosk) -> JSONResponse:
+    async def check_off(body: CheckoffRequest, kiosk: TableKiosk) -> Response:
         """Check the voter off, exactly once; safe to retry with the same request id."""
         number = parse_number(body.manntallsnummer)
-        status = store.check_off(kiosk, str(body.request_id), number, now())
+        if check_off_async is not None:
+            status = await check_off_async(kiosk, str(body.request_id), number, now())
+        else:
+            status = await anyio.to_thread.run_sync(store.check_off, kiosk, str(body.request_id), number, now())
         log.debug("checkoff by %s: %s", kiosk.kiosk_id, status.verdict.value)
-        return JSONResponse(status_json(status))
+        return _json(status_json(status))
 
     @app.post("/v1/voters/search", tags=["voters"], response_model=SearchOut, responses=errors)
     def search(body: SearchRequest, kiosk: TableKiosk) -> JSONResponse:
@@ -517,7 +675,7 @@ def create_app(
         return JSONResponse({"hits": hits[: name_search.MAX_HITS],
                              "truncated": len(hits) > name_search.MAX_HITS})
 
-    @app.post("/v1/misregistrations", tags=["voters"], responses=errors)
+    @app.post("/v1/misregistrations", tags=["voters"], response_model=MisregistrationAnswer, responses=errors)
     def misregistration(body: MisregistrationRequest, kiosk: TableKiosk) -> JSONResponse:
         """Mark this voter's check-off (made at this station) as made on the wrong person."""
         number = parse_number(body.manntallsnummer)
@@ -540,7 +698,11 @@ def create_app(
         return JSONResponse({"accepted": receipt.accepted, "already_recorded": receipt.already_recorded})
 
     @app.get("/v1/counts", tags=["reports"], response_model=CountsOut, responses=errors)
-    def counts(kiosk: AnyKiosk, kommune: str | None = None, krets: str | None = None) -> JSONResponse:
+    def counts(
+        kiosk: AnyKiosk,
+        kommune: Annotated[str | None, Query(pattern=PLACE_PATTERN)] = None,
+        krets: Annotated[str | None, Query(pattern=PLACE_PATTERN)] = None,
+    ) -> JSONResponse:
         """Check-offs, emergency votes and misregistrations per table."""
         if kiosk.role is Role.KIOSK:
             kommune, krets = kiosk.kommune, kiosk.krets
@@ -551,7 +713,7 @@ def create_app(
         total = {k: sum(t[k] for t in tables) for k in ("checkoffs", "emergency_votes", "misregistrations")}
         return JSONResponse({"tables": tables, "total": total})
 
-    @app.get("/v1/reconciliation", tags=["reports"], responses=errors)
+    @app.get("/v1/reconciliation", tags=["reports"], response_model=ReconciliationOut, responses=errors)
     def reconciliation(admin: Admin) -> JSONResponse:
         """Every voter recorded more than once across check-offs and emergency votes."""
         return JSONResponse({"duplicates": [

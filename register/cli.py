@@ -12,6 +12,7 @@ import sys
 from collections.abc import Iterator
 from datetime import date, datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from valgkiosk.register import credentials
 from valgkiosk.register.model import ELECTION_TYPES, Election, Kiosk, Role
@@ -182,9 +183,41 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host=args.host, port=args.port, workers=args.workers,
         ssl_certfile=args.tls_cert, ssl_keyfile=args.tls_key,
         access_log=args.access_log, log_level=args.log_level, server_header=False,
-        timeout_graceful_shutdown=5,
+        timeout_graceful_shutdown=5, log_config=log_config(args.log_level),
     )
     return 0
+
+
+def log_config(level: str) -> dict[str, Any]:
+    """Logging for ``serve``, applied by uvicorn in every worker process.
+
+    With ``--workers`` above 1 each worker is a fresh process: the configuration
+    uvicorn hands each of them must name the register's own logger too, or its lines
+    reach only Python's last-resort handler (warnings and above, without time or level).
+    """
+    line = "%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s"
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "plain": {"format": line},
+            "access": {"()": "uvicorn.logging.AccessFormatter",
+                       "fmt": '%(asctime)s %(levelname)s [%(process)d] uvicorn.access: '
+                              '%(client_addr)s "%(request_line)s" %(status_code)s',
+                       "use_colors": False},
+        },
+        "handlers": {
+            "stderr": {"class": "logging.StreamHandler", "formatter": "plain", "stream": "ext://sys.stderr"},
+            "access": {"class": "logging.StreamHandler", "formatter": "access", "stream": "ext://sys.stdout"},
+        },
+        "loggers": {
+            "valgkiosk": {"handlers": ["stderr"], "level": level.upper(), "propagate": False},
+            "uvicorn": {"handlers": ["stderr"], "level": level.upper(), "propagate": False},
+            "uvicorn.error": {"level": level.upper()},
+            "uvicorn.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
+            "psycopg": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
+        },
+    }
 
 
 def serve_args(db_url: str, *, host: str = "127.0.0.1", port: int = 8470) -> argparse.Namespace:

@@ -15,6 +15,11 @@ register's ``/healthz``.
 - HEALTH: ``GET /healthz`` on the address the TCP layer reached (Host header and TLS
   server name stay the register's name), which must answer 200.
 
+With several register API nodes (``other_urls``), DNS, TCP and HEALTH are tried for
+each node in turn until one passes all three: one node down while another answers is
+no outage (the kiosk's register client fails over the same way). Only when every node
+fails does the round report the first node's failure.
+
 Each layer has its own timeout from :class:`valgkiosk.core.outage.Timings`, the whole
 round is bounded by ``round_timeout``, a layer above a failed one is skipped, and no
 exception escapes (cancellation apart): each becomes a failed layer with a Norwegian
@@ -100,25 +105,17 @@ class NetworkProbes:
         transport: httpx.AsyncBaseTransport | None = None,
         sys_class_net: Path = SYS_CLASS_NET,
         proc_net_route: Path = PROC_NET_ROUTE,
+        other_urls: tuple[str, ...] | list[str] = (),
     ) -> None:
-        url = httpx.URL(register_url)
-        if url.scheme not in ("http", "https") or not url.host:
-            raise ValueError(f"ikke en http(s)-adresse: {register_url!r}")
-        self.url = url
-        self.host = url.host
-        self.port = url.port or (443 if url.scheme == "https" else 80)
-        try:
-            ipaddress.ip_address(self.host)
-            self.is_literal = True
-        except ValueError:
-            self.is_literal = False
+        self._targets = [_target(u) for u in (register_url, *other_urls)]
+        self._aim(0)
         self.interface = interface
         self.gateway_port = gateway_port
         self.check_gateway = check_gateway
         self.timings = timings
         self.round_timeout = round_timeout if round_timeout is not None else (
-            timings.link_timeout + timings.gateway_timeout + timings.dns_timeout
-            + timings.tcp_timeout + timings.health_timeout + 0.25)
+            timings.link_timeout + timings.gateway_timeout + len(self._targets) * (
+                timings.dns_timeout + timings.tcp_timeout + timings.health_timeout) + 0.25)
         self._now = now
         self._clock = clock or SystemClock()
         self._resolver = resolver
@@ -163,11 +160,21 @@ class NetworkProbes:
                 return
             if not await run(Layer.GATEWAY, self._gateway, t.gateway_timeout):
                 return
-            if not await run(Layer.DNS, lambda: self._dns(addresses), t.dns_timeout):
-                return
-            if not await run(Layer.TCP, lambda: self._tcp(addresses), t.tcp_timeout):
-                return
-            await run(Layer.HEALTH, lambda: self._health(addresses), t.health_timeout)
+            first_failure: list[LayerResult] = []
+            for index in range(len(self._targets)):
+                self._aim(index)
+                mark = len(results)
+                addresses.clear()
+                if (await run(Layer.DNS, lambda: self._dns(addresses), t.dns_timeout)
+                        and await run(Layer.TCP, lambda: self._tcp(addresses), t.tcp_timeout)
+                        and await run(Layer.HEALTH, lambda: self._health(addresses), t.health_timeout)):
+                    return  # this node answers: no outage, whichever node it is
+                if index == 0:
+                    first_failure = results[mark:]
+                if index < len(self._targets) - 1:
+                    del results[mark:]  # another node may still answer
+            if len(self._targets) > 1:  # every node failed: report the first one's failure
+                results[:] = [r for r in results if r.layer in (Layer.LINK, Layer.GATEWAY)] + first_failure
 
         try:
             async with asyncio.timeout(self.round_timeout):
@@ -185,7 +192,12 @@ class NetworkProbes:
                 why = f"ikke prøvd: {layer_name(failed)} feilet" if failed is not None else "ikke prøvd"
                 results.append(LayerResult(layer, LayerStatus.SKIPPED, why))
         results.sort(key=lambda r: r.layer)
+        self._aim(0)
         return ProbeResult(self._now(), tuple(results))
+
+    def _aim(self, index: int) -> None:
+        """Point the DNS, TCP and HEALTH layers at register node ``index``."""
+        self.url, self.host, self.port, self.is_literal = self._targets[index]
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -299,6 +311,19 @@ class NetworkProbes:
         if response.status_code != 200:
             raise _Failed(f"manntallet svarer, men melder feil (HTTP {response.status_code})")
         return LayerStatus.OK, "manntallet svarer at alt er i orden"
+
+
+def _target(register_url: str) -> tuple[httpx.URL, str, int, bool]:
+    """A register node's URL, host, port and whether the host is an IP literal."""
+    url = httpx.URL(register_url)
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError(f"ikke en http(s)-adresse: {register_url!r}")
+    try:
+        ipaddress.ip_address(url.host)
+        literal = True
+    except ValueError:
+        literal = False
+    return url, url.host, url.port or (443 if url.scheme == "https" else 80), literal
 
 
 def layer_name(layer: Layer | None) -> str:

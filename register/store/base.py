@@ -177,10 +177,11 @@ class SqlStore(abc.ABC):
             row = self._q(cur, "SELECT max(version) FROM schema_version").fetchone()
         return int(row[0] or 0)
 
-    def ping(self) -> None:
-        """Raise if the database cannot answer a trivial query."""
+    def ping(self) -> bool:
+        """Whether the database takes writes; raises if it cannot answer at all."""
         with self.read() as cur:
             self._q(cur, "SELECT 1").fetchone()
+        return True
 
     # -- election and places -----------------------------------------------------------
     def set_election(self, election: Election) -> None:
@@ -270,13 +271,7 @@ class SqlStore(abc.ABC):
             rows = self._q(cur, f"SELECT {column} FROM voters WHERE {column} IN ({marks})", values).fetchall()
         return {r[0] for r in rows}
 
-    def _voter_row(self, cur: Any, where: str, value: Any) -> tuple[Any, ...] | None:
-        """The voter, their station's name, the kommune's rule, and any check-off (one query).
-
-        Columns: 0 id, 1-11 the voter, 12 station name, 13 own_station_required,
-        14-26 the check-off as in ``_CHECKOFF_SELECT`` (all NULL when there is none).
-        """
-        return self._q(cur, f"""
+    _VOTER_ROW_SQL = f"""
             SELECT v.id, {_VOTER_SELECT}, k.navn, ko.own_station_required,
                    c.checked_off_at, c.kiosk_id, c.kommune, c.krets, ck.navn, c.bord, c.request_id,
                    m.reported_at, m.reported_by, m.kiosk_id, m.krets, m.bord, m.note
@@ -286,7 +281,23 @@ class SqlStore(abc.ABC):
             LEFT JOIN checkoffs c ON c.voter_id = v.id
             LEFT JOIN kretser ck ON ck.kommune = c.kommune AND ck.krets = c.krets
             LEFT JOIN misregistrations m ON m.voter_id = v.id
-            WHERE {where} = ?""", (value,)).fetchone()
+            WHERE {{where}} = ?"""
+
+    def _voter_row(self, cur: Any, where: str, value: Any) -> tuple[Any, ...] | None:
+        """The voter, their station's name, the kommune's rule, and any check-off (one query).
+
+        Columns: 0 id, 1-11 the voter, 12 station name, 13 own_station_required,
+        14-26 the check-off as in ``_CHECKOFF_SELECT`` (all NULL when there is none).
+        """
+        return self._q(cur, self._VOTER_ROW_SQL.format(where=where), (value,)).fetchone()
+
+    def _status_from_row(self, row: Sequence[Any] | None, kiosk: Kiosk) -> VoterStatus:
+        """What the clerk meets, from a ``_voter_row`` row."""
+        if row is None:
+            return VoterStatus(Verdict.NOT_IN_REGISTER)
+        voter, existing = self._voter(row[1:12]), self._checkoff_in(row)
+        verdict = verdict_for(voter, existing, kiosk, own_station_required=bool(row[13]))
+        return VoterStatus(verdict, voter, row[12], existing)
 
     def _checkoff_in(self, row: Sequence[Any]) -> Checkoff | None:
         """The check-off part of a ``_voter_row`` row."""
@@ -314,11 +325,7 @@ class SqlStore(abc.ABC):
         """What the clerk at ``kiosk`` meets for this voter, without changing anything."""
         with self.read() as cur:
             row = self._voter_row(cur, "v.manntallsnummer", manntallsnummer)
-        if row is None:
-            return VoterStatus(Verdict.NOT_IN_REGISTER)
-        voter, existing = self._voter(row[1:12]), self._checkoff_in(row)
-        verdict = verdict_for(voter, existing, kiosk, own_station_required=bool(row[13]))
-        return VoterStatus(verdict, voter, row[12], existing)
+        return self._status_from_row(row, kiosk)
 
     def voter_by_fodselsnummer(self, fodselsnummer: str) -> tuple[Voter, str] | None:
         """The voter with this fødselsnummer and the name of their station."""

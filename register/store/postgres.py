@@ -2,16 +2,70 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from functools import lru_cache
 from typing import Any
 
 import psycopg
-from psycopg_pool import ConnectionPool
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
+from psycopg_pool.base import AttemptWithBackoff
 
-from valgkiosk.register.store.base import VOTER_COLUMNS, SqlStore
+from valgkiosk.register.model import Checkoff, Kiosk, RequestIdConflict, Verdict, VoterStatus
+from valgkiosk.register.rules import verdict_for
+from valgkiosk.register.store.base import _VOTER_SELECT, VOTER_COLUMNS, SqlStore
+
+# The check-off in one statement, one round trip: find the voter (with their station,
+# the kommune's rule and any earlier check-off), insert the check-off when the rules
+# allow it, and say whether the request id was used before. Columns as in
+# ``SqlStore._voter_row`` (0-26), then 27 inserted, 28 request id used before the
+# statement, 29 the kiosk's own station's name. The rules in the INSERT's WHERE are
+# ``rules.verdict_for`` for a voter without a check-off; Python decides the verdict
+# from the same row again, so the two cannot disagree silently (see check_off).
+CHECKOFF_SQL = f"""
+WITH v AS (
+    SELECT v.id, {_VOTER_SELECT}, k.navn AS krets_navn, ko.own_station_required AS strict
+    FROM voters v
+    JOIN kretser k ON k.kommune = v.kommune AND k.krets = v.krets
+    JOIN kommuner ko ON ko.kommune = v.kommune
+    WHERE v.manntallsnummer = %(mnr)s
+), prior AS (
+    SELECT c.voter_id, c.checked_off_at, c.kiosk_id, c.kommune, c.krets, ck.navn, c.bord, c.request_id,
+           m.reported_at, m.reported_by, m.kiosk_id AS m_kiosk_id, m.krets AS m_krets, m.bord AS m_bord, m.note
+    FROM checkoffs c
+    JOIN v ON c.voter_id = v.id
+    LEFT JOIN kretser ck ON ck.kommune = c.kommune AND ck.krets = c.krets
+    LEFT JOIN misregistrations m ON m.voter_id = c.voter_id
+), ins AS (
+    INSERT INTO checkoffs (voter_id, request_id, checked_off_at, kiosk_id, kommune, krets, bord)
+    SELECT v.id, %(rid)s, %(now)s, %(kiosk_id)s, %(kommune)s, %(krets)s, %(bord)s FROM v
+    WHERE NOT EXISTS (SELECT 1 FROM prior)
+      AND v.kommune = %(kommune)s AND (NOT v.strict OR v.krets = %(krets)s)
+    ON CONFLICT DO NOTHING
+    RETURNING voter_id
+)
+SELECT v.*, p.checked_off_at, p.kiosk_id, p.kommune, p.krets, p.navn, p.bord, p.request_id,
+       p.reported_at, p.reported_by, p.m_kiosk_id, p.m_krets, p.m_bord, p.note,
+       EXISTS (SELECT 1 FROM ins),
+       EXISTS (SELECT 1 FROM checkoffs WHERE request_id = %(rid)s),
+       (SELECT navn FROM kretser WHERE kommune = %(kommune)s AND krets = %(krets)s)
+FROM v LEFT JOIN prior p ON true
+"""
+
+
+# After a failover the pool must find the new primary soon: psycopg_pool's default
+# doubles the wait between reconnection attempts (1, 2, 4, 8 s…), which could add
+# seconds after the standby is promoted. A steady half-second retry costs nothing on
+# a LAN and bounds that delay. (A class attribute of the pool library; this process
+# holds only the register's pools.)
+AttemptWithBackoff.INITIAL_DELAY = 0.5
+AttemptWithBackoff.DELAY_BACKOFF = 1.0
+
+
+class _Retry(Exception):
+    """The one-statement check-off lost a race (or met a reused request id): ask again."""
 
 
 @lru_cache(maxsize=256)
@@ -35,6 +89,112 @@ class PostgresStore(SqlStore):
             dsn, min_size=min_size, max_size=max_size, open=True,
             kwargs={"autocommit": True, "prepare_threshold": 2}, timeout=10,
         )
+        # The hot path (check-off, lookup) runs on the event loop through an async pool,
+        # opened on first use inside the server's loop; everything else stays synchronous.
+        self._async_pool: AsyncConnectionPool | None = None
+        self._async_loop: asyncio.AbstractEventLoop | None = None
+        self._async_size = (min_size, max_size)
+        self._closed = False
+
+    # -- the hot path --------------------------------------------------------------------------
+    def _checkoff_params(self, kiosk: Kiosk, request_id: str, manntallsnummer: str,
+                         now: datetime) -> dict[str, Any]:
+        return {"mnr": manntallsnummer, "rid": request_id, "now": now, "kiosk_id": kiosk.kiosk_id,
+                "kommune": kiosk.kommune, "krets": kiosk.krets, "bord": kiosk.bord}
+
+    def _checkoff_outcome(self, row: tuple[Any, ...] | None, kiosk: Kiosk, request_id: str,
+                          now: datetime) -> VoterStatus:
+        """The answer to one check-off from the one statement's row (raises _Retry on a race)."""
+        if row is None:
+            return VoterStatus(Verdict.NOT_IN_REGISTER)
+        voter, krets_navn = self._voter(row[1:12]), row[12]
+        existing = self._checkoff_in(row)
+        inserted, request_id_used, own_station = row[27], row[28], row[29]
+        if existing is None:
+            verdict = verdict_for(voter, None, kiosk, own_station_required=bool(row[13]))
+            if inserted:
+                assert verdict is Verdict.READY, "the SQL and rules.verdict_for disagree"
+                return VoterStatus(Verdict.CHECKED_OFF, voter, krets_navn, Checkoff(
+                    checked_off_at=now.astimezone(timezone.utc), kiosk_id=kiosk.kiosk_id,
+                    kommune=kiosk.kommune, krets=kiosk.krets, krets_navn=own_station or "",
+                    bord=kiosk.bord, request_id=request_id))
+            if verdict is not Verdict.READY:
+                return VoterStatus(verdict, voter, krets_navn)
+            raise _Retry  # another transaction won, or the request id belongs to another voter
+        if existing.request_id == request_id:
+            if existing.kiosk_id != kiosk.kiosk_id:
+                raise RequestIdConflict("Forespørsels-id-en er brukt av en annen kiosk.")
+            return VoterStatus(Verdict.CHECKED_OFF, voter, krets_navn, existing)
+        if request_id_used:
+            raise RequestIdConflict("Forespørsels-id-en er allerede brukt for en annen velger.")
+        return VoterStatus(Verdict.ALREADY_VOTED, voter, krets_navn, existing)
+
+    def check_off(self, kiosk: Kiosk, request_id: str, manntallsnummer: str, now: datetime) -> VoterStatus:
+        """As ``SqlStore.check_off``, in one statement (one round trip) in the common case."""
+        params = self._checkoff_params(kiosk, request_id, manntallsnummer, now)
+        with self._pool.connection() as conn:
+            row = conn.execute(CHECKOFF_SQL, params).fetchone()
+        try:
+            return self._checkoff_outcome(row, kiosk, request_id, now)
+        except _Retry:
+            return super().check_off(kiosk, request_id, manntallsnummer, now)
+
+    async def _apool(self) -> AsyncConnectionPool:
+        if self._closed:
+            raise psycopg.OperationalError("the register's store is closed")
+        if self._async_pool is None:
+            pool = AsyncConnectionPool(
+                self.dsn, min_size=self._async_size[0], max_size=self._async_size[1], open=False,
+                kwargs={"autocommit": True, "prepare_threshold": 2}, timeout=10,
+            )
+            if self._async_pool is None:
+                self._async_pool, self._async_loop = pool, asyncio.get_running_loop()
+                await pool.open()
+        return self._async_pool
+
+    async def check_off_async(self, kiosk: Kiosk, request_id: str, manntallsnummer: str,
+                              now: datetime) -> VoterStatus:
+        """``check_off`` on the event loop (no thread hand-off)."""
+        params = self._checkoff_params(kiosk, request_id, manntallsnummer, now)
+        pool = await self._apool()
+        async with pool.connection() as conn:
+            cur = await conn.execute(CHECKOFF_SQL, params)
+            row = await cur.fetchone()
+        try:
+            return self._checkoff_outcome(row, kiosk, request_id, now)
+        except _Retry:
+            import anyio
+
+            return await anyio.to_thread.run_sync(super().check_off, kiosk, request_id, manntallsnummer, now)
+
+    async def voter_status_async(self, kiosk: Kiosk, manntallsnummer: str) -> VoterStatus:
+        """``voter_status`` on the event loop."""
+        pool = await self._apool()
+        async with pool.connection() as conn:
+            cur = await conn.execute(self._sql(self._VOTER_ROW_SQL.format(where="v.manntallsnummer")),
+                                     (manntallsnummer,))
+            row = await cur.fetchone()
+        return self._status_from_row(row, kiosk)
+
+    def ping(self) -> bool:
+        """Whether the server takes writes (a standby answers, but read-only)."""
+        with self._pool.connection() as conn:
+            row = conn.execute("SELECT NOT pg_is_in_recovery()").fetchone()
+        return bool(row and row[0])
+
+    async def ping_async(self) -> bool:
+        """``ping`` on the event loop."""
+        pool = await self._apool()
+        async with pool.connection() as conn:
+            cur = await conn.execute("SELECT NOT pg_is_in_recovery()")
+            row = await cur.fetchone()
+        return bool(row and row[0])
+
+    async def aclose(self) -> None:
+        """Close the async pool (the server's shutdown)."""
+        if self._async_pool is not None:
+            await self._async_pool.close()
+            self._async_pool = None
 
     @contextlib.contextmanager
     def write(self) -> Iterator[psycopg.Cursor[Any]]:
@@ -47,6 +207,17 @@ class PostgresStore(SqlStore):
             yield cur
 
     def close(self) -> None:
+        self._closed = True
+        pool, loop = self._async_pool, self._async_loop
+        if pool is not None and loop is not None and loop.is_running():
+            try:
+                running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if running is not loop:  # from another thread: close it on its own loop
+                future = asyncio.run_coroutine_threadsafe(pool.close(), loop)
+                with contextlib.suppress(Exception):
+                    future.result(timeout=5)
         self._pool.close()
 
     def _sql(self, sql: str) -> str:

@@ -374,3 +374,22 @@ def test_simulated_twin_controls_and_detector() -> None:
     assert min(sim.failing()) is Layer.DNS
     sim.restore_all()
     assert asyncio.run(sim.probe_round()).ok and sim.diagnosis() == ""
+
+
+# -- several register API nodes -----------------------------------------------------------
+
+
+def test_one_node_down_another_answering_is_no_outage(register: ProcessServer, failing_server: str,
+                                                       routes: Path) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    result = probe(dead, routes, other_urls=[failing_server, register.url])
+    assert statuses(result) == {"LINK": "ok", "GATEWAY": "ok", "DNS": "skipped", "TCP": "ok", "HEALTH": "ok"}
+    assert result.first_failed is None and result.ok
+    assert str(register.port) in result.result(Layer.TCP).detail  # the node that answered
+
+
+def test_every_node_down_reports_the_first_nodes_failure(failing_server: str, routes: Path) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"
+    result = probe(dead, routes, other_urls=[failing_server])
+    assert result.first_failed is Layer.TCP and "avviser forbindelsen" in result.detail
+    assert result.status(Layer.HEALTH) is SKIPPED

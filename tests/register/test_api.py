@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -54,7 +55,7 @@ def checkoff(client: httpx.Client, number: str, request_id: str | None = None) -
 
 def test_health_needs_no_credential(api: Api) -> None:
     r = httpx.get(api.url + "/healthz")
-    assert r.status_code == 200 and r.json() == {"status": "ok"}
+    assert r.status_code == 200 and r.json() == {"status": "ok", "node": socket.gethostname(), "writable": True}
 
 
 def test_openapi_is_published(api: Api) -> None:
@@ -306,4 +307,5 @@ def test_health_answers_503_when_the_database_is_gone(store_url: str) -> None:
             os.mkdir(path)  # not a database any more: opening it fails
         time.sleep(1.1)  # the last good answer is remembered for a second
         r = httpx.get(server.url + "/healthz")
-        assert r.status_code == 503 and r.json() == {"status": "database_unavailable"}
+        assert r.status_code == 503 and r.json()["status"] == "database_unavailable"
+        assert r.json()["writable"] is False
