@@ -37,7 +37,9 @@ LOCKOUT_SECONDS = 60.0
 #: How often pending emergency votes are offered again while the register refuses them.
 UPLOAD_RETRY_SECONDS = 10.0
 
-JOURNAL_FAILED = "Loggboken kan ikke skrives: handlingen er IKKE registrert. Varsle IKT-ansvarlig."
+JOURNAL_FAILED = ("Loggboken kan ikke skrives: handlingen er IKKE registrert på kiosken. "
+                  "Si fra til stemmestyrets leder og varsle IKT-ansvarlig. Beredskapsstemmer føres på papir "
+                  "etter rutinen (beredskapskonvolutt og telleliste) til kiosken kan skrive igjen.")
 
 
 class Loggbok(Protocol):

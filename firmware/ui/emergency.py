@@ -37,8 +37,18 @@ def hhmm(at: datetime) -> str:
 
 
 def banner(station: Station) -> tuple[str, str] | None:
-    """The line every screen shows about the register and the routine: (tone, text), or
-    None when all is well."""
+    """The line every screen shows about the register, the routine and the loggbok's
+    space: (tone, text), or None when all is well."""
+    shown = _register_banner(station)
+    space = getattr(station.journal, "space_warning", "")
+    if not space:
+        return shown
+    if shown is None:
+        return texts.WARN, f"! {space}"
+    return shown[0], f"{shown[1]}\n! {space}"
+
+
+def _register_banner(station: Station) -> tuple[str, str] | None:
     s = station.state
     if s.outage is not None:
         since = f"siden kl. {hhmm(s.outage.started_at)}"
