@@ -24,7 +24,7 @@ from valgkiosk.core import emergency as em
 from valgkiosk.core import outage
 from valgkiosk.core import sensing
 from valgkiosk.core.loggbok import ChainProblem, Entry
-from valgkiosk.pin import verify_pin
+from valgkiosk.pin import BadPinHash, verify_pin
 from valgkiosk.ports.connectivity import Connectivity, ProbeResult
 from valgkiosk.ports.indicators import Indicators
 from valgkiosk.ports.register import Register, RegisterError
@@ -194,7 +194,13 @@ class Station:
         wait = self._locked_until - self.monotonic()
         if wait > 0:
             return PinAnswer(False, f"For mange feil PIN-koder. Prøv igjen om {int(wait) + 1} sekunder.")
-        if verify_pin(pin, self.chair_pin_hash):
+        try:
+            right = verify_pin(pin, self.chair_pin_hash)
+        except BadPinHash:  # refused at load; kept as a last guard, never a traceback
+            log.error("the configured chair PIN hash cannot be used")
+            return PinAnswer(False, "PIN-koden kan ikke kontrolleres: konfigurasjonen er feil. "
+                                    "Ring IKT-ansvarlig (valgtelefonen, tast 3).")
+        if right:
             self._wrong_pins = 0
             return PinAnswer(True)
         self._wrong_pins += 1
