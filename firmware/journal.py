@@ -244,7 +244,7 @@ class Journal:
         """The chain's head now: the last entry's number and hash."""
         with self._lock:
             last = self._last
-        return Head(0) if last is None else Head(last.seq, last.hash)
+        return Head(0) if last is None else Head(last.seq, last.hash, last.sig)
 
     def verify(self, **checks: Any) -> list[ChainProblem]:
         """Where the chain is broken; empty when the loggbok is intact (``expect``,
@@ -307,6 +307,12 @@ def export(entries: list[Entry], fmt: str) -> str:
             writer.writerow([e.seq, e.at, e.kind, e.label(), details, e.hash])
         return out.getvalue()
     raise ValueError(f"ukjent format {fmt!r}: bruk csv eller json")
+
+
+def chain_head(journal: Any) -> Head:
+    """The chain head of any loggbok (Journal or MemoryJournal): for status reports,
+    uploads, the F11 screen and the chair's printouts."""
+    return journal.head() if hasattr(journal, "head") else head_of(journal.entries())
 
 
 def read_lines(path: str | Path) -> list[bytes]:

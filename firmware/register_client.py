@@ -35,6 +35,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from valgkiosk.core.emergency import EmergencyVote
+from valgkiosk.core.loggbok import Head
 from valgkiosk.ports.register import (
     CheckoffRecord,
     KioskInfo,
@@ -267,10 +268,12 @@ class HttpRegister:
                 return TableCounts(t.checkoffs, t.emergency_votes, t.misregistrations)
         return TableCounts(0)
 
-    async def upload_emergency_votes(self, votes: Sequence[EmergencyVote]) -> UploadResult:
-        body = {"votes": [{"vote_id": v.vote_id, "recorded_at": v.recorded_at.isoformat(),
-                           "manntallsnummer": v.manntallsnummer, "manual_valgkort": v.manual_valgkort}
-                          for v in votes]}  # fmt: skip
+    async def upload_emergency_votes(self, votes: Sequence[EmergencyVote], *, head: Head | None = None) -> UploadResult:
+        body: dict[str, Any] = {"votes": [{"vote_id": v.vote_id, "recorded_at": v.recorded_at.isoformat(),
+                                           "manntallsnummer": v.manntallsnummer, "manual_valgkort": v.manual_valgkort}
+                                          for v in votes]}  # fmt: skip
+        if head is not None:
+            body["chain_head"] = chain_head_json(head)
         answer = await self._call("POST", "/v1/emergency-votes", body, _UploadIn)
         if answer.accepted < 0 or answer.already_recorded < 0 or answer.accepted + answer.already_recorded != len(votes):
             # the votes stay pending: only an answer that accounts for every vote sent is success
@@ -333,6 +336,11 @@ class HttpRegister:
             raise _nonsense("not the documented shape") from None
 
 
+def chain_head_json(head: Head) -> dict[str, Any]:
+    """The loggbok's head as the register takes it (with emergency uploads and status reports)."""
+    return {"entries": head.count, "hash": head.hash, "sig": head.sig}
+
+
 def _nonsense(why: str) -> RegisterNonsense:
     log.warning("the register's answer is nonsense: %s", why)
     return RegisterNonsense(NONSENSE)
@@ -361,4 +369,4 @@ def _error_code(content: bytes) -> str:
         return ""
 
 
-__all__ = ["HttpRegister", "RegisterError"]
+__all__ = ["HttpRegister", "RegisterError", "chain_head_json"]

@@ -24,6 +24,7 @@ from valgkiosk.core import emergency as em
 from valgkiosk.core import outage
 from valgkiosk.core import sensing
 from valgkiosk.core.loggbok import ChainProblem, Entry
+from valgkiosk.journal import chain_head
 from valgkiosk.pin import BadPinHash, verify_pin
 from valgkiosk.ports.connectivity import Connectivity, ProbeResult
 from valgkiosk.ports.indicators import Indicators
@@ -256,7 +257,7 @@ class Station:
             if not pending:
                 return True
             try:
-                result = await self.register.upload_emergency_votes(pending)
+                result = await self.register.upload_emergency_votes(pending, head=chain_head(self.journal))
             except RegisterError as exc:
                 self.upload_error = str(exc)
                 self._next_upload_at = self.monotonic() + UPLOAD_RETRY_SECONDS

@@ -123,14 +123,16 @@ def split_lines(data: bytes) -> list[bytes]:
     return lines
 
 
-@dataclass(frozen=True, slots=True, order=True)
+@dataclass(frozen=True, slots=True)
 class Head:
-    """The chain's head: how many entries, and the hash of the last one. Printed on the
-    closing report and log printout and sent to the register, it anchors the loggbok:
-    a file that is later shorter or different no longer reaches it."""
+    """The chain's head: how many entries, and the hash of the last one (with its
+    signature when signed). Printed on the closing report and log printout and sent to
+    the register, it anchors the loggbok: a file that is later shorter or different no
+    longer reaches it."""
 
     count: int
     hash: str = GENESIS
+    sig: str = ""  # the last entry's signature (the register checks it with the kiosk's key)
 
     def text(self) -> str:
         """``COUNT:HASH``, as printed and as ``valgkiosk log verify --expect`` takes it."""
@@ -154,7 +156,7 @@ def head_of(entries: Iterable[Entry]) -> Head:
     last: Entry | None = None
     for last in entries:
         pass
-    return Head(0, GENESIS) if last is None else Head(last.seq, last.hash)
+    return Head(0, GENESIS) if last is None else Head(last.seq, last.hash, last.sig)
 
 
 @dataclass(frozen=True, slots=True)

@@ -289,10 +289,12 @@ class LogScreen(KioskScreen):
         entries = list(station.journal.entries())
         problems = station.journal.verify()
         chain = self.query_one("#log-chain", Static)
+        head = f"Kjedehode {station.journal.head().short()}…" if hasattr(station.journal, "head") else ""
         if problems:
-            chain.update(plain("✖  Loggboken er ikke intakt: " + " ".join(p.message for p in problems[:2])))
+            chain.update(plain("✖  Loggboken er ikke intakt: " + " ".join(p.message for p in problems[:2])
+                               + (f"\n   {head}" if head else "")))
         else:
-            chain.update(plain(f"✔  {len(entries)} føringer, kjeden er intakt."))
+            chain.update(plain(f"✔  {len(entries)} føringer, kjeden er intakt. {head}".rstrip()))
         chain.set_class(bool(problems), "-bad")
         chain.set_class(not problems, "-ok")
         now = k.clock.now()

@@ -218,3 +218,19 @@ def test_proxy_and_rate_limit_statuses_are_network_faults(hostile, status: int, 
     server = hostile(lambda path, b: ("send", http(status, body)))
     result, _ = run(server.url, check_off)
     assert isinstance(result, error) and result.uncertain, result
+
+
+def test_an_upload_carries_the_loggbok_head(hostile) -> None:
+    from valgkiosk.core.loggbok import Head
+
+    bodies: list[Any] = []
+
+    def plan(path: str, body: Any) -> tuple[Any, ...]:
+        bodies.append(body)
+        return ("send", ok({"accepted": 1, "already_recorded": 0}))
+
+    server = hostile(plan)
+    head = Head(12, "c" * 64, "d" * 128)
+    result, _ = run(server.url, lambda c: c.upload_emergency_votes(votes(1), head=head))
+    assert result.accepted == 1
+    assert bodies[0]["chain_head"] == {"entries": 12, "hash": "c" * 64, "sig": "d" * 128}
