@@ -97,7 +97,7 @@ def build_printing(config: cfg.StationConfig, *, sim: bool, config_path: Path | 
         overrides["kind"] = "sim"
     printer = build_printer(PrinterSettings.from_config(section, **overrides))
     try:
-        queue = PrintQueue(printer, queue_dir)
+        queue = PrintQueue(printer, queue_dir, personal_data_until=section.personal_data_time())
     except OSError as exc:
         raise cfg.ConfigError(config_path or "station.toml", [
             f"{config_path or 'station.toml'}: nøkkelen «printer.queue_dir» peker på en mappe som ikke kan "

@@ -203,6 +203,15 @@ class PrinterSection(_Section):
     profile: Literal["TM-T20II", "TM-T88V"] = "TM-T20II"  # python-escpos profile: 48 or 42 columns
     columns: Annotated[int, Field(ge=24, le=64)] | None = None  # default: the profile's
     queue_dir: str = "/var/lib/valgkiosk/print-queue"
+    # a kept job with personal data (a manual valgkort) is destroyed at this time (local) on the day it was made
+    personal_data_until: Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")] = "23:59"
+
+    def personal_data_time(self) -> Any:
+        """``personal_data_until`` as a ``datetime.time``."""
+        from datetime import time
+
+        hour, minute = self.personal_data_until.split(":")
+        return time(int(hour), int(minute))
 
     @model_validator(mode="after")
     def _address(self) -> "PrinterSection":
@@ -428,6 +437,7 @@ _FORMAT_HINTS = {
     ("station", "kommune"): "fire sifre, for eksempel \"0301\"",
     ("station", "krets"): "fire sifre, for eksempel \"0101\"",
     ("register", "url"): "https://… eller memory:",
+    ("printer", "personal_data_until"): "TT:MM, for eksempel \"23:59\"",
 }
 
 
