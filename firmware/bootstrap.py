@@ -102,7 +102,7 @@ def build_printing(config: cfg.StationConfig, *, sim: bool, config_path: Path | 
         overrides["kind"] = "sim"
     printer = build_printer(PrinterSettings.from_config(section, **overrides))
     try:
-        queue = PrintQueue(printer, queue_dir)
+        queue = PrintQueue(printer, queue_dir, personal_data_until=section.personal_data_time())
     except OSError as exc:
         raise cfg.ConfigError(config_path or "station.toml", [
             f"{config_path or 'station.toml'}: nøkkelen «printer.queue_dir» peker på en mappe som ikke kan "
@@ -194,12 +194,17 @@ def build_journal(config: cfg.StationConfig, *, sim: bool, base: Path | None = N
     partition's on a real kiosk, or one in memory for a sim-mode kiosk given none."""
     from valgkiosk.journal import Journal, MemoryJournal
 
+    sign = None
+    if config.log.signing_key:
+        from valgkiosk.signing import load_signer
+
+        sign, _ = load_signer(cfg.resolve(config.log.signing_key, base or Path.cwd()))
     if config.log.loggbok:
         path = Path(config.log.loggbok)
         if base is not None and not path.is_absolute():
             path = base / path
-        return Journal(path)
-    return MemoryJournal() if sim else Journal(DEFAULT_LOGGBOK)
+        return Journal(path, sign=sign)
+    return MemoryJournal(sign=sign) if sim else Journal(DEFAULT_LOGGBOK, sign=sign)
 
 
 def build_connectivity(config: cfg.StationConfig, *, sim: bool, clock: Clock) -> Any:
@@ -304,7 +309,7 @@ def build_modem(config: cfg.StationConfig) -> Any:
     return Modem(m.device, baudrate=m.baudrate, timeout=m.timeout_seconds)
 
 
-def _setup_logging(config: cfg.StationConfig | None) -> None:
+def _setup_logging(config: cfg.StationConfig | None, base: Path | None = None) -> None:
     """Log to the journal (stderr under systemd) or to the configured file, never onto the
     clerk's screen: while the UI runs, stderr belongs to the terminal."""
     root = logging.getLogger()
@@ -314,7 +319,8 @@ def _setup_logging(config: cfg.StationConfig | None) -> None:
     root.setLevel(level)
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     if config and config.log.file:
-        handler: logging.Handler = logging.FileHandler(config.log.file, encoding="utf-8")
+        handler: logging.Handler = logging.FileHandler(cfg.resolve(config.log.file, base or Path.cwd()),
+                                                       encoding="utf-8")  # fmt: skip
     elif os.environ.get("JOURNAL_STREAM") or not sys.stderr.isatty():
         handler = logging.StreamHandler(sys.stderr)  # systemd: stderr goes to the journal
     else:
@@ -323,39 +329,44 @@ def _setup_logging(config: cfg.StationConfig | None) -> None:
     root.addHandler(handler)
 
 
+def _refuse(path: Path, problems: list[str], *, sim: bool) -> int:
+    """The configuration error screen (and the journal first): the kiosk does not start."""
+    print(f"Feil i konfigurasjonsfilen {path}:\n" + "\n".join(f"- {p}" for p in problems), file=sys.stderr, flush=True)
+    for problem in problems:
+        log.error("%s", problem)
+    from valgkiosk.ui.app import ConfigErrorApp
+
+    ConfigErrorApp(str(path), problems, allow_quit=sim).run()
+    return 2
+
+
 def run_kiosk(config_path: str | None, sim: bool) -> int:
     """Start the kiosk. Returns the exit code: 0 normally, 2 when the configuration is bad
     (after the error screen has been shown; the kiosk refuses to start)."""
     path = Path(config_path) if config_path else (SIM_CONFIG if sim else cfg.DEFAULT_PATH)
     try:
-        config = cfg.load(path)
+        config = cfg.load(path, real=not sim)
     except cfg.ConfigError as exc:
         # The journal first (stderr before the screen is taken), then the screen.
-        print(str(exc), file=sys.stderr, flush=True)
         _setup_logging(None)
-        log.error("%s", exc)
-        from valgkiosk.ui.app import ConfigErrorApp
-
-        ConfigErrorApp(exc.path, exc.problems, allow_quit=sim).run()
-        return 2
-    _setup_logging(config)
+        return _refuse(Path(exc.path), exc.problems, sim=sim)
+    try:
+        _setup_logging(config, path.parent)
+    except OSError as exc:
+        _setup_logging(None)
+        return _refuse(path, [f"{path}: nøkkelen «log.file» peker på en fil som ikke kan skrives ({exc.strerror})."],
+                       sim=sim)  # fmt: skip
     try:
         app = build_app(config, sim=sim, base=path.parent, config_path=path)
     except cfg.ConfigError as exc:  # a path in the file that cannot be used (printer.queue_dir)
-        print(str(exc), file=sys.stderr, flush=True)
-        log.error("%s", exc)
-        from valgkiosk.ui.app import ConfigErrorApp
-
-        ConfigErrorApp(exc.path, exc.problems, allow_quit=sim).run()
-        return 2
+        return _refuse(Path(exc.path), exc.problems, sim=sim)
     except OSError as exc:  # the loggbok or the credential cannot be opened
-        problem = f"{path}: nøkkelen «log.loggbok» peker på en fil som ikke kan åpnes ({exc.strerror})."
-        print(problem, file=sys.stderr, flush=True)
-        log.error("%s", problem)
-        from valgkiosk.ui.app import ConfigErrorApp
-
-        ConfigErrorApp(str(path), [problem], allow_quit=sim).run()
-        return 2
+        return _refuse(path, [f"{path}: nøkkelen «log.loggbok» peker på en fil som ikke kan åpnes ({exc.strerror})."],
+                       sim=sim)  # fmt: skip
+    except ValueError as exc:  # a value no validator foresaw: still the error screen, never a traceback
+        log.exception("the kiosk cannot be built from %s", path)
+        return _refuse(path, [f"{path}: konfigurasjonen kan ikke brukes ({exc})."], sim=sim)
+    app.config_warnings = config.warnings()  # shown on the caretaker screen
     log.info("kiosk starting: kommune %s krets %s bord %s (%s)", config.station.kommune, config.station.krets,
              config.station.bord, "sim" if sim else config.scanner.kind)  # fmt: skip
     result = app.run()
@@ -374,7 +385,7 @@ def build_selftest(config_path: str | None, *, sim: bool, operator: Any, pin_fac
 
     path = Path(config_path) if config_path else (SIM_CONFIG if sim else cfg.DEFAULT_PATH)
     try:
-        config = cfg.load(path)
+        config = cfg.load(path, real=not sim)
     except cfg.ConfigError as exc:
         return selftest.SelftestKit(None, operator, config_problems=exc.problems)
     is_sim = sim or config.scanner.kind == "sim"

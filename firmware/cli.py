@@ -27,7 +27,14 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"the loggbok file (default: $VALGKIOSK_LOGGBOK or {DEFAULT_LOGGBOK})")
     log_cmds = log.add_subparsers(dest="log_command", required=True, metavar="COMMAND")
     log_cmds.add_parser("show", help="print every entry")
-    log_cmds.add_parser("verify", help="check the hash chain; exit 1 if broken")
+    verify = log_cmds.add_parser("verify", help="check the hash chain; exit 1 if broken")
+    verify.add_argument("--expect", action="append", default=[], metavar="COUNT:HASH",
+                        help="a chain head printed on a receipt or kept by the register; the loggbok "
+                             "must reach it (may be given several times)")
+    verify.add_argument("--public-key", metavar="HEX|FILE",
+                        help="the kiosk's public key (from the register); every entry must be signed by it")
+    keygen = log_cmds.add_parser("keygen", help="make the kiosk's loggbok signing key (at provisioning)")
+    keygen.add_argument("--key", required=True, help="where the private key goes (the public key: KEY.pub)")
     export = log_cmds.add_parser("export", help="write the loggbok as CSV or JSON")
     export.add_argument("--format", choices=["csv", "json"], default="csv")
 
@@ -76,25 +83,47 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
 
 
 def run_log(args: argparse.Namespace) -> int:
-    """``valgkiosk log …``: read the loggbok without changing it."""
+    """``valgkiosk log …``: read the loggbok without changing it (``keygen`` makes a key)."""
     from pathlib import Path
 
-    from valgkiosk.core.loggbok import BadLine, from_line, verify
-    from valgkiosk.journal import export
+    from valgkiosk.core.loggbok import BadLine, Head, from_line, verify
+    from valgkiosk.journal import export, read_lines
 
+    if args.log_command == "keygen":
+        from valgkiosk import signing
+
+        try:
+            public = signing.generate(args.key)
+        except FileExistsError:
+            print(f"Feil: {args.key} finnes allerede; en kiosk har én nøkkel.", file=sys.stderr)
+            return 2
+        print(public)
+        return 0
     path = Path(args.file)
-    if not path.exists():
+    try:
+        lines = read_lines(path)
+    except FileNotFoundError:
         print(f"Feil: finner ikke loggboken {path}.", file=sys.stderr)
         return 2
-    lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        print(f"Feil: loggboken {path} kan ikke leses ({exc.strerror}).", file=sys.stderr)
+        return 2
     if args.log_command == "verify":
-        problems = verify(lines)
+        try:
+            heads = [Head.parse(text) for text in args.expect]
+            check = _public_key_check(args.public_key) if args.public_key else None
+        except ValueError as exc:
+            print(f"Feil: {exc}.", file=sys.stderr)
+            return 2
+        problems = verify(lines, expect=heads, check_signature=check)
         for problem in problems:
             print(problem.message)
         if problems:
             print(f"Loggboken {path} er IKKE intakt ({len(problems)} feil).")
             return 1
-        print(f"Loggboken {path} er intakt: {len(lines)} føringer, kjeden er hel.")
+        signed = "alle signert med kioskens nøkkel" if check else "signaturene er ikke kontrollert (--public-key)"
+        reached = f", når kjedehodet {', '.join(h.short() for h in heads)}" if heads else ""
+        print(f"Loggboken {path} er intakt: {len(lines)} føringer, kjeden er hel{reached}; {signed}.")
         return 0
     entries = []
     for number, line in enumerate(lines, start=1):
@@ -109,6 +138,18 @@ def run_log(args: argparse.Namespace) -> int:
         details = ", ".join(f"{k}: {v}" for k, v in e.data.items())
         print(f"{e.seq:>5}  {e.at[:19].replace('T', ' ')}  {e.label()}" + (f" ({details})" if details else ""))
     return 0
+
+
+def _public_key_check(value: str):  # type: ignore[no-untyped-def]
+    """The signature check for ``--public-key``: 64 hex digits, or a file holding them."""
+    from pathlib import Path
+
+    from valgkiosk import signing
+
+    text = value
+    if len(value.strip()) != 64 and Path(value).exists():
+        text = Path(value).read_text(encoding="ascii", errors="replace")
+    return signing.checker(text)
 
 
 def run_demo(args: argparse.Namespace) -> int:

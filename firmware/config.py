@@ -5,19 +5,31 @@ be refused with a clear answer, not half-understood: strict types (``bord = "3"`
 error, not silently 3), unknown keys refused (a misspelt key is not ignored), and one
 error per field with its location, which :func:`load` turns into Norwegian sentences
 that name the file, the key and what is wrong.
+
+Strict where a mistake would be dangerous rather than merely wrong: the register's URL
+must parse with a valid host and port and be HTTPS (``http://`` only to loopback, or
+with ``insecure_http = true``, which the caretaker screen then warns about); the
+credential is visible ASCII without blanks; every timing has bounds (voter details on
+screen for at most 60 s); printer profiles are the known ones; the chair's PIN hash is
+tried once at load. ``load(path, real=True)`` (a real kiosk, not ``--sim``) also
+refuses what only sim mode may use: the ``memory:`` register, simulated devices and
+demo cards. Paths the kiosk must use (the log file's folder, key and CA files) are
+checked at load, so every problem reaches the configuration error screen.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from valgkiosk.core.checkoff import Timings
 from valgkiosk.core.outage import Timings as OutageTimings
-from valgkiosk.pin import BadPinHash, check_format
+from valgkiosk.pin import BadPinHash, validate as validate_pin_hash
 
 #: Where the kiosk looks when no path is given (the image puts it here).
 DEFAULT_PATH = Path("/etc/valgkiosk/station.toml")
@@ -54,16 +66,92 @@ class ElectionSection(_Section):
     year: Annotated[int, Field(ge=2000, le=2100)]
 
 
-class RegisterSection(_Section):
-    """How to reach the register. ``url = "memory:"`` uses the in-memory demo register."""
+_HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+#: A credential as it goes into the Authorization header: visible ASCII, no blanks.
+_CREDENTIAL = re.compile(r"^[\x21-\x7e]{16,4096}$")
 
+<<<<<<< HEAD
     url: Annotated[str, Field(pattern=r"^(https?://\S+|memory:.*)$")]
     # Further API nodes of the same register, tried in order when ``url`` fails
     # (firmware/register_failover.py); one credential serves them all.
     urls: list[Annotated[str, Field(pattern=r"^https?://\S+$")]] = Field(default_factory=list, max_length=8)
     credential: str | None = Field(default=None, min_length=16)
+=======
+
+def url_problem(url: str) -> str:
+    """Why ``url`` is no register address (Norwegian), or "" when it is one."""
+    if url.startswith("memory:"):
+        return ""
+    import httpx
+
+    if any(c.isspace() or ord(c) < 0x20 for c in url):
+        return "inneholder mellomrom eller kontrolltegn"
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError, TypeError):
+        return "er ikke en gyldig adresse"
+    if parsed.scheme not in ("https", "http"):
+        return "må begynne med https://"
+    if parsed.userinfo:
+        return "skal ikke inneholde brukernavn eller passord (bruk «credential»)"
+    if parsed.query or parsed.fragment:
+        return "skal ikke ha «?» eller «#»"
+    if parsed.port is not None and not 1 <= parsed.port <= 65535:
+        return "har et portnummer utenfor 1–65535"
+    host = parsed.host
+    if not host:
+        return "mangler vertsnavn"
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        labels = host.rstrip(".").split(".")
+        if len(host) > 253 or not all(_HOST_LABEL.match(label) for label in labels) or labels[-1].isdigit():
+            return f"har et ugyldig vertsnavn ({host!r})"
+    return ""
+
+
+def is_loopback(url: str) -> bool:
+    """True when ``url`` names this machine (traffic that never leaves it)."""
+    import httpx
+
+    try:
+        host = httpx.URL(url).host
+    except (httpx.InvalidURL, ValueError, TypeError):
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class RegisterSection(_Section):
+    """How to reach the register. ``url = "memory:"`` uses the in-memory demo register
+    (sim mode only). ``http://`` sends the credential in clear text: refused unless the
+    register is on this machine or ``insecure_http = true`` says it is meant."""
+
+    url: Annotated[str, Field(max_length=2048)]
+    credential: str | None = None
+>>>>>>> issue-13
     credential_file: str | None = None
     ca_file: str | None = None
+    insecure_http: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _valid_url(cls, value: str) -> str:
+        problem = url_problem(value)
+        if problem:
+            raise ValueError(f"{problem} (https://vert[:port]/… eller memory:)")
+        return value
+
+    @field_validator("credential")
+    @classmethod
+    def _valid_credential(cls, value: str | None) -> str | None:
+        if value is not None:
+            credential_problem(value, "register.credential")
+        return value
 
     @model_validator(mode="after")
     def _one_credential(self) -> "RegisterSection":
@@ -71,7 +159,18 @@ class RegisterSection(_Section):
             return self
         if (self.credential is None) == (self.credential_file is None):
             raise ValueError("oppgi nøyaktig én av «credential» og «credential_file»")
+        if self.url.startswith("http://") and not self.insecure_http and not is_loopback(self.url):
+            raise ValueError("«url» bruker http://, så legitimasjonen går i klartekst over nettet: bruk https://, "
+                             "eller sett «insecure_http = true» om det virkelig er meningen")
         return self
+
+
+def credential_problem(value: str, key: str) -> None:
+    """Raise ValueError (Norwegian) unless ``value`` can be sent as the kiosk's credential."""
+    if not value.strip():
+        raise ValueError(f"«{key}» er tom")
+    if not _CREDENTIAL.match(value):
+        raise ValueError(f"«{key}» må være 16 til 4096 synlige ASCII-tegn uten mellomrom")
 
 
 class ScannerSection(_Section):
@@ -109,9 +208,18 @@ class PrinterSection(_Section):
     timeout: Annotated[float, Field(gt=0, le=60)] = 5.0
     check_status: bool = True  # false: the connection cannot read back, print blind
     output: str | None = None  # sim: the last receipt as text
-    profile: str = "TM-T20II"  # python-escpos profile: TM-T20II (48 columns), TM-T88V (42)
+    profile: Literal["TM-T20II", "TM-T88V"] = "TM-T20II"  # python-escpos profile: 48 or 42 columns
     columns: Annotated[int, Field(ge=24, le=64)] | None = None  # default: the profile's
     queue_dir: str = "/var/lib/valgkiosk/print-queue"
+    # a kept job with personal data (a manual valgkort) is destroyed at this time (local) on the day it was made
+    personal_data_until: Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")] = "23:59"
+
+    def personal_data_time(self) -> Any:
+        """``personal_data_until`` as a ``datetime.time``."""
+        from datetime import time
+
+        hour, minute = self.personal_data_until.split(":")
+        return time(int(hour), int(minute))
 
     @model_validator(mode="after")
     def _address(self) -> "PrinterSection":
@@ -124,17 +232,15 @@ class PrinterSection(_Section):
         return self
 
 
-Seconds = Annotated[float, Field(gt=0, le=3600)]
-
-
 class TimingsSection(_Section):
-    """Every delay, in seconds."""
+    """Every delay, in seconds, each with bounds: the voter's details are on screen at
+    most a minute, and a check-off waits at most 30 s for the register."""
 
-    personal_data_seconds: Seconds = 15.0
-    confirm_seconds: Seconds = 60.0
-    duplicate_scan_seconds: Seconds = 1.0
-    register_timeout_seconds: Seconds = 3.0
-    retry_interval_seconds: Seconds = 2.0
+    personal_data_seconds: Annotated[float, Field(ge=3, le=60)] = 15.0
+    confirm_seconds: Annotated[float, Field(ge=5, le=300)] = 60.0
+    duplicate_scan_seconds: Annotated[float, Field(ge=0.2, le=10)] = 1.0
+    register_timeout_seconds: Annotated[float, Field(ge=0.5, le=30)] = 3.0
+    retry_interval_seconds: Annotated[float, Field(ge=0.5, le=60)] = 2.0
 
     def timings(self) -> Timings:
         return Timings(
@@ -161,10 +267,13 @@ class SimSection(_Section):
 
 class LogSection(_Section):
     """Where the kiosk logs: ``file`` for the technical log (else the journal via stderr),
-    ``loggbok`` for the durable hash-chained loggbok (none when not set)."""
+    ``loggbok`` for the durable hash-chained loggbok (none when not set), ``signing_key``
+    for the kiosk's Ed25519 key that signs every entry (made by ``valgkiosk log keygen``
+    at provisioning; none: entries are unsigned)."""
 
-    file: str | None = None
-    loggbok: str | None = None
+    file: Annotated[str, Field(min_length=1)] | None = None
+    loggbok: Annotated[str, Field(min_length=1)] | None = None
+    signing_key: Annotated[str, Field(min_length=1)] | None = None
     level: Literal["debug", "info", "warning", "error"] = "info"
 
 
@@ -258,7 +367,7 @@ class EmergencySection(_Section):
     def _hash_format(self) -> "EmergencySection":
         if self.chair_pin_hash is not None:
             try:
-                check_format(self.chair_pin_hash)
+                validate_pin_hash(self.chair_pin_hash)
             except BadPinHash as exc:
                 raise ValueError(f"«chair_pin_hash» er {exc}") from None
         return self
@@ -279,6 +388,27 @@ class StationConfig(_Section):
     modem: ModemSection | None = None
     network: NetworkSection = NetworkSection()
     emergency: EmergencySection = EmergencySection()
+
+    def warnings(self) -> list[str]:
+        """What the caretaker screen warns about in an accepted configuration (Norwegian)."""
+        out = []
+        if self.register_.url.startswith("http://") and not is_loopback(self.register_.url):
+            out.append("Kiosken snakker med manntallet over ukryptert http:// («insecure_http»): "
+                       "legitimasjonen kan leses på nettet. Varsle IKT-ansvarlig.")
+        return out
+
+    def sim_only(self) -> list[tuple[str, str]]:
+        """(key, why) for what only sim mode may use: refused on a real kiosk."""
+        found = []
+        if self.register_.url.startswith("memory:"):
+            found.append(("register.url", "«memory:» er demoregisteret i minnet, bare for sim-modus"))
+        if self.scanner.kind == "sim":
+            found.append(("scanner.kind", "«sim» er den simulerte skanneren, bare for sim-modus"))
+        if self.printer.kind == "sim":
+            found.append(("printer.kind", "«sim» er den simulerte skriveren, bare for sim-modus"))
+        if self.sim.demo_cards:
+            found.append(("sim.demo_cards", "demovalgkort hører bare hjemme i sim-modus"))
+        return found
 
     def credential_value(self, base: Path | None = None) -> str:
         """The register credential, read from ``credential_file`` if given."""
@@ -315,6 +445,7 @@ _FORMAT_HINTS = {
     ("station", "kommune"): "fire sifre, for eksempel \"0301\"",
     ("station", "krets"): "fire sifre, for eksempel \"0101\"",
     ("register", "url"): "https://… eller memory:",
+    ("printer", "personal_data_until"): "TT:MM, for eksempel \"23:59\"",
 }
 
 
@@ -354,8 +485,10 @@ def parse(text: str, path: str | Path = "<tekst>") -> StationConfig:
         raise ConfigError(path, [_sentence(str(path), e) for e in exc.errors()]) from None  # type: ignore[arg-type]
 
 
-def load(path: str | Path) -> StationConfig:
-    """Read and validate the file at ``path``; a credential file must be readable too."""
+def load(path: str | Path, *, real: bool = False) -> StationConfig:
+    """Read and validate the file at ``path``; a credential file must be readable too,
+    and the files and folders it names usable. ``real``: a real kiosk (not sim mode),
+    which refuses what only sim mode may use."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -374,4 +507,42 @@ def load(path: str | Path) -> StationConfig:
             raise ConfigError(p, [f"{p}: nøkkelen «register.credential_file» peker på en fil som {why}."]) from None
         if not value:
             raise ConfigError(p, [f"{p}: nøkkelen «register.credential_file» peker på en tom fil."])
+        try:
+            credential_problem(value, "register.credential_file")
+        except ValueError as exc:
+            raise ConfigError(p, [f"{p}: innholdet i filen som {exc}."]) from None
+    problems = [f"{p}: nøkkelen «{key}» {why}." for key, why in path_problems(config, p.parent)]
+    if real:
+        problems += [f"{p}: nøkkelen «{key}»: {why}; en ekte kiosk starter ikke med den." for key, why in config.sim_only()]
+    if problems:
+        raise ConfigError(p, problems)
     return config
+
+
+def resolve(value: str, base: Path) -> Path:
+    """A path from the file: relative ones are relative to the file's folder."""
+    path = Path(value)
+    return path if path.is_absolute() else base / path
+
+
+def path_problems(config: StationConfig, base: Path) -> list[tuple[str, str]]:
+    """(key, why) for each file or folder named in the configuration that cannot be used."""
+    found: list[tuple[str, str]] = []
+    if config.log.file is not None:
+        folder = resolve(config.log.file, base).parent
+        if not folder.is_dir():
+            found.append(("log.file", f"peker inn i en mappe som ikke finnes ({folder})"))
+        elif resolve(config.log.file, base).is_dir():
+            found.append(("log.file", "peker på en mappe, ikke en fil"))
+    if config.log.loggbok is not None and resolve(config.log.loggbok, base).is_dir():
+        found.append(("log.loggbok", "peker på en mappe, ikke en fil"))
+    if config.register_.ca_file is not None and not resolve(config.register_.ca_file, base).is_file():
+        found.append(("register.ca_file", "peker på en fil som ikke finnes"))
+    if config.log.signing_key is not None:
+        from valgkiosk.signing import SigningKeyError, load_signer
+
+        try:
+            load_signer(resolve(config.log.signing_key, base))
+        except SigningKeyError as exc:
+            found.append(("log.signing_key", f"kan ikke brukes: {exc}"))
+    return found

@@ -11,6 +11,7 @@ Format: ``scrypt$<log2 n>$<r>$<p>$<salt, base64>$<hash, base64>``.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import os
@@ -34,21 +35,52 @@ def hash_pin(pin: str, *, salt: bytes | None = None) -> str:
     return f"scrypt${_LOG_N}${_R}${_P}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
 
 
-def check_format(stored: str) -> None:
-    """Raise :class:`BadPinHash` unless ``stored`` looks like :func:`hash_pin`'s output."""
+#: scrypt's memory for one guess must stay within OpenSSL's default limit (32 MiB).
+_MAX_MEMORY = 32 * 1024 * 1024
+_NOT_OURS = "ikke en PIN-hash laget av «valgkiosk pin-hash»"
+
+
+def _parts(stored: str) -> tuple[int, int, int, bytes, bytes]:
+    """The parameters, salt and hash of ``stored``; BadPinHash when any part is off."""
     m = _FORMAT.match(stored)
-    if not m or not 10 <= int(m.group(1)) <= 20:
-        raise BadPinHash("ikke en PIN-hash laget av «valgkiosk pin-hash»")
+    if not m:
+        raise BadPinHash(_NOT_OURS)
+    log_n, r, p = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    if not (10 <= log_n <= 20 and 1 <= r <= 32 and 1 <= p <= 16) or 128 * r * (2**log_n + p) > _MAX_MEMORY:
+        raise BadPinHash(f"{_NOT_OURS} (parameterne er utenfor det kiosken kan regne ut)")
+    try:
+        salt = base64.b64decode(m.group(4), validate=True)
+        expected = base64.b64decode(m.group(5), validate=True)
+    except (binascii.Error, ValueError):
+        raise BadPinHash(f"{_NOT_OURS} (ødelagt base64)") from None
+    if len(salt) < 8 or not 16 <= len(expected) <= 64:
+        raise BadPinHash(f"{_NOT_OURS} (salt eller hash har feil lengde)")
+    return log_n, r, p, salt, expected
+
+
+def check_format(stored: str) -> None:
+    """Raise :class:`BadPinHash` unless ``stored`` is :func:`hash_pin`'s output in form:
+    every part decoded and its parameters within what the kiosk can compute."""
+    _parts(stored)
+
+
+def validate(stored: str) -> None:
+    """:func:`check_format`, then one trial hash: a stored value that passes has been
+    computed with, so the chair's PIN cannot end in an error on election day."""
+    log_n, r, p, salt, expected = _parts(stored)
+    try:
+        hashlib.scrypt(b"0000", salt=salt, n=2**log_n, r=r, p=p, dklen=len(expected))
+    except (ValueError, MemoryError) as exc:
+        raise BadPinHash(f"{_NOT_OURS} ({exc})") from None
 
 
 def verify_pin(pin: str, stored: str) -> bool:
     """True when ``pin`` is the PIN behind ``stored`` (compared in constant time)."""
-    check_format(stored)
-    m = _FORMAT.match(stored)
-    assert m is not None
-    log_n, r, p = int(m.group(1)), int(m.group(2)), int(m.group(3))
-    salt, expected = base64.b64decode(m.group(4)), base64.b64decode(m.group(5))
+    log_n, r, p, salt, expected = _parts(stored)
     if not PIN_PATTERN.match(pin):
         return False
-    digest = hashlib.scrypt(pin.encode(), salt=salt, n=2**log_n, r=r, p=p, dklen=len(expected))
+    try:
+        digest = hashlib.scrypt(pin.encode(), salt=salt, n=2**log_n, r=r, p=p, dklen=len(expected))
+    except (ValueError, MemoryError) as exc:
+        raise BadPinHash(f"{_NOT_OURS} ({exc})") from None
     return hmac.compare_digest(digest, expected)

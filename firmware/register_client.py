@@ -2,19 +2,30 @@
 
 Every failure becomes one of the port's errors (never a raw httpx error):
 
-- connection refused, DNS, TLS, reset           → RegisterUnreachable
-- no answer within ``timeout``                   → RegisterTimeout
+- connection refused, DNS, TLS, reset, and a proxy's 407 or a rate limit's 429
+                                                 → RegisterUnreachable
+- the whole call not done within ``timeout``, or 408
+                                                 → RegisterTimeout
 - 5xx                                            → RegisterServerError
-- 2xx that is not JSON or not the documented shape, or an unexpected status
+- 2xx that is not JSON or not the documented shape, an answer larger than
+  ``max_answer_bytes``, an answer that does not fit the request, or an unexpected status
                                                  → RegisterNonsense
-- 4xx with the documented error body             → RegisterRefused (code kept)
+- other 4xx                                      → RegisterRefused (code kept)
+
+``timeout`` is one deadline for the whole call (connect, headers, body), not per read:
+a register, proxy or captive portal that dribbles bytes cannot keep a check-off
+waiting past it. Answers are read as a stream and cut off at ``max_answer_bytes``.
 
 Answers are parsed with pydantic models that ignore extra fields (the register may add
-some) but insist on the ones the kiosk uses.
+some) but insist on the ones the kiosk uses, and then checked against the request: the
+voter in the answer is the one asked about, a verdict carries what it must, upload
+counts add up to the votes sent. Anything else is nonsense, an uncertain failure
+(never taken as success).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -24,6 +35,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from valgkiosk.core.emergency import EmergencyVote
+from valgkiosk.core.loggbok import Head
 from valgkiosk.ports.register import (
     CheckoffRecord,
     KioskInfo,
@@ -49,6 +61,12 @@ UNREACHABLE = "Får ikke kontakt med registeret."
 TIMEOUT = "Registeret svarte ikke i tide."
 SERVER_ERROR = "Registeret har en feil (serverfeil {status})."
 NONSENSE = "Registeret ga et svar kiosken ikke forstår."
+PROXY = "Nettverket imellom slipper ikke forespørselen fram (status {status})."
+
+#: The largest answer the kiosk reads (a search's hits are the largest: well under this).
+MAX_ANSWER_BYTES = 1 << 20
+#: Statuses that come from the network between kiosk and register, not from the register.
+NETWORK_STATUSES = {407, 429}
 
 
 # -- answer shapes ---------------------------------------------------------------------------
@@ -181,9 +199,11 @@ class HttpRegister:
         timeout: float = 3.0,
         verify: str | bool = True,
         transport: httpx.AsyncBaseTransport | None = None,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        self.max_answer_bytes = max_answer_bytes
         self._client = httpx.AsyncClient(
             base_url=self.base_url,
             headers={"Authorization": f"Bearer {credential}", "Accept": "application/json"},
@@ -208,14 +228,16 @@ class HttpRegister:
     async def lookup(self, manntallsnummer: str) -> VoterStatus:
         answer = await self._call("POST", "/v1/voters/lookup", {"manntallsnummer": manntallsnummer}, _StatusIn)
         if answer.verdict is Verdict.CHECKED_OFF:
-            raise RegisterNonsense(NONSENSE)  # a read-only lookup cannot check anybody off
+            raise _nonsense("a lookup answered checked_off")  # a read-only lookup cannot check anybody off
+        _check_status(answer, manntallsnummer)
         return answer.to_port()
 
     async def check_off(self, request_id: str, manntallsnummer: str) -> VoterStatus:
         body = {"request_id": request_id, "manntallsnummer": manntallsnummer}
         answer = await self._call("POST", "/v1/checkoffs", body, _StatusIn)
         if answer.verdict is Verdict.READY:
-            raise RegisterNonsense(NONSENSE)  # "ready" is no answer to a check-off
+            raise _nonsense("a check-off answered ready")  # "ready" is no answer to a check-off
+        _check_status(answer, manntallsnummer)
         return answer.to_port()
 
     async def search(self, query: SearchQuery) -> SearchResult:
@@ -240,21 +262,31 @@ class HttpRegister:
             await self.kiosk_info()
         assert self._table is not None
         for t in answer.tables:
+            if min(t.checkoffs, t.emergency_votes, t.misregistrations) < 0:
+                raise _nonsense("negative counts")
             if (t.kommune, t.krets, t.bord) == self._table:
                 return TableCounts(t.checkoffs, t.emergency_votes, t.misregistrations)
         return TableCounts(0)
 
-    async def upload_emergency_votes(self, votes: Sequence[EmergencyVote]) -> UploadResult:
-        body = {"votes": [{"vote_id": v.vote_id, "recorded_at": v.recorded_at.isoformat(),
-                           "manntallsnummer": v.manntallsnummer, "manual_valgkort": v.manual_valgkort}
-                          for v in votes]}  # fmt: skip
+    async def upload_emergency_votes(self, votes: Sequence[EmergencyVote], *, head: Head | None = None) -> UploadResult:
+        body: dict[str, Any] = {"votes": [{"vote_id": v.vote_id, "recorded_at": v.recorded_at.isoformat(),
+                                           "manntallsnummer": v.manntallsnummer, "manual_valgkort": v.manual_valgkort}
+                                          for v in votes]}  # fmt: skip
+        if head is not None:
+            body["chain_head"] = chain_head_json(head)
         answer = await self._call("POST", "/v1/emergency-votes", body, _UploadIn)
+        if answer.accepted < 0 or answer.already_recorded < 0 or answer.accepted + answer.already_recorded != len(votes):
+            # the votes stay pending: only an answer that accounts for every vote sent is success
+            raise _nonsense(f"upload counts {answer.accepted}+{answer.already_recorded} for {len(votes)} votes")
         return UploadResult(answer.accepted, answer.already_recorded)
 
     # -- transport ---------------------------------------------------------------------------
     async def _call(self, method: Literal["GET", "POST"], path: str, body: dict[str, Any] | None, shape: type[M]) -> M:
         try:
-            response = await self._client.request(method, path, json=body)
+            async with asyncio.timeout(self.timeout):  # one deadline for the whole call
+                status, content = await self._exchange(method, path, body)
+        except TimeoutError:
+            raise RegisterTimeout(TIMEOUT) from None
         except httpx.TimeoutException:
             raise RegisterTimeout(TIMEOUT) from None
         except (httpx.TransportError, OSError) as exc:
@@ -262,34 +294,79 @@ class HttpRegister:
             raise RegisterUnreachable(UNREACHABLE) from None
         except httpx.HTTPError as exc:  # anything else httpx can raise
             raise RegisterUnreachable(UNREACHABLE) from exc
-        return self._answer(response, shape)
+        return self._answer(status, content, shape)
+
+    async def _exchange(self, method: str, path: str, body: dict[str, Any] | None) -> tuple[int, bytes]:
+        """Send the request and read at most ``max_answer_bytes`` of the answer."""
+        async with self._client.stream(method, path, json=body) as response:
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > self.max_answer_bytes:
+                raise _nonsense(f"answer of {declared} bytes declared")
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > self.max_answer_bytes:
+                    raise _nonsense(f"answer longer than {self.max_answer_bytes} bytes")
+                chunks.append(chunk)
+            return response.status_code, b"".join(chunks)
 
     @staticmethod
-    def _answer(response: httpx.Response, shape: type[M]) -> M:
-        status = response.status_code
+    def _answer(status: int, content: bytes, shape: type[M]) -> M:
         if status >= 500:
-            code = _error_code(response)
+            code = _error_code(content)
             raise RegisterServerError(SERVER_ERROR.format(status=status), status=status, code=code)
+        if status in NETWORK_STATUSES:
+            log.info("the network refused the request with %d", status)
+            raise RegisterUnreachable(PROXY.format(status=status))
+        if status == 408:
+            raise RegisterTimeout(TIMEOUT)
         if 400 <= status < 500:
             try:
-                err = _ErrorBody.model_validate_json(response.content)
+                err = _ErrorBody.model_validate_json(content)
             except ValidationError:
                 raise RegisterRefused(f"Registeret avviste forespørselen ({status}).", status=status,
                                       code=f"http_{status}") from None  # fmt: skip
             raise RegisterRefused(err.error.message, status=status, code=err.error.code)
         if status != 200:
-            raise RegisterNonsense(NONSENSE)
+            raise _nonsense(f"status {status}")
         try:
-            return shape.model_validate_json(response.content)
+            return shape.model_validate_json(content)
         except ValidationError:
-            raise RegisterNonsense(NONSENSE) from None
+            raise _nonsense("not the documented shape") from None
 
 
-def _error_code(response: httpx.Response) -> str:
+def chain_head_json(head: Head) -> dict[str, Any]:
+    """The loggbok's head as the register takes it (with emergency uploads and status reports)."""
+    return {"entries": head.count, "hash": head.hash, "sig": head.sig}
+
+
+def _nonsense(why: str) -> RegisterNonsense:
+    log.warning("the register's answer is nonsense: %s", why)
+    return RegisterNonsense(NONSENSE)
+
+
+def _check_status(answer: _StatusIn, manntallsnummer: str) -> None:
+    """An answer about a voter must be about the voter asked about, and carry what its
+    verdict needs (every verdict but "not in register" names the voter; a check-off,
+    new or earlier, comes with its record)."""
+    if answer.verdict is Verdict.NOT_IN_REGISTER:
+        if answer.voter is not None:
+            raise _nonsense("not_in_register with a voter")
+        return
+    if answer.voter is None:
+        raise _nonsense(f"{answer.verdict.value} without a voter")
+    if answer.voter.manntallsnummer != manntallsnummer:
+        raise _nonsense(f"{answer.verdict.value} for another manntallsnummer")
+    if answer.verdict in (Verdict.CHECKED_OFF, Verdict.ALREADY_VOTED) and answer.checkoff is None:
+        raise _nonsense(f"{answer.verdict.value} without the check-off record")
+
+
+def _error_code(content: bytes) -> str:
     try:
-        return _ErrorBody.model_validate_json(response.content).error.code
+        return _ErrorBody.model_validate_json(content).error.code
     except ValidationError:
         return ""
 
 
-__all__ = ["HttpRegister", "RegisterError"]
+__all__ = ["HttpRegister", "RegisterError", "chain_head_json"]

@@ -22,6 +22,7 @@ from stdnum.no import fodselsnummer as fnr_check
 
 from valgkiosk.core import manntallsnummer as mnr
 from valgkiosk.core.emergency import EmergencyVote
+from valgkiosk.core.loggbok import Head
 from valgkiosk.ports.register import (
     UploadResult,
     CheckoffRecord,
@@ -94,6 +95,7 @@ class MemoryRegister:
         self.checkoffs: dict[str, CheckoffRecord] = {}
         self.requests: dict[str, tuple[str, VoterStatus]] = {}
         self.emergency_votes: dict[str, EmergencyVote] = {}  # by vote id
+        self.chain_heads: list[Head] = []  # heads sent with uploads, oldest first
         # control surface
         self.down = False
         self.delay = 0.0
@@ -182,8 +184,10 @@ class MemoryRegister:
                   and c.misregistration is not None)  # fmt: skip
         return self._leave(TableCounts(self.checkoff_count, len(self.emergency_votes), mis))
 
-    async def upload_emergency_votes(self, votes: Sequence[EmergencyVote]) -> UploadResult:
+    async def upload_emergency_votes(self, votes: Sequence[EmergencyVote], *, head: Head | None = None) -> UploadResult:
         await self._enter("upload_emergency_votes")
+        if head is not None:
+            self.chain_heads.append(head)
         accepted = 0
         for vote in votes:
             if vote.vote_id not in self.emergency_votes:

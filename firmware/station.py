@@ -25,7 +25,8 @@ from valgkiosk.core import entries as ent
 from valgkiosk.core import outage
 from valgkiosk.core import sensing
 from valgkiosk.core.loggbok import ChainProblem, Entry
-from valgkiosk.pin import verify_pin
+from valgkiosk.journal import chain_head
+from valgkiosk.pin import BadPinHash, verify_pin
 from valgkiosk.ports.connectivity import Connectivity, ProbeResult
 from valgkiosk.ports.indicators import Indicators
 from valgkiosk.ports.register import Register, RegisterError
@@ -38,7 +39,9 @@ LOCKOUT_SECONDS = 60.0
 #: How often pending emergency votes are offered again while the register refuses them.
 UPLOAD_RETRY_SECONDS = 10.0
 
-JOURNAL_FAILED = "Loggboken kan ikke skrives: handlingen er IKKE registrert. Varsle IKT-ansvarlig."
+JOURNAL_FAILED = ("Loggboken kan ikke skrives: handlingen er IKKE registrert på kiosken. "
+                  "Si fra til stemmestyrets leder og varsle IKT-ansvarlig. Beredskapsstemmer føres på papir "
+                  "etter rutinen (beredskapskonvolutt og telleliste) til kiosken kan skrive igjen.")
 
 
 class Loggbok(Protocol):
@@ -192,7 +195,13 @@ class Station:
         wait = self._locked_until - self.monotonic()
         if wait > 0:
             return PinAnswer(False, f"For mange feil PIN-koder. Prøv igjen om {int(wait) + 1} sekunder.")
-        if verify_pin(pin, self.chair_pin_hash):
+        try:
+            right = verify_pin(pin, self.chair_pin_hash)
+        except BadPinHash:  # refused at load; kept as a last guard, never a traceback
+            log.error("the configured chair PIN hash cannot be used")
+            return PinAnswer(False, "PIN-koden kan ikke kontrolleres: konfigurasjonen er feil. "
+                                    "Ring IKT-ansvarlig (valgtelefonen, tast 3).")
+        if right:
             self._wrong_pins = 0
             return PinAnswer(True)
         self._wrong_pins += 1
@@ -246,7 +255,7 @@ class Station:
             if not pending:
                 return True
             try:
-                result = await self.register.upload_emergency_votes(pending)
+                result = await self.register.upload_emergency_votes(pending, head=chain_head(self.journal))
             except RegisterError as exc:
                 self.upload_error = str(exc)
                 self._next_upload_at = self.monotonic() + UPLOAD_RETRY_SECONDS

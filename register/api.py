@@ -216,10 +216,19 @@ class EmergencyVoteIn(_Strict):
         return value
 
 
+class ChainHeadIn(_Strict):
+    """The kiosk's loggbok head when it sent this (docs/loggbok.md)."""
+
+    entries: int = Field(ge=0, le=10**9)
+    hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+    sig: str = Field(default="", pattern=r"^([0-9a-f]{128})?$")
+
+
 class EmergencyUpload(_Strict):
-    """A kiosk's emergency votes, uploaded after an outage."""
+    """A kiosk's emergency votes, uploaded after an outage, with its loggbok's head."""
 
     votes: list[EmergencyVoteIn] = Field(max_length=MAX_UPLOAD_VOTES)
+    chain_head: ChainHeadIn | None = None
 
 
 # -- response documents (for OpenAPI; answers are built as plain dicts) ---------------
@@ -693,6 +702,11 @@ def create_app(
             for v in body.votes
         ]
         receipt = store.record_emergency_votes(kiosk, votes, now())
+        if body.chain_head is not None:
+            head = store.record_chain_head(kiosk, body.chain_head.entries, body.chain_head.hash,
+                                           body.chain_head.sig, "emergency_upload", now())
+            if head.signature_ok is False:
+                log.warning("chain head from %s is not signed by its registered key", kiosk.kiosk_id)
         log.info("emergency votes from %s: %d new, %d already recorded",
                  kiosk.kiosk_id, receipt.accepted, receipt.already_recorded)
         return JSONResponse({"accepted": receipt.accepted, "already_recorded": receipt.already_recorded})
@@ -715,12 +729,18 @@ def create_app(
 
     @app.get("/v1/reconciliation", tags=["reports"], response_model=ReconciliationOut, responses=errors)
     def reconciliation(admin: Admin) -> JSONResponse:
-        """Every voter recorded more than once across check-offs and emergency votes."""
+        """Every voter recorded more than once across check-offs and emergency votes, and
+        every kiosk whose loggbok heads do not extend each other."""
         return JSONResponse({"duplicates": [
             {"manntallsnummer": d.manntallsnummer,
              "appearances": [{"kind": a.kind, "at": _ts(a.at), "kiosk_id": a.kiosk_id,
                               "krets": a.krets, "bord": a.bord} for a in d.appearances]}
             for d in store.reconciliation()
+        ], "chain_conflicts": [
+            {"kiosk_id": c.kiosk_id, "message": c.message,
+             "heads": [{"entries": h.entries, "hash": h.hash, "received_at": _ts(h.received_at),
+                        "signature_ok": h.signature_ok} for h in c.heads]}
+            for c in store.chain_conflicts()
         ]})
 
     return app

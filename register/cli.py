@@ -109,6 +109,14 @@ def cmd_issue(args: argparse.Namespace) -> int:
                 raise CliError(f"Valgkrets {args.kommune}/{args.krets} finnes ikke i registeret.")
             kiosk = Kiosk(args.kiosk_id, Role.KIOSK, args.kommune, args.krets, args.bord)
         token = credentials.issue(store, kiosk)
+        if args.public_key:
+            from valgkiosk.signing import parse_public
+
+            try:
+                parse_public(args.public_key)
+            except ValueError as exc:
+                raise CliError(f"--public-key: {exc}.") from None
+            store.save_kiosk_key(args.kiosk_id, args.public_key.strip(), datetime.now(timezone.utc))
     if args.out:
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -162,6 +170,28 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         for a in d.appearances:
             kind = "avkrysning" if a.kind == "checkoff" else "beredskapsstemme"
             print(f"    {a.at:%Y-%m-%d %H:%M:%S} {kind:17} krets {a.krets} bord {a.bord} ({a.kiosk_id})")
+    with _store(args) as store:
+        chain_conflicts = store.chain_conflicts()
+    if not chain_conflicts:
+        print("Kjedehodene fra alle kioskene henger sammen.")
+    else:
+        print("Kiosker med kjedehoder som ikke henger sammen (sammenlign loggboken med "
+              "«valgkiosk log verify --expect»):")
+    for c in chain_conflicts:
+        print(f"  {c.kiosk_id}: {c.message}")
+        for h in c.heads:
+            print(f"    {h.received_at:%Y-%m-%d %H:%M:%S} {h.text()}")
+    return 0
+
+
+def cmd_chain_heads(args: argparse.Namespace) -> int:
+    with _store(args) as store:
+        heads = store.chain_heads(args.kiosk_id)
+    for h in heads:
+        sig = {True: "signert", False: "IKKE kioskens signatur", None: "ingen nøkkel registrert"}[h.signature_ok]
+        print(f"{h.kiosk_id:24} {h.received_at:%Y-%m-%d %H:%M:%S} {h.text()} ({sig})")
+    if not heads:
+        print("Ingen kjedehoder er mottatt.")
     return 0
 
 
@@ -260,6 +290,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--bord", type=int)
     p.add_argument("--admin", action="store_true", help="a credential for valgstyret's reports")
     p.add_argument("--out", help="write the credential to this file (mode 600) instead of printing it")
+    p.add_argument("--public-key", help="the kiosk's loggbok public key (from «valgkiosk log keygen»)")
 
     p = command("revoke-credential", cmd_revoke, "revoke a kiosk's credential")
     p.add_argument("--kiosk-id", required=True)
@@ -272,6 +303,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
     p = command("reconcile", cmd_reconcile, "voters recorded more than once, for valgstyret")
     p.add_argument("--format", choices=["text", "json"], default="text")
+
+    p = command("chain-heads", cmd_chain_heads, "the loggbok heads each kiosk sent (for log verify --expect)")
+    p.add_argument("--kiosk-id")
 
     p = command("serve", cmd_serve, "serve the register's HTTP API")
     p.add_argument("--host", default="127.0.0.1")

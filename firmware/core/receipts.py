@@ -112,6 +112,7 @@ class ClosingReport:
     manual_valgkort: int
     misregistrations: int
     outages: tuple[Outage, ...] = ()
+    chain_head: str = ""  # the loggbok's head, COUNT:HASH (valgkiosk.core.loggbok.Head.text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +132,7 @@ class LogPrintout:
     entries: tuple[LogEntry, ...] = ()
     outages: tuple[Outage, ...] = ()
     title: str = "Loggbok"
+    chain_head: str = ""  # the loggbok's head, COUNT:HASH
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,6 +291,15 @@ def _outage_lines(outages: Sequence[Outage], now: datetime, columns: int) -> lis
     return lines
 
 
+def _chain_head_lines(head: str, columns: int) -> list[Block]:
+    """The loggbok's head in full (for ``valgkiosk log verify --expect``), or nothing."""
+    if not head:
+        return []
+    count, _, digest = head.partition(":")
+    half = (len(digest) + 1) // 2
+    return [Separator(), Text(f"Loggbokens kjedehode: nr. {count}"), Text(digest[:half]), Text(digest[half:])]
+
+
 def _check(columns: int) -> None:
     if columns < 24:
         raise ValueError(f"a receipt needs at least 24 columns, not {columns}")
@@ -350,6 +361,7 @@ def closing_report(report: ClosingReport, columns: int) -> Receipt:
         _count("Feilregistreringer", report.misregistrations, columns),
         Separator(),
         *_outage_lines(report.outages, report.printed_at, columns),
+        *_chain_head_lines(report.chain_head, columns),
         Separator(),
         Text(""),
         Text("Kontrollert av:"),
@@ -380,7 +392,7 @@ def log_printout(log: LogPrintout, columns: int) -> Receipt:
         blocks.append(Text("Ingen hendelser."))
     if log.outages or not log.entries:
         blocks += [Separator(), *_outage_lines(log.outages, log.printed_at, columns)]
-    blocks += [Separator(), Cut()]
+    blocks += [*_chain_head_lines(log.chain_head, columns), Separator(), Cut()]
     return _receipt("log", printable(log.title)[:40], columns, blocks)
 
 

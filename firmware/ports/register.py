@@ -25,6 +25,7 @@ from datetime import date, datetime
 from typing import Protocol
 
 from valgkiosk.core.emergency import EmergencyVote
+from valgkiosk.core.loggbok import Head
 
 
 class Verdict(str, enum.Enum):
@@ -196,9 +197,10 @@ class Register(Protocol):
 
     async def counts(self) -> TableCounts: ...
 
-    async def upload_emergency_votes(self, votes: Sequence[EmergencyVote]) -> UploadResult:
+    async def upload_emergency_votes(self, votes: Sequence[EmergencyVote], *, head: Head | None = None) -> UploadResult:
         """Hand the table's emergency votes to the register's reconciliation; a vote
-        uploaded again is counted once (the register keys them by kiosk and vote id)."""
+        uploaded again is counted once (the register keys them by kiosk and vote id).
+        ``head``: the loggbok's chain head now, which the register keeps per kiosk."""
         ...
 
     async def aclose(self) -> None: ...

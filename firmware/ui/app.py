@@ -38,7 +38,7 @@ from valgkiosk.ports.power import PowerChange, PowerSensors, PowerSource
 from valgkiosk.ports.register import KioskInfo, Register, RegisterError
 from valgkiosk.ports.scanner import Scan, Scanner, ScannerStatus
 from valgkiosk.service import ServiceNotifier
-from valgkiosk.station import Station, StationRefused, already_recorded_nb
+from valgkiosk.station import JOURNAL_FAILED, Station, StationRefused, already_recorded_nb
 
 from . import emergency as ui_em
 from . import texts
@@ -506,7 +506,7 @@ class KioskApp(App[int]):
             self.journal.append(kind, data, at=self.clock.now())
         except OSError:
             log.exception("the loggbok could not be written")
-            self.notice = "Loggboken kan ikke skrives. Varsle IKT-ansvarlig."
+            self.notice = JOURNAL_FAILED
 
     # -- the receipt printer (issue 5) ---------------------------------------------------------
     def print_receipt(self, receipt: Receipt, *, journal_kind: str | None = None,

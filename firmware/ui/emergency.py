@@ -38,8 +38,18 @@ def hhmm(at: datetime) -> str:
 
 
 def banner(station: Station) -> tuple[str, str] | None:
-    """The line every screen shows about the register and the routine: (tone, text), or
-    None when all is well."""
+    """The line every screen shows about the register, the routine and the loggbok's
+    space: (tone, text), or None when all is well."""
+    shown = _register_banner(station)
+    space = getattr(station.journal, "space_warning", "")
+    if not space:
+        return shown
+    if shown is None:
+        return texts.WARN, f"! {space}"
+    return shown[0], f"{shown[1]}\n! {space}"
+
+
+def _register_banner(station: Station) -> tuple[str, str] | None:
     s = station.state
     if s.outage is not None:
         since = f"siden kl. {hhmm(s.outage.started_at)}"
@@ -285,10 +295,12 @@ class LogScreen(KioskScreen):
         entries = list(station.journal.entries())
         problems = station.journal.verify()
         chain = self.query_one("#log-chain", Static)
+        head = f"Kjedehode {station.journal.head().short()}…" if hasattr(station.journal, "head") else ""
         if problems:
-            chain.update(plain("✖  Loggboken er ikke intakt: " + " ".join(p.message for p in problems[:2])))
+            chain.update(plain("✖  Loggboken er ikke intakt: " + " ".join(p.message for p in problems[:2])
+                               + (f"\n   {head}" if head else "")))
         else:
-            chain.update(plain(f"✔  {len(entries)} føringer, kjeden er intakt."))
+            chain.update(plain(f"✔  {len(entries)} føringer, kjeden er intakt. {head}".rstrip()))
         chain.set_class(bool(problems), "-bad")
         chain.set_class(not problems, "-ok")
         now = k.clock.now()

@@ -39,7 +39,7 @@ from textual.widgets.option_list import Option
 from valgkiosk.core import checkoff as co
 from valgkiosk.core import receipts as rc
 from valgkiosk.core import tally
-from valgkiosk.core.loggbok import Entry
+from valgkiosk.core.loggbok import Entry, head_of
 from valgkiosk.core.manntallsnummer import InvalidManntallsnummer
 from valgkiosk.core.manntallsnummer import parse as parse_manntallsnummer
 from valgkiosk.ports.printer import Paper, Receipt
@@ -286,15 +286,21 @@ class Printing:
             # the register's count is the table's (a report may come from another kiosk)
             checkoffs, misregistrations = counts.checkoffs, counts.misregistrations
         report = rc.ClosingReport(self.station(), self.now(), checkoffs, counted.emergency_votes,
-                                  counted.manual_valgkort, misregistrations, counted.outages)  # fmt: skip
+                                  counted.manual_valgkort, misregistrations, counted.outages,
+                                  chain_head=self.chain_head())  # fmt: skip
         self.print_receipt(rc.closing_report(report, self.columns))
 
     def print_log(self) -> None:
         """Today's loggbok for the minutes (without personal data), with its outages."""
         entries = self._todays_entries()
         if entries is not None:
-            printout = rc.LogPrintout(self.station(), self.now(), tally.log_lines(entries), tally.outages(entries))
+            printout = rc.LogPrintout(self.station(), self.now(), tally.log_lines(entries), tally.outages(entries),
+                                      chain_head=self.chain_head())  # fmt: skip
             self.print_receipt(rc.log_printout(printout, self.columns))
+
+    def chain_head(self) -> str:
+        """The whole loggbok's head now (COUNT:HASH), for the chair's printouts."""
+        return head_of(self._entries()).text() if self._entries is not None else ""
 
     def print_test_page(self) -> None:
         """The IT team's self-test page."""

@@ -531,6 +531,9 @@ class CaretakerScreen(KioskScreen):
         text = plain(f"{nxt.symbol}  NESTE: {nxt.title}\n", "bold")
         text.append(nxt.reason)
         tone = texts.WARN if nxt.tone == texts.BAD else nxt.tone
+        for warning in getattr(k, "config_warnings", ()):  # e.g. insecure http (valgkiosk.config)
+            text.append(f"\n! {warning}")
+            tone = texts.WARN if tone == texts.OK else tone
         self._set_tone(self.query_one("#next-check", Static), tone, text)
 
     def _set_tone(self, widget: Static, tone: str, content: object) -> None:

@@ -118,6 +118,8 @@ def make_rig(
         print_now=lambda: PRINT_TIME,
         print_preview=print_preview,
     )
+    vote_numbers = iter(range(1, 1_000_000))
+    app.station.new_vote_id = lambda: f"vote-{next(vote_numbers):04d}"  # same loggbok hashes every run
     return Rig(app, scanner, register, clock, {c.label: c.number for c in cards}, ids, verdicts, box, net,
                sim_printer, queue)  # fmt: skip
 

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, timezone
 from typing import Any
 
+from valgkiosk.register.chains import ChainConflict, ChainHead, conflicts
 from valgkiosk.register.model import (
     Appearance,
     Checkoff,
@@ -469,6 +470,48 @@ class SqlStore(abc.ABC):
                 for k, s, b, n in rows:
                     figures.setdefault((k, s, int(b)), [0, 0, 0])[i] = int(n)
         return [TableCount(k, s, b, *f) for (k, s, b), f in sorted(figures.items())]
+
+    # -- loggbok anchors (docs/loggbok.md) --------------------------------------------------
+    def save_kiosk_key(self, kiosk_id: str, public_key: str, at: datetime) -> None:
+        """Register (or replace) a kiosk's loggbok public key (64 hex digits)."""
+        with self.write() as cur:
+            self._q(cur, "DELETE FROM kiosk_keys WHERE kiosk_id = ?", (kiosk_id,))
+            self._q(cur, "INSERT INTO kiosk_keys VALUES (?, ?, ?)", (kiosk_id, public_key, self._ts(at)))
+
+    def kiosk_key(self, kiosk_id: str) -> str | None:
+        """A kiosk's loggbok public key, or None when none is registered."""
+        with self.read() as cur:
+            row = self._q(cur, "SELECT public_key FROM kiosk_keys WHERE kiosk_id = ?", (kiosk_id,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def record_chain_head(self, kiosk: Kiosk, entries: int, digest: str, sig: str, source: str,
+                          now: datetime) -> ChainHead:
+        """Keep a chain head a kiosk sent (once per entries and hash), its signature checked
+        against the kiosk's registered key. For emergency uploads and status reports."""
+        from valgkiosk.signing import checker
+
+        public = self.kiosk_key(kiosk.kiosk_id)
+        ok = None if public is None else bool(sig) and checker(public)(digest, sig)
+        with self.write() as cur:
+            self._q(cur, """INSERT INTO chain_heads (kiosk_id, entries, hash, sig, signature_ok, source,
+                                                     first_received_at)
+                            VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING""",
+                    (kiosk.kiosk_id, entries, digest, sig, ok, source, self._ts(now)))
+        return ChainHead(kiosk.kiosk_id, entries, digest, sig, ok, source, now)
+
+    def chain_heads(self, kiosk_id: str | None = None) -> list[ChainHead]:
+        """The heads kept, per kiosk in the order received."""
+        where, params = ("WHERE kiosk_id = ?", (kiosk_id,)) if kiosk_id is not None else ("", ())
+        with self.read() as cur:
+            rows = self._q(cur, f"""SELECT kiosk_id, entries, hash, sig, signature_ok, source, first_received_at
+                                    FROM chain_heads {where}
+                                    ORDER BY kiosk_id, id""", params).fetchall()
+        return [ChainHead(r[0], int(r[1]), r[2], r[3], None if r[4] is None else bool(r[4]), r[5],
+                          self._as_dt(r[6])) for r in rows]  # fmt: skip
+
+    def chain_conflicts(self) -> list[ChainConflict]:
+        """Kiosks whose heads do not extend each other (valgkiosk.register.chains)."""
+        return conflicts(self.chain_heads())
 
     def reconciliation(self) -> list[DuplicateVoter]:
         """Every voter who appears more than once across check-offs and emergency votes."""

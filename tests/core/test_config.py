@@ -66,14 +66,14 @@ def test_defaults_and_timings() -> None:
         (('kommune = "0301"', 'kommune = 301'), "station.kommune", "tekst"),
         (('krets = "0101"', 'krets = "101"'), "station.krets", "fire sifre"),
         (('year = 2025', 'year = 1999'), "election.year", "minst 2000"),
-        (('url = "https://register.example.no"', 'url = "ftp://x"'), "register.url", "feil format"),
+        (('url = "https://register.example.no"', 'url = "ftp://x"'), "register.url", "må begynne med https://"),
         (('kind = "evdev"', 'kind = "usb"'), "scanner.kind", "en av"),
         (('[scanner]', '[scanner]\nfarge = "blå"'), "scanner.farge", "ikke en kjent nøkkel"),
         (('[station]\n', ''), "station", "mangler"),
         (('vendor = 0x05e0\nproduct = 0x1200', ''), "[scanner]", "evdev-skanner trenger"),
         (('credential = "abcdefghijklmnopqrstuvwxyz"', ''), "[register]", "nøyaktig én"),
         (('[scanner]', '[timings]\nregister_timeout_seconds = 0\n[scanner]'), "timings.register_timeout_seconds",
-         "større enn 0"),
+         "minst 0.5"),
     ],
 )
 def test_mistakes_are_named(change: tuple[str, str], key: str, words: str) -> None:

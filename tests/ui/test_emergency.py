@@ -182,6 +182,10 @@ def test_the_whole_routine_from_alarm_to_upload() -> None:
         assert isinstance(rig.app.screen, IdleScreen)
         assert "2 beredskapsstemmer er overført" in seen(rig)
         assert len(rig.register.emergency_votes) == 2
+        # the upload carried the loggbok's head as it was just before the upload's own entry
+        sent = rig.register.chain_heads[-1]
+        upload_entry = [e for e in rig.app.journal.entries() if e.kind == "emergency_upload"][-1]
+        assert (sent.count, sent.hash) == (upload_entry.seq - 1, upload_entry.prev)
         assert outputs(rig)[2] is AlarmMode.QUIET
         log = kinds(rig)
         for kind in ("outage_start", "emergency_start", "emergency_vote", "manual_valgkort", "outage_end",

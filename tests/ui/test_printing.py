@@ -337,6 +337,7 @@ def test_closing_report_from_the_register_and_the_loggbok(tmp_path: Path) -> Non
             assert line.split()[-1] == number, line
         assert "09:00-09:33  0:33:12" in lines and "  ruter" in lines
         assert rig.printer.printed[-1].kind == "closing_report"
+        _assert_chain_head(rig, lines)
 
     drive(script, rig_with(tmp_path))
 
@@ -352,8 +353,17 @@ def test_log_printout_has_the_days_entries_without_personal_data(tmp_path: Path)
         assert "000001234582" not in paper and "000000012344" not in paper
         # today's starts (the day's first, and the app's own at the clock's 09:00), not yesterday's
         assert paper.count("Kiosken startet") == 2
+        _assert_chain_head(rig, paper.splitlines())
 
     drive(script, rig_with(tmp_path))
+
+
+def _assert_chain_head(rig: Rig, lines: list[str]) -> None:
+    """The whole loggbok's head is on the paper in full, for «valgkiosk log verify --expect»."""
+    head = rig.app.journal.head()  # type: ignore[attr-defined]
+    at = next(i for i, t in enumerate(lines) if t.startswith("Loggbokens kjedehode: nr."))
+    assert lines[at].split()[-1] == str(head.count)
+    assert lines[at + 1] + lines[at + 2] == head.hash
 
 
 def test_chairs_printouts_only_from_idle(tmp_path: Path) -> None:
