@@ -46,12 +46,25 @@ class StationSection(_Section):
     krets: Digits4
     bord: Annotated[int, Field(ge=1, le=999)]
     navn: str = ""  # the station's name for the screen; the register's name wins if known
+    kommune_navn: str = ""  # the kommune's name for the receipts ("Bergen"), beside its number
 
 
 class ElectionSection(_Section):
     """Which election the kiosk serves: its year gives the valgkort's year digit."""
 
     year: Annotated[int, Field(ge=2000, le=2100)]
+    title: str = ""  # "Stortingsvalget 2025" on the receipts before the register has answered
+    time_zone: str = "Europe/Oslo"  # the people's clock: every time on screen and paper
+
+    @model_validator(mode="after")
+    def _known_zone(self) -> "ElectionSection":
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(self.time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"ukjent tidssone «{self.time_zone}» (bruk f.eks. «Europe/Oslo»)") from None
+        return self
 
 
 class RegisterSection(_Section):

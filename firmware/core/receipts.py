@@ -20,6 +20,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from valgkiosk.core import peopletime
+from valgkiosk.core.emergency import duration_nb
 from valgkiosk.core.manntallsnummer import Manntallsnummer
 from valgkiosk.ports.printer import Barcode, Block, Cut, Receipt, Separator, Text
 
@@ -241,21 +243,24 @@ def _count(label: str, value: int | None, columns: int) -> Text:
 
 
 def _date(d: date) -> str:
-    return d.strftime("%d.%m.%Y")
+    return peopletime.day(d)
 
 
 def _stamp(t: datetime) -> str:
-    return t.strftime("%d.%m.%Y kl. %H:%M")
+    """``08.09.2025 kl. 19.52`` on the people's clock, as on the screen."""
+    return peopletime.day_and_clock(t)
 
 
 def _clock(t: datetime, today: date) -> str:
-    return t.strftime("%H:%M") if t.date() == today else t.strftime("%d.%m. %H:%M")
+    """``19.52`` on ``today`` (the people's date), else ``07.09.2025 19.52``."""
+    if peopletime.local_date(t) == today:
+        return peopletime.hhmm(t)
+    return f"{peopletime.day(t)} {peopletime.hhmm(t)}"
 
 
 def format_duration(seconds: float) -> str:
-    """A duration as ``t:mm:ss`` (hours may exceed 24)."""
-    total = max(0, int(seconds))
-    return f"{total // 3600}:{total % 3600 // 60:02d}:{total % 60:02d}"
+    """A duration as F11 shows it: ``25 s``, ``3 min 20 s``, ``1 t 5 min``."""
+    return duration_nb(max(0.0, seconds))
 
 
 def _station_lines(station: StationInfo, columns: int) -> list[Text]:
@@ -268,7 +273,7 @@ def _station_lines(station: StationInfo, columns: int) -> list[Text]:
 
 
 def _outage_lines(outages: Sequence[Outage], now: datetime, columns: int) -> list[Block]:
-    today = now.date()
+    today = peopletime.local_date(now)
     total = 0.0
     lines: list[Block] = []
     for outage in outages:
@@ -369,10 +374,9 @@ def log_printout(log: LogPrintout, columns: int) -> Receipt:
         *_field("Skrevet ut", _stamp(log.printed_at), columns),
         Separator(),
     ]
-    today = log.printed_at.date()
+    today = peopletime.local_date(log.printed_at)
     for entry in log.entries:
-        stamp = entry.at.strftime("%H:%M:%S") if entry.at.date() == today else entry.at.strftime(
-            "%d.%m. %H:%M:%S")
+        stamp = _clock(entry.at, today)
         head = stamp + " "
         parts = wrap(printable(entry.text), columns, indent=len(head), first=columns - len(head))
         blocks += [Text(head + parts[0]), *(Text(p) for p in parts[1:])]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from valgkiosk.core import peopletime
 from valgkiosk.core.loggbok import Entry
 from valgkiosk.core.receipts import LogEntry, Outage
 
@@ -43,8 +44,8 @@ def _when(entry: Entry) -> datetime:
 
 
 def todays(entries: Iterable[Entry], day: date) -> list[Entry]:
-    """The entries written on ``day`` (by the kiosk's local clock), oldest first."""
-    return [e for e in entries if _when(e).date() == day]
+    """The entries written on ``day`` (the people's date, valgkiosk.core.peopletime), oldest first."""
+    return [e for e in entries if peopletime.local_date(_when(e)) == day]
 
 
 def outages(entries: Iterable[Entry]) -> tuple[Outage, ...]:

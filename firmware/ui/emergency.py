@@ -17,6 +17,7 @@ from textual.containers import Vertical
 from textual.widgets import Input, Static
 
 from valgkiosk.core import emergency as em
+from valgkiosk.core import peopletime
 from valgkiosk.core.checkoff import State
 from valgkiosk.core.loggbok import Entry
 
@@ -31,9 +32,8 @@ ACK_KEY, EMERGENCY_KEY, LOG_KEY = "f3", "f5", "f11"
 
 
 def hhmm(at: datetime) -> str:
-    """``10.32`` in Norwegian local time."""
-    local = at.astimezone(texts.OSLO)
-    return f"{local.hour:02d}.{local.minute:02d}"
+    """``10.32`` on the people's clock (valgkiosk.core.peopletime)."""
+    return peopletime.hhmm(at)
 
 
 def banner(station: Station) -> tuple[str, str] | None:

@@ -37,6 +37,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from valgkiosk.core import checkoff as co
+from valgkiosk.core import peopletime
 from valgkiosk.core import receipts as rc
 from valgkiosk.core import tally
 from valgkiosk.core.loggbok import Entry
@@ -266,7 +267,7 @@ class Printing:
         if self._entries is None:
             self.app.set_notice(NO_LOGGBOK)
             return None
-        return tally.todays(self._entries(), self.now().date())
+        return tally.todays(self._entries(), peopletime.local_date(self.now()))
 
     def print_closing_report(self) -> None:
         """The closing report: the register's counts with the loggbok's tally."""

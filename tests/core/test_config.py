@@ -66,6 +66,7 @@ def test_defaults_and_timings() -> None:
         (('kommune = "0301"', 'kommune = 301'), "station.kommune", "tekst"),
         (('krets = "0101"', 'krets = "101"'), "station.krets", "fire sifre"),
         (('year = 2025', 'year = 1999'), "election.year", "minst 2000"),
+        (('year = 2025', 'year = 2025\ntime_zone = "Europe/Atlantis"'), "[election]", "ukjent tidssone"),
         (('url = "https://register.example.no"', 'url = "ftp://x"'), "register.url", "feil format"),
         (('kind = "evdev"', 'kind = "usb"'), "scanner.kind", "en av"),
         (('[scanner]', '[scanner]\nfarge = "blå"'), "scanner.farge", "ikke en kjent nøkkel"),
