@@ -2,7 +2,7 @@
 
 Every layout is sized by the printer profile's columns (42 on a TM-T88V, 48 on a
 TM-T20II, font A). Long values are word-wrapped with a hanging indent; a word longer
-than the line is broken, so no character is lost. Text is made printable here, not in
+than the line is broken with a hyphen, so no character is lost. Text is made printable here, not in
 the driver, so that the screen preview, the simulated printer and the paper agree:
 characters that code page CP865 cannot print become a visible ``?`` (after Unicode NFC,
 so a decomposed "å" stays "å"), and control characters become ``?`` too, so a name can
@@ -161,15 +161,26 @@ def _cp865_ok(char: str) -> bool:
     return False
 
 
+#: What prints as a plain space: tab, newline and the other ASCII line and page breaks,
+#: and Unicode's space and line/paragraph separators. (``str.isspace`` would also take
+#: FS, GS, RS and US, 0x1C-0x1F, which are control characters: those become ``?``.)
+_SPACES = frozenset("\t\n\r\v\f")
+
+
+def _is_space(char: str) -> bool:
+    return char in _SPACES or unicodedata.category(char) in ("Zs", "Zl", "Zp")
+
+
 def printable(text: str) -> str:
     """``text`` as the printer can print it: NFC, CP865 only, anything else ``?``.
 
-    White space (tabs, newlines) becomes a plain space; other control characters and
-    characters outside CP865 become :data:`REPLACEMENT`, one for one.
+    White space (space, tab, newline, line and page breaks) becomes a plain space; every
+    other control character (0x00-0x1F, including FS/GS/RS/US, DEL and the C1 range) and
+    every character outside CP865 becomes :data:`REPLACEMENT`, one for one.
     """
     out = []
     for char in unicodedata.normalize("NFC", text):
-        if char.isspace():
+        if _is_space(char):
             out.append(" ")
         elif _cp865_ok(char):
             out.append(char)
@@ -178,12 +189,36 @@ def printable(text: str) -> str:
     return "".join(out)
 
 
+#: The mark a word broken across two lines carries at the end of the first piece.
+HYPHEN = "-"
+
+
+def _break_word(word: str, room: int) -> tuple[str, str]:
+    """The piece of ``word`` (longer than ``room``) for this line, and the rest.
+
+    After one of the word's own hyphens if there is one in reach (``Ødegård-`` | ``Ærøe``);
+    otherwise ``room - 1`` characters and a hyphen, so a broken word is always marked.
+    """
+    cut = word.rfind(HYPHEN, 0, room)
+    if cut > 0:
+        return word[: cut + 1], word[cut + 1:]
+    if room < 2:
+        return word[:room], word[room:]
+    return word[: room - 1] + HYPHEN, word[room - 1:]
+
+
+def _words(text: str) -> list[str]:
+    """``text`` split at runs of the spaces :func:`printable` leaves (never at FS..US)."""
+    return [w for w in "".join(" " if _is_space(c) else c for c in text).split(" ") if w]
+
+
 def wrap(text: str, width: int, *, indent: int = 0, first: int | None = None) -> list[str]:
     """Greedy word wrap of ``text`` to ``width`` columns; never drops a character.
 
-    Runs of white space count as one space. A word longer than the line is broken.
-    Lines after the first are indented by ``indent`` spaces; the first line may be
-    shorter (``first`` columns) to leave room for a label.
+    Runs of white space count as one space. A word longer than the line starts a line
+    of its own and is broken with a hyphen (or after a hyphen of its own, see
+    :func:`_break_word`). Lines after the first are indented by ``indent`` spaces; the
+    first line may be shorter (``first`` columns) to leave room for a label.
     """
     if width <= indent:
         raise ValueError("width must exceed indent")
@@ -193,11 +228,13 @@ def wrap(text: str, width: int, *, indent: int = 0, first: int | None = None) ->
     lines: list[str] = []
     current = ""
     room = first_width
-    for word in text.split():
+    for word in _words(text):
         while word:
             if not current:
-                take = word[:room]
-                current, word = take, word[len(take):]
+                if len(word) <= room:
+                    current, word = word, ""
+                else:
+                    current, word = _break_word(word, room)
             elif len(current) + 1 + len(word) <= room:
                 current, word = f"{current} {word}", ""
             else:
