@@ -32,9 +32,11 @@ KINDS_NB: dict[str, str] = {
     "manual_valgkort": "Manuelt valgkort skrevet ut",
     "misregistration": "Feilregistrering meldt",
     "scanner_fault": "Feil på skanneren",
+    "scanner_connected": "Skanneren er koblet til igjen",
     "printer_fault": "Feil på skriveren",
     "power": "Endring i strømforsyning",
     "selftest": "Selvtest",
+    "voter_interrupted": "Velger i gang da kiosken stoppet",
 }
 
 

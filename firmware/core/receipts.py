@@ -27,13 +27,17 @@ from valgkiosk.ports.printer import Barcode, Block, Cut, Receipt, Separator, Tex
 
 __all__ = [
     "COLUMNS",
+    "ChainHead",
     "ClosingReport",
+    "FlaggedVote",
     "LogEntry",
     "LogPrintout",
     "ManualValgkort",
     "Outage",
     "REPLACEMENT",
     "StationInfo",
+    "StationReport",
+    "TableCount",
     "TestPage",
     "ValgkortReason",
     "closing_report",
@@ -42,6 +46,7 @@ __all__ = [
     "manual_valgkort",
     "printable",
     "receipt_text",
+    "station_report",
     "test_page",
     "wrap",
 ]
@@ -104,21 +109,69 @@ class Outage:
 
 
 @dataclass(frozen=True, slots=True)
+class ChainHead:
+    """The loggbok's chain head for the minutes: how many entries, and the last one's hash
+    (a later copy of the loggbok must start with exactly these)."""
+
+    entries: int
+    digest: str  # hex SHA-256 of the last entry
+
+
+@dataclass(frozen=True, slots=True)
+class FlaggedVote:
+    """An emergency vote for a voter this kiosk had already checked off electronically:
+    the chair sets the orange envelope aside for valgstyret. The manntallsnummer is printed
+    because it is what shows in the envelope's window (the routine needs it to find it)."""
+
+    recorded_at: datetime
+    checked_off_at: datetime
+    manntallsnummer: str  # as EVA shows it, "0000012345 82"
+
+
+@dataclass(frozen=True, slots=True)
 class ClosingReport:
-    """The table's counts at closing, for the chair."""
+    """The table's counts at closing, for the chair, with where each figure comes from:
+    check-offs and misregistrations are the register's, the rest this kiosk's loggbok."""
 
     station: StationInfo
     printed_at: datetime
-    checkoffs: int | None  # None: the register did not answer (printed as "ukjent")
+    checkoffs: int | None  # the register's; None: it did not answer (printed as "ukjent")
     emergency_votes: int
     manual_valgkort: int
-    misregistrations: int
+    misregistrations: int | None  # the register's; None: it did not answer
     outages: tuple[Outage, ...] = ()
+    period_start: datetime | None = None  # the day's first loggbok entry
+    unresolved: tuple[datetime, ...] = ()  # check-offs sent but never confirmed (kiosk stopped)
+    flagged_votes: tuple[FlaggedVote, ...] = ()
+    pending_upload: int = 0  # emergency votes the register has not confirmed yet
+    chain_head: ChainHead | None = None  # issue 13's slot: printed when given
+
+
+@dataclass(frozen=True, slots=True)
+class TableCount:
+    """One table's figures in the register, for the station-wide report."""
+
+    bord: int
+    checkoffs: int
+    emergency_votes: int
+    misregistrations: int
+
+
+@dataclass(frozen=True, slots=True)
+class StationReport:
+    """Every table of the polling station from the register's counts, so the chair can
+    reconcile the urns against it."""
+
+    station: StationInfo
+    printed_at: datetime
+    tables: tuple[TableCount, ...]
+    chain_head: ChainHead | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class LogEntry:
-    """One loggbok line as printed: when, and what in words."""
+    """One loggbok entry as printed: when, and the sentence that says it (with its time,
+    valgkiosk.core.sentences)."""
 
     at: datetime
     text: str
@@ -133,6 +186,8 @@ class LogPrintout:
     entries: tuple[LogEntry, ...] = ()
     outages: tuple[Outage, ...] = ()
     title: str = "Loggbok"
+    period_start: datetime | None = None  # the first entry's time
+    chain_head: ChainHead | None = None  # issue 13's slot: printed when given
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,50 +433,127 @@ def manual_valgkort(card: ManualValgkort, columns: int) -> Receipt:
     return _receipt("manual_valgkort", "Manuelt valgkort", columns, blocks)
 
 
+def _head_lines(station: StationInfo, printed_at: datetime, period_start: datetime | None,
+                columns: int) -> list[Text]:
+    """Where from (election, kommune, station, table, kiosk), the period and the print time."""
+    lines = _station_lines(station, columns)
+    if station.kiosk_id:
+        lines += _field("Kiosk", station.kiosk_id, columns)
+    if period_start is not None:
+        lines += _field("Periode", f"{_stamp(period_start)} til {peopletime.stamp(printed_at, peopletime.local_date(period_start))}", columns)
+    lines += _field("Skrevet ut", _stamp(printed_at), columns)
+    return lines
+
+
+def _chain_lines(head: ChainHead | None, columns: int) -> list[Block]:
+    if head is None:
+        return []
+    return [*_para(f"Loggboken: {head.entries} føringer, kjedehode {head.digest[:16]}", columns), Separator()]
+
+
+def _signatures(columns: int) -> list[Block]:
+    """Signature lines for the chair and a second member of the stemmestyre."""
+    rule = "_" * columns
+    return [Text(""), Text("Stemmestyrets leder:"), Text(""), Text(rule),
+            Text(""), Text("Stemmestyremedlem:"), Text(""), Text(rule)]
+
+
 def closing_report(report: ClosingReport, columns: int) -> Receipt:
-    """The chair's closing report for this table."""
+    """The chair's closing report for this table, fit to sign for the møtebok: where it
+    comes from and what period it covers, each count under its source, what the chair must
+    still see to (check-offs never confirmed, emergency votes to set aside), the outages
+    with cause and duration, the loggbok's chain head and two signatures."""
     _check(columns)
+    today = peopletime.local_date(report.printed_at)
+    register_known = report.checkoffs is not None
     blocks: list[Block] = [
         *_title("Avslutningsrapport", columns),
-        *_station_lines(report.station, columns),
-        *_field("Skrevet ut", _stamp(report.printed_at), columns),
+        *_head_lines(report.station, report.printed_at, report.period_start, columns),
         Separator(),
-        _count("Avkrysninger i manntallet", report.checkoffs, columns),
-        _count("Beredskapsstemmer (oransje)", report.emergency_votes, columns),
-        _count("Manuelle valgkort skrevet ut", report.manual_valgkort, columns),
+        *_para("Fra manntallet:" if register_known else "Fra manntallet (svarte ikke):", columns, bold=True),
+        _count("Avkrysninger ved bordet", report.checkoffs, columns),
         _count("Feilregistreringer", report.misregistrations, columns),
-        Separator(),
-        *_outage_lines(report.outages, report.printed_at, columns),
-        Separator(),
+        *_para("Fra kioskens loggbok:", columns, bold=True),
+        _count("Beredskapsstemmer (oransje)", report.emergency_votes, columns),
+    ]
+    if report.pending_upload:
+        blocks.append(_count("  ikke overført til manntallet", report.pending_upload, columns))
+    blocks += [
+        _count("Manuelle valgkort skrevet ut", report.manual_valgkort, columns),
+        _count("Avkrysninger ikke bekreftet", len(report.unresolved), columns),
+    ]
+    for at in report.unresolved:
+        blocks += _para(f"  {peopletime.stamp(at, today).capitalize()}: kiosken stoppet før registeret svarte. "
+                        "Slå opp velgeren i manntallet.", columns)
+    blocks += [Separator(), *_outage_lines(report.outages, report.printed_at, columns), Separator()]
+    if report.flagged_votes:
+        blocks += _para("LEGG TIL SIDE FOR VALGSTYRET", columns, bold=True)
+        blocks += _para("Beredskapsstemmer for velgere kiosken allerede hadde krysset av elektronisk:", columns)
+        for vote in report.flagged_votes:
+            blocks += _para(f"- Beredskapsstemme {peopletime.stamp(vote.recorded_at, today)}, manntallsnr. "
+                            f"{vote.manntallsnummer}; krysset av {peopletime.stamp(vote.checked_off_at, today)}.",
+                            columns)  # fmt: skip
+        blocks.append(Separator())
+    blocks += [
+        *_chain_lines(report.chain_head, columns),
+        *_para("De oransje konvoluttene er talt to ganger:", columns),
         Text(""),
-        Text("Kontrollert av:"),
+        *_field("1. telling", "_" * 10, columns),
         Text(""),
-        Text("_" * columns),
+        *_field("2. telling", "_" * 10, columns),
+        *_signatures(columns),
         Cut(),
     ]
     return _receipt("closing_report", "Avslutningsrapport", columns, blocks)
 
 
+def station_report(report: StationReport, columns: int) -> Receipt:
+    """The whole polling station from the register's counts: every table and the sum."""
+    _check(columns)
+    head = f"{'Bord':<6}{'Avkrysn.':>12}{'Beredskap':>12}{'Feilreg.':>10}"
+    width = len(head)
+
+    def row(label: str, a: int, b: int, c: int) -> Text:
+        return Text(f"{label:<6}{a:>12}{b:>12}{c:>10}".ljust(width)[:columns])
+
+    tables = sorted(report.tables, key=lambda t: t.bord)
+    blocks: list[Block] = [
+        *_title("Valglokalet", columns),
+        *_head_lines(report.station, report.printed_at, None, columns),
+        Separator(),
+        *_para("Fra manntallet (alle bord i valglokalet):", columns, bold=True),
+        Text(head),
+        *(row(str(t.bord), t.checkoffs, t.emergency_votes, t.misregistrations) for t in tables),
+        Separator(),
+        row("Sum", sum(t.checkoffs for t in tables), sum(t.emergency_votes for t in tables),
+            sum(t.misregistrations for t in tables)),
+        Separator(),
+        *_para("Avkrysninger og overførte beredskapsstemmer skal til sammen stemme med "
+               "stemmesedlene i urnene.", columns),
+        Separator(),
+        *_chain_lines(report.chain_head, columns),
+        *_signatures(columns),
+        Cut(),
+    ]
+    return _receipt("station_report", "Avslutningsrapport for valglokalet", columns, blocks)
+
+
 def log_printout(log: LogPrintout, columns: int) -> Receipt:
-    """The log (or the day's outages) on paper: one wrapped entry per line."""
+    """The log (or the day's outages) on paper: one sentence per entry, wrapped under
+    itself, then the outages with their durations."""
     _check(columns)
     blocks: list[Block] = [
         *_title(log.title, columns),
-        *_station_lines(log.station, columns),
-        *_field("Skrevet ut", _stamp(log.printed_at), columns),
+        *_head_lines(log.station, log.printed_at, log.period_start, columns),
         Separator(),
     ]
-    today = peopletime.local_date(log.printed_at)
     for entry in log.entries:
-        stamp = _clock(entry.at, today)
-        head = stamp + " "
-        parts = wrap(printable(entry.text), columns, indent=len(head), first=columns - len(head))
-        blocks += [Text(head + parts[0]), *(Text(p) for p in parts[1:])]
+        blocks += [Text(line) for line in wrap(printable(entry.text), columns, indent=2)]
     if not log.entries:
         blocks.append(Text("Ingen hendelser."))
     if log.outages or not log.entries:
         blocks += [Separator(), *_outage_lines(log.outages, log.printed_at, columns)]
-    blocks += [Separator(), Cut()]
+    blocks += [Separator(), *_chain_lines(log.chain_head, columns), Cut()]
     return _receipt("log", printable(log.title)[:40], columns, blocks)
 
 

@@ -8,7 +8,7 @@ only show the station's state and pass keys on to the app.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from textual import events, on
@@ -17,7 +17,7 @@ from textual.containers import Vertical
 from textual.widgets import Input, Static
 
 from valgkiosk.core import emergency as em
-from valgkiosk.core import peopletime
+from valgkiosk.core import peopletime, sentences
 from valgkiosk.core.checkoff import State
 from valgkiosk.core.loggbok import Entry
 
@@ -92,14 +92,10 @@ def timeline(outages: Sequence[em.OutageRecord], start: datetime, end: datetime,
     return "".join(cells) + "\n" + ruler
 
 
-def entry_line(entry: Entry) -> str:
-    """One loggbok entry for the chair: time, what, details (never names)."""
-    try:
-        at = hhmm(datetime.fromisoformat(entry.at))
-    except ValueError:
-        at = "??.??"
-    detail = em.describe(entry.kind, entry.data)
-    return f"{at}  {entry.label()}" + (f": {detail}" if detail else "")
+def entry_line(entry: Entry, today: date | None = None) -> str:
+    """One loggbok entry for the chair: its sentence (valgkiosk.core.sentences), the same
+    words as on paper and in ``valgkiosk log show`` (never names)."""
+    return sentences.sentence(entry, today)
 
 
 # -- screens ------------------------------------------------------------------------------------
@@ -299,7 +295,7 @@ class LogScreen(KioskScreen):
         self.query_one("#log-outages", Static).update(plain(outages))
         start = _day_start(entries, now)
         self.query_one("#log-timeline", Static).update(plain(timeline(today, start, now, width=64)))
-        latest = [entry_line(e) for e in reversed(entries[-self.ENTRIES_SHOWN:])]
+        latest = [entry_line(e, peopletime.local_date(now)) for e in reversed(entries[-self.ENTRIES_SHOWN:])]
         self.query_one("#log-entries", Static).update(plain("\n".join(latest) or "Ingen føringer."))
 
     def close(self) -> None:

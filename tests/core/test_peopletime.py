@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, datetime, timezone
 
 import pytest
@@ -14,8 +15,10 @@ UTC_LATE = datetime(2025, 9, 8, 22, 30, tzinfo=timezone.utc)  # 00.30 the next d
 
 
 @pytest.fixture(autouse=True)
-def _default_zone() -> None:
+def _default_zone() -> Iterator[None]:
     pt.configure()
+    yield
+    pt.configure()  # no other test inherits a zone set here
 
 
 def test_formats_in_oslo_time_whatever_zone_the_datetime_carries() -> None:

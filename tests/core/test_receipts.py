@@ -13,7 +13,9 @@ from valgkiosk.core.manntallsnummer import parse
 from valgkiosk.core.receipts import (
     REPLACEMENT,
     COLUMNS,
+    ChainHead,
     ClosingReport,
+    FlaggedVote,
     LogEntry,
     LogPrintout,
     ManualValgkort,
@@ -21,6 +23,8 @@ from valgkiosk.core.receipts import (
     SelftestLine,
     SelftestSummary,
     StationInfo,
+    StationReport,
+    TableCount,
     TestPage,
     ValgkortReason,
     closing_report,
@@ -30,6 +34,7 @@ from valgkiosk.core.receipts import (
     printable,
     receipt_text,
     selftest_summary,
+    station_report,
     test_page,
     wrap,
 )
@@ -62,9 +67,10 @@ def squeeze(s: str) -> str:
 def all_layouts(columns: int) -> list[Receipt]:
     report = ClosingReport(STATION, datetime(2025, 9, 8, 21, 5), 1234, 12, 3, 1,
                            (Outage(datetime(2025, 9, 8, 9, 2), datetime(2025, 9, 8, 9, 35, 12), "Ruteren uten strøm"),
-                            Outage(datetime(2025, 9, 8, 20, 50))))
-    log = LogPrintout(STATION, AT, (LogEntry(datetime(2025, 9, 8, 7, 0), "Kiosken startet"),
-                                    LogEntry(datetime(2025, 9, 8, 9, 2), LONG_ADDRESS)), report.outages[:1])
+                            Outage(datetime(2025, 9, 8, 20, 50))), period_start=datetime(2025, 9, 8, 7, 0))
+    log = LogPrintout(STATION, AT, (LogEntry(datetime(2025, 9, 8, 7, 0), "Kl. 07.00 startet kiosken."),
+                                    LogEntry(datetime(2025, 9, 8, 9, 2), "Kl. 09.02 " + LONG_ADDRESS)),
+                      report.outages[:1])
     page = TestPage("k-03", "2025.09.1", AT, "usb TM-T20II", STATION)
     return [manual_valgkort(card(), columns), closing_report(report, columns),
             log_printout(log, columns), test_page(page, columns)]
@@ -163,12 +169,20 @@ class TestPrinterReceipts:
     def test_closing_report_counts_and_outages(self, columns: int) -> None:
         lines = texts(all_layouts(columns)[1])
         assert lines[0] == "Avslutningsrapport"
-        counts = {"Avkrysninger i manntallet": "1234", "Beredskapsstemmer (oransje)": "12",
+        counts = {"Avkrysninger ved bordet": "1234", "Beredskapsstemmer (oransje)": "12",
                   "Manuelle valgkort skrevet ut": "3", "Feilregistreringer": "1",
-                  "Brudd i forbindelsen til manntallet": "2"}
+                  "Brudd i forbindelsen til manntallet": "2", "Avkrysninger ikke bekreftet": "0"}
         for label, number in counts.items():
             line = next(t for t in lines if t.startswith(label))
             assert len(line) == columns and line.endswith(" " + number)
+        # each count under its source: the register's first, then the kiosk's own
+        register, kiosk = lines.index("Fra manntallet:"), lines.index("Fra kioskens loggbok:")
+        assert register < lines.index(next(t for t in lines if t.startswith("Avkrysninger ved"))) < kiosk
+        assert kiosk < lines.index(next(t for t in lines if t.startswith("Beredskapsstemmer")))
+        assert "Kiosk: k-03" in lines and "Skrevet ut: 08.09.2025 kl. 21.05" in lines
+        assert squeeze("Periode: 08.09.2025 kl. 07.00 til kl. 21.05") in squeeze(" ".join(lines))
+        assert lines.count("Stemmestyrets leder:") == 1 and lines.count("Stemmestyremedlem:") == 1
+        assert lines.count("_" * columns) == 2
         assert "09.02-09.35  33 min 12 s" in lines
         assert "  Ruteren uten strøm" in lines
         assert "20.50-(pågår)  15 min 0 s" in lines
@@ -176,22 +190,49 @@ class TestPrinterReceipts:
 
     def test_closing_report_says_when_the_register_count_is_unknown(self) -> None:
         report = ClosingReport(STATION, AT, None, 0, 0, 0)
-        line = next(t for t in texts(closing_report(report, 42)) if t.startswith("Avkrysninger"))
+        line = next(t for t in texts(closing_report(report, 42)) if t.startswith("Avkrysninger ved"))
         assert line.endswith(" ukjent") and len(line) == 42
 
     @pytest.mark.parametrize("columns", COLUMNS)
     def test_log_printout_wraps_entries_under_their_text(self, columns: int) -> None:
         lines = texts(all_layouts(columns)[2])
         assert lines[0] == "Loggbok"
-        assert "07.00 Kiosken startet" in lines
-        start = next(i for i, t in enumerate(lines) if t.startswith("09.02 "))
+        assert "Kl. 07.00 startet kiosken." in lines
+        start = next(i for i, t in enumerate(lines) if t.startswith("Kl. 09.02 "))
         entry = [lines[start]]
         for t in lines[start + 1:]:
-            if not t.startswith(" " * 6):
+            if not t.startswith("  "):
                 break
             entry.append(t)
         assert len(entry) >= 2
-        assert squeeze(" ".join(entry)) == squeeze("09.02 " + LONG_ADDRESS)
+        assert squeeze(" ".join(entry)) == squeeze("Kl. 09.02 " + LONG_ADDRESS)
+
+    @pytest.mark.parametrize("columns", COLUMNS)
+    def test_closing_report_flags_votes_lists_unresolved_and_prints_the_chain_head(self, columns: int) -> None:
+        report = ClosingReport(
+            STATION, datetime(2025, 9, 8, 21, 5), None, 2, 1, None,
+            unresolved=(datetime(2025, 9, 8, 10, 12),),
+            flagged_votes=(FlaggedVote(datetime(2025, 9, 8, 9, 14), datetime(2025, 9, 8, 8, 3), "0000012345 82"),),
+            pending_upload=2, chain_head=ChainHead(57, "3f2a9c1b4d5e6f70" + "0" * 48))
+        lines = texts(closing_report(report, columns))
+        flat = squeeze(" ".join(lines))
+        assert "Fra manntallet (svarte ikke):" in lines
+        assert next(t for t in lines if t.startswith("Avkrysninger ved")).endswith(" ukjent")
+        assert next(t for t in lines if t.startswith("  ikke overført")).endswith(" 2")
+        assert squeeze("Kl. 10.12: kiosken stoppet før registeret svarte.") in flat
+        assert "LEGG TIL SIDE FOR VALGSTYRET" in lines
+        assert squeeze("- Beredskapsstemme kl. 09.14, manntallsnr. 0000012345 82; krysset av kl. 08.03.") in flat
+        assert squeeze("Loggboken: 57 føringer, kjedehode 3f2a9c1b4d5e6f70") in flat
+        assert all(len(t) <= columns for t in lines)
+
+    @pytest.mark.parametrize("columns", COLUMNS)
+    def test_station_report_lists_every_table_and_the_sum(self, columns: int) -> None:
+        tables = (TableCount(2, 400, 3, 0), TableCount(1, 512, 27, 2))
+        lines = texts(station_report(StationReport(STATION, datetime(2025, 9, 8, 21, 5), tables), columns))
+        assert lines[0] == "Valglokalet"
+        rows = [t.split() for t in lines if t.split() and t.split()[0] in ("1", "2", "Sum")]
+        assert rows == [["1", "512", "27", "2"], ["2", "400", "3", "0"], ["Sum", "912", "30", "2"]]
+        assert "Stemmestyrets leder:" in lines and all(len(t) <= columns for t in lines)
 
     def test_log_printout_with_nothing_says_so(self) -> None:
         lines = texts(log_printout(LogPrintout(STATION, AT), 42))

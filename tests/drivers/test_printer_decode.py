@@ -60,7 +60,9 @@ def test_manual_valgkort_fields_read_back(columns: int) -> None:
 def test_closing_report_and_test_page_read_back(columns: int) -> None:
     report = [line.text for line in decode(printed(layout("closing_report", columns))).lines]
     assert report[0] == "Avslutningsrapport"
-    assert any(t.startswith("Avkrysninger i manntallet") and t.endswith(" 1234") for t in report)
+    assert any(t.startswith("Avkrysninger ved bordet") and t.endswith(" 1234") for t in report)
+    assert "Fra manntallet:" in report and "Fra kioskens loggbok:" in report
+    assert "Stemmestyrets leder:" in report and "Stemmestyremedlem:" in report
     assert "09.02-09.35  33 min 12 s" in report
     page = decode(printed(layout("test_page", columns)))
     assert [b.payload for b in page.barcodes] == ["123456789080"]
