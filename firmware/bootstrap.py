@@ -16,6 +16,7 @@ from typing import Any
 
 from valgkiosk import config as cfg
 from valgkiosk.core import checkoff as co
+from valgkiosk.core import peopletime
 from valgkiosk.ports.clock import Clock, SystemClock
 from valgkiosk.ports.indicators import Indicators
 from valgkiosk.ports.power import PowerSensors
@@ -122,7 +123,9 @@ def _print_place(config: cfg.StationConfig, printer: Any) -> Any:
         image = ""
     pr = config.printer
     described = "" if printer is None else f"{'sim' if printer.__class__.__name__.startswith('Sim') else pr.kind} {pr.profile}"
-    return Place(config.station.kommune, config.station.krets, f"Valget {config.election.year}",
+    st, election = config.station, config.election
+    kommune = f"{st.kommune} {st.kommune_navn}".strip()
+    return Place(kommune, st.krets, election.title or f"Valget {election.year}",
                  printer=described, image_version=image)  # fmt: skip
 
 
@@ -141,6 +144,7 @@ def build_app(
     ``pin_factory`` replaces lgpio for a real kiosk's GPIO, e.g. a MockFactory in tests)."""
     from valgkiosk.ui.app import KioskApp, SimControls
 
+    peopletime.configure(config.election.time_zone)  # every time a person reads (screen, paper)
     cards: list[Any] = []
     if register is None:
         register, cards = build_register(config, base=base)

@@ -26,7 +26,10 @@ def build_parser() -> argparse.ArgumentParser:
     log.add_argument("--file", default=os.environ.get("VALGKIOSK_LOGGBOK", DEFAULT_LOGGBOK),
                      help=f"the loggbok file (default: $VALGKIOSK_LOGGBOK or {DEFAULT_LOGGBOK})")
     log_cmds = log.add_subparsers(dest="log_command", required=True, metavar="COMMAND")
-    log_cmds.add_parser("show", help="print every entry")
+    show = log_cmds.add_parser("show", help="print every entry as a sentence (times on the election's clock)")
+    show.add_argument("--json", action="store_true", help="the machine form instead: one JSON object per entry")
+    show.add_argument("--time-zone", default=None,
+                      help="the people's clock (default: the station file's, else Europe/Oslo)")
     verify = log_cmds.add_parser("verify", help="check the hash chain; exit 1 if broken")
     verify.add_argument("--expect", action="append", default=[], metavar="COUNT:HASH",
                         help="a chain head printed on a receipt or kept by the register; the loggbok "
@@ -134,9 +137,18 @@ def run_log(args: argparse.Namespace) -> int:
     if args.log_command == "export":
         sys.stdout.write(export(entries, args.format))
         return 0
+    if args.json:
+        sys.stdout.write(export(entries, "json") + "\n")
+        return 0
+    from valgkiosk.core import peopletime, sentences
+
+    try:
+        peopletime.configure(args.time_zone or _configured_zone())
+    except ValueError as exc:
+        print(f"Feil: {exc}.", file=sys.stderr)
+        return 2
     for e in entries:
-        details = ", ".join(f"{k}: {v}" for k, v in e.data.items())
-        print(f"{e.seq:>5}  {e.at[:19].replace('T', ' ')}  {e.label()}" + (f" ({details})" if details else ""))
+        print(f"{e.seq:>5}  {sentences.sentence(e)}")
     return 0
 
 
@@ -150,6 +162,21 @@ def _public_key_check(value: str):  # type: ignore[no-untyped-def]
     if len(value.strip()) != 64 and Path(value).exists():
         text = Path(value).read_text(encoding="ascii", errors="replace")
     return signing.checker(text)
+
+
+def _configured_zone() -> str:
+    """The station file's ``[election] time_zone`` if the file is there and says one."""
+    import tomllib
+    from pathlib import Path
+
+    from valgkiosk.config import DEFAULT_PATH
+    from valgkiosk.core.peopletime import DEFAULT_ZONE
+
+    try:
+        zone = tomllib.loads(Path(DEFAULT_PATH).read_text(encoding="utf-8")).get("election", {}).get("time_zone")
+    except (OSError, ValueError):
+        return DEFAULT_ZONE
+    return zone if isinstance(zone, str) and zone else DEFAULT_ZONE
 
 
 def run_demo(args: argparse.Namespace) -> int:

@@ -58,25 +58,31 @@ class StationSection(_Section):
     krets: Digits4
     bord: Annotated[int, Field(ge=1, le=999)]
     navn: str = ""  # the station's name for the screen; the register's name wins if known
+    kommune_navn: str = ""  # the kommune's name for the receipts ("Bergen"), beside its number
 
 
 class ElectionSection(_Section):
     """Which election the kiosk serves: its year gives the valgkort's year digit."""
 
     year: Annotated[int, Field(ge=2000, le=2100)]
+    title: str = ""  # "Stortingsvalget 2025" on the receipts before the register has answered
+    time_zone: str = "Europe/Oslo"  # the people's clock: every time on screen and paper
+
+    @model_validator(mode="after")
+    def _known_zone(self) -> "ElectionSection":
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(self.time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"ukjent tidssone «{self.time_zone}» (bruk f.eks. «Europe/Oslo»)") from None
+        return self
 
 
 _HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 #: A credential as it goes into the Authorization header: visible ASCII, no blanks.
 _CREDENTIAL = re.compile(r"^[\x21-\x7e]{16,4096}$")
 
-<<<<<<< HEAD
-    url: Annotated[str, Field(pattern=r"^(https?://\S+|memory:.*)$")]
-    # Further API nodes of the same register, tried in order when ``url`` fails
-    # (firmware/register_failover.py); one credential serves them all.
-    urls: list[Annotated[str, Field(pattern=r"^https?://\S+$")]] = Field(default_factory=list, max_length=8)
-    credential: str | None = Field(default=None, min_length=16)
-=======
 
 def url_problem(url: str) -> str:
     """Why ``url`` is no register address (Norwegian), or "" when it is one."""
@@ -132,8 +138,10 @@ class RegisterSection(_Section):
     register is on this machine or ``insecure_http = true`` says it is meant."""
 
     url: Annotated[str, Field(max_length=2048)]
+    # Further API nodes of the same register, tried in order when ``url`` fails
+    # (firmware/register_failover.py); one credential serves them all.
+    urls: list[Annotated[str, Field(max_length=2048)]] = Field(default_factory=list, max_length=8)
     credential: str | None = None
->>>>>>> issue-13
     credential_file: str | None = None
     ca_file: str | None = None
     insecure_http: bool = False
@@ -145,6 +153,15 @@ class RegisterSection(_Section):
         if problem:
             raise ValueError(f"{problem} (https://vert[:port]/… eller memory:)")
         return value
+
+    @field_validator("urls")
+    @classmethod
+    def _valid_urls(cls, values: list[str]) -> list[str]:
+        for value in values:
+            problem = "kan ikke være memory:" if value.startswith("memory:") else url_problem(value)
+            if problem:
+                raise ValueError(f"«{value[:80]}» {problem} (https://vert[:port]/…)")
+        return values
 
     @field_validator("credential")
     @classmethod
@@ -159,7 +176,8 @@ class RegisterSection(_Section):
             return self
         if (self.credential is None) == (self.credential_file is None):
             raise ValueError("oppgi nøyaktig én av «credential» og «credential_file»")
-        if self.url.startswith("http://") and not self.insecure_http and not is_loopback(self.url):
+        plain = [u for u in (self.url, *self.urls) if u.startswith("http://") and not is_loopback(u)]
+        if plain and not self.insecure_http:
             raise ValueError("«url» bruker http://, så legitimasjonen går i klartekst over nettet: bruk https://, "
                              "eller sett «insecure_http = true» om det virkelig er meningen")
         return self

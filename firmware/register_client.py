@@ -37,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from valgkiosk.core.emergency import EmergencyVote
 from valgkiosk.core.loggbok import Head
 from valgkiosk.ports.register import (
+    StationTableCounts,
     CheckoffRecord,
     KioskInfo,
     Misregistration,
@@ -267,6 +268,15 @@ class HttpRegister:
             if (t.kommune, t.krets, t.bord) == self._table:
                 return TableCounts(t.checkoffs, t.emergency_votes, t.misregistrations)
         return TableCounts(0)
+
+    async def station_counts(self) -> list[StationTableCounts]:
+        answer = await self._call("GET", "/v1/counts", None, _CountsIn)
+        if self._table is None:
+            await self.kiosk_info()
+        assert self._table is not None
+        kommune, krets, _ = self._table
+        return [StationTableCounts(t.bord, t.checkoffs, t.emergency_votes, t.misregistrations)
+                for t in answer.tables if (t.kommune, t.krets) == (kommune, krets)]  # fmt: skip
 
     async def upload_emergency_votes(self, votes: Sequence[EmergencyVote], *, head: Head | None = None) -> UploadResult:
         body: dict[str, Any] = {"votes": [{"vote_id": v.vote_id, "recorded_at": v.recorded_at.isoformat(),

@@ -24,6 +24,7 @@ from valgkiosk.core import manntallsnummer as mnr
 from valgkiosk.core.emergency import EmergencyVote
 from valgkiosk.core.loggbok import Head
 from valgkiosk.ports.register import (
+    StationTableCounts,
     UploadResult,
     CheckoffRecord,
     KioskInfo,
@@ -183,6 +184,13 @@ class MemoryRegister:
         mis = sum(1 for c in self.checkoffs.values() if c.krets == self.krets and c.bord == self.bord
                   and c.misregistration is not None)  # fmt: skip
         return self._leave(TableCounts(self.checkoff_count, len(self.emergency_votes), mis))
+
+    async def station_counts(self) -> list[StationTableCounts]:
+        """The demo register serves one table: its counts are the station's."""
+        await self._enter("station_counts")
+        mis = sum(1 for c in self.checkoffs.values() if c.krets == self.krets and c.bord == self.bord
+                  and c.misregistration is not None)  # fmt: skip
+        return self._leave([StationTableCounts(self.bord, self.checkoff_count, len(self.emergency_votes), mis)])
 
     async def upload_emergency_votes(self, votes: Sequence[EmergencyVote], *, head: Head | None = None) -> UploadResult:
         await self._enter("upload_emergency_votes")

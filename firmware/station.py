@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from valgkiosk.core import emergency as em
 from valgkiosk.core import entries as ent
 from valgkiosk.core import outage
+from valgkiosk.core import peopletime
 from valgkiosk.core import sensing
 from valgkiosk.core.loggbok import ChainProblem, Entry
 from valgkiosk.journal import chain_head
@@ -280,6 +281,6 @@ class Station:
 
 def already_recorded_nb(vote: em.EmergencyVote) -> str:
     """The message for a valgkort scanned twice during the emergency routine."""
-    when = vote.recorded_at.strftime("%H:%M")
-    return (f"Dette valgkortet er allerede registrert som beredskapsstemme ved dette bordet kl. {when}. "
+    when = peopletime.clock(vote.recorded_at)
+    return (f"Dette valgkortet er allerede registrert som beredskapsstemme ved dette bordet {when}. "
             "Velgeren skal ikke stemme på nytt her: kontakt stemmestyrets leder.")

@@ -28,7 +28,7 @@ __all__ = [
     "KioskStarted", "KioskStopped", "Recovered", "OutageStarted", "OutageEnded", "AlarmAcknowledged",
     "PinRefused", "EmergencyStarted", "EmergencyEnded", "EmergencyVoteRecorded", "EmergencyVotesUploaded",
     "ManualValgkortPrinted", "MisregistrationReported", "ScannerFault", "PrinterFault", "PowerChanged",
-    "SelftestRun", "CheckoffUnresolved", "CheckoffResolved",
+    "SelftestRun", "CheckoffUnresolved", "CheckoffResolved", "ScannerConnected", "VoterInterrupted",
 ]  # fmt: skip
 
 
@@ -228,6 +228,25 @@ class CheckoffResolved:
 
 
 @dataclass(frozen=True, slots=True)
+class ScannerConnected:
+    """The scanner was connected again after a fault (a replug is a reconnect, not a fault)."""
+
+    KIND: ClassVar[str] = "scanner_connected"
+    detail: str | None = field(default=None, metadata=_key("detalj", optional=True))
+
+
+@dataclass(frozen=True, slots=True)
+class VoterInterrupted:
+    """At start: a voter was in progress when the kiosk stopped; ``phase`` is where
+    (``avkrysning``: a check-off was sent but not confirmed; ``beredskap``: an emergency vote
+    not yet counted; else the voter was not checked off)."""
+
+    KIND: ClassVar[str] = "voter_interrupted"
+    phase: str = field(default="", metadata=_key("fase"))
+    request_id: str | None = field(default=None, metadata=_key("forespørsel", optional=True))
+
+
+@dataclass(frozen=True, slots=True)
 class UnknownEntry:
     """A kind this build does not know: kept as it was read."""
 
@@ -270,6 +289,8 @@ KINDS_NB: dict[str, str] = {
     "selftest": "Selvtest",
     "checkoff_unresolved": "Avkrysning ikke bekreftet",
     "checkoff_resolved": "Ubekreftet avkrysning besvart",
+    "scanner_connected": "Skanneren er koblet til igjen",
+    "voter_interrupted": "Velger i gang da kiosken stoppet",
 }
 assert set(KINDS_NB) == KINDS, "every kind needs its words for the chair"
 

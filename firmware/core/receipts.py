@@ -2,7 +2,7 @@
 
 Every layout is sized by the printer profile's columns (42 on a TM-T88V, 48 on a
 TM-T20II, font A). Long values are word-wrapped with a hanging indent; a word longer
-than the line is broken, so no character is lost. Text is made printable here, not in
+than the line is broken with a hyphen, so no character is lost. Text is made printable here, not in
 the driver, so that the screen preview, the simulated printer and the paper agree:
 characters that code page CP865 cannot print become a visible ``?`` (after Unicode NFC,
 so a decomposed "å" stays "å"), and control characters become ``?`` too, so a name can
@@ -20,18 +20,23 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from valgkiosk.core import peopletime
+from valgkiosk.core.emergency import duration_nb
 from valgkiosk.core.manntallsnummer import Manntallsnummer
 from valgkiosk.ports.printer import Barcode, Block, Cut, Receipt, Separator, Text
 
 __all__ = [
     "COLUMNS",
     "ClosingReport",
+    "FlaggedVote",
     "LogEntry",
     "LogPrintout",
     "ManualValgkort",
     "Outage",
     "REPLACEMENT",
     "StationInfo",
+    "StationReport",
+    "TableCount",
     "TestPage",
     "ValgkortReason",
     "closing_report",
@@ -40,6 +45,7 @@ __all__ = [
     "manual_valgkort",
     "printable",
     "receipt_text",
+    "station_report",
     "test_page",
     "wrap",
 ]
@@ -102,22 +108,60 @@ class Outage:
 
 
 @dataclass(frozen=True, slots=True)
+class FlaggedVote:
+    """An emergency vote for a voter this kiosk had already checked off electronically:
+    the chair sets the orange envelope aside for valgstyret. The manntallsnummer is printed
+    because it is what shows in the envelope's window (the routine needs it to find it)."""
+
+    recorded_at: datetime
+    checked_off_at: datetime
+    manntallsnummer: str  # as EVA shows it, "0000012345 82"
+
+
+@dataclass(frozen=True, slots=True)
 class ClosingReport:
-    """The table's counts at closing, for the chair."""
+    """The table's counts at closing, for the chair, with where each figure comes from:
+    check-offs and misregistrations are the register's, the rest this kiosk's loggbok."""
 
     station: StationInfo
     printed_at: datetime
-    checkoffs: int | None  # None: the register did not answer (printed as "ukjent")
+    checkoffs: int | None  # the register's; None: it did not answer (printed as "ukjent")
     emergency_votes: int
     manual_valgkort: int
-    misregistrations: int
+    misregistrations: int | None  # the register's; None: it did not answer
     outages: tuple[Outage, ...] = ()
+    period_start: datetime | None = None  # the day's first loggbok entry
+    unresolved: tuple[datetime, ...] = ()  # check-offs sent but never confirmed (kiosk stopped)
+    flagged_votes: tuple[FlaggedVote, ...] = ()
+    pending_upload: int = 0  # emergency votes the register has not confirmed yet
     chain_head: str = ""  # the loggbok's head, COUNT:HASH (valgkiosk.core.loggbok.Head.text)
 
 
 @dataclass(frozen=True, slots=True)
+class TableCount:
+    """One table's figures in the register, for the station-wide report."""
+
+    bord: int
+    checkoffs: int
+    emergency_votes: int
+    misregistrations: int
+
+
+@dataclass(frozen=True, slots=True)
+class StationReport:
+    """Every table of the polling station from the register's counts, so the chair can
+    reconcile the urns against it."""
+
+    station: StationInfo
+    printed_at: datetime
+    tables: tuple[TableCount, ...]
+    chain_head: str = ""  # the loggbok's head, COUNT:HASH
+
+
+@dataclass(frozen=True, slots=True)
 class LogEntry:
-    """One loggbok line as printed: when, and what in words."""
+    """One loggbok entry as printed: when, and the sentence that says it (with its time,
+    valgkiosk.core.sentences)."""
 
     at: datetime
     text: str
@@ -132,6 +176,7 @@ class LogPrintout:
     entries: tuple[LogEntry, ...] = ()
     outages: tuple[Outage, ...] = ()
     title: str = "Loggbok"
+    period_start: datetime | None = None  # the first entry's time
     chain_head: str = ""  # the loggbok's head, COUNT:HASH
 
 
@@ -161,15 +206,26 @@ def _cp865_ok(char: str) -> bool:
     return False
 
 
+#: What prints as a plain space: tab, newline and the other ASCII line and page breaks,
+#: and Unicode's space and line/paragraph separators. (``str.isspace`` would also take
+#: FS, GS, RS and US, 0x1C-0x1F, which are control characters: those become ``?``.)
+_SPACES = frozenset("\t\n\r\v\f")
+
+
+def _is_space(char: str) -> bool:
+    return char in _SPACES or unicodedata.category(char) in ("Zs", "Zl", "Zp")
+
+
 def printable(text: str) -> str:
     """``text`` as the printer can print it: NFC, CP865 only, anything else ``?``.
 
-    White space (tabs, newlines) becomes a plain space; other control characters and
-    characters outside CP865 become :data:`REPLACEMENT`, one for one.
+    White space (space, tab, newline, line and page breaks) becomes a plain space; every
+    other control character (0x00-0x1F, including FS/GS/RS/US, DEL and the C1 range) and
+    every character outside CP865 becomes :data:`REPLACEMENT`, one for one.
     """
     out = []
     for char in unicodedata.normalize("NFC", text):
-        if char.isspace():
+        if _is_space(char):
             out.append(" ")
         elif _cp865_ok(char):
             out.append(char)
@@ -178,12 +234,36 @@ def printable(text: str) -> str:
     return "".join(out)
 
 
+#: The mark a word broken across two lines carries at the end of the first piece.
+HYPHEN = "-"
+
+
+def _break_word(word: str, room: int) -> tuple[str, str]:
+    """The piece of ``word`` (longer than ``room``) for this line, and the rest.
+
+    After one of the word's own hyphens if there is one in reach (``Ødegård-`` | ``Ærøe``);
+    otherwise ``room - 1`` characters and a hyphen, so a broken word is always marked.
+    """
+    cut = word.rfind(HYPHEN, 0, room)
+    if cut > 0:
+        return word[: cut + 1], word[cut + 1:]
+    if room < 2:
+        return word[:room], word[room:]
+    return word[: room - 1] + HYPHEN, word[room - 1:]
+
+
+def _words(text: str) -> list[str]:
+    """``text`` split at runs of the spaces :func:`printable` leaves (never at FS..US)."""
+    return [w for w in "".join(" " if _is_space(c) else c for c in text).split(" ") if w]
+
+
 def wrap(text: str, width: int, *, indent: int = 0, first: int | None = None) -> list[str]:
     """Greedy word wrap of ``text`` to ``width`` columns; never drops a character.
 
-    Runs of white space count as one space. A word longer than the line is broken.
-    Lines after the first are indented by ``indent`` spaces; the first line may be
-    shorter (``first`` columns) to leave room for a label.
+    Runs of white space count as one space. A word longer than the line starts a line
+    of its own and is broken with a hyphen (or after a hyphen of its own, see
+    :func:`_break_word`). Lines after the first are indented by ``indent`` spaces; the
+    first line may be shorter (``first`` columns) to leave room for a label.
     """
     if width <= indent:
         raise ValueError("width must exceed indent")
@@ -193,11 +273,13 @@ def wrap(text: str, width: int, *, indent: int = 0, first: int | None = None) ->
     lines: list[str] = []
     current = ""
     room = first_width
-    for word in text.split():
+    for word in _words(text):
         while word:
             if not current:
-                take = word[:room]
-                current, word = take, word[len(take):]
+                if len(word) <= room:
+                    current, word = word, ""
+                else:
+                    current, word = _break_word(word, room)
             elif len(current) + 1 + len(word) <= room:
                 current, word = f"{current} {word}", ""
             else:
@@ -243,21 +325,24 @@ def _count(label: str, value: int | None, columns: int) -> Text:
 
 
 def _date(d: date) -> str:
-    return d.strftime("%d.%m.%Y")
+    return peopletime.day(d)
 
 
 def _stamp(t: datetime) -> str:
-    return t.strftime("%d.%m.%Y kl. %H:%M")
+    """``08.09.2025 kl. 19.52`` on the people's clock, as on the screen."""
+    return peopletime.day_and_clock(t)
 
 
 def _clock(t: datetime, today: date) -> str:
-    return t.strftime("%H:%M") if t.date() == today else t.strftime("%d.%m. %H:%M")
+    """``19.52`` on ``today`` (the people's date), else ``07.09.2025 19.52``."""
+    if peopletime.local_date(t) == today:
+        return peopletime.hhmm(t)
+    return f"{peopletime.day(t)} {peopletime.hhmm(t)}"
 
 
 def format_duration(seconds: float) -> str:
-    """A duration as ``t:mm:ss`` (hours may exceed 24)."""
-    total = max(0, int(seconds))
-    return f"{total // 3600}:{total % 3600 // 60:02d}:{total % 60:02d}"
+    """A duration as F11 shows it: ``25 s``, ``3 min 20 s``, ``1 t 5 min``."""
+    return duration_nb(max(0.0, seconds))
 
 
 def _station_lines(station: StationInfo, columns: int) -> list[Text]:
@@ -270,7 +355,7 @@ def _station_lines(station: StationInfo, columns: int) -> list[Text]:
 
 
 def _outage_lines(outages: Sequence[Outage], now: datetime, columns: int) -> list[Block]:
-    today = now.date()
+    today = peopletime.local_date(now)
     total = 0.0
     lines: list[Block] = []
     for outage in outages:
@@ -347,47 +432,117 @@ def manual_valgkort(card: ManualValgkort, columns: int) -> Receipt:
     return _receipt("manual_valgkort", "Manuelt valgkort", columns, blocks)
 
 
+def _head_lines(station: StationInfo, printed_at: datetime, period_start: datetime | None,
+                columns: int) -> list[Text]:
+    """Where from (election, kommune, station, table, kiosk), the period and the print time."""
+    lines = _station_lines(station, columns)
+    if station.kiosk_id:
+        lines += _field("Kiosk", station.kiosk_id, columns)
+    if period_start is not None:
+        lines += _field("Periode", f"{_stamp(period_start)} til {peopletime.stamp(printed_at, peopletime.local_date(period_start))}", columns)
+    lines += _field("Skrevet ut", _stamp(printed_at), columns)
+    return lines
+
+
+def _signatures(columns: int) -> list[Block]:
+    """Signature lines for the chair and a second member of the stemmestyre."""
+    rule = "_" * columns
+    return [Text(""), Text("Stemmestyrets leder:"), Text(""), Text(rule),
+            Text(""), Text("Stemmestyremedlem:"), Text(""), Text(rule)]
+
+
 def closing_report(report: ClosingReport, columns: int) -> Receipt:
-    """The chair's closing report for this table."""
+    """The chair's closing report for this table, fit to sign for the møtebok: where it
+    comes from and what period it covers, each count under its source, what the chair must
+    still see to (check-offs never confirmed, emergency votes to set aside), the outages
+    with cause and duration, the loggbok's chain head and two signatures."""
     _check(columns)
+    today = peopletime.local_date(report.printed_at)
+    register_known = report.checkoffs is not None
     blocks: list[Block] = [
         *_title("Avslutningsrapport", columns),
-        *_station_lines(report.station, columns),
-        *_field("Skrevet ut", _stamp(report.printed_at), columns),
+        *_head_lines(report.station, report.printed_at, report.period_start, columns),
         Separator(),
-        _count("Avkrysninger i manntallet", report.checkoffs, columns),
-        _count("Beredskapsstemmer (oransje)", report.emergency_votes, columns),
-        _count("Manuelle valgkort skrevet ut", report.manual_valgkort, columns),
+        *_para("Fra manntallet:" if register_known else "Fra manntallet (svarte ikke):", columns, bold=True),
+        _count("Avkrysninger ved bordet", report.checkoffs, columns),
         _count("Feilregistreringer", report.misregistrations, columns),
-        Separator(),
-        *_outage_lines(report.outages, report.printed_at, columns),
+        *_para("Fra kioskens loggbok:", columns, bold=True),
+        _count("Beredskapsstemmer (oransje)", report.emergency_votes, columns),
+    ]
+    if report.pending_upload:
+        blocks.append(_count("  ikke overført til manntallet", report.pending_upload, columns))
+    blocks += [
+        _count("Manuelle valgkort skrevet ut", report.manual_valgkort, columns),
+        _count("Avkrysninger ikke bekreftet", len(report.unresolved), columns),
+    ]
+    for at in report.unresolved:
+        blocks += _para(f"  {peopletime.stamp(at, today).capitalize()}: kiosken stoppet før registeret svarte. "
+                        "Slå opp velgeren i manntallet.", columns)
+    blocks += [Separator(), *_outage_lines(report.outages, report.printed_at, columns), Separator()]
+    if report.flagged_votes:
+        blocks += _para("LEGG TIL SIDE FOR VALGSTYRET", columns, bold=True)
+        blocks += _para("Beredskapsstemmer for velgere kiosken allerede hadde krysset av elektronisk:", columns)
+        for vote in report.flagged_votes:
+            blocks += _para(f"- Beredskapsstemme {peopletime.stamp(vote.recorded_at, today)}, manntallsnr. "
+                            f"{vote.manntallsnummer}; krysset av {peopletime.stamp(vote.checked_off_at, today)}.",
+                            columns)  # fmt: skip
+        blocks.append(Separator())
+    blocks += [
         *_chain_head_lines(report.chain_head, columns),
         Separator(),
+        *_para("De oransje konvoluttene er talt to ganger:", columns),
         Text(""),
-        Text("Kontrollert av:"),
+        *_field("1. telling", "_" * 10, columns),
         Text(""),
-        Text("_" * columns),
+        *_field("2. telling", "_" * 10, columns),
+        *_signatures(columns),
         Cut(),
     ]
     return _receipt("closing_report", "Avslutningsrapport", columns, blocks)
 
 
+def station_report(report: StationReport, columns: int) -> Receipt:
+    """The whole polling station from the register's counts: every table and the sum."""
+    _check(columns)
+    head = f"{'Bord':<6}{'Avkrysn.':>12}{'Beredskap':>12}{'Feilreg.':>10}"
+    width = len(head)
+
+    def row(label: str, a: int, b: int, c: int) -> Text:
+        return Text(f"{label:<6}{a:>12}{b:>12}{c:>10}".ljust(width)[:columns])
+
+    tables = sorted(report.tables, key=lambda t: t.bord)
+    blocks: list[Block] = [
+        *_title("Valglokalet", columns),
+        *_head_lines(report.station, report.printed_at, None, columns),
+        Separator(),
+        *_para("Fra manntallet (alle bord i valglokalet):", columns, bold=True),
+        Text(head),
+        *(row(str(t.bord), t.checkoffs, t.emergency_votes, t.misregistrations) for t in tables),
+        Separator(),
+        row("Sum", sum(t.checkoffs for t in tables), sum(t.emergency_votes for t in tables),
+            sum(t.misregistrations for t in tables)),
+        Separator(),
+        *_para("Avkrysninger og overførte beredskapsstemmer skal til sammen stemme med "
+               "stemmesedlene i urnene.", columns),
+        Separator(),
+        *_chain_head_lines(report.chain_head, columns),
+        *_signatures(columns),
+        Cut(),
+    ]
+    return _receipt("station_report", "Avslutningsrapport for valglokalet", columns, blocks)
+
+
 def log_printout(log: LogPrintout, columns: int) -> Receipt:
-    """The log (or the day's outages) on paper: one wrapped entry per line."""
+    """The log (or the day's outages) on paper: one sentence per entry, wrapped under
+    itself, then the outages with their durations."""
     _check(columns)
     blocks: list[Block] = [
         *_title(log.title, columns),
-        *_station_lines(log.station, columns),
-        *_field("Skrevet ut", _stamp(log.printed_at), columns),
+        *_head_lines(log.station, log.printed_at, log.period_start, columns),
         Separator(),
     ]
-    today = log.printed_at.date()
     for entry in log.entries:
-        stamp = entry.at.strftime("%H:%M:%S") if entry.at.date() == today else entry.at.strftime(
-            "%d.%m. %H:%M:%S")
-        head = stamp + " "
-        parts = wrap(printable(entry.text), columns, indent=len(head), first=columns - len(head))
-        blocks += [Text(head + parts[0]), *(Text(p) for p in parts[1:])]
+        blocks += [Text(line) for line in wrap(printable(entry.text), columns, indent=2)]
     if not log.entries:
         blocks.append(Text("Ingen hendelser."))
     if log.outages or not log.entries:

@@ -15,17 +15,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from valgkiosk.core import peopletime, sentences
 from valgkiosk.core.loggbok import Entry
-from valgkiosk.core.receipts import LogEntry, Outage
+from valgkiosk.core.receipts import FlaggedVote, LogEntry, Outage
 
-__all__ = ["PERSONAL_KEYS", "Tally", "entry_text", "log_lines", "outages", "tally", "todays"]
-
-#: Entry data keys that hold personal data: left off every printout.
-PERSONAL_KEYS = frozenset({"manntallsnummer", "navn", "fodselsdato", "fødselsdato", "fodselsnummer",
-                           "fødselsnummer", "adresse"})  # fmt: skip
-
-#: Keys that may name an outage's cause, in the order they are looked for.
-CAUSE_KEYS = ("årsak", "lag", "cause", "layer")
+__all__ = ["Tally", "entry_text", "flagged_votes", "log_lines", "outages", "tally", "todays", "unresolved"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +30,9 @@ class Tally:
     manual_valgkort: int = 0
     misregistrations: int = 0
     outages: tuple[Outage, ...] = ()
+    period_start: datetime | None = None  # the first entry's time
+    unresolved: tuple[datetime, ...] = ()  # check-offs the kiosk stopped in the middle of
+    flagged_votes: tuple[FlaggedVote, ...] = ()  # emergency votes for voters checked off here
 
 
 def _when(entry: Entry) -> datetime:
@@ -43,8 +40,8 @@ def _when(entry: Entry) -> datetime:
 
 
 def todays(entries: Iterable[Entry], day: date) -> list[Entry]:
-    """The entries written on ``day`` (by the kiosk's local clock), oldest first."""
-    return [e for e in entries if _when(e).date() == day]
+    """The entries written on ``day`` (the people's date, valgkiosk.core.peopletime), oldest first."""
+    return [e for e in entries if peopletime.local_date(_when(e)) == day]
 
 
 def outages(entries: Iterable[Entry]) -> tuple[Outage, ...]:
@@ -67,15 +64,35 @@ def outages(entries: Iterable[Entry]) -> tuple[Outage, ...]:
 
 
 def _cause(data: Mapping[str, Any]) -> str:
-    for key in CAUSE_KEYS:
-        value = data.get(key)
-        if isinstance(value, str) and value:
-            return value
-    return ""
+    """The outage's cause in the routine's words, with the power sense lines."""
+    return sentences.outage_cause(data)
+
+
+def flagged_votes(entries: Iterable[Entry]) -> tuple[FlaggedVote, ...]:
+    """Emergency votes whose voter this kiosk had checked off electronically before
+    (``krysset_av_her`` in the entry): the chair sets those envelopes aside."""
+    found = []
+    for e in entries:
+        if e.kind != "emergency_vote" or not e.data.get("krysset_av_her"):
+            continue
+        try:
+            checked = datetime.fromisoformat(str(e.data["krysset_av_her"]))
+        except ValueError:
+            continue
+        number = str(e.data.get("manntallsnummer") or "")
+        shown = f"{number[:10]} {number[10:]}" if len(number) == 12 else (number or "ukjent")
+        found.append(FlaggedVote(_when(e), checked, shown))
+    return tuple(found)
+
+
+def unresolved(entries: Iterable[Entry]) -> tuple[datetime, ...]:
+    """When the kiosk stopped with a check-off sent but not confirmed (``voter_interrupted``)."""
+    return tuple(_when(e) for e in entries if e.kind == "voter_interrupted" and e.data.get("fase") == "avkrysning")
 
 
 def tally(entries: Iterable[Entry]) -> Tally:
-    """Count emergency votes, manual valgkort, misregistrations and outages."""
+    """Count emergency votes, manual valgkort, misregistrations and outages, and find what
+    the chair must still see to."""
     listed = list(entries)
     kinds = [e.kind for e in listed]
     return Tally(
@@ -83,24 +100,18 @@ def tally(entries: Iterable[Entry]) -> Tally:
         manual_valgkort=kinds.count("manual_valgkort"),
         misregistrations=kinds.count("misregistration"),
         outages=outages(listed),
+        period_start=min((_when(e) for e in listed), default=None),
+        unresolved=unresolved(listed),
+        flagged_votes=flagged_votes(listed),
     )
 
 
-def _value(value: Any) -> str:
-    if value is True:
-        return "ja"
-    if value is False:
-        return "nei"
-    return str(value)
+def entry_text(entry: Entry, today: date | None = None) -> str:
+    """One entry in words for the minutes (valgkiosk.core.sentences): its time on the
+    people's clock and what happened, without keys, ids or personal data."""
+    return sentences.sentence(entry, today)
 
 
-def entry_text(entry: Entry) -> str:
-    """One entry in words for the minutes: its label and its details, without personal data."""
-    details = ", ".join(f"{k}: {_value(v)}" for k, v in entry.data.items()
-                        if k not in PERSONAL_KEYS and v not in (None, ""))  # fmt: skip
-    return f"{entry.label()} ({details})" if details else entry.label()
-
-
-def log_lines(entries: Iterable[Entry]) -> tuple[LogEntry, ...]:
+def log_lines(entries: Iterable[Entry], today: date | None = None) -> tuple[LogEntry, ...]:
     """The entries as printed lines for :func:`valgkiosk.core.receipts.log_printout`."""
-    return tuple(LogEntry(_when(e), entry_text(e)) for e in entries)
+    return tuple(LogEntry(_when(e), entry_text(e, today)) for e in entries)

@@ -111,6 +111,16 @@ class TableCounts:
 
 
 @dataclass(frozen=True, slots=True)
+class StationTableCounts:
+    """One table of this kiosk's polling station, as the register counts it."""
+
+    bord: int
+    checkoffs: int
+    emergency_votes: int = 0
+    misregistrations: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class UploadResult:
     """What the register did with uploaded emergency votes: new ones, and ones it already had."""
 
@@ -196,6 +206,10 @@ class Register(Protocol):
     ) -> Misregistration: ...
 
     async def counts(self) -> TableCounts: ...
+
+    async def station_counts(self) -> list[StationTableCounts]:
+        """Every table of this kiosk's polling station (for the station-wide closing report)."""
+        ...
 
     async def upload_emergency_votes(self, votes: Sequence[EmergencyVote], *, head: Head | None = None) -> UploadResult:
         """Hand the table's emergency votes to the register's reconciliation; a vote

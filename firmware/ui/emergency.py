@@ -8,7 +8,7 @@ only show the station's state and pass keys on to the app.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from textual import events, on
@@ -18,6 +18,7 @@ from textual.widgets import Input, Static
 
 from valgkiosk.core import emergency as em
 from valgkiosk.core import entries as ent
+from valgkiosk.core import peopletime, sentences
 from valgkiosk.core.checkoff import State
 from valgkiosk.core.loggbok import Entry
 
@@ -32,9 +33,8 @@ ACK_KEY, EMERGENCY_KEY, LOG_KEY = "f3", "f5", "f11"
 
 
 def hhmm(at: datetime) -> str:
-    """``10.32`` in Norwegian local time."""
-    local = at.astimezone(texts.OSLO)
-    return f"{local.hour:02d}.{local.minute:02d}"
+    """``10.32`` on the people's clock (valgkiosk.core.peopletime)."""
+    return peopletime.hhmm(at)
 
 
 def banner(station: Station) -> tuple[str, str] | None:
@@ -103,14 +103,10 @@ def timeline(outages: Sequence[em.OutageRecord], start: datetime, end: datetime,
     return "".join(cells) + "\n" + ruler
 
 
-def entry_line(entry: Entry) -> str:
-    """One loggbok entry for the chair: time, what, details (never names)."""
-    try:
-        at = hhmm(datetime.fromisoformat(entry.at))
-    except ValueError:
-        at = "??.??"
-    detail = em.describe_entry(ent.of(entry))
-    return f"{at}  {entry.label()}" + (f": {detail}" if detail else "")
+def entry_line(entry: Entry, today: date | None = None) -> str:
+    """One loggbok entry for the chair: its sentence (valgkiosk.core.sentences), the same
+    words as on paper and in ``valgkiosk log show`` (never names)."""
+    return sentences.sentence(entry, today)
 
 
 # -- screens ------------------------------------------------------------------------------------
@@ -317,7 +313,7 @@ class LogScreen(KioskScreen):
         self.query_one("#log-outages", Static).update(plain(outages))
         start = _day_start(entries, now)
         self.query_one("#log-timeline", Static).update(plain(timeline(today, start, now, width=64)))
-        latest = [entry_line(e) for e in reversed(entries[-self.ENTRIES_SHOWN:])]
+        latest = [entry_line(e, peopletime.local_date(now)) for e in reversed(entries[-self.ENTRIES_SHOWN:])]
         self.query_one("#log-entries", Static).update(plain("\n".join(latest) or "Ingen føringer."))
 
     def close(self) -> None:

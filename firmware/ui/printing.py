@@ -37,6 +37,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from valgkiosk.core import checkoff as co
+from valgkiosk.core import peopletime
 from valgkiosk.core import receipts as rc
 from valgkiosk.core import tally
 from valgkiosk.core.loggbok import Entry, head_of
@@ -64,6 +65,8 @@ NO_PRINTER = "Ingen kvitteringsskriver er satt opp på denne kiosken. Skriv for 
 NO_VOTER = "Manuelt valgkort fra manntallet krever en velger på skjermen: søk med F2 først."
 NO_LOGGBOK = "Loggboken er ikke satt opp på denne kiosken: utskriften kan ikke lages."
 KIOSK_FAULT = "Feil i kiosken under utskrift. Varsle IKT-ansvarlig."
+NO_STATION_COUNTS = ("Manntallet svarer ikke: rapporten for hele valglokalet kan ikke skrives ut nå. "
+                     "Bordets egen avslutningsrapport kan skrives ut.")
 
 #: What a fault is called in the dialog's title, by the port's error kind.
 FAULT_TITLES = {
@@ -266,7 +269,7 @@ class Printing:
         if self._entries is None:
             self.app.set_notice(NO_LOGGBOK)
             return None
-        return tally.todays(self._entries(), self.now().date())
+        return tally.todays(self._entries(), peopletime.local_date(self.now()))
 
     def print_closing_report(self) -> None:
         """The closing report: the register's counts with the loggbok's tally."""
@@ -277,7 +280,7 @@ class Printing:
     async def _closing_report(self, entries: list[Entry]) -> None:
         counted = tally.tally(entries)
         checkoffs: int | None = None
-        misregistrations = counted.misregistrations
+        misregistrations: int | None = None
         try:
             counts = await self.app.register.counts()
         except Exception as exc:  # noqa: BLE001 - printed as "ukjent"
@@ -285,16 +288,39 @@ class Printing:
         else:
             # the register's count is the table's (a report may come from another kiosk)
             checkoffs, misregistrations = counts.checkoffs, counts.misregistrations
+        pending = len(self.app.station.state.pending)
         report = rc.ClosingReport(self.station(), self.now(), checkoffs, counted.emergency_votes,
                                   counted.manual_valgkort, misregistrations, counted.outages,
+                                  period_start=counted.period_start, unresolved=counted.unresolved,
+                                  flagged_votes=counted.flagged_votes, pending_upload=pending,
                                   chain_head=self.chain_head())  # fmt: skip
         self.print_receipt(rc.closing_report(report, self.columns))
 
+    def print_station_report(self) -> None:
+        """The whole station's counts from the register, every table (if it answers)."""
+        self.app.run_worker(self._station_report(), group="printer-data", exit_on_error=False)
+
+    async def _station_report(self) -> None:
+        station_counts = getattr(self.app.register, "station_counts", None)
+        try:
+            if station_counts is None:
+                raise LookupError("the register port has no station counts")
+            tables = await station_counts()
+        except Exception as exc:  # noqa: BLE001 - the chair is told, nothing printed
+            log.info("station report unavailable: %s", exc)
+            self.app.set_notice(NO_STATION_COUNTS)
+            return
+        rows = tuple(rc.TableCount(t.bord, t.checkoffs, t.emergency_votes, t.misregistrations) for t in tables)
+        report = rc.StationReport(self.station(), self.now(), rows, chain_head=self.chain_head())
+        self.print_receipt(rc.station_report(report, self.columns))
+
     def print_log(self) -> None:
-        """Today's loggbok for the minutes (without personal data), with its outages."""
+        """Today's loggbok for the minutes, in sentences (without personal data), with its outages."""
         entries = self._todays_entries()
         if entries is not None:
-            printout = rc.LogPrintout(self.station(), self.now(), tally.log_lines(entries), tally.outages(entries),
+            today = peopletime.local_date(self.now())
+            printout = rc.LogPrintout(self.station(), self.now(), tally.log_lines(entries, today),
+                                      tally.outages(entries), period_start=tally.tally(entries).period_start,
                                       chain_head=self.chain_head())  # fmt: skip
             self.print_receipt(rc.log_printout(printout, self.columns))
 
@@ -326,6 +352,7 @@ class Printing:
         if phase is co.Phase.IDLE and self.queue is not None:
             out += [
                 Choice("Avslutningsrapport for stemmestyrets leder", self.print_closing_report),
+                Choice("Avslutningsrapport for hele valglokalet (fra manntallet)", self.print_station_report),
                 Choice("Loggboken for i dag", self.print_log),
                 Choice("Testside for IKT", self.print_test_page),
             ]

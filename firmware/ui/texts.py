@@ -1,19 +1,18 @@
 """What the clerk reads: every outcome in the procedure's words (Norwegian bokmål).
 
 Pure functions from the core's state to words, a tone (colour) and a symbol, so that
-no outcome relies on colour alone. Times are shown in Norwegian local time.
+no outcome relies on colour alone. Times are on the people's clock (valgkiosk.core.peopletime).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
+from valgkiosk.core import peopletime
 from valgkiosk.core.checkoff import Outcome, Phase, State
 from valgkiosk.ports.register import CheckoffRecord, Misregistration, Voter
 
-OSLO = ZoneInfo("Europe/Oslo")
 
 LOOKING_UP = "Slår opp i manntallet …"
 
@@ -42,14 +41,13 @@ class View:
 
 
 def clock_time(at: datetime) -> str:
-    """``kl. 08.12`` in Norwegian local time."""
-    local = at.astimezone(OSLO)
-    return f"kl. {local.hour:02d}.{local.minute:02d}"
+    """``kl. 08.12`` on the people's clock (valgkiosk.core.peopletime)."""
+    return peopletime.clock(at)
 
 
 def day_and_time(at: datetime) -> str:
-    local = at.astimezone(OSLO)
-    return f"{local.day:02d}.{local.month:02d}.{local.year} kl. {local.hour:02d}.{local.minute:02d}"
+    """``08.09.2025 kl. 08.12`` on the people's clock."""
+    return peopletime.day_and_clock(at)
 
 
 def where(record: CheckoffRecord) -> str:

@@ -67,6 +67,7 @@ def test_defaults_and_timings() -> None:
         (('krets = "0101"', 'krets = "101"'), "station.krets", "fire sifre"),
         (('year = 2025', 'year = 1999'), "election.year", "minst 2000"),
         (('url = "https://register.example.no"', 'url = "ftp://x"'), "register.url", "må begynne med https://"),
+        (('year = 2025', 'year = 2025\ntime_zone = "Europe/Atlantis"'), "[election]", "ukjent tidssone"),
         (('kind = "evdev"', 'kind = "usb"'), "scanner.kind", "en av"),
         (('[scanner]', '[scanner]\nfarge = "blå"'), "scanner.farge", "ikke en kjent nøkkel"),
         (('[station]\n', ''), "station", "mangler"),

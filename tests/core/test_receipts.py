@@ -14,6 +14,7 @@ from valgkiosk.core.receipts import (
     REPLACEMENT,
     COLUMNS,
     ClosingReport,
+    FlaggedVote,
     LogEntry,
     LogPrintout,
     ManualValgkort,
@@ -21,6 +22,8 @@ from valgkiosk.core.receipts import (
     SelftestLine,
     SelftestSummary,
     StationInfo,
+    StationReport,
+    TableCount,
     TestPage,
     ValgkortReason,
     closing_report,
@@ -30,6 +33,7 @@ from valgkiosk.core.receipts import (
     printable,
     receipt_text,
     selftest_summary,
+    station_report,
     test_page,
     wrap,
 )
@@ -62,9 +66,10 @@ def squeeze(s: str) -> str:
 def all_layouts(columns: int) -> list[Receipt]:
     report = ClosingReport(STATION, datetime(2025, 9, 8, 21, 5), 1234, 12, 3, 1,
                            (Outage(datetime(2025, 9, 8, 9, 2), datetime(2025, 9, 8, 9, 35, 12), "Ruteren uten strøm"),
-                            Outage(datetime(2025, 9, 8, 20, 50))))
-    log = LogPrintout(STATION, AT, (LogEntry(datetime(2025, 9, 8, 7, 0), "Kiosken startet"),
-                                    LogEntry(datetime(2025, 9, 8, 9, 2), LONG_ADDRESS)), report.outages[:1])
+                            Outage(datetime(2025, 9, 8, 20, 50))), period_start=datetime(2025, 9, 8, 7, 0))
+    log = LogPrintout(STATION, AT, (LogEntry(datetime(2025, 9, 8, 7, 0), "Kl. 07.00 startet kiosken."),
+                                    LogEntry(datetime(2025, 9, 8, 9, 2), "Kl. 09.02 " + LONG_ADDRESS)),
+                      report.outages[:1])
     page = TestPage("k-03", "2025.09.1", AT, "usb TM-T20II", STATION)
     return [manual_valgkort(card(), columns), closing_report(report, columns),
             log_printout(log, columns), test_page(page, columns)]
@@ -95,7 +100,7 @@ class TestPrinterReceipts:
         born = next(i for i, t in enumerate(voter) if t.startswith("Født: "))
         address = next(i for i, t in enumerate(voter) if t.startswith("Adresse: "))
         assert 0 < born < address
-        assert squeeze(" ".join(voter[:born])) == squeeze("Navn: " + LONG_NAME)
+        assert squeeze(" ".join(voter[:born])).replace("-", "") == squeeze("Navn: " + LONG_NAME).replace("-", "")
         assert voter[born] == "Født: 01.02.1980"
         assert squeeze(" ".join(voter[address:])) == squeeze("Adresse: " + LONG_ADDRESS)
         assert len(voter) <= 9  # fits the orange envelope's window
@@ -113,7 +118,7 @@ class TestPrinterReceipts:
     def test_manual_valgkort_fields(self, columns: int) -> None:
         joined = "\n".join(texts(manual_valgkort(card(), columns)))
         for expected in ("Manntallsnr: 0000012345 82", "Valg: Stortingsvalget 2025", "Kommune: 0301 Oslo",
-                         "Valgkrets: 0101 Sentrum skole, gymsalen", "Bord: 3", "Tid: 08.09.2025 kl. 14:32",
+                         "Valgkrets: 0101 Sentrum skole, gymsalen", "Bord: 3", "Tid: 08.09.2025 kl. 14.32",
                          "Årsak: Beredskap: manntallet utilgjengelig"):
             assert expected in joined
 
@@ -128,6 +133,32 @@ class TestPrinterReceipts:
         assert "Navn: ?ukasz ? Ødegård ?" in lines
         assert "Adresse: Gate?@ 1 B" in lines
 
+    @pytest.mark.parametrize("char", ["\x1c", "\x1d", "\x1e", "\x1f", "\x00", "\x1b", "\x7f", "\x85", "\x9b"])
+    def test_every_control_character_prints_as_a_visible_question_mark(self, char: str) -> None:
+        # FS/GS/RS/US count as white space for str.isspace(): they must not vanish into a space
+        assert printable(f"Ola{char}Nordmann") == "Ola?Nordmann"
+        assert wrap(printable(f"Ola{char}Nordmann"), 42) == ["Ola?Nordmann"]
+        receipt = manual_valgkort(card(name=f"Ola{char}Nordmann"), 42)
+        assert "Navn: Ola?Nordmann" in texts(receipt)
+
+    def test_white_space_prints_as_a_space(self) -> None:
+        assert printable("a\tb\nc\rd\u00a0e\u2028f") == "a b c d e f"
+
+    @pytest.mark.parametrize("columns", COLUMNS)
+    def test_a_word_longer_than_the_line_is_hyphenated(self, columns: int) -> None:
+        long_word = "Wolfeschlegelsteinhausenbergerdorffwelchevoralternwaren"  # 55 letters
+        lines = texts(manual_valgkort(card(name=f"Kari {long_word}"), columns))
+        start = lines.index("Navn: Kari")
+        pieces = [t.strip() for t in lines[start + 1:start + 3]]
+        assert pieces[0].endswith("-") and len(lines[start + 1]) == columns
+        assert pieces[0][:-1] + pieces[1] == long_word
+        assert all(len(t) <= columns for t in lines)
+
+    def test_a_long_word_breaks_after_its_own_hyphen_when_it_can(self) -> None:
+        assert wrap("Bjørnstjerne-Ødegårdsen-Ærøe", 16) == ["Bjørnstjerne-", "Ødegårdsen-Ærøe"]
+        assert wrap("abcdefghij", 4) == ["abc-", "def-", "ghij"]
+        assert wrap("a bcdefghij", 5, indent=1) == ["a", " bcd-", " efg-", " hij"]
+
     def test_printable_keeps_norwegian_letters_and_composes_decomposed_ones(self) -> None:
         assert printable("æøå ÆØÅ") == "æøå ÆØÅ"
         assert printable("a\u030age") == "åge"  # a + combining ring above
@@ -137,35 +168,70 @@ class TestPrinterReceipts:
     def test_closing_report_counts_and_outages(self, columns: int) -> None:
         lines = texts(all_layouts(columns)[1])
         assert lines[0] == "Avslutningsrapport"
-        counts = {"Avkrysninger i manntallet": "1234", "Beredskapsstemmer (oransje)": "12",
+        counts = {"Avkrysninger ved bordet": "1234", "Beredskapsstemmer (oransje)": "12",
                   "Manuelle valgkort skrevet ut": "3", "Feilregistreringer": "1",
-                  "Brudd i forbindelsen til manntallet": "2"}
+                  "Brudd i forbindelsen til manntallet": "2", "Avkrysninger ikke bekreftet": "0"}
         for label, number in counts.items():
             line = next(t for t in lines if t.startswith(label))
             assert len(line) == columns and line.endswith(" " + number)
-        assert "09:02-09:35  0:33:12" in lines
+        # each count under its source: the register's first, then the kiosk's own
+        register, kiosk = lines.index("Fra manntallet:"), lines.index("Fra kioskens loggbok:")
+        assert register < lines.index(next(t for t in lines if t.startswith("Avkrysninger ved"))) < kiosk
+        assert kiosk < lines.index(next(t for t in lines if t.startswith("Beredskapsstemmer")))
+        assert "Kiosk: k-03" in lines and "Skrevet ut: 08.09.2025 kl. 21.05" in lines
+        assert squeeze("Periode: 08.09.2025 kl. 07.00 til kl. 21.05") in squeeze(" ".join(lines))
+        assert lines.count("Stemmestyrets leder:") == 1 and lines.count("Stemmestyremedlem:") == 1
+        assert lines.count("_" * columns) == 2
+        assert "09.02-09.35  33 min 12 s" in lines
         assert "  Ruteren uten strøm" in lines
-        assert "20:50-(pågår)  0:15:00" in lines
-        assert "Varighet til sammen: 0:48:12" in lines
+        assert "20.50-(pågår)  15 min 0 s" in lines
+        assert "Varighet til sammen: 48 min 12 s" in lines
 
     def test_closing_report_says_when_the_register_count_is_unknown(self) -> None:
         report = ClosingReport(STATION, AT, None, 0, 0, 0)
-        line = next(t for t in texts(closing_report(report, 42)) if t.startswith("Avkrysninger"))
+        line = next(t for t in texts(closing_report(report, 42)) if t.startswith("Avkrysninger ved"))
         assert line.endswith(" ukjent") and len(line) == 42
 
     @pytest.mark.parametrize("columns", COLUMNS)
     def test_log_printout_wraps_entries_under_their_text(self, columns: int) -> None:
         lines = texts(all_layouts(columns)[2])
         assert lines[0] == "Loggbok"
-        assert "07:00:00 Kiosken startet" in lines
-        start = next(i for i, t in enumerate(lines) if t.startswith("09:02:00 "))
+        assert "Kl. 07.00 startet kiosken." in lines
+        start = next(i for i, t in enumerate(lines) if t.startswith("Kl. 09.02 "))
         entry = [lines[start]]
         for t in lines[start + 1:]:
-            if not t.startswith(" " * 9):
+            if not t.startswith("  "):
                 break
             entry.append(t)
         assert len(entry) >= 2
-        assert squeeze(" ".join(entry)) == squeeze("09:02:00 " + LONG_ADDRESS)
+        assert squeeze(" ".join(entry)) == squeeze("Kl. 09.02 " + LONG_ADDRESS)
+
+    @pytest.mark.parametrize("columns", COLUMNS)
+    def test_closing_report_flags_votes_lists_unresolved_and_prints_the_chain_head(self, columns: int) -> None:
+        report = ClosingReport(
+            STATION, datetime(2025, 9, 8, 21, 5), None, 2, 1, None,
+            unresolved=(datetime(2025, 9, 8, 10, 12),),
+            flagged_votes=(FlaggedVote(datetime(2025, 9, 8, 9, 14), datetime(2025, 9, 8, 8, 3), "0000012345 82"),),
+            pending_upload=2, chain_head="57:3f2a9c1b4d5e6f70" + "0" * 48)
+        lines = texts(closing_report(report, columns))
+        flat = squeeze(" ".join(lines))
+        assert "Fra manntallet (svarte ikke):" in lines
+        assert next(t for t in lines if t.startswith("Avkrysninger ved")).endswith(" ukjent")
+        assert next(t for t in lines if t.startswith("  ikke overført")).endswith(" 2")
+        assert squeeze("Kl. 10.12: kiosken stoppet før registeret svarte.") in flat
+        assert "LEGG TIL SIDE FOR VALGSTYRET" in lines
+        assert squeeze("- Beredskapsstemme kl. 09.14, manntallsnr. 0000012345 82; krysset av kl. 08.03.") in flat
+        assert "Loggbokens kjedehode: nr. 57" in lines and any(t.startswith("3f2a9c1b4d5e6f70") for t in lines)
+        assert all(len(t) <= columns for t in lines)
+
+    @pytest.mark.parametrize("columns", COLUMNS)
+    def test_station_report_lists_every_table_and_the_sum(self, columns: int) -> None:
+        tables = (TableCount(2, 400, 3, 0), TableCount(1, 512, 27, 2))
+        lines = texts(station_report(StationReport(STATION, datetime(2025, 9, 8, 21, 5), tables), columns))
+        assert lines[0] == "Valglokalet"
+        rows = [t.split() for t in lines if t.split() and t.split()[0] in ("1", "2", "Sum")]
+        assert rows == [["1", "512", "27", "2"], ["2", "400", "3", "0"], ["Sum", "912", "30", "2"]]
+        assert "Stemmestyrets leder:" in lines and all(len(t) <= columns for t in lines)
 
     def test_log_printout_with_nothing_says_so(self) -> None:
         lines = texts(log_printout(LogPrintout(STATION, AT), 42))
@@ -188,10 +254,12 @@ class TestPrinterReceipts:
            hs.integers(min_value=10, max_value=60), hs.integers(min_value=0, max_value=8))
     @settings(max_examples=60, deadline=None)
     def test_wrap_never_loses_a_character(self, text: str, width: int, indent: int) -> None:
+        text = printable(text)
         lines = wrap(text, width, indent=indent)
         assert all(len(line) <= width for line in lines)
         assert all(line.startswith(" " * indent) for line in lines[1:])
-        assert squeeze("".join(lines)) == squeeze(text)
+        # a broken word gains a hyphen at the end of its piece, and nothing else changes
+        assert squeeze("".join(lines)).replace("-", "") == squeeze(text).replace("-", "")
 
     def test_receipt_survives_json(self) -> None:
         receipt = manual_valgkort(card(), 42)
@@ -200,8 +268,8 @@ class TestPrinterReceipts:
             Receipt.from_json({"kind": "x"})
 
     def test_format_duration_and_narrow_paper(self) -> None:
-        assert format_duration(3 * 3600 + 5 * 60 + 7) == "3:05:07"
-        assert format_duration(-4) == "0:00:00"
+        assert format_duration(3 * 3600 + 5 * 60 + 7) == "3 t 5 min"
+        assert format_duration(-4) == "0 s"
         with pytest.raises(ValueError):
             manual_valgkort(card(), 20)
 
@@ -238,7 +306,7 @@ def test_selftest_summary_fits_and_says_the_result(columns: int, passed: bool) -
     assert all(len(line) <= columns for line in lines)
     assert any(line.startswith("Konfigurasjon") and line.endswith("OK") for line in lines)
     assert any(line.endswith("FEIL") for line in lines) and any(line.endswith("IKKE MONTERT") for line in lines)
-    assert "2025.08.1" in text and "0301-0101-bord3" in text and "01.09.2025 kl. 07:30" in text
+    assert "2025.08.1" in text and "0301-0101-bord3" in text and "01.09.2025 kl. 07.30" in text
     assert ("IKKE BESTÅTT" in text) is (not passed) and "BESTÅTT" in text
     bold = [b.text for b in receipt.blocks if isinstance(b, Text) and b.bold and not b.double]
     assert any(t.endswith("FEIL") for t in bold)  # a failed check stands out

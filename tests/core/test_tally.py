@@ -66,7 +66,24 @@ def test_printed_lines_leave_personal_data_off() -> None:
     [vote, power] = chain(("09:05", "emergency_vote", {"manntallsnummer": "000001234582", "navn": "Kari",
                                                         "urne": "Beredskap"}),
                           ("09:06", "power", {"source": "router", "present": False}))
-    assert entry_text(vote) == "Beredskapsstemme (urne: Beredskap)"
-    assert entry_text(power) == "Endring i strømforsyning (source: router, present: nei)"
-    [line, _] = log_lines([vote, power])
+    assert entry_text(vote, DAY) == "Kl. 09.05 ble en beredskapsstemme (med valgkort) lagt i beredskapsurnen."
+    assert entry_text(power, DAY) == "Kl. 09.06 mistet ruteren strømmen."
+    [line, _] = log_lines([vote, power], DAY)
     assert line.at == at("09:05") and "000001234582" not in line.text and "Kari" not in line.text
+
+
+def test_flagged_votes_and_unresolved_check_offs_for_the_chair() -> None:
+    entries = chain(
+        ("07:00", "start", {"bord": 3}),
+        ("08:10", "voter_interrupted", {"fase": "avkrysning"}),
+        ("08:20", "voter_interrupted", {"fase": "bekreft"}),  # nothing sent: not unresolved
+        ("09:05", "emergency_vote", {"vote_id": "a", "manntallsnummer": "000001234582",
+                                     "krysset_av_her": at("08:40").isoformat()}),
+        ("09:06", "emergency_vote", {"vote_id": "b", "manntallsnummer": "000000012344"}),
+    )
+    t = tally(entries)
+    assert t.period_start == at("07:00")
+    assert t.unresolved == (at("08:10"),)
+    [flagged] = t.flagged_votes
+    assert (flagged.recorded_at, flagged.checked_off_at, flagged.manntallsnummer) == (
+        at("09:05"), at("08:40"), "0000012345 82")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import os
 import signal
 import subprocess
@@ -74,7 +76,11 @@ def test_log_command_verifies_shows_and_exports(tmp_path: Path, capsys) -> None:
     assert "intakt" in capsys.readouterr().out
     assert main(["log", "--file", str(path), "show"]) == 0
     shown = capsys.readouterr().out
-    assert "Brudd i forbindelsen til manntallet" in shown and "ruterstrøm: False" in shown
+    assert "mistet kiosken kontakt med manntallet: ruter." in shown and "ruterstrøm" not in shown
+    assert "fikk kiosken kontakt med manntallet igjen." in shown
+    assert main(["log", "--file", str(path), "show", "--json"]) == 0
+    machine = json.loads(capsys.readouterr().out)
+    assert [e["type"] for e in machine] == ["outage_start", "outage_end"] and machine[0]["data"]["ruterstrøm"] is False
     assert main(["log", "--file", str(path), "export", "--format", "csv"]) == 0
     csv_text = capsys.readouterr().out
     assert csv_text.splitlines()[0] == "nr;tid;type;hendelse;detaljer;hash" and len(csv_text.splitlines()) == 3

@@ -137,3 +137,21 @@ def test_a_fresh_printer_object_selects_cp865_on_every_job() -> None:
     receipt = layout("test_page", 48)
     assert printed(receipt).startswith(INIT + CP865)
     assert printed(receipt).startswith(INIT + CP865)
+
+
+@pytest.mark.parametrize("columns", [42, 48])
+def test_fs_gs_rs_us_in_a_name_reach_the_printer_as_question_marks(columns: int) -> None:
+    # 0x1C-0x1F are ESC/POS command prefixes (FS and GS start commands): never sent as data
+    card = ManualValgkort(STATION, AT, ValgkortReason.EMERGENCY, "Ola\x1cNor\x1dd\x1em\x1fann", date(1980, 2, 1),
+                          "Storgata 1", parse("000001234582"))
+    data = printed(manual_valgkort(card, columns))
+    assert b"Navn: Ola?Nor?d?m?ann\n" in data
+    text_lines = [line for line in data.split(b"\n") if b"Ola" in line]
+    assert all(b not in text_lines[0].split(b"\x1ba\x00")[-1] for b in (b"\x1c", b"\x1d", b"\x1e", b"\x1f"))
+
+
+@pytest.mark.parametrize("columns", [42, 48])
+def test_a_hyphenated_long_word_is_on_paper_with_its_hyphen(columns: int) -> None:
+    data = printed(layout("manual_valgkort", columns))
+    broken = [line.split(b"\x1ba\x00")[-1] for line in data.split(b"\n") if b"Wolfe" in line]
+    assert broken and broken[0].endswith(b"-") and len(broken[0]) == columns

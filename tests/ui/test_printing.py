@@ -89,7 +89,7 @@ def test_manual_valgkort_for_a_voter_found_by_search(tmp_path: Path) -> None:
         assert Barcode(number) in receipt.blocks
         for words in ("Navn: Kari Prøvesen", "Født: 01.04.1980", "Adresse: Øvingsveien 1, 0150 Oslo",
                       "Årsak: Velgeren har ikke valgkort", "Valg: Stortingsvalget 2025", "Bord: 1",
-                      "08.09.2025 kl. 14:32"):  # fmt: skip
+                      "08.09.2025 kl. 14.32"):  # fmt: skip
             assert words in paper, words
         assert journal_kinds(rig, "manual_valgkort") == [
             {"reason": "no_valgkort", "manntallsnummer": True, "fra_manntallet": True}]
@@ -330,14 +330,31 @@ def test_closing_report_from_the_register_and_the_loggbok(tmp_path: Path) -> Non
         await pick(pilot, rig, "Avslutningsrapport")
         paper = last_paper(rig)
         lines = paper.splitlines()
-        for label, number in (("Avkrysninger i manntallet", "1"), ("Beredskapsstemmer (oransje)", "2"),
+        for label, number in (("Avkrysninger ved bordet", "1"), ("Beredskapsstemmer (oransje)", "2"),
                               ("Manuelle valgkort skrevet ut", "1"), ("Feilregistreringer", "0"),
                               ("Brudd i forbindelsen til manntallet", "1")):  # fmt: skip
             line = next(t for t in lines if t.startswith(label))
             assert line.split()[-1] == number, line
-        assert "09:00-09:33  0:33:12" in lines and "  ruter" in lines
+        assert "09.00-09.33  33 min 12 s" in lines and "  ruter" in lines
         assert rig.printer.printed[-1].kind == "closing_report"
         _assert_chain_head(rig, lines)
+        assert "Kiosk: 0301-0101-bord1" in lines  # the register's name for this kiosk
+
+    drive(script, rig_with(tmp_path))
+
+
+def test_station_report_from_the_registers_counts(tmp_path: Path) -> None:
+    async def script(rig: Rig, pilot: Pilot[Any]) -> None:
+        rig.scanner.scan(rig.card("Klar til avkrysning"))
+        await settle(pilot)
+        await pilot.press("enter", "escape")
+        await settle(pilot)
+        await pilot.press("f1")
+        await settle(pilot)
+        await pick(pilot, rig, "Avslutningsrapport for hele valglokalet")
+        assert rig.printer.printed[-1].kind == "station_report"
+        rows = [t.split() for t in last_paper(rig).splitlines() if t.split()[:1] in (["1"], ["Sum"])]
+        assert rows == [["1", "1", "0", "0"], ["Sum", "1", "0", "0"]]
 
     drive(script, rig_with(tmp_path))
 
@@ -349,10 +366,12 @@ def test_log_printout_has_the_days_entries_without_personal_data(tmp_path: Path)
         await settle(pilot)
         await pick(pilot, rig, "Loggboken for i dag")
         paper = last_paper(rig)
-        assert "09:05:00 Beredskapsstemme" in paper and "09:00:00 Brudd i forbindelsen til manntallet" in paper
+        flat = " ".join(paper.split())
+        assert "Kl. 09.05 ble en beredskapsstemme (med valgkort) lagt i beredskapsurnen." in flat
+        assert "Kl. 09.00 mistet kiosken kontakt med manntallet: ruter." in flat
         assert "000001234582" not in paper and "000000012344" not in paper
         # today's starts (the day's first, and the app's own at the clock's 09:00), not yesterday's
-        assert paper.count("Kiosken startet") == 2
+        assert paper.count("startet kiosken") == 2
         _assert_chain_head(rig, paper.splitlines())
 
     drive(script, rig_with(tmp_path))
