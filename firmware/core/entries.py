@@ -258,7 +258,7 @@ KnownEntry = Union[
     KioskStarted, KioskStopped, Recovered, OutageStarted, OutageEnded, AlarmAcknowledged, PinRefused,
     EmergencyStarted, EmergencyEnded, EmergencyVoteRecorded, EmergencyVotesUploaded, ManualValgkortPrinted,
     MisregistrationReported, ScannerFault, PrinterFault, PowerChanged, SelftestRun, CheckoffUnresolved,
-    CheckoffResolved,
+    CheckoffResolved, ScannerConnected, VoterInterrupted,
 ]  # fmt: skip
 #: Every entry :func:`parse` can return; match on it exhaustively.
 LoggbokEntry = Union[KnownEntry, UnknownEntry]
