@@ -65,4 +65,4 @@ def test_log_verify_and_show_name_an_undecodable_byte(original: bytes, tmp_path:
     assert "Linje 2 er ødelagt (ikke gyldig UTF-8" in out and "IKKE intakt" in out
     assert main(["log", "--file", str(path), "show"]) == 0
     captured = capsys.readouterr()
-    assert "linje 2 er ødelagt" in captured.err and "Beredskapsrutine avsluttet" in captured.out
+    assert "linje 2 er ødelagt" in captured.err and "avsluttet stemmestyrets leder beredskapsrutinen" in captured.out

@@ -292,7 +292,7 @@ def test_the_loggbok_fits_the_console() -> None:
         text = " ".join(screen_text(rig.app).split())
         for shown in ("LOGGBOK", "kjeden er intakt", "Brudd i forbindelsen", "Siste føringer", "Esc Tilbake"):
             assert shown in text, shown
-        assert "Brudd i forbindelsen til manntallet" in text.split("Siste føringer:")[1]  # the latest entry
+        assert "mistet kiosken kontakt med manntallet" in text.split("Siste føringer:")[1]  # the latest entry
 
     on_console(script)
 
