@@ -32,12 +32,15 @@ from valgkiosk.core.timekeeping import ClockDecision, ClockInputs, ClockSource, 
 
 __all__ = [
     "ClockKeeper",
+    "ClockReport",
     "ClockState",
     "last_entry_time",
     "modem_network_time",
     "parse_cclk",
     "read_rtc",
+    "read_state",
     "set_system_clock",
+    "write_state",
 ]
 
 log = logging.getLogger(__name__)
@@ -69,13 +72,20 @@ class _Asks(Protocol):
     def ask(self, commands: Sequence[str]) -> dict[str, list[str] | None] | None: ...
 
 
-def modem_network_time(modem: _Asks) -> datetime | None:
+def modem_network_time(modem: _Asks, *, attempts: int = 3, pause: float = 0.5) -> datetime | None:
     """The modem's clock once the network may have set it (``None``: no modem, no answer,
-    or no ``+CCLK`` line). ``AT+CTZU=1`` may be refused by modems that always take NITZ."""
-    answers = modem.ask(["AT+CTZU=1", "AT+CCLK?"])
-    if answers is None:
-        return None
-    return parse_cclk(answers.get("AT+CCLK?") or [])
+    or no ``+CCLK`` line). ``AT+CTZU=1`` may be refused by modems that always take NITZ.
+    A modem that is busy (the kiosk's own status poll holds the port for a moment) is
+    asked again, ``attempts`` times in all."""
+    import time
+
+    for attempt in range(attempts):
+        answers = modem.ask(["AT+CTZU=1", "AT+CCLK?"])
+        if answers is not None:
+            return parse_cclk(answers.get("AT+CCLK?") or [])
+        if attempt + 1 < attempts:
+            time.sleep(pause)
+    return None
 
 
 def read_rtc(rtc: Path = Path("/sys/class/rtc/rtc0")) -> datetime | None:
@@ -217,3 +227,57 @@ class ClockKeeper:
         except Exception:  # noqa: BLE001 - a source's bug must not stop the clock check
             log.exception("clock source %s failed", what)
             return None
+
+
+# -- the state file: what valgkiosk-clock.service found, for the kiosk's screen and receipts --
+
+
+@dataclass(frozen=True, slots=True)
+class ClockReport:
+    """The clock's state as the clock service last wrote it."""
+
+    source: ClockSource
+    synchronized: bool
+    words: str  # Norwegian, for the caretaker
+    checked_at: datetime
+
+
+def write_state(state: ClockState, path: Path) -> None:
+    """Write ``state`` to ``path`` atomically (a reader never sees half a file)."""
+    import json
+    import os
+
+    body = {
+        "source": state.source.value,
+        "synchronized": state.synchronized,
+        "words": state.describe(),
+        "checked_at": state.checked_at.isoformat(),
+        "set_to": state.decision.set_to.isoformat() if state.decision.set_to else None,
+        "stepped": state.stepped,
+        "refused": list(state.decision.refused),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(body, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
+def read_state(path: Path, *, max_age: timedelta | None = None,
+               now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> ClockReport | None:
+    """The clock service's last report, or ``None`` when there is none, it is unreadable,
+    or older than ``max_age`` (the service stopped: then nothing vouches for the clock)."""
+    import json
+
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+        report = ClockReport(ClockSource(body["source"]), bool(body["synchronized"]), str(body["words"]),
+                             datetime.fromisoformat(body["checked_at"]))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.warning("clock state %s unreadable: %s", path, exc)
+        return None
+    if max_age is not None and now() - report.checked_at > max_age:
+        return None
+    return report

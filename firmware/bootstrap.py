@@ -177,7 +177,18 @@ def build_app(
         chair_pin_hash=config.emergency.chair_pin_hash,
         modem=build_modem(config),
         modem_interval=config.modem.poll_seconds if config.modem else 5.0,
+        clock_report=None if is_sim else build_clock_report(config),
     )
+
+
+def build_clock_report(config: cfg.StationConfig) -> Any:
+    """A reader of valgkiosk-clock.service's report for the caretaker screen and the
+    receipts (issue 17); a report older than three checks counts as none."""
+    from valgkiosk.clockservice import max_state_age
+    from valgkiosk.drivers.timesource import read_state
+
+    path, age = Path(config.clock.state_file), max_state_age(config)
+    return lambda: read_state(path, max_age=age)
 
 
 #: The loggbok of a real kiosk when the configuration names none: on the data partition.
@@ -364,6 +375,7 @@ def build_selftest(config_path: str | None, *, sim: bool, operator: Any, pin_fac
     with ``sim`` and no path): the same adapters the kiosk uses, or the simulated ones.
     A bad configuration gives a kit with only the problems (its check fails)."""
     from valgkiosk import selftest
+    from valgkiosk.clockservice import build_clock_keeper
     from valgkiosk.drivers.clocksync import read_clock_sync
 
     path = Path(config_path) if config_path else (SIM_CONFIG if sim else cfg.DEFAULT_PATH)
@@ -391,6 +403,7 @@ def build_selftest(config_path: str | None, *, sim: bool, operator: Any, pin_fac
         connectivity=build_connectivity(config, sim=is_sim, clock=clock),
         register=register,
         read_clock=read_clock_sync,
+        clock_keeper=None if is_sim else build_clock_keeper(config, base=path.parent, may_set=False),
         journal=journal,
         image_version=selftest.read_image_version(),
     )

@@ -170,6 +170,7 @@ class KioskApp(App[int]):
         print_preview: bool = False,
         modem: ModemLike | None = None,
         modem_interval: float = 5.0,
+        clock_report: Callable[[], Any] | None = None,
     ) -> None:
         super().__init__()
         self.service = service or ServiceNotifier()
@@ -215,6 +216,9 @@ class KioskApp(App[int]):
         self.modem = modem
         self.modem_status: ModemStatusLike | None = None
         self.modem_interval = modem_interval
+        #: The clock service's report (issue 17): a reader, and its latest answer.
+        self.clock_report = clock_report
+        self.clock_status: Any = None
 
     # -- life cycle ---------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -321,6 +325,8 @@ class KioskApp(App[int]):
         self._show_power_led()
         if self.modem is not None:
             self.run_worker(self._poll_modem(), group="modem", exit_on_error=False)
+        if self.clock_report is not None:
+            self.run_worker(self._poll_clock(), group="clock", exit_on_error=False)
 
     def _show_power_led(self) -> None:
         """POWER LED: steady on mains, slow blink on battery (unknown shows steady)."""
@@ -339,6 +345,23 @@ class KioskApp(App[int]):
             if self.caretaker_open:
                 self.render_state()
             await asyncio.sleep(self.modem_interval)
+
+    async def _poll_clock(self) -> None:
+        """Read the clock service's report every ``modem_interval`` seconds (issue 17)."""
+        assert self.clock_report is not None
+        while True:
+            self.clock_status = await asyncio.to_thread(self.clock_report)
+            if self.caretaker_open:
+                self.render_state()
+            await asyncio.sleep(self.modem_interval)
+
+    @property
+    def clock_trusted(self) -> bool | None:
+        """Whether a source vouches for the clock (``None``: no clock service here). A
+        receipt printed while this is ``False`` says so (core.timekeeping)."""
+        if self.clock_report is None:
+            return None
+        return bool(self.clock_status is not None and self.clock_status.synchronized)
 
     def _stop_station_hardware(self) -> None:
         """The kiosk stops: LEDs and buzzer off, pins released."""

@@ -20,7 +20,7 @@ from valgkiosk.core.outage import Layer
 from valgkiosk.ports.power import PowerSource
 from valgkiosk.ports.register import SearchQuery
 
-from . import status, texts
+from . import platform_rows, status, texts
 from .printing import NO_PRINTER, NO_VOTER, PRINTER_KEY, REASON_LABELS, VALGKORT_KEY
 from .widgets import BigText, plain
 
@@ -438,6 +438,9 @@ class CaretakerScreen(KioskScreen):
         if self.kiosk.modem is not None:
             yield Static("Mobilt reservenett", classes="label", markup=False)
             yield from self._compose_row(status.modem_row(None), tall=True)
+        if self.kiosk.clock_report is not None:
+            yield Static("Klokke", classes="label", markup=False)
+            yield from self._compose_row(platform_rows.clock_row(None), tall=True)
         yield Static(id="next-check", markup=False)
 
     @staticmethod
@@ -451,6 +454,8 @@ class CaretakerScreen(KioskScreen):
         rows = [*status.power_rows(k.power_states), *status.network_rows(k.network)]
         if k.modem is not None:
             rows.append(status.modem_row(k.modem_status))
+        if k.clock_report is not None:
+            rows.append(platform_rows.clock_row(k.clock_status))
         for row in rows:
             self._set_tone(self.query_one(f"#status-{row.key}", Static), row.tone,
                            f"{row.symbol}  {row.words}" + (f"  ({row.detail})" if row.detail else ""))  # fmt: skip

@@ -61,11 +61,11 @@ def test_a_modem_that_refuses_ctzu_still_gives_its_clock(tmp_path: Path) -> None
                          ids=["silent", "error"])
 def test_no_time_from_a_silent_or_refusing_modem(tmp_path: Path, replies: dict[str, object]) -> None:
     with plugged(tmp_path / "modem", replies):
-        assert modem_network_time(Modem(str(tmp_path / "modem"), timeout=0.3)) is None
+        assert modem_network_time(Modem(str(tmp_path / "modem"), timeout=0.3), pause=0.01) is None
 
 
 def test_no_time_without_a_modem(tmp_path: Path) -> None:
-    assert modem_network_time(Modem(str(tmp_path / "nothing"), timeout=0.3)) is None
+    assert modem_network_time(Modem(str(tmp_path / "nothing"), timeout=0.3), pause=0.01) is None
 
 
 def test_rtc_from_sysfs(tmp_path: Path) -> None:
