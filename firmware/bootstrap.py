@@ -178,7 +178,38 @@ def build_app(
         modem=build_modem(config),
         modem_interval=config.modem.poll_seconds if config.modem else 5.0,
         clock_report=None if is_sim else build_clock_report(config),
+        ups=None if is_sim else build_ups(config, pin_factory=pin_factory),
     )
+
+
+def build_ups(config: cfg.StationConfig, *, pin_factory: Any = None) -> Any:
+    """The UPS of the ``[ups]`` section (issue 17), or ``None`` without one. A low-battery
+    line that cannot be opened is logged; the kiosk then relies on the UPS's own reading."""
+    from valgkiosk.core.ups import UpsPolicy, UpsReading
+    from valgkiosk.drivers import ups as drv
+    from valgkiosk.power_watch import Ups
+
+    u = config.ups
+    if u is None:
+        return None
+    policy = UpsPolicy(u.shutdown_percent, u.shutdown_runtime_seconds)
+    read: Any
+    if u.kind == "sysfs":
+        supply = Path("/sys/class/power_supply") / u.power_supply
+        read = lambda: drv.read_sysfs(supply)  # noqa: E731
+    elif u.kind == "nut":
+        read = lambda: drv.read_nut(u.nut_ups)  # noqa: E731
+    elif u.low_battery_pin is not None:
+        try:
+            line = drv.SenseLowBattery(u.low_battery_pin, active_high=u.low_battery_active_high,
+                                       pin_factory=pin_factory if pin_factory is not None else real_pin_factory())
+            read = line.read
+        except Exception as exc:  # noqa: BLE001 - no lgpio, no chip, the pin in use
+            log.error("the UPS's low-battery line cannot be opened: %s", exc)
+            read = lambda: UpsReading()  # noqa: E731
+    else:
+        read = lambda: UpsReading()  # noqa: E731
+    return Ups(read=read, poweroff=drv.request_poweroff, policy=policy, interval=u.poll_seconds, kind=u.kind)
 
 
 def build_clock_report(config: cfg.StationConfig) -> Any:

@@ -34,6 +34,7 @@ KINDS_NB: dict[str, str] = {
     "scanner_fault": "Feil på skanneren",
     "printer_fault": "Feil på skriveren",
     "power": "Endring i strømforsyning",
+    "power_shutdown": "Lavt batteri: kiosken slo seg av",
     "selftest": "Selvtest",
 }
 

@@ -21,6 +21,17 @@ class ClockReportLike(Protocol):
     def checked_at(self) -> datetime: ...
 
 
+class UpsReadingLike(Protocol):
+    """What the UPS says (valgkiosk.core.ups.UpsReading)."""
+
+    @property
+    def on_battery(self) -> bool | None: ...
+    @property
+    def charge_percent(self) -> float | None: ...
+    @property
+    def runtime_seconds(self) -> float | None: ...
+
+
 def clock_row(report: ClockReportLike | None) -> Row:
     """The clock: green while a source vouches for it, red when not, ``ukjent`` without
     a report (the clock service is not running, or its report is stale)."""
@@ -29,3 +40,19 @@ def clock_row(report: ClockReportLike | None) -> Row:
     words = report.words[:1].upper() + report.words[1:]
     return Row("clock", "Klokke", OK if report.synchronized else BAD, words,
                f"sjekket {report.checked_at.astimezone().strftime('%H:%M')}")
+
+
+def ups_row(mains: bool | None, reading: UpsReadingLike | None) -> Row:
+    """The UPS battery: charge and remaining time where the UPS reports them; red while the
+    kiosk runs on it, green on mains, ``ukjent`` before the first reading."""
+    from valgkiosk.core.ups import Supply, battery_words, supply
+
+    if reading is None and mains is None:
+        return Row("ups", "Batteri (UPS)", UNKNOWN, UKJENT, "leses nå")
+    now = supply(mains, reading)  # type: ignore[arg-type]
+    words = battery_words(reading)  # type: ignore[arg-type]
+    if now is Supply.BATTERY:
+        return Row("ups", "Batteri (UPS)", BAD, f"I bruk: {words}", "skriveren har ikke strøm")
+    if now is Supply.MAINS:
+        return Row("ups", "Batteri (UPS)", OK, f"Lader: {words}")
+    return Row("ups", "Batteri (UPS)", UNKNOWN, UKJENT, words)

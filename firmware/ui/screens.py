@@ -432,6 +432,8 @@ class CaretakerScreen(KioskScreen):
         yield Static("Strøm", classes="label", markup=False)
         for row in status.power_rows({}):
             yield from self._compose_row(row)
+        if self.kiosk.ups is not None:
+            yield from self._compose_row(platform_rows.ups_row(None, None), tall=True)
         yield Static("Nett", classes="label", markup=False)
         for row in status.network_rows(status.NetworkLayers.unknown()):
             yield from self._compose_row(row)
@@ -452,6 +454,8 @@ class CaretakerScreen(KioskScreen):
     def show_body(self, s: State) -> None:
         k = self.kiosk
         rows = [*status.power_rows(k.power_states), *status.network_rows(k.network)]
+        if k.ups is not None:
+            rows.append(platform_rows.ups_row(k.power_states[PowerSource.MAINS], k.ups_reading))
         if k.modem is not None:
             rows.append(status.modem_row(k.modem_status))
         if k.clock_report is not None:
