@@ -30,6 +30,9 @@ __all__ = ["SenseLowBattery", "parse_upsc", "read_nut", "read_sysfs", "request_p
 
 log = logging.getLogger(__name__)
 
+#: The standard wiring's low-battery line (BCM 26, header pin 37; docs/power.md).
+STANDARD_LOW_BATTERY_PIN = 26
+
 #: Where the kiosk asks for a power-off (watched by valgkiosk-poweroff.path).
 POWEROFF_REQUEST = Path("/run/valgkiosk-power/poweroff")
 
