@@ -293,7 +293,8 @@ def gpio_timings(section: cfg.GpioSection | None) -> Any:
 
 def real_pin_factory() -> Any:
     """gpiozero's lgpio factory: the one that works on every Pi, Pi 5 included (the image
-    installs Debian's python3-lgpio). Raises when there is no GPIO chip to open."""
+    builds lgpio's wheel from source: image-build/lgpio-wheel.sh). Raises when there is
+    no GPIO chip to open."""
     from gpiozero.pins.lgpio import LGPIOFactory
 
     return LGPIOFactory()
