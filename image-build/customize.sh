@@ -34,6 +34,7 @@ in_tree python3 -m venv --system-site-packages --without-pip /opt/valgkiosk/venv
 pip_wheel=$(cd "$TREE/tmp/wheels" && ls pip-*.whl)
 in_tree /opt/valgkiosk/venv/bin/python "/tmp/wheels/$pip_wheel/pip" install -q --no-index --no-cache-dir \
   --find-links /tmp/wheels valgkiosk lgpio
+in_tree /opt/valgkiosk/venv/bin/python -c "import lgpio"   # the cross-built wheel loads on the target
 rm -rf "$TREE/tmp/wheels"
 install -d "$TREE/opt/valgkiosk/docs"
 cp "$SRC/README.md" "$TREE/opt/valgkiosk/"
