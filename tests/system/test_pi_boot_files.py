@@ -35,6 +35,13 @@ def check_config_txt(text: str) -> None:
     lines = config_lines(text)
     missing = {k: why for k, why in CONFIG_TXT_REQUIRED.items() if k not in lines}
     assert missing == {}, f"config.txt lacks {missing}"
+    # each setting applies to every model: the filter section in effect is [all] (or none)
+    section = "[all]"
+    for line in lines:
+        if line.startswith("["):
+            section = line
+        elif line in CONFIG_TXT_REQUIRED:
+            assert section == "[all]", f"{line} is under {section}, not [all]"
     assert "enable_uart=1" not in lines[lines.index("enable_uart=0"):], "the UART is switched back on after ours"
     assert display_mode(text) == (1280, 800)
 
@@ -69,6 +76,16 @@ def test_config_txt_check_catches_a_missing_watchdog() -> None:
         assert "watchdog" in str(exc)
     else:
         raise AssertionError("a config.txt without the watchdog passed")
+
+
+def test_a_setting_under_a_model_filter_is_caught() -> None:
+    text = (ROOTFS / "etc/default/raspi-firmware-custom").read_text(encoding="utf-8")
+    try:
+        check_config_txt(text.replace("[all]", "[pi4]"))
+    except AssertionError as exc:
+        assert "under [pi4]" in str(exc)
+    else:
+        raise AssertionError("settings under [pi4] passed")
 
 
 def test_cmdline_of_the_build() -> None:
