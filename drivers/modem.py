@@ -214,6 +214,39 @@ class Modem:
         log.debug("modem %s: %s", self.port, status)
         return status
 
+    def ask(self, commands: Sequence[str]) -> dict[str, list[str] | None] | None:
+        """Send ``commands`` after ``ATE0``; each one's lines before ``OK`` (``None`` for an
+        error answer). ``None`` when the modem is absent, busy or silent. Never raises."""
+        with self._lock:
+            try:
+                port = self._open_port()
+            except (serial.SerialException, OSError) as exc:
+                log.info("modem %s not available: %s", self.port, exc)
+                return None
+            try:
+                try:
+                    self._command(port, "ATE0")
+                except _AtError:
+                    pass
+                answers: dict[str, list[str] | None] = {}
+                for command in commands:
+                    try:
+                        answers[command] = self._command(port, command)
+                    except _AtError:
+                        answers[command] = None
+                return answers
+            except (_NoAnswer, serial.SerialException, OSError) as exc:
+                log.info("modem %s did not answer: %s", self.port, exc)
+                return None
+            except Exception:  # a bug here must not take the clock down
+                log.exception("modem driver failed on %s", self.port)
+                return None
+            finally:
+                try:
+                    port.close()
+                except Exception as exc:
+                    log.debug("closing modem port failed: %s", exc)
+
     @staticmethod
     def _status(state: ModemState, detail: str) -> ModemStatus:
         return ModemStatus(state, None, Registration.UNKNOWN, detail)

@@ -186,7 +186,49 @@ def build_app(
         chair_pin_hash=config.emergency.chair_pin_hash,
         modem=build_modem(config),
         modem_interval=config.modem.poll_seconds if config.modem else 5.0,
+        clock_report=None if is_sim else build_clock_report(config),
+        ups=None if is_sim else build_ups(config, pin_factory=pin_factory),
     )
+
+
+def build_ups(config: cfg.StationConfig, *, pin_factory: Any = None) -> Any:
+    """The UPS of the ``[ups]`` section (issue 17), or ``None`` without one. A low-battery
+    line that cannot be opened is logged; the kiosk then relies on the UPS's own reading."""
+    from valgkiosk.core.ups import UpsPolicy, UpsReading
+    from valgkiosk.drivers import ups as drv
+    from valgkiosk.power_watch import Ups
+
+    u = config.ups
+    if u is None:
+        return None
+    policy = UpsPolicy(u.shutdown_percent, u.shutdown_runtime_seconds)
+    read: Any
+    if u.kind == "sysfs":
+        supply = Path("/sys/class/power_supply") / u.power_supply
+        read = lambda: drv.read_sysfs(supply)  # noqa: E731
+    elif u.kind == "nut":
+        read = lambda: drv.read_nut(u.nut_ups)  # noqa: E731
+    elif u.low_battery_pin is not None:
+        try:
+            line = drv.SenseLowBattery(u.low_battery_pin, active_high=u.low_battery_active_high,
+                                       pin_factory=pin_factory if pin_factory is not None else real_pin_factory())
+            read = line.read
+        except Exception as exc:  # noqa: BLE001 - no lgpio, no chip, the pin in use
+            log.error("the UPS's low-battery line cannot be opened: %s", exc)
+            read = lambda: UpsReading()  # noqa: E731
+    else:
+        read = lambda: UpsReading()  # noqa: E731
+    return Ups(read=read, poweroff=drv.request_poweroff, policy=policy, interval=u.poll_seconds, kind=u.kind)
+
+
+def build_clock_report(config: cfg.StationConfig) -> Any:
+    """A reader of valgkiosk-clock.service's report for the caretaker screen and the
+    receipts (issue 17); a report older than three checks counts as none."""
+    from valgkiosk.clockservice import max_state_age
+    from valgkiosk.drivers.timesource import read_state
+
+    path, age = Path(config.clock.state_file), max_state_age(config)
+    return lambda: read_state(path, max_age=age)
 
 
 #: The loggbok of a real kiosk when the configuration names none: on the data partition.
@@ -266,7 +308,8 @@ def gpio_timings(section: cfg.GpioSection | None) -> Any:
 
 def real_pin_factory() -> Any:
     """gpiozero's lgpio factory: the one that works on every Pi, Pi 5 included (the image
-    installs Debian's python3-lgpio). Raises when there is no GPIO chip to open."""
+    builds lgpio's wheel from source: image-build/lgpio-wheel.sh). Raises when there is
+    no GPIO chip to open."""
     from gpiozero.pins.lgpio import LGPIOFactory
 
     return LGPIOFactory()
@@ -385,6 +428,7 @@ def build_selftest(config_path: str | None, *, sim: bool, operator: Any, pin_fac
     with ``sim`` and no path): the same adapters the kiosk uses, or the simulated ones.
     A bad configuration gives a kit with only the problems (its check fails)."""
     from valgkiosk import selftest
+    from valgkiosk.clockservice import build_clock_keeper
     from valgkiosk.drivers.clocksync import read_clock_sync
 
     path = Path(config_path) if config_path else (SIM_CONFIG if sim else cfg.DEFAULT_PATH)
@@ -412,6 +456,7 @@ def build_selftest(config_path: str | None, *, sim: bool, operator: Any, pin_fac
         connectivity=build_connectivity(config, sim=is_sim, clock=clock),
         register=register,
         read_clock=read_clock_sync,
+        clock_keeper=None if is_sim else build_clock_keeper(config, base=path.parent, may_set=False),
         journal=journal,
         image_version=selftest.read_image_version(),
     )

@@ -50,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     pin = sub.add_parser("pin-hash", help="make the [emergency] chair_pin_hash for the chair's PIN")
     pin.add_argument("--stdin", action="store_true", help="read the PIN from standard input (for scripts)")
 
+    from valgkiosk import clockservice
+
+    clockservice.add_parser(sub)
     add_run_arguments(sub.add_parser("run", help="run the kiosk on this table's screen"))
     add_run_arguments(sub.add_parser("selftest", help="the IT team's self-test of this kiosk (stop the kiosk first); "
                                                       "exit 0 only when every required check passed"))
@@ -222,6 +225,10 @@ def main(argv: list[str] | None = None) -> int:
         from valgkiosk.bootstrap import run_selftest
 
         return run_selftest(args.config, args.sim)
+    if args.command == "clock":
+        from valgkiosk import clockservice
+
+        return clockservice.run(args)
     if args.command == "pin-hash":
         return run_pin_hash(args)
     return 2

@@ -351,6 +351,36 @@ class ModemSection(_Section):
     poll_seconds: Annotated[float, Field(ge=1, le=3600)] = 5.0
 
 
+class ClockSection(_Section):
+    """The clock rules (valgkiosk.core.timekeeping, docs/clock.md), applied by
+    valgkiosk-clock.service: how often the sources are read, where a fitted RTC is, whether
+    the mobile network's time is asked for through the ``[modem]``, and where the state
+    that the kiosk shows is kept."""
+
+    check_seconds: Annotated[float, Field(ge=10, le=86400)] = 300.0
+    rtc: Annotated[str, Field(min_length=1)] = "/sys/class/rtc/rtc0"
+    use_modem: bool = True
+    state_file: Annotated[str, Field(min_length=1)] = "/run/valgkiosk-clock/state.json"
+
+
+class UpsSection(_Section):
+    """The UPS (docs/power.md): which kind reports the battery, and when the kiosk closes
+    its loggbok and shuts down. Mains or battery comes from ``[gpio.mains]``; ``kind``
+    adds what the UPS says about its charge and remaining time: ``"sense"`` (only the
+    sense line; low battery from ``low_battery_pin``), ``"sysfs"`` (a fuel gauge with a
+    kernel driver: /sys/class/power_supply/<power_supply>), ``"nut"`` (a USB UPS through
+    Network UPS Tools' ``upsc``)."""
+
+    kind: Literal["sense", "sysfs", "nut"] = "sense"
+    power_supply: Annotated[str, Field(min_length=1)] = "battery"
+    nut_ups: Annotated[str, Field(min_length=1)] = "ups@localhost"
+    low_battery_pin: Annotated[int, Field(ge=0, le=27)] | None = None
+    low_battery_active_high: bool = False
+    shutdown_percent: Annotated[float, Field(ge=0, le=90)] = 15.0
+    shutdown_runtime_seconds: Annotated[float, Field(ge=0, le=7200)] = 300.0
+    poll_seconds: Annotated[float, Field(ge=1, le=600)] = 10.0
+
+
 class NetworkSection(_Section):
     """The network watchdog: the uplink it watches, how it reaches the router, and its
     timings (see valgkiosk.core.outage.Timings and docs/network.md)."""
@@ -404,6 +434,8 @@ class StationConfig(_Section):
     log: LogSection = LogSection()
     gpio: GpioSection | None = None
     modem: ModemSection | None = None
+    clock: ClockSection = ClockSection()
+    ups: UpsSection | None = None
     network: NetworkSection = NetworkSection()
     emergency: EmergencySection = EmergencySection()
 

@@ -127,6 +127,8 @@ class SelftestKit:
     connectivity: Connectivity | None = None
     register: Register | None = None
     read_clock: Callable[[], ClockReading] | None = None
+    #: The clock rules' keeper (valgkiosk.drivers.timesource.ClockKeeper), or None: NTP only.
+    clock_keeper: Any = None
     journal: Any = None  # valgkiosk.journal.Journal, or None without a loggbok
     image_version: str = UKJENT
     now: Callable[[], datetime] = datetime.now
@@ -374,6 +376,10 @@ async def check_clock(kit: SelftestKit) -> CheckResult:
     if kit.read_clock is None:
         return CheckResult(key, title, Verdict.FAILED, "Klokkens synkronisering er ukjent.")
     reading = await asyncio.to_thread(kit.read_clock)
+    if kit.clock_keeper is not None:  # no NTP, but the network's time or an RTC may vouch
+        state = await asyncio.to_thread(kit.clock_keeper.check)
+        return CheckResult(key, title, Verdict.PASSED if state.synchronized else Verdict.FAILED,
+                           f"{describe_clock(reading)} Tidskilde: {state.describe()}.")
     return CheckResult(key, title, Verdict.PASSED if reading.synchronized else Verdict.FAILED, describe_clock(reading))
 
 

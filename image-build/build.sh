@@ -100,6 +100,8 @@ if [ "$USE_CACHE" = 1 ]; then
 else
   "$PY" -m pip download "${dl_args[@]}"
 fi
+# lgpio (GPIO on every Pi): no Debian package, no arm64 wheel; built from source.
+PY="$PY" "$HERE/lgpio-wheel.sh" "$SUITE" "$WHEELS" "$( [ "$USE_CACHE" = 1 ] && echo "$CACHE/wheels")"
 T_WHEELS=$(now)
 
 # --- the root file system ---------------------------------------------------------------

@@ -33,7 +33,8 @@ in_tree useradd --create-home --shell /bin/bash --comment "IT team" --groups sys
 in_tree python3 -m venv --system-site-packages --without-pip /opt/valgkiosk/venv
 pip_wheel=$(cd "$TREE/tmp/wheels" && ls pip-*.whl)
 in_tree /opt/valgkiosk/venv/bin/python "/tmp/wheels/$pip_wheel/pip" install -q --no-index --no-cache-dir \
-  --find-links /tmp/wheels valgkiosk
+  --find-links /tmp/wheels valgkiosk lgpio
+in_tree /opt/valgkiosk/venv/bin/python -c "import lgpio"   # the cross-built wheel loads on the target
 rm -rf "$TREE/tmp/wheels"
 install -d "$TREE/opt/valgkiosk/docs"
 cp "$SRC/README.md" "$TREE/opt/valgkiosk/"
@@ -56,6 +57,9 @@ install -d "$TREE/var/lib/systemd/linger" "$TREE/var/log/usbguard"
 in_tree systemctl enable valgkiosk.service valgkiosk-config.service valgkiosk-vtlock.service \
   valgkiosk-selftest.service systemd-networkd.service systemd-resolved.service \
   systemd-timesyncd.service usbguard.service ssh.service >/dev/null 2>&1
+# The Pi's own boot (issue 17): the data partition grown to the card, the clock rules, the low-battery power-off, the platform self-test.
+install -m 0644 "$SRC"/systemd/*.path "$TREE/etc/systemd/system/"
+in_tree systemctl enable valgkiosk-growdata.service valgkiosk-selftest-platform.service valgkiosk-clock.service valgkiosk-poweroff.path >/dev/null 2>&1
 in_tree systemctl disable ssh.socket >/dev/null 2>&1 || true
 # No getty anywhere (no console log-in, no serial console), no Ctrl-Alt-Del, no first-boot
 # questions on the clerk's screen, no maintenance timers writing to the read-only root,
@@ -73,6 +77,9 @@ rm -f "$TREE"/etc/ssh/ssh_host_*
 : >"$TREE/etc/machine-id"
 rm -f "$TREE/var/lib/dbus/machine-id"
 echo valgkiosk >"$TREE/etc/hostname"
+# Norwegian time: the loggbok, the screen and the receipts show Europe/Oslo.
+ln -sfn ../usr/share/zoneinfo/Europe/Oslo "$TREE/etc/localtime"
+echo Europe/Oslo >"$TREE/etc/timezone"
 
 # The initramfs once, now that every package and setting is in (build.sh diverted
 # update-initramfs during the install, which would otherwise have run it twice). Its

@@ -28,7 +28,7 @@ __all__ = [
     "KioskStarted", "KioskStopped", "Recovered", "OutageStarted", "OutageEnded", "AlarmAcknowledged",
     "PinRefused", "EmergencyStarted", "EmergencyEnded", "EmergencyVoteRecorded", "EmergencyVotesUploaded",
     "ManualValgkortPrinted", "MisregistrationReported", "ScannerFault", "PrinterFault", "PowerChanged",
-    "SelftestRun", "CheckoffUnresolved", "CheckoffResolved", "ScannerConnected", "VoterInterrupted",
+    "SelftestRun", "CheckoffUnresolved", "CheckoffResolved", "ScannerConnected", "VoterInterrupted", "PowerShutdown",
 ]  # fmt: skip
 
 
@@ -193,6 +193,17 @@ class PowerChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class PowerShutdown:
+    """On battery and nearly empty: the kiosk closed the loggbok and asked to power off
+    (``reason`` from valgkiosk.core.ups.shutdown_reason)."""
+
+    KIND: ClassVar[str] = "power_shutdown"
+    reason: str = field(default="", metadata=_key("reason"))
+    charge_percent: float | None = field(default=None, metadata=_key("charge_percent"))
+    runtime_seconds: float | None = field(default=None, metadata=_key("runtime_seconds"))
+
+
+@dataclass(frozen=True, slots=True)
 class SelftestRun:
     """The IT team's self-test ran (valgkiosk.selftest)."""
 
@@ -258,7 +269,7 @@ KnownEntry = Union[
     KioskStarted, KioskStopped, Recovered, OutageStarted, OutageEnded, AlarmAcknowledged, PinRefused,
     EmergencyStarted, EmergencyEnded, EmergencyVoteRecorded, EmergencyVotesUploaded, ManualValgkortPrinted,
     MisregistrationReported, ScannerFault, PrinterFault, PowerChanged, SelftestRun, CheckoffUnresolved,
-    CheckoffResolved, ScannerConnected, VoterInterrupted,
+    CheckoffResolved, ScannerConnected, VoterInterrupted, PowerShutdown,
 ]  # fmt: skip
 #: Every entry :func:`parse` can return; match on it exhaustively.
 LoggbokEntry = Union[KnownEntry, UnknownEntry]
@@ -291,6 +302,7 @@ KINDS_NB: dict[str, str] = {
     "checkoff_resolved": "Ubekreftet avkrysning besvart",
     "scanner_connected": "Skanneren er koblet til igjen",
     "voter_interrupted": "Velger i gang da kiosken stoppet",
+    "power_shutdown": "Lavt batteri: kiosken slo seg av",
 }
 assert set(KINDS_NB) == KINDS, "every kind needs its words for the chair"
 

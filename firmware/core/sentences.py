@@ -304,6 +304,14 @@ def _checkoff_resolved(d: Data) -> str:
     return "svarte manntallet på en avkrysning som var ubekreftet: velgeren ble IKKE krysset av"
 
 
+def _power_shutdown(d: Data) -> str:
+    charge = d.get("charge_percent")
+    text = "var batteriet nesten tomt: kiosken lukket loggboken og slo seg av"
+    if isinstance(charge, (int, float)):
+        text += f" ({round(charge)} % igjen)"
+    return text
+
+
 #: One phrase per loggbok kind (the kind strings of valgkiosk.core.loggbok.KINDS_NB).
 PHRASES: dict[str, Callable[[Data], str]] = {
     "start": _start,
@@ -327,6 +335,7 @@ PHRASES: dict[str, Callable[[Data], str]] = {
     "voter_interrupted": _voter_interrupted,
     "checkoff_unresolved": _checkoff_unresolved,
     "checkoff_resolved": _checkoff_resolved,
+    "power_shutdown": _power_shutdown,
 }
 
 

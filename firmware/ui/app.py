@@ -172,6 +172,8 @@ class KioskApp(App[int]):
         print_preview: bool = False,
         modem: ModemLike | None = None,
         modem_interval: float = 5.0,
+        clock_report: Callable[[], Any] | None = None,
+        ups: Any = None,
     ) -> None:
         super().__init__()
         self.service = service or ServiceNotifier()
@@ -217,6 +219,13 @@ class KioskApp(App[int]):
         self.modem = modem
         self.modem_status: ModemStatusLike | None = None
         self.modem_interval = modem_interval
+        #: The clock service's report (issue 17): a reader, and its latest answer.
+        self.clock_report = clock_report
+        self.clock_status: Any = None
+        #: The UPS (valgkiosk.power_watch.Ups), its latest reading, and why it shut down.
+        self.ups = ups
+        self.ups_reading: Any = None
+        self.power_shutdown: str | None = None
 
     # -- life cycle ---------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -307,6 +316,8 @@ class KioskApp(App[int]):
         """A stable power change (called on this loop by the sensors): log it, show it."""
         self.power_states[change.source] = change.present
         self.write_entry(ent.PowerChanged(change.source.value, change.present, change.previous))
+        self._power_notice(change)
+        self.check_battery()
         self._show_power_led()
         self.render_state()
 
@@ -322,6 +333,10 @@ class KioskApp(App[int]):
         self._show_power_led()
         if self.modem is not None:
             self.run_worker(self._poll_modem(), group="modem", exit_on_error=False)
+        if self.clock_report is not None:
+            self.run_worker(self._poll_clock(), group="clock", exit_on_error=False)
+        if self.ups is not None:
+            self.run_worker(self._poll_ups(), group="ups", exit_on_error=False)
 
     def _show_power_led(self) -> None:
         """POWER LED: steady on mains, slow blink on battery (unknown shows steady)."""
@@ -340,6 +355,62 @@ class KioskApp(App[int]):
             if self.caretaker_open:
                 self.render_state()
             await asyncio.sleep(self.modem_interval)
+
+    async def _poll_clock(self) -> None:
+        """Read the clock service's report every ``modem_interval`` seconds (issue 17)."""
+        assert self.clock_report is not None
+        while True:
+            self.clock_status = await asyncio.to_thread(self.clock_report)
+            if self.caretaker_open:
+                self.render_state()
+            await asyncio.sleep(self.modem_interval)
+
+    async def _poll_ups(self) -> None:
+        """Read the UPS every ``ups.interval`` seconds and act on a low battery (issue 17)."""
+        assert self.ups is not None
+        while True:
+            self.ups_reading = await asyncio.to_thread(self.ups.read)
+            self.check_battery()
+            if self.caretaker_open:
+                self.render_state()
+            await asyncio.sleep(self.ups.interval)
+
+    def check_battery(self) -> None:
+        """On battery and nearly empty: the last loggbok entry, the clerk told, then the
+        power-off request (once). The loggbok brings the kiosk back to the same state."""
+        from valgkiosk.core import ups as up
+
+        if self.ups is None or self.power_shutdown is not None:
+            return
+        now = up.supply(self.power_states[PowerSource.MAINS], self.ups_reading)
+        reason = up.shutdown_reason(now, self.ups_reading, self.ups.policy)
+        if reason is None:
+            return
+        self.power_shutdown = reason
+        r = self.ups_reading
+        self.write_entry(ent.PowerShutdown(reason, r.charge_percent, r.runtime_seconds))
+        self.notice = up.SHUTDOWN_NOTICE
+        self.render_state()
+        self.ups.poweroff()
+
+    def _power_notice(self, change: PowerChange) -> None:
+        """Mains lost: the printer has no power, the clerk writes manual valgkort by hand."""
+        from valgkiosk.core import ups as up
+
+        if change.source is not PowerSource.MAINS or self.power_shutdown is not None:
+            return
+        if not change.present:
+            self.notice = up.ON_BATTERY_NOTICE
+        elif self.notice == up.ON_BATTERY_NOTICE:
+            self.notice = ""
+
+    @property
+    def clock_trusted(self) -> bool | None:
+        """Whether a source vouches for the clock (``None``: no clock service here). A
+        receipt printed while this is ``False`` says so (core.timekeeping)."""
+        if self.clock_report is None:
+            return None
+        return bool(self.clock_status is not None and self.clock_status.synchronized)
 
     def _stop_station_hardware(self) -> None:
         """The kiosk stops: LEDs and buzzer off, pins released."""

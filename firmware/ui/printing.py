@@ -43,6 +43,7 @@ from valgkiosk.core import tally
 from valgkiosk.core.loggbok import Entry, head_of
 from valgkiosk.core.manntallsnummer import InvalidManntallsnummer
 from valgkiosk.core.manntallsnummer import parse as parse_manntallsnummer
+from valgkiosk.core.timekeeping import mark_unsynchronised
 from valgkiosk.ports.printer import Paper, Receipt
 from valgkiosk.ports.register import KioskInfo, Voter
 
@@ -179,6 +180,8 @@ class Printing:
         """Queue ``receipt`` and print it in a worker thread; write the loggbok entry
         ``journal_kind`` once the printer took it; on a fault tell the clerk and keep it."""
         queue = self.queue
+        if getattr(self.app, "clock_trusted", None) is False:  # issue 17: no source vouches for the time
+            receipt = mark_unsynchronised(receipt)
         if queue is None:
             log.warning("no printer configured: %s not printed", receipt.kind)
             self.app.set_notice(NO_PRINTER)

@@ -20,7 +20,7 @@ from valgkiosk.core.outage import Layer
 from valgkiosk.ports.power import PowerSource
 from valgkiosk.ports.register import SearchQuery
 
-from . import status, texts
+from . import platform_rows, status, texts
 from .printing import NO_PRINTER, NO_VOTER, PRINTER_KEY, REASON_LABELS, VALGKORT_KEY
 from .widgets import BigText, plain
 
@@ -505,12 +505,17 @@ class CaretakerScreen(KioskScreen):
         yield Static("Strøm", classes="label", markup=False)
         for row in status.power_rows({}):
             yield from self._compose_row(row)
+        if self.kiosk.ups is not None:
+            yield from self._compose_row(platform_rows.ups_row(None, None), tall=True)
         yield Static("Nett", classes="label", markup=False)
         for row in status.network_rows(status.NetworkLayers.unknown()):
             yield from self._compose_row(row)
         if self.kiosk.modem is not None:
             yield Static("Mobilt reservenett", classes="label", markup=False)
             yield from self._compose_row(status.modem_row(None), tall=True)
+        if self.kiosk.clock_report is not None:
+            yield Static("Klokke", classes="label", markup=False)
+            yield from self._compose_row(platform_rows.clock_row(None), tall=True)
         yield Static(id="next-check", markup=False)
 
     @staticmethod
@@ -522,8 +527,12 @@ class CaretakerScreen(KioskScreen):
     def show_body(self, s: State) -> None:
         k = self.kiosk
         rows = [*status.power_rows(k.power_states), *status.network_rows(k.network)]
+        if k.ups is not None:
+            rows.append(platform_rows.ups_row(k.power_states[PowerSource.MAINS], k.ups_reading))
         if k.modem is not None:
             rows.append(status.modem_row(k.modem_status))
+        if k.clock_report is not None:
+            rows.append(platform_rows.clock_row(k.clock_status))
         for row in rows:
             self._set_tone(self.query_one(f"#status-{row.key}", Static), row.tone,
                            f"{row.symbol}  {row.words}" + (f"  ({row.detail})" if row.detail else ""))  # fmt: skip

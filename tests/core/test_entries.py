@@ -21,8 +21,8 @@ OLD = Path(__file__).parent / "data" / "loggbok-before-typed-entries.jsonl"
 T0 = datetime(2025, 9, 8, 9, 0, tzinfo=timezone.utc)
 
 
-#: Kinds added after the old loggbok was written (issue 14: honest events).
-NEWER_KINDS = frozenset({"scanner_connected", "voter_interrupted"})
+#: Kinds added after the old loggbok was written (issue 14: honest events; issue 17: low-battery shutdown).
+NEWER_KINDS = frozenset({"scanner_connected", "voter_interrupted", "power_shutdown"})
 
 
 def old_lines() -> list[str]:

@@ -30,6 +30,12 @@ BOOT_TIMEOUT_S = 12 * 60
 REQUIRED = ("kiosk-ready", "root-read-only", "data-mounted", "state-on-data", "journal-on-data", "no-getty",
             "kiosk-on-tty1", "watchdog-armed", "sysrq-off", "ctrl-alt-del-masked", "usbguard-active",
             "ssh-only-if-asked", "usb-only-allowed")
+#: The Pi platform's checks (valgkiosk-selftest-platform.service, issue 17): lgpio opens the
+#: virt machine's PL061 gpiochip and gpiozero's lgpio pins read it; the clock's source by
+#: the clock rules; Europe/Oslo; the data partition grown into the enlarged disk.
+PLATFORM_REQUIRED = ("lgpio-gpiochip", "clock-source", "timezone-oslo", "data-grown")
+#: How much larger than the image the test's disk is: the room the data partition must grow into.
+DISK_GROWTH_MIB = 256
 
 #: The table booted in the VM: the demo register in memory, a scanner by USB ids, no
 #: printer and no caretaker box (the VM has no GPIO chip).
@@ -98,6 +104,32 @@ def image_cmdline(img: Path) -> str:
                           text=True, check=True, env=env).stdout.strip()
 
 
+def enlarge_disk(img: Path, mib: int = DISK_GROWTH_MIB) -> None:
+    """Make the disk larger than the image, as an SD card is: the first boot must grow the
+    data partition into the room."""
+    with img.open("r+b") as f:
+        f.truncate(img.stat().st_size + mib * 1024 * 1024)
+
+
+def boot_partition_file(img: Path, name: str) -> str:
+    """A file from the image's boot FAT (the Pi's firmware reads these)."""
+    env = {**os.environ, "MTOOLS_SKIP_CHECK": "1"}
+    start = int(subprocess.run(["sfdisk", "--json", str(img)], capture_output=True, text=True, check=True)
+                .stdout.split('"start":')[1].split(",")[0])
+    return subprocess.run(["mtype", "-i", f"{img}@@{start * 512}", f"::/{name}"], capture_output=True,
+                          text=True, check=True, env=env).stdout
+
+
+def test_boot_partition_is_the_kiosks(built: Path) -> None:
+    """config.txt and cmdline.txt as the Pi's firmware reads them from the built image:
+    the settings of image-build/rootfs/etc/default made it through raspi-firmware."""
+    from test_pi_boot_files import check_cmdline, check_config_txt
+
+    img = built / "valgkiosk.img"
+    check_config_txt(boot_partition_file(img, "config.txt"))
+    check_cmdline(boot_partition_file(img, "cmdline.txt"))
+
+
 def boot(built: Path, img: Path, log: Path) -> Iterator[str]:
     """Boot ``img`` and yield console lines until the self-test ends or time runs out."""
     cmdline = image_cmdline(img).replace("console=tty3", "console=ttyAMA0")
@@ -140,6 +172,7 @@ def boot(built: Path, img: Path, log: Path) -> Iterator[str]:
 @pytest.mark.timeout(BUILD_TIMEOUT_S + BOOT_TIMEOUT_S + 600)
 def test_image_boots_into_the_hardened_kiosk(built: Path, provisioned: Path, tmp_path: Path) -> None:
     log = tmp_path / "console.log"
+    enlarge_disk(provisioned)
     started = time.monotonic()
     checks: dict[str, str] = {}
     ended = ready_at = None
@@ -159,3 +192,12 @@ def test_image_boots_into_the_hardened_kiosk(built: Path, provisioned: Path, tmp
     failed = {name: v for name, v in checks.items() if not v.startswith("ok")}
     assert set(REQUIRED) <= set(checks), f"missing checks: {set(REQUIRED) - set(checks)}\n{tail}"
     assert failed == {}, f"{failed}\n{tail}"
+    check_platform(checks, tail)
+
+
+def check_platform(checks: dict[str, str], tail: str) -> None:
+    """The Pi platform's part of the report: every check there and ok; the clock's source
+    is the virt machine's PL031 RTC (no NTP: the VM's network reaches nothing)."""
+    assert set(PLATFORM_REQUIRED) <= set(checks), f"missing checks: {set(PLATFORM_REQUIRED) - set(checks)}\n{tail}"
+    assert "label=" in checks["lgpio-gpiochip"] and "read=[" in checks["lgpio-gpiochip"], checks["lgpio-gpiochip"]
+    assert "source=rtc" in checks["clock-source"] or "source=ntp" in checks["clock-source"], checks["clock-source"]
