@@ -85,7 +85,7 @@ def hour_chart(counts: list[int], hours: list[datetime], title: str) -> Markup:
         cls = "bar now" if i == n - 1 else "bar"
         parts.append(f'<rect class="{cls}" x="{x:.1f}" y="{y:.1f}" width="{slot - 2:.1f}" height="{max(h, 0.5):.1f}">'
                      f'<title>kl. {local(hour):%H}: {count}</title></rect>')
-        if i % 3 == 0 or i == n - 1:
+        if n <= 8 or i % 3 == 0 or i == n - 1:
             parts.append(f'<text x="{x + (slot - 2) / 2:.1f}" y="{height - 2}" text-anchor="middle">'
                          f'{local(hour):%H}</text>')
     parts.append(f'<text x="2" y="8" class="max">maks {top if counts and max(counts) else 0}/t</text></svg>')

@@ -9,6 +9,10 @@
   var url = root.getAttribute("data-url");
   var interval = Number(root.getAttribute("data-interval")) || 2000;
   var busy = false;
+  var held = false; // no swap between a press and its click, or the click is lost
+
+  document.addEventListener("pointerdown", function () { held = true; });
+  document.addEventListener("pointerup", function () { setTimeout(function () { held = false; }, 400); });
 
   function show(ok) {
     if (ok) {
@@ -24,7 +28,7 @@
   }
 
   function refresh() {
-    if (busy) return;
+    if (busy || held) return;
     busy = true;
     fetch(url, { credentials: "same-origin", cache: "no-store" })
       .then(function (r) {

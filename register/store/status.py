@@ -27,6 +27,7 @@ from valgkiosk.register.office import (
     StatusReport,
     alerts_for,
     silent_after,
+    local,
     silent_text,
 )
 from valgkiosk.register.store.base import SqlStore
@@ -103,7 +104,7 @@ class StatusStore:
     """The kiosks' latest reports, their history and the office's alerts."""
 
     def __init__(self, store: SqlStore, *, heartbeat_s: float = 10.0,
-                 monotonic: Callable[[], float] = time.monotonic, chart_hours: int = 12,
+                 monotonic: Callable[[], float] = time.monotonic, chart_hours: int = 16,
                  chart_ttl_s: float = 10.0) -> None:
         self.store = store
         self.heartbeat_s = heartbeat_s
@@ -311,9 +312,13 @@ class StatusStore:
         return Overview(now, kiosks, self.alerts(), hours, per_hour)
 
     def _per_hour(self, now: datetime) -> tuple[list[datetime], dict[tuple[str, str], list[int]]]:
-        """Check-offs per hour per station over the last ``chart_hours`` hours (cached briefly)."""
+        """Check-offs per hour per station since the morning (cached briefly)."""
         current = now.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
-        hours = [current - timedelta(hours=i) for i in range(self.chart_hours - 1, -1, -1)]
+        # from 06.00 Norwegian time (before any station opens), at least 4 and at most chart_hours bars
+        morning = local(now).replace(hour=6, minute=0, second=0, microsecond=0).astimezone(timezone.utc)
+        count = int((current - morning).total_seconds() // 3600) + 1
+        count = max(4, min(self.chart_hours, count))
+        hours = [current - timedelta(hours=i) for i in range(count - 1, -1, -1)]
         mono = self.monotonic()
         cached = self._chart
         if cached is not None and cached[1] == current and mono - cached[0] < self.chart_ttl_s:

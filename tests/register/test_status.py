@@ -239,13 +239,13 @@ def test_checkoffs_per_hour_per_station(store: SqlStore) -> None:
     fill(store)
     from valgkiosk.register.store.status import StatusStore
 
-    at = datetime(2025, 9, 8, 9, 10, tzinfo=timezone.utc)
+    at = datetime(2025, 9, 8, 7, 10, tzinfo=timezone.utc)  # 09.10 in Oslo: bars from 06 to 09
     store.check_off(TABLE_1, str(uuid.uuid4()), KARI.manntallsnummer, at - timedelta(hours=2))
     store.check_off(TABLE_2, str(uuid.uuid4()), AASE.manntallsnummer, at - timedelta(minutes=5))
     store.check_off(OTHER_STATION, str(uuid.uuid4()), OLA.manntallsnummer, at - timedelta(minutes=1))
-    statuses = StatusStore(store, chart_hours=4)
+    statuses = StatusStore(store)
     hours, per_hour = statuses._per_hour(at)
-    assert hours[-1] == datetime(2025, 9, 8, 9, tzinfo=timezone.utc) and len(hours) == 4
+    assert hours[-1] == datetime(2025, 9, 8, 7, tzinfo=timezone.utc) and len(hours) == 4
     assert per_hour[("0301", "0101")] == [0, 1, 0, 1]
     assert per_hour[("0301", "0102")] == [0, 0, 0, 1]
 
