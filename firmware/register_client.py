@@ -16,7 +16,7 @@ some) but insist on the ones the kiosk uses.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, Literal, TypeVar
 
@@ -36,6 +36,7 @@ from valgkiosk.ports.register import (
     RegisterUnreachable,
     SearchQuery,
     SearchResult,
+    StatusReceipt,
     TableCounts,
     UploadResult,
     Verdict,
@@ -136,6 +137,11 @@ class _CountsIn(_In):
 class _UploadIn(_In):
     accepted: int
     already_recorded: int
+
+
+class _StatusReceiptIn(_In):
+    office_acknowledged_at: datetime | None = None
+    office_acknowledged_by: str | None = None
 
 
 class _KioskIn(_In):
@@ -250,6 +256,11 @@ class HttpRegister:
                           for v in votes]}  # fmt: skip
         answer = await self._call("POST", "/v1/emergency-votes", body, _UploadIn)
         return UploadResult(answer.accepted, answer.already_recorded)
+
+    async def report_status(self, report: Mapping[str, Any]) -> StatusReceipt:
+        """Send the table's status (no personal data) to the election office's dashboard."""
+        answer = await self._call("POST", "/v1/status", dict(report), _StatusReceiptIn)
+        return StatusReceipt(answer.office_acknowledged_at, answer.office_acknowledged_by)
 
     # -- transport ---------------------------------------------------------------------------
     async def _call(self, method: Literal["GET", "POST"], path: str, body: dict[str, Any] | None, shape: type[M]) -> M:
