@@ -219,10 +219,16 @@ def attach_office(app: Any, config: cfg.StationConfig, *, register: Any, sim: bo
             scanner_connected=app.kiosk_state.scanner_connected, checkoffs=app.kiosk_state.count_today or 0,
             clock_offset_s=clock_offset(), image_version=image_version)
 
+    def on_receipt(answer: Any) -> None:
+        before = note()
+        receipt[0] = answer
+        if note() != before:  # the office has seen it: show it on the banner now
+            app.render_state()
+
     if hasattr(register, "report_status"):
         reporter = office.StatusReporter(app.station, register, facts, now=app.clock.now,
                                          monotonic=app.clock.monotonic, interval=o.report_seconds,
-                                         on_receipt=lambda r: receipt.__setitem__(0, r))
+                                         on_receipt=on_receipt)
         app.background.append(reporter.run)
         app.office_reporter = reporter
     sender = None

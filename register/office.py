@@ -106,10 +106,11 @@ def alerts_for(report: StatusReport) -> dict[str, str]:
     """The alerts a report raises: kind → the sentence for the office."""
     found: dict[str, str] = {}
     if report.mode in TROUBLE_MODES or report.outage_started_at is not None:
-        since = report.outage_started_at or report.mode_since
         text = f"{MODE_NB[report.mode]}"
-        if since is not None:
-            text += f" (nettbrudd fra kl. {clock(since)})"
+        if report.outage_started_at is not None:
+            text += f" (nettbrudd fra kl. {clock(report.outage_started_at)})"
+        elif report.mode_since is not None:
+            text += f" (siden kl. {clock(report.mode_since)})"
         if report.diagnosis_layer is not None:
             text += f". {report.diagnosis()}"
         found["outage"] = text
