@@ -213,6 +213,8 @@ class SmsSender:
         self.sent: list[tuple[datetime, str, str]] = []  # (when, number, text) of every text that left
         self.delivered_at: datetime | None = None  # the latest text of the ongoing incident
         self._mains: bool | None = None
+        #: Told of every loggbok record the sender writes (kind, data): the testbed prints them.
+        self.on_record: Callable[[str, Mapping[str, Any]], None] = lambda kind, data: None
         self._sending: asyncio.Task[None] | None = None
         station.listeners.append(self.on_entry)
         if station.state.outage is not None:  # a restart in the middle of an outage
@@ -245,6 +247,7 @@ class SmsSender:
             self.station.journal.append(kind, dict(data), at=self.now())
         except OSError as exc:
             log.error("the loggbok could not be written (%s): %s not recorded", exc, kind)
+        self.on_record(kind, data)
 
     async def _send(self, effect: sms.SendSms) -> None:
         log.info("sms %s to %s (attempt %d)", effect.reason.value, effect.number, effect.attempt)
