@@ -81,10 +81,6 @@ class StatusReport(_Strict):
         data["clock_offset_s"] = None if self.clock_offset_s is None else round(self.clock_offset_s)
         return json.dumps(data, sort_keys=True)
 
-    def full_key(self) -> str:
-        """Everything but the send time: equal keys need no write at all."""
-        return json.dumps(self.model_dump(mode="json", exclude={"sent_at"}), sort_keys=True)
-
     def diagnosis(self) -> str:
         """The diagnosis in the routine's words ("" when there is none)."""
         if self.diagnosis_layer is None:

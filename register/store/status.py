@@ -1,11 +1,12 @@
 """Storage of the kiosks' status reports and the office's alerts (migration 003).
 
-A kiosk reports every few seconds; most reports say what the last one said. So the
-latest report of every kiosk is also kept in memory, and a report that changes nothing
-costs no write: only a heartbeat every ``heartbeat_s`` seconds refreshes the stored
-``received_at`` (for a second register process, and for after a restart). A report that
-changes anything is stored in one transaction with its alerts; one that changes the
-kiosk's state (anything but its counters) also goes into the history.
+A kiosk reports every few seconds; most reports say what the last one said, or only
+that a counter went up. So the latest report of every kiosk is also kept in memory, and
+a report that changes nothing but counters costs no write: a heartbeat every
+``heartbeat_s`` seconds stores the latest report and its ``received_at`` (for a second
+register process, and for after a restart). A report that changes the kiosk's state
+(anything but its counters) is stored at once, in one transaction with its alerts and a
+row of the history.
 
 Works on both backends through :class:`~valgkiosk.register.store.base.SqlStore`'s own
 query helpers; the only dialect-specific query is the hourly check-off count.
@@ -40,10 +41,11 @@ ACK_TTL_S = 2.0
 class _Seen:
     """What this process remembers of one kiosk."""
 
-    full_key: str
+    state_key: str
     written_at: float  # monotonic time of the last stored write
     last_seen: datetime
     interval_s: float
+    report: StatusReport  # the latest (its counters may be newer than the stored one's)
     silent_open: bool = False
     ack: tuple[float, datetime | None, str | None] = (float("-inf"), None, None)
 
@@ -123,11 +125,11 @@ class StatusStore:
         with self._lock:
             seen = self._seen.get(kiosk.kiosk_id)
             if (seen is None or seen.silent_open or mono - seen.written_at >= self.heartbeat_s
-                    or seen.full_key != report.full_key()):
+                    or seen.state_key != report.state_key()):
                 return None
             if self._needs_ack(report) and mono - seen.ack[0] >= ACK_TTL_S:
                 return None
-            seen.last_seen = now
+            seen.last_seen, seen.report = now, report
             ack = seen.ack if self._needs_ack(report) else (0.0, None, None)
         return StatusAnswer(now, ack[1], ack[2])
 
@@ -137,20 +139,20 @@ class StatusStore:
 
     def record(self, kiosk: Kiosk, report: StatusReport, now: datetime) -> StatusAnswer:
         """Keep ``report`` as the kiosk's latest; store it if it changes anything."""
-        full_key = report.full_key()
+        state_key = report.state_key()
         mono = self.monotonic()
         with self._lock:
             seen = self._seen.get(kiosk.kiosk_id)
-            quiet = (seen is not None and seen.full_key == full_key and not seen.silent_open
+            quiet = (seen is not None and seen.state_key == state_key and not seen.silent_open
                      and mono - seen.written_at < self.heartbeat_s)
             if quiet:
                 assert seen is not None
-                seen.last_seen = now
+                seen.last_seen, seen.report = now, report
         if not quiet:
             self._write(kiosk, report, now)
             with self._lock:
                 ack = seen.ack if seen is not None else (float("-inf"), None, None)
-                self._seen[kiosk.kiosk_id] = _Seen(full_key, mono, now, report.report_interval_s, ack=ack)
+                self._seen[kiosk.kiosk_id] = _Seen(state_key, mono, now, report.report_interval_s, report, ack=ack)
         acknowledged_at, by = self._acknowledgement(kiosk.kiosk_id, report, now, mono)
         return StatusAnswer(now, acknowledged_at, by)
 
@@ -300,8 +302,11 @@ class StatusStore:
         views: dict[str, KioskView] = {}
         for kiosk_id, kommune, krets, bord, received, changed, data in rows:
             last_seen, _ = self._last_seen(kiosk_id, s._as_dt(received), data)
+            with self._lock:
+                seen = self._seen.get(kiosk_id)
+                latest = seen.report if seen is not None and seen.last_seen >= s._as_dt(received) else None
             views[kiosk_id] = KioskView(kiosk_id, kommune, krets, int(bord),
-                                        StatusReport.model_validate_json(data), last_seen, s._as_dt(changed),
+                                        latest or StatusReport.model_validate_json(data), last_seen, s._as_dt(changed),
                                         kiosk_id in silent, max(0.0, (now - last_seen).total_seconds()))
         for kiosk, _issued, revoked in s.credentials():
             if kiosk.role is Role.KIOSK and revoked is None and kiosk.kiosk_id not in views:

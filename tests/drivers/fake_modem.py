@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import select
 import threading
+import time
 import tty
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -55,6 +56,7 @@ class FakeModem:
         self.replies = dict(replies)
         self.received: list[str] = []
         self.sms: list[tuple[str, str]] = []  # (number, text) of every message taken
+        self.sms_at: list[float] = []  # time.monotonic() when each text was complete (Ctrl-Z)
         self.charset = "IRA"
         self._body_for: str | None = None  # the number whose text is being typed
         self.master = self.slave = -1
@@ -105,6 +107,7 @@ class FakeModem:
             self._unplug_now()
             return False
         if reply is None:
+            self.sms_at.append(time.monotonic())
             self.sms.append((self._decode(number), self._decode(body)))
             reply = ok(f"+CMGS: {len(self.sms)}")
         if reply is not SILENT:
