@@ -203,7 +203,8 @@ def main() -> int:
               f"{r['latency_us']['p99'] / 1000:>9.2f}{r['rate'] / h['rate']:>11.2f}")
     m = cost["municipality"]
     print(f"{m['kiosks']} kiosks every {m['report_s']:.0f} s = {m['reports_per_s']:.0f} reports/s: "
-          f"{100 * m['share']:.1f} % of the register's status capacity ({m['mixed_capacity']:.0f}/s, 1 in 6 changed)"
+          f"{100 * m['share']:.1f} % of the register's status capacity ({m['mixed_capacity']:.0f}/s; "
+          "1 in 6 with a new count, 1 in 120 a new state)"
           f" — goal < 10 %: {'met' if m['share'] < 0.1 else 'MISSED'}")
     if not args.skip_sms:
         if os.geteuid() != 0 or shutil.which("ip") is None:
