@@ -4,6 +4,7 @@ keys into core events; the app (the shell) does everything else."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING, ClassVar
 
@@ -451,6 +452,9 @@ class CaretakerScreen(KioskScreen):
         rows = [*status.power_rows(k.power_states), *status.network_rows(k.network)]
         if k.modem is not None:
             rows.append(status.modem_row(k.modem_status))
+            sms_result = getattr(getattr(k, "sms_sender", None), "last_result", "")  # issue 15: the texts
+            if sms_result:
+                rows[-1] = replace(rows[-1], detail=sms_result)
         for row in rows:
             self._set_tone(self.query_one(f"#status-{row.key}", Static), row.tone,
                            f"{row.symbol}  {row.words}" + (f"  ({row.detail})" if row.detail else ""))  # fmt: skip
