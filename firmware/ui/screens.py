@@ -195,6 +195,9 @@ class DevDock(Static):
             down = Layer.TCP in app.sim.network.failing()
             lines.append(f"  n  Manntallet svarer {'IKKE' if down else 'normalt'} (av/på)")
         lines.append("  Sifre + Enter på tastaturet skanner som en håndskanner.")
+        sender = getattr(app, "sms_sender", None)  # issue 15: the texts the simulated modem sent
+        for at, number, sms in (sender.sent[-2:] if sender is not None else []):
+            lines.append(f"  SMS kl. {at.astimezone(texts.OSLO):%H.%M} til {number}: {sms[:120]}")
         return "\n".join(lines)
 
 
