@@ -167,7 +167,7 @@ def build_app(
     sim_printer = printer if is_sim and hasattr(printer, "device") else None
     controls = (SimControls(scanner, cards, gpio, network, printer=sim_printer)
                 if is_sim and hasattr(scanner, "unplug") else None)  # type: ignore[arg-type]
-    return KioskApp(
+    app = KioskApp(
         register=register,
         scanner=scanner,
         settings=settings,
@@ -189,6 +189,90 @@ def build_app(
         clock_report=None if is_sim else build_clock_report(config),
         ups=None if is_sim else build_ups(config, pin_factory=pin_factory),
     )
+    attach_office(app, config, register=register, sim=is_sim)
+    return app
+
+
+def attach_office(app: Any, config: cfg.StationConfig, *, register: Any, sim: bool) -> None:
+    """The line to the election office (issue 15): status reports to the register, and on
+    the station's messenger table the text messages through the modem (a simulated one in
+    sim mode). Both run as the app's background jobs; the banner shows what the office knows."""
+    from valgkiosk import office
+    from valgkiosk.core import sms
+
+    o, st = config.office, config.station
+    receipt: list[Any] = [None]
+    clock_reading: list[Any] = [float("-inf"), None]
+
+    def clock_offset() -> float | None:
+        if sim:
+            return None
+        if app.clock.monotonic() - clock_reading[0] > 30:
+            from valgkiosk.drivers.clocksync import read_kernel_time
+
+            kernel = read_kernel_time()
+            clock_reading[:] = [app.clock.monotonic(),
+                                kernel.offset if kernel is not None and kernel.synchronized else None]
+        return clock_reading[1]
+
+    from valgkiosk.selftest import read_image_version
+
+    image_version = "sim" if sim else read_image_version()
+
+    def facts() -> office.Facts:
+        power = {source.value: present for source, present in app.power_states.items()}
+        queue = app.printing.queue
+        faults = [job.error_kind for job in app.printing.kept() if getattr(job, "error_kind", "")]
+        return office.Facts(
+            mains=power.get("mains"), router_power=power.get("router"), simula_power=power.get("simula"),
+            printer_state="none" if queue is None else (faults[-1] if faults else "ready"),
+            printer_paper="unknown" if queue is None else ("out" if "out_of_paper" in faults else "ok"),
+            scanner_connected=app.kiosk_state.scanner_connected, checkoffs=app.kiosk_state.count_today or 0,
+            clock_offset_s=clock_offset(), image_version=image_version)
+
+    def on_receipt(answer: Any) -> None:
+        before = note()
+        receipt[0] = answer
+        if note() != before:  # the office has seen it: show it on the banner now
+            app.render_state()
+
+    if hasattr(register, "report_status"):
+        reporter = office.StatusReporter(app.station, register, facts, now=app.clock.now,
+                                         monotonic=app.clock.monotonic, interval=o.report_seconds,
+                                         on_receipt=on_receipt)
+        app.background.append(reporter.run)
+        app.office_reporter = reporter
+    sender = None
+    messenger = o.messenger_table is not None and o.messenger_table == st.bord
+    modem = SIM_MODEM_FACTORY() if sim else app.modem
+    if messenger and o.sms_numbers and modem is not None:
+        settings = sms.Settings(
+            numbers=tuple(o.sms_numbers), station_name=st.navn or f"Krets {st.krets}", krets=st.krets,
+            bord=st.bord, messenger=True, unreachable_after_s=o.sms_after_seconds,
+            max_per_hour=o.sms_max_per_hour)
+        sender = office.SmsSender(app.station, modem, settings, now=app.clock.now,
+                                  power_states=lambda: {s.value: p for s, p in app.power_states.items()},
+                                  send_timeout=o.sms_send_timeout_seconds)
+        app.background.append(sender.run)
+        app.sms_modem = modem
+    elif messenger and o.sms_numbers:
+        log.error("[office] names this table the messenger, but there is no [modem]: no texts will be sent")
+    app.sms_sender = sender
+
+    def note() -> str:
+        current = receipt[0]
+        if app.station.state.outage is None and not app.station.state.emergency:
+            return ""
+        return office.office_note(current, sender)
+
+    app.office_note = note
+
+
+#: Makes the sim-mode modem (tests may replace it to keep a handle on the texts).
+def SIM_MODEM_FACTORY() -> Any:  # noqa: N802 - a replaceable constant
+    from valgkiosk.office import SimModem
+
+    return SimModem()
 
 
 def build_ups(config: cfg.StationConfig, *, pin_factory: Any = None) -> Any:

@@ -381,6 +381,21 @@ class UpsSection(_Section):
     poll_seconds: Annotated[float, Field(ge=1, le=600)] = 10.0
 
 
+PhoneNumber = Annotated[str, Field(pattern=r"^\+[0-9]{6,15}$")]
+
+
+class OfficeSection(_Section):
+    """The election office: status reports to the register while it is reachable, and the
+    texts the station's messenger table sends when it is not (issue 15)."""
+
+    report_seconds: Annotated[float, Field(ge=1, le=600)] = 5.0
+    sms_numbers: list[PhoneNumber] = []  # the office's numbers, "+4799887766"
+    messenger_table: Annotated[int, Field(ge=1, le=999)] | None = None  # the table whose kiosk texts
+    sms_after_seconds: Annotated[float, Field(ge=0, le=3600)] = 30.0
+    sms_max_per_hour: Annotated[int, Field(ge=1, le=60)] = 6
+    sms_send_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 30.0
+
+
 class NetworkSection(_Section):
     """The network watchdog: the uplink it watches, how it reaches the router, and its
     timings (see valgkiosk.core.outage.Timings and docs/network.md)."""
@@ -436,6 +451,7 @@ class StationConfig(_Section):
     modem: ModemSection | None = None
     clock: ClockSection = ClockSection()
     ups: UpsSection | None = None
+    office: OfficeSection = OfficeSection()
     network: NetworkSection = NetworkSection()
     emergency: EmergencySection = EmergencySection()
 

@@ -69,6 +69,15 @@ def prepare(folder: Path, *, voters: int = DEMO_VOTERS) -> Demo:
             store.close()
         cards_file.write_text("".join(f"{c.number}\t{c.case}\n" for c in cards), encoding="utf-8")
     cards = [DemoCard(*line.split("\t", 1)) for line in cards_file.read_text(encoding="utf-8").splitlines()]
+    office_key = folder / "valgstyret.key"
+    if not office_key.exists():  # the election office's key for the dashboard at /kontor
+        store = open_store(db_url)
+        try:
+            token = credentials.issue(store, Kiosk("valgstyret", Role.ADMIN))
+        finally:
+            store.close()
+        office_key.touch(mode=0o600)
+        office_key.write_text(token + "\n", encoding="utf-8")
     return Demo(folder, db_url, credential_file, cards)
 
 
@@ -139,6 +148,13 @@ loggbok = "{(demo.folder / "kiosk-loggbok.jsonl").resolve()}"
 [emergency]
 chair_pin_hash = "{DEMO_PIN_HASH}"   # the demo chair's PIN is {DEMO_PIN}
 
+[office]
+# status reports to the dashboard at /kontor; the demo table is its station's messenger
+# and "texts" the office through the simulated modem (the dev dock, F12, shows them)
+sms_numbers = ["+4799999999"]
+messenger_table = {DEMO_TABLE.bord}
+sms_after_seconds = 10
+
 [sim]
 demo_cards = [
 {cards}
@@ -179,6 +195,7 @@ def run(folder: Path, port: int) -> int:
                 return 1
             time.sleep(0.1)
         config = write_kiosk_config(demo, url)
+        print(f"Valgorganisasjonens oversikt: {url}/kontor (nøkkelen står i {folder / 'valgstyret.key'})")
         return run_kiosk(str(config), sim=True)
     finally:
         register.terminate()

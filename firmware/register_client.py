@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, Literal, TypeVar
 
@@ -49,6 +49,7 @@ from valgkiosk.ports.register import (
     RegisterUnreachable,
     SearchQuery,
     SearchResult,
+    StatusReceipt,
     TableCounts,
     UploadResult,
     Verdict,
@@ -155,6 +156,11 @@ class _CountsIn(_In):
 class _UploadIn(_In):
     accepted: int
     already_recorded: int
+
+
+class _StatusReceiptIn(_In):
+    office_acknowledged_at: datetime | None = None
+    office_acknowledged_by: str | None = None
 
 
 class _KioskIn(_In):
@@ -289,6 +295,11 @@ class HttpRegister:
             # the votes stay pending: only an answer that accounts for every vote sent is success
             raise _nonsense(f"upload counts {answer.accepted}+{answer.already_recorded} for {len(votes)} votes")
         return UploadResult(answer.accepted, answer.already_recorded)
+
+    async def report_status(self, report: Mapping[str, Any]) -> StatusReceipt:
+        """Send the table's status (no personal data) to the election office's dashboard."""
+        answer = await self._call("POST", "/v1/status", dict(report), _StatusReceiptIn)
+        return StatusReceipt(answer.office_acknowledged_at, answer.office_acknowledged_by)
 
     # -- transport ---------------------------------------------------------------------------
     async def _call(self, method: Literal["GET", "POST"], path: str, body: dict[str, Any] | None, shape: type[M]) -> M:

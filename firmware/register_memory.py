@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 
@@ -34,6 +34,7 @@ from valgkiosk.ports.register import (
     RegisterUnreachable,
     SearchQuery,
     SearchResult,
+    StatusReceipt,
     TableCounts,
     Verdict,
     Voter,
@@ -103,6 +104,8 @@ class MemoryRegister:
         self.calls: list[tuple[str, ...]] = []
         self._failures: deque[tuple[RegisterError, bool]] = deque()
         self.closed = False
+        self.status_reports: list[dict[str, object]] = []  # what report_status was given, oldest first
+        self.office_acknowledged_at: datetime | None = None  # set by a test: "the office has seen it"
 
     # -- control surface ----------------------------------------------------------------------
     def add(self, voter: Voter, fodselsnummer: str = "") -> None:
@@ -202,6 +205,14 @@ class MemoryRegister:
                 self.emergency_votes[vote.vote_id] = vote
                 accepted += 1
         return self._leave(UploadResult(accepted, len(votes) - accepted))
+
+    async def report_status(self, report: Mapping[str, object]) -> StatusReceipt:
+        """Keep the latest status report (the twin has no election office to acknowledge)."""
+        if self.down:  # not in ``calls``: the reporter runs beside whatever a test drives
+            raise RegisterUnreachable("Får ikke kontakt med registeret.")
+        self.status_reports.append(dict(report))
+        by = "valgstyret" if self.office_acknowledged_at else None
+        return StatusReceipt(self.office_acknowledged_at, by)
 
     async def aclose(self) -> None:
         self.closed = True

@@ -104,6 +104,8 @@ class Station:
         self._upload_task: asyncio.Task[bool] | None = None
         self._wrong_pins = 0
         self._locked_until = 0.0
+        #: Called with every entry once it is written and folded in (the office link listens).
+        self.listeners: list[Callable[[Entry], None]] = []
         self._show_outputs()
 
     # -- the loggbok --------------------------------------------------------------------------
@@ -117,6 +119,8 @@ class Station:
             log.error("the loggbok could not be written (%s): %s not recorded", exc, kind)
             raise StationRefused(JOURNAL_FAILED) from None
         self.state = em.apply_entry(self.state, typed, datetime.fromisoformat(entry.at))
+        for listener in self.listeners:
+            listener(entry)
         return entry
 
     def _changed(self) -> None:

@@ -532,12 +532,14 @@ def create_app(
     *,
     now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
     credential_ttl: float = 5.0,
+    status_heartbeat_s: float = 10.0,
 ) -> FastAPI:
     """Build the register's ASGI application over ``store``."""
     app = FastAPI(
         title="valgkiosk register",
         version=__version__,
         description="The electronic register that check-off kiosks talk to. See docs/register-api.md.",
+        docs_url=None, redoc_url=None,  # served with local assets by install_office (no CDN)
     )
     app.add_middleware(Gate)
     app.state.credentials = CredentialCache(store, ttl=credential_ttl)
@@ -743,6 +745,9 @@ def create_app(
             for c in store.chain_conflicts()
         ]})
 
+    from valgkiosk.register.status import install_office  # imports this module
+
+    install_office(app, store, now=now, heartbeat_s=status_heartbeat_s)
     return app
 
 

@@ -124,11 +124,13 @@ class NamespacePair:
 
 # -- the kiosk's side: the station's watchdog in the kiosk's namespace ---------------------------
 
-async def _kiosk(url: str, credential: str, loggbok: str) -> None:
+async def _kiosk(url: str, credential: str, loggbok: str, modem_port: str = "") -> None:
     """The station (watchdog, alarm, routine) with the real probes on the uplink, the alarm
     outputs on mock pins, the loggbok at ``loggbok``. One JSON line per change on stdout
     (with the system-wide monotonic time); commands on stdin: ``start``, ``vote NUMBER``,
-    ``end``, ``quit`` (the chair's and the table's actions)."""
+    ``end``, ``quit`` (the chair's and the table's actions). With ``modem_port`` the table
+    is also its station's messenger: status reports to the register while it is reachable,
+    and texts to the office through the modem there (issue 15)."""
     import asyncio
     import json
     import time
@@ -157,6 +159,7 @@ async def _kiosk(url: str, credential: str, loggbok: str) -> None:
                       on_change=report)  # fmt: skip
     report()
     watchdog = asyncio.create_task(station.run_watchdog())
+    office = _office(station, register, modem_port) if modem_port else []
     loop = asyncio.get_running_loop()
     while True:
         line = (await loop.run_in_executor(None, sys.stdin.readline)).strip()
@@ -176,12 +179,41 @@ async def _kiosk(url: str, credential: str, loggbok: str) -> None:
         except StationRefused as exc:
             print(json.dumps({"refused": str(exc)}), flush=True)
     watchdog.cancel()
+    for task in office:
+        task.cancel()
     await probes.aclose()
     await register.aclose()
     gpio.close()
 
 
+def _office(station: Any, register: Any, modem_port: str) -> list[Any]:
+    """The status reporter and the SMS sender (texts at the alarm, no hourly limit to speak of)."""
+    import asyncio
+    import json
+    import time
+    from datetime import datetime
+
+    from valgkiosk import office
+    from valgkiosk.core import sms
+    from valgkiosk.drivers.modem import Modem
+
+    now = lambda: datetime.now().astimezone()  # noqa: E731
+    reporter = office.StatusReporter(station, register, office.Facts, now=now, monotonic=time.monotonic,
+                                     interval=1.0)
+    settings = sms.Settings(numbers=("+4799887766",), station_name="Nettskolen", krets="0101", bord=1,
+                            unreachable_after_s=0, max_per_hour=1000, retry_delays_s=(1.0,))
+    sender = office.SmsSender(station, Modem(modem_port, timeout=1.0), settings, now=now,
+                              power_states=dict, send_timeout=5.0, tick=0.2)
+
+    def announce(kind: str, data: Any) -> None:
+        print(json.dumps({"t": time.monotonic(), "sms": kind, "reason": data.get("reason"),
+                          "reachable": station.state.reachable}), flush=True)
+
+    sender.on_record = announce
+    return [asyncio.create_task(reporter.run()), asyncio.create_task(sender.run())]
+
+
 if __name__ == "__main__":
     import asyncio
 
-    asyncio.run(_kiosk(sys.argv[1], sys.argv[2], sys.argv[3]))
+    asyncio.run(_kiosk(*sys.argv[1:5]))

@@ -102,6 +102,15 @@ class SearchResult:
 
 
 @dataclass(frozen=True, slots=True)
+class StatusReceipt:
+    """The register's answer to a status report: whether the election office has
+    acknowledged this table's current incident, and when (issue 15)."""
+
+    office_acknowledged_at: datetime | None = None
+    office_acknowledged_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class TableCounts:
     """Counts for this kiosk's own table."""
 

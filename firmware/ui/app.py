@@ -226,6 +226,10 @@ class KioskApp(App[int]):
         self.ups = ups
         self.ups_reading: Any = None
         self.power_shutdown: str | None = None
+        #: Jobs that run beside the kiosk for as long as it runs (the office link, issue 15),
+        #: and the banner's line about the election office ("" when there is none).
+        self.background: list[Callable[[], Any]] = []
+        self.office_note: Callable[[], str] = lambda: ""
 
     # -- life cycle ---------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -244,6 +248,8 @@ class KioskApp(App[int]):
             self.set_interval(self.kiosk_state.settings.timings.tick, self.tick)
             if self.station.connectivity is not None:
                 self.run_worker(self.station.run_watchdog(), group="watchdog", exit_on_error=False)
+        for job in self.background:
+            self.run_worker(job(), group="office", exit_on_error=False)
         self.call_after_refresh(self._report_ready)
         self.call_after_refresh(self.printing.offer_kept)
 
@@ -643,7 +649,9 @@ class KioskApp(App[int]):
 
     def banner_view(self) -> tuple[str, str] | None:
         """What the banner on every screen says now (None: nothing)."""
-        return ui_em.banner(self.station)
+        view = ui_em.banner(self.station)
+        note = self.office_note() if view is not None else ""
+        return view if not note else (view[0], f"{view[1]}\n{note}")
 
     def station_key(self, key: str) -> bool:
         """F3 acknowledges the alarm, F5 asks for the chair's PIN, F11 shows the loggbok."""

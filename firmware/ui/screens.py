@@ -4,6 +4,7 @@ keys into core events; the app (the shell) does everything else."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING, ClassVar
 
@@ -218,6 +219,9 @@ class DevDock(Static):
             down = Layer.TCP in app.sim.network.failing()
             lines.append(f"  n  Manntallet svarer {'IKKE' if down else 'normalt'} (av/på)")
         lines.append("  Sifre + Enter på tastaturet skanner som en håndskanner.")
+        sender = getattr(app, "sms_sender", None)  # issue 15: the texts the simulated modem sent
+        for at, number, sms in (sender.sent[-2:] if sender is not None else []):
+            lines.append(f"  SMS kl. {at.astimezone(texts.OSLO):%H.%M} til {number}: {sms[:120]}")
         return "\n".join(lines)
 
 
@@ -531,6 +535,9 @@ class CaretakerScreen(KioskScreen):
             rows.append(platform_rows.ups_row(k.power_states[PowerSource.MAINS], k.ups_reading))
         if k.modem is not None:
             rows.append(status.modem_row(k.modem_status))
+            sms_result = getattr(getattr(k, "sms_sender", None), "last_result", "")  # issue 15: the texts
+            if sms_result:
+                rows[-1] = replace(rows[-1], detail=sms_result)
         if k.clock_report is not None:
             rows.append(platform_rows.clock_row(k.clock_status))
         for row in rows:
