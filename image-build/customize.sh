@@ -54,7 +54,7 @@ install -d "$TREE/var/lib/systemd/linger" "$TREE/var/log/usbguard"
 
 # What runs at boot, what never does.
 in_tree systemctl enable valgkiosk.service valgkiosk-config.service valgkiosk-vtlock.service \
-  valgkiosk-selftest.service systemd-networkd.service systemd-resolved.service \
+  valgkiosk-selftest.service valgkiosk-screenwatch.service systemd-networkd.service systemd-resolved.service \
   systemd-timesyncd.service usbguard.service ssh.service >/dev/null 2>&1
 in_tree systemctl disable ssh.socket >/dev/null 2>&1 || true
 # No getty anywhere (no console log-in, no serial console), no Ctrl-Alt-Del, no first-boot
