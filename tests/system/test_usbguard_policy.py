@@ -20,7 +20,7 @@ imp = importer()
 needs_parser = pytest.mark.skipif(shutil.which("usbguard-rule-parser") is None,
                                   reason="usbguard-rule-parser is not installed (Debian's usbguard)")
 
-KEYBOARD = "[keyboard]\nvendor = 0x0627\nproduct = 0x0001\nport = \"1-2\"\n"
+KEYBOARD = 'vendor = 0x0627\nproduct = 0x0001\nport = "1-2"'
 CONFIGS = {
     "example": station(),
     "usb-printer": station(printer='kind = "usb"\nvendor = 0x04b8\nproduct = 0x0202'),
@@ -28,7 +28,7 @@ CONFIGS = {
     "serial-scanner": station(scanner='kind = "serial"\ndevice = "/dev/ttyACM0"\nvendor = 0x05e0\nproduct = 0x1900'),
     "board-uart-scanner": station(scanner='kind = "serial"\ndevice = "/dev/ttyAMA0"'),
     "keyboard-and-scanner-by-port": station(
-        scanner='kind = "evdev"\nvendor = 0x0627\nproduct = 0x0001\nport = "1-1"\nlayout = "us"') + KEYBOARD,
+        scanner='kind = "evdev"\nvendor = 0x0627\nproduct = 0x0001\nport = "1-1"\nlayout = "us"', keyboard=KEYBOARD),
     "usb-modem": station() + '[modem]\ndevice = "/dev/valgkiosk-modem"\nvendor = 0x2c7c\nproduct = 0x0125\n',
 }
 REFUSED = {
@@ -75,6 +75,7 @@ def test_policy_admits_each_device_by_ids_and_interfaces() -> None:
         "allow id 0424:7800", "allow id 0424:ec00",
         "allow id 04b8:0202 with-interface match-all { 07:01:* }",
         "allow id 05e0:1200 with-interface match-all { 03:00:* 03:01:01 }",
+        "allow id 1a2c:2124 with-interface equals { 03:01:01 }",
         "allow with-interface equals { 09:00:* }"]
 
 
@@ -108,7 +109,7 @@ def test_unsafe_or_widening_configs_are_refused(name: str, tmp_path: Path) -> No
 
 def test_a_bad_port_is_a_config_error() -> None:
     with pytest.raises(cfg.ConfigError) as caught:
-        cfg.parse(station() + '[keyboard]\nvendor = 0x0627\nproduct = 0x0001\nport = \'1-1", ATTR{x}=="y\'\n')
+        cfg.parse(station(keyboard='vendor = 0x0627\nproduct = 0x0001\nport = \'1-1", ATTR{x}=="y\''))
     assert any("keyboard.port" in p for p in caught.value.problems), caught.value.problems
 
 
