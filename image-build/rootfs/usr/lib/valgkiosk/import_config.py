@@ -27,8 +27,10 @@ RUN_DIR = Path(os.environ.get("VALGKIOSK_RUN_DIR", "/run/valgkiosk"))
 SCREEN = os.environ.get("VALGKIOSK_SCREEN", "/dev/tty1")
 KIOSK_GROUP = "valgkiosk"
 ETC = Path("/etc/valgkiosk")
-#: The IT team's authorized_keys go to /run/SSH_DIR_NAME/ (beside RUN_DIR), readable by all.
-SSH_DIR_NAME = "valgkiosk-ssh"
+#: What every user may read goes to /run/PUBLIC_DIR_NAME/ (beside RUN_DIR): the IT team's
+#: authorized_keys (sshd reads them as the user logging in) and a copy of the USB policy
+#: in force (the self-test over SSH checks the authorised devices against it).
+PUBLIC_DIR_NAME = "valgkiosk-public"
 
 #: Files copied from the boot partition when present (the station config is required).
 IMPORTED = ("station.toml", "credential", "register-ca.pem")
@@ -236,7 +238,7 @@ def _with_device_rules(config: cfg.StationConfig, path: Path) -> cfg.StationConf
     return config
 
 
-def import_config(boot: Path | None = None, run: Path | None = None, ssh_dir: Path | None = None) -> cfg.StationConfig:
+def import_config(boot: Path | None = None, run: Path | None = None, public: Path | None = None) -> cfg.StationConfig:
     """Copy the boot partition's files into ``run``, validate, write the generated rules."""
     boot = BOOT_DIR if boot is None else boot
     run = RUN_DIR if run is None else run
@@ -247,20 +249,23 @@ def import_config(boot: Path | None = None, run: Path | None = None, ssh_dir: Pa
         if (boot / name).is_file():
             shutil.copyfile(boot / name, run / name)
             os.chmod(run / name, 0o640)
-    # The IT team's SSH keys in a folder of their own that every user may traverse: sshd
-    # reads authorized_keys as the user logging in (ikt), who has no way into /run/valgkiosk.
-    ssh = run.parent / SSH_DIR_NAME if ssh_dir is None else ssh_dir
-    (ssh / "authorized_keys").unlink(missing_ok=True)
+    # The IT team's SSH keys in a folder that every user may traverse: sshd reads
+    # authorized_keys as the user logging in (ikt), who has no way into /run/valgkiosk.
+    public = run.parent / PUBLIC_DIR_NAME if public is None else public
+    public.mkdir(mode=0o755, exist_ok=True)
+    os.chmod(public, 0o755)
+    for name in ("authorized_keys", "usbguard-rules.conf"):
+        (public / name).unlink(missing_ok=True)
     keys = boot / "authorized_keys"
     if keys.is_file():
-        ssh.mkdir(mode=0o755, exist_ok=True)
-        os.chmod(ssh, 0o755)
-        shutil.copyfile(keys, ssh / "authorized_keys")
-        os.chmod(ssh / "authorized_keys", 0o644)
+        shutil.copyfile(keys, public / "authorized_keys")
+        os.chmod(public / "authorized_keys", 0o644)
     config = check_folder(run)
     policy = run / "usbguard-rules.conf"
     policy.write_text(usbguard_policy(config), encoding="utf-8")
     os.chmod(policy, 0o600)
+    shutil.copyfile(policy, public / "usbguard-rules.conf")
+    os.chmod(public / "usbguard-rules.conf", 0o644)
     (run / "70-valgkiosk-devices.rules").write_text(udev_rules(config), encoding="utf-8")
     os.chmod(run / "70-valgkiosk-devices.rules", 0o644)
     return config
