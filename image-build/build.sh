@@ -147,12 +147,12 @@ T_WHEELS=$(now)
 # Two steps: the Debian base (mmdebstrap: every package of packages.txt installed and
 # configured, the slow part under qemu-user) and the kiosk on top of it (customize.sh:
 # overlay files, units, users, the venv, the initramfs). With the cache, the base is kept
-# as a tarball keyed on everything that goes into it (suite, package list, the settings
-# the kernel's hooks read, and base_tree's own text), so a change to the kiosk's code or
-# overlay rebuilds only the second step. Without a cache (CI on a fresh clone) both steps
-# run, the same way.
-base_key=$( { echo "$SUITE"; cat "$HERE/packages.txt"; cat "$HERE"/rootfs/etc/default/*; declare -f base_tree; } \
-            | sha256sum | cut -c1-16)
+# as a tarball keyed on everything that goes into it (suite, package list and base_tree's
+# own text), so a change to the kiosk's code or overlay rebuilds only the second step.
+# (The overlay's /etc/default, which the kernel's hooks read, is copied again on top and
+# the boot partition's cmdline.txt and config.txt are written from it by the initramfs
+# run there.) Without a cache (CI on a fresh clone) both steps run, the same way.
+base_key=$( { echo "$SUITE"; cat "$HERE/packages.txt"; declare -f base_tree; } | sha256sum | cut -c1-16)
 BASE_TAR="$CACHE/base-$SUITE-arm64-$base_key.tar"
 if [ "$USE_CACHE" = 1 ] && [ -f "$BASE_TAR" ]; then
   log "Debian base from the cache ($(basename "$BASE_TAR"))"
