@@ -7,7 +7,6 @@ kiosk, picking real or simulated adapters.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -449,14 +448,19 @@ def _setup_logging(config: cfg.StationConfig | None, base: Path | None = None) -
     level = getattr(logging, (config.log.level if config else "info").upper())
     root.setLevel(level)
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from valgkiosk.console import journal_handler, stderr_is_journal
+
     if config and config.log.file:
         handler: logging.Handler = logging.FileHandler(cfg.resolve(config.log.file, base or Path.cwd()),
                                                        encoding="utf-8")  # fmt: skip
-    elif os.environ.get("JOURNAL_STREAM") or not sys.stderr.isatty():
-        handler = logging.StreamHandler(sys.stderr)  # systemd: stderr goes to the journal
+        handler.setFormatter(fmt)
+    elif stderr_is_journal():
+        handler = journal_handler()  # systemd: stderr is the journal, the UI draws on tty1 (console.py)
+    elif not sys.stderr.isatty():
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(fmt)
     else:
         handler = logging.NullHandler()  # interactive terminal: keep the screen clean
-    handler.setFormatter(fmt)
     root.addHandler(handler)
 
 
@@ -500,8 +504,33 @@ def run_kiosk(config_path: str | None, sim: bool) -> int:
     app.config_warnings = config.warnings()  # shown on the caretaker screen
     log.info("kiosk starting: kommune %s krets %s bord %s (%s)", config.station.kommune, config.station.krets,
              config.station.bord, "sim" if sim else config.scanner.kind)  # fmt: skip
+    if not sim:
+        from valgkiosk.kiosklock import KioskBusy
+
+        try:
+            _hold_devices(config, path.parent, owner="kiosk")
+        except KioskBusy:
+            log.error("the self-test holds the table's devices: the kiosk starts when it is done")
+            return 4
     result = app.run()
     return int(result or 0)
+
+
+#: The lock descriptor of this process's claim on the table's devices (kiosklock.py).
+_DEVICE_LOCK: list[int] = []
+
+
+def _hold_devices(config: cfg.StationConfig, base: Path, *, owner: str) -> None:
+    """Claim the table's devices for this process for its lifetime (raises KioskBusy)."""
+    from valgkiosk import kiosklock
+
+    loggbok = Path(config.log.loggbok) if config.log.loggbok else DEFAULT_LOGGBOK
+    if not loggbok.is_absolute():
+        loggbok = base / loggbok
+    if not loggbok.parent.is_dir():
+        return  # no loggbok folder: the loggbok's own error says so
+    _DEVICE_LOCK.append(kiosklock.hold(kiosklock.lock_path(loggbok)))
+    log.info("%s holds the table's devices (%s)", owner, kiosklock.lock_path(loggbok))
 
 
 # -- the self-test ------------------------------------------------------------------------------
@@ -569,6 +598,21 @@ def run_selftest(config_path: str | None, sim: bool) -> int:
     from valgkiosk.ui.selftest import SelftestApp
 
     _setup_logging(None)
+    if not sim:
+        from valgkiosk.kiosklock import KioskBusy
+
+        path = Path(config_path) if config_path else cfg.DEFAULT_PATH
+        try:
+            config = cfg.load(path)
+        except cfg.ConfigError:
+            config = None  # the self-test shows the problems and opens no device
+        try:
+            if config is not None and config.scanner.kind != "sim":
+                _hold_devices(config, path.parent, owner="self-test")
+        except KioskBusy as exc:
+            print(f"Selvtesten starter ikke.\n{exc}", file=sys.stderr)
+            log.error("self-test refused: the kiosk holds the table's devices")
+            return 3
     kit_holder: list[Any] = []
 
     def make_kit(operator: Any) -> Any:

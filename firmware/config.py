@@ -191,12 +191,18 @@ def credential_problem(value: str, key: str) -> None:
         raise ValueError(f"«{key}» må være 16 til 4096 synlige ASCII-tegn uten mellomrom")
 
 
+#: A USB port as the kernel names it (bus-port[.port…], e.g. "1-1.3"): lsusb -t, or
+#: /sys/bus/usb/devices/. Pins a device to the socket it is plugged into.
+UsbPort = Annotated[str, Field(pattern=r"^[1-9][0-9]{0,2}-[1-9][0-9]{0,2}(\.[1-9][0-9]{0,2}){0,5}$")]
+
+
 class ScannerSection(_Section):
     """Which hand scanner: evdev (keyboard mode), serial (USB-serial mode) or sim."""
 
     kind: Literal["evdev", "serial", "sim"]
     vendor: Annotated[int, Field(ge=0, le=0xFFFF)] | None = None
     product: Annotated[int, Field(ge=0, le=0xFFFF)] | None = None
+    port: UsbPort | None = None  # the USB port it must sit in (optional)
     name: str | None = None
     path: str | None = None
     layout: Literal["us", "no", "nb"] = "us"
@@ -342,10 +348,22 @@ class GpioSection(_Section):
         return self
 
 
+class KeyboardSection(_Section):
+    """The clerk's USB keyboard (F-keys, Enter, the chair's PIN): USBGuard admits this one
+    keyboard, as a HID keyboard only, and refuses every other."""
+
+    vendor: Annotated[int, Field(ge=0, le=0xFFFF)]
+    product: Annotated[int, Field(ge=0, le=0xFFFF)]
+    port: UsbPort | None = None  # the USB port it must sit in (optional)
+
+
 class ModemSection(_Section):
-    """The USB modem of the mobile fallback, read with AT commands (absent: no modem)."""
+    """The USB modem of the mobile fallback, read with AT commands (absent: no modem).
+    ``vendor``/``product`` let USBGuard admit it (required for a USB modem on the image)."""
 
     device: Annotated[str, Field(min_length=1)]
+    vendor: Annotated[int, Field(ge=0, le=0xFFFF)] | None = None
+    product: Annotated[int, Field(ge=0, le=0xFFFF)] | None = None
     baudrate: Annotated[int, Field(ge=300, le=4_000_000)] = 115200
     timeout_seconds: Annotated[float, Field(gt=0, le=10)] = 1.0
     poll_seconds: Annotated[float, Field(ge=1, le=3600)] = 5.0
@@ -443,6 +461,7 @@ class StationConfig(_Section):
     election: ElectionSection
     register_: RegisterSection = Field(alias="register")  # "register" would shadow ABCMeta.register
     scanner: ScannerSection
+    keyboard: KeyboardSection | None = None
     printer: PrinterSection = PrinterSection()
     timings: TimingsSection = TimingsSection()
     sim: SimSection = SimSection()

@@ -10,9 +10,50 @@
 # run through qemu-user/binfmt), the kiosk goes into its own venv from arm64 wheels
 # (PyPI) plus Debian's python3-evdev (evdev publishes no wheels), and the partitions are
 # made as files (mkfs.vfat + mcopy, mkfs.ext4 -d) and put into the image with sfdisk and
-# dd conv=notrunc. No loop device, no mount, no privileged container: the same build
-# runs on an x86 CI machine. It runs as root only so that the tree keeps its owners.
+# dd conv=notrunc. No loop device, no privileged container (the only mounts are the
+# chroot's /proc, /sys and /dev, as mmdebstrap makes them): the same build runs on an
+# x86 CI machine. It runs as root only so that the tree keeps its owners.
+#
+# The cache (default ~/.cache/valgkiosk-image; --no-cache for a release build from
+# nothing) keeps apt's downloads, the wheels and the Debian base as a tarball keyed on
+# the package list: a change to the kiosk or its overlay rebuilds only what is on top.
 set -euo pipefail
+
+# base_tree: the Debian base into $TREE with mmdebstrap (apt's downloads cached in $CACHE/debs).
+base_tree() {
+  local cache_hooks=()
+  # shellcheck disable=SC2016  # "$1" is expanded by mmdebstrap's hook shell, not here
+  if [ "$USE_CACHE" = 1 ]; then
+    cache_hooks=(--skip=essential/unlink
+                 --setup-hook='mkdir -p "$1"/var/cache/apt/archives/'
+                 --setup-hook="sync-in '$CACHE/debs' /var/cache/apt/archives/"
+                 --customize-hook="sync-out /var/cache/apt/archives '$CACHE/debs'")
+  fi
+  log "mmdebstrap $SUITE arm64 (maintainer scripts under qemu-user)"
+  # shellcheck disable=SC2016  # "$1" is expanded by mmdebstrap's hook shell, not here
+  mmdebstrap --quiet --arch=arm64 --variant=minbase --mode=root \
+    --components="main non-free-firmware" \
+    --include="$(tr '\n' ',' <"$HERE/packages.txt" | sed 's/,$//')" \
+    --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+    --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt=force-confold --dpkgopt=force-confdef --dpkgopt='path-exclude=/usr/share/locale/*' \
+    --essential-hook='mkdir -p "$1/boot/firmware"' \
+    --essential-hook='chroot "$1" dpkg-divert --quiet --local --rename --add /usr/sbin/update-initramfs' \
+    --essential-hook='ln -s /bin/true "$1/usr/sbin/update-initramfs"' \
+    --essential-hook="cp -a '$HERE/rootfs/etc/default/.' \"\$1/etc/default/\"" \
+    "${cache_hooks[@]}" \
+    "$SUITE" "$TREE"
+}
+
+# unmount_tree: undo the chroot's kernel file systems (idempotent; also on exit).
+MOUNTED=""
+unmount_tree() {
+  if [ -n "$MOUNTED" ]; then
+    umount -R "$MOUNTED/dev" 2>/dev/null || umount -lR "$MOUNTED/dev" || true
+    umount -R "$MOUNTED/sys" 2>/dev/null || umount -lR "$MOUNTED/sys" || true
+    umount "$MOUNTED/proc" 2>/dev/null || umount -l "$MOUNTED/proc" || true
+    MOUNTED=""
+  fi
+}
 
 # The whole script is one function, parsed before it runs: editing this file during a
 # build cannot derail the build.
@@ -30,7 +71,7 @@ while [ $# -gt 0 ]; do
     --suite) SUITE=$2; shift 2 ;;
     --cache) CACHE=$2; shift 2 ;;
     --no-cache) USE_CACHE=0; shift ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "build.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -67,7 +108,7 @@ fi
 
 mkdir -p "$OUT"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/valgkiosk-image.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+trap 'unmount_tree; rm -rf --one-file-system "$WORK"' EXIT
 TREE="$WORK/rootfs"
 WHEELS="$WORK/wheels"
 mkdir -p "$WHEELS"
@@ -105,29 +146,39 @@ PY="$PY" "$HERE/lgpio-wheel.sh" "$SUITE" "$WHEELS" "$( [ "$USE_CACHE" = 1 ] && e
 T_WHEELS=$(now)
 
 # --- the root file system ---------------------------------------------------------------
-cache_hooks=()
-# shellcheck disable=SC2016  # "$1" is expanded by mmdebstrap's hook shell, not here
-if [ "$USE_CACHE" = 1 ]; then
-  cache_hooks=(--skip=essential/unlink
-               --setup-hook='mkdir -p "$1"/var/cache/apt/archives/'
-               --setup-hook="sync-in '$CACHE/debs' /var/cache/apt/archives/"
-               --customize-hook="sync-out /var/cache/apt/archives '$CACHE/debs'")
+# Two steps: the Debian base (mmdebstrap: every package of packages.txt installed and
+# configured, the slow part under qemu-user) and the kiosk on top of it (customize.sh:
+# overlay files, units, users, the venv, the initramfs). With the cache, the base is kept
+# as a tarball keyed on everything that goes into it (suite, package list and base_tree's
+# own text), so a change to the kiosk's code or overlay rebuilds only the second step.
+# (The overlay's /etc/default, which the kernel's hooks read, is copied again on top and
+# the boot partition's cmdline.txt and config.txt are written from it by the initramfs
+# run there.) Without a cache (CI on a fresh clone) both steps run, the same way.
+base_key=$( { echo "$SUITE"; cat "$HERE/packages.txt"; declare -f base_tree; } | sha256sum | cut -c1-16)
+BASE_TAR="$CACHE/base-$SUITE-arm64-$base_key.tar"
+if [ "$USE_CACHE" = 1 ] && [ -f "$BASE_TAR" ]; then
+  log "Debian base from the cache ($(basename "$BASE_TAR"))"
+  mkdir -p "$TREE"
+  tar --numeric-owner --xattrs --xattrs-include='*' --acls -xpf "$BASE_TAR" -C "$TREE"
+else
+  base_tree
+  if [ "$USE_CACHE" = 1 ]; then
+    rm -f "$CACHE"/base-"$SUITE"-arm64-*.tar   # one base at a time: the old one is stale now
+    tar --numeric-owner --xattrs --xattrs-include='*' --acls -cpf "$BASE_TAR.part" -C "$TREE" .
+    mv "$BASE_TAR.part" "$BASE_TAR"
+  fi
 fi
-log "mmdebstrap $SUITE arm64 (maintainer scripts under qemu-user)"
-# shellcheck disable=SC2016  # "$1" is expanded by mmdebstrap's hook shell, not here
-mmdebstrap --quiet --arch=arm64 --variant=minbase --mode=root \
-  --components="main non-free-firmware" \
-  --include="$(tr '\n' ',' <"$HERE/packages.txt" | sed 's/,$//')" \
-  --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
-  --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt=force-confold --dpkgopt=force-confdef --dpkgopt='path-exclude=/usr/share/locale/*' \
-  --essential-hook='mkdir -p "$1/boot/firmware"' \
-  --essential-hook='chroot "$1" dpkg-divert --quiet --local --rename --add /usr/sbin/update-initramfs' \
-  --essential-hook='ln -s /bin/true "$1/usr/sbin/update-initramfs"' \
-  --essential-hook="cp -a '$HERE/rootfs/etc/default/.' \"\$1/etc/default/\"" \
-  "${cache_hooks[@]}" \
-  --customize-hook="mkdir -p \"\$1/tmp/wheels\" && cp '$WHEELS'/*.whl \"\$1/tmp/wheels/\"" \
-  --customize-hook="'$HERE/customize.sh' \"\$1\" '$ROOT'" \
-  "$SUITE" "$TREE"
+T_BASE=$(now)
+log "the kiosk on top (customize.sh)"
+mkdir -p "$TREE/tmp/wheels"
+cp "$WHEELS"/*.whl "$TREE/tmp/wheels/"
+# The chroot's kernel file systems, as mmdebstrap's own hooks would have them.
+mount -t proc proc "$TREE/proc"
+mount --rbind /sys "$TREE/sys" && mount --make-rslave "$TREE/sys"
+mount --rbind /dev "$TREE/dev" && mount --make-rslave "$TREE/dev"
+MOUNTED="$TREE"
+"$HERE/customize.sh" "$TREE" "$ROOT"
+unmount_tree
 T_ROOTFS=$(now)
 
 # --- partitions as files, then the image ------------------------------------------------
@@ -188,7 +239,7 @@ size=$(du -m --apparent-size "$IMG" | cut -f1)
 {
   echo "suite=$SUITE kernel=$KVER"
   echo "image_mib=$size root_mib=$ROOT_MIB boot_mib=$BOOT_MIB data_mib=$DATA_MIB"
-  echo "wheels_s=$((T_WHEELS - T0)) rootfs_s=$((T_ROOTFS - T_WHEELS)) image_s=$((T_END - T_ROOTFS)) total_s=$((T_END - T0))"
+  echo "wheels_s=$((T_WHEELS - T0)) base_s=$((T_BASE - T_WHEELS)) kiosk_s=$((T_ROOTFS - T_BASE)) image_s=$((T_END - T_ROOTFS)) total_s=$((T_END - T0))"
 } | tee "$OUT/build-times.txt" >&2
 log "done: $IMG"
 }

@@ -55,7 +55,7 @@ install -d "$TREE/var/lib/systemd/linger" "$TREE/var/log/usbguard"
 
 # What runs at boot, what never does.
 in_tree systemctl enable valgkiosk.service valgkiosk-config.service valgkiosk-vtlock.service \
-  valgkiosk-selftest.service systemd-networkd.service systemd-resolved.service \
+  valgkiosk-selftest.service valgkiosk-screenwatch.service systemd-networkd.service systemd-resolved.service \
   systemd-timesyncd.service usbguard.service ssh.service >/dev/null 2>&1
 # The Pi's own boot (issue 17): the data partition grown to the card, the clock rules, the low-battery power-off, the platform self-test.
 install -m 0644 "$SRC"/systemd/*.path "$TREE/etc/systemd/system/"

@@ -24,6 +24,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$HERE")
 # shellcheck source=image-build/layout.sh
 source "$HERE/layout.sh"
+# shellcheck source=scripts/lib/common.sh
+source "$ROOT/scripts/lib/common.sh"
 IMPORTER="$HERE/rootfs/usr/lib/valgkiosk/import_config.py"
 PY=${VALGKIOSK_PYTHON:-python3}
 [ -x "$ROOT/.venv/bin/python" ] && [ -z "${VALGKIOSK_PYTHON:-}" ] && PY="$ROOT/.venv/bin/python"
@@ -48,6 +50,17 @@ while [ $# -gt 0 ]; do
 done
 
 die() { echo "provision.sh: $*" >&2; exit 1; }
+
+# The config is checked by the kiosk's own code: on a fresh clone that means the project's
+# virtual environment (.venv, made here as scripts/run and scripts/test make it).
+if ! "$PY" -I -c 'import valgkiosk.config' >/dev/null 2>&1; then
+  if [ -n "${VALGKIOSK_PYTHON:-}" ]; then
+    die "$PY kan ikke importere valgkiosk (installer prosjektet der, eller ta bort VALGKIOSK_PYTHON)"
+  fi
+  log "valgkiosk er ikke installert for $PY: lager .venv med prosjektet (første gang)"
+  ensure_venv "" || die "kunne ikke lage .venv (trenger python3-venv og nett til PyPI)"
+  PY="$ROOT/.venv/bin/python"
+fi
 STAGE_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/valgkiosk-provision.XXXXXX")
 trap 'rm -rf "$STAGE_ROOT"' EXIT
 
@@ -62,7 +75,13 @@ stage() {
   [ -z "$4" ] || cp "$4" "$dir/register-ca.pem"
   [ -z "$5" ] || cp "$5" "$dir/authorized_keys"
   cp "$HERE/boot/README.txt" "$dir/LESMEG.txt"
-  "$PY" -I "$IMPORTER" --check "$dir" >&2 || die "konfigurasjonen $2 er ikke gyldig; ingenting er skrevet"
+  local code=0
+  "$PY" -I "$IMPORTER" --check "$dir" >&2 || code=$?
+  case "$code" in
+    0) ;;
+    1) die "konfigurasjonen $2 er ikke gyldig; ingenting er skrevet" ;;
+    *) die "kontrollen av $2 kunne ikke kjøres (feil $code, se over); ingenting er skrevet" ;;
+  esac
   echo "$dir"
 }
 
@@ -107,8 +126,11 @@ provision_image() {
 }
 
 if [ -n "$BULK" ] || [ -n "$IMAGE" ] || [ -n "$DEVICE" ]; then
-  for pair in sfdisk:fdisk mcopy:mtools bmaptool:bmap-tools; do
-    command -v "${pair%%:*}" >/dev/null || die "mangler ${pair%%:*} (apt-get install ${pair#*:})"
+  tools=(sfdisk:fdisk mcopy:mtools mtype:mtools mdeltree:mtools bmaptool:bmap-tools)
+  [ -z "$SIGN_KEY" ] || tools+=(ssh-keygen:openssh-client)
+  ensure_debian_packages "${tools[@]}" 2>/dev/null || true
+  for pair in "${tools[@]}"; do
+    command -v "${pair%%:*}" >/dev/null || die "mangler ${pair%%:*}: installer Debian-pakken ${pair#*:} (sudo apt-get install ${pair#*:})"
   done
 fi
 

@@ -1,4 +1,4 @@
-"""The network watchdog's probes: the real adapter (sysfs, ``/proc/net/route``, sockets
+"""The network watchdog's probes: the real adapter (sysfs, rtnetlink, sockets
 and httpx) and the simulated twin for sim mode.
 
 The composition root builds :class:`NetworkProbes` from the register's URL, the uplink

@@ -3,8 +3,8 @@ register's ``/healthz``.
 
 - LINK: carrier and operstate of the configured uplink (sysfs). An interface that does
   not exist fails; with no interface configured the layer is skipped.
-- GATEWAY: the IPv4 default route (on the uplink, if configured) from
-  ``/proc/net/route``. With ``gateway_port`` the gateway must also answer a TCP connect
+- GATEWAY: the IPv4 default route (on the uplink, if configured) from the kernel over
+  rtnetlink (``/proc/net`` is hidden in the kiosk's sandbox). With ``gateway_port`` the gateway must also answer a TCP connect
   on that port (an accepted or a refused connection both prove it is alive); without
   it, being in the routing table is enough. No ICMP: unprivileged ping needs sysctls.
 - DNS: the register's host name through ``loop.getaddrinfo``; skipped for an IP literal.
@@ -44,7 +44,7 @@ from valgkiosk.core.outage import Layer, Timings
 from valgkiosk.ports.clock import Clock, SystemClock
 from valgkiosk.ports.connectivity import LAYER_NB, LayerResult, LayerStatus, ProbeResult
 
-from .routes import PROC_NET_ROUTE, SYS_CLASS_NET, default_route, read_link
+from .routes import SYS_CLASS_NET, default_route, read_link
 
 __all__ = ["NetworkProbes", "Resolver"]
 
@@ -104,7 +104,7 @@ class NetworkProbes:
         resolver: Resolver | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         sys_class_net: Path = SYS_CLASS_NET,
-        proc_net_route: Path = PROC_NET_ROUTE,
+        proc_net_route: Path | None = None,
         other_urls: tuple[str, ...] | list[str] = (),
     ) -> None:
         self._targets = [_target(u) for u in (register_url, *other_urls)]
@@ -238,7 +238,10 @@ class NetworkProbes:
     async def _gateway(self) -> tuple[LayerStatus, str]:
         if not self.check_gateway:
             return LayerStatus.SKIPPED, "ruteren overvåkes ikke (manntallet er på samme nett)"
-        route = default_route(self.interface, self._proc_net_route)
+        try:
+            route = default_route(self.interface, self._proc_net_route)
+        except OSError as exc:
+            raise _Failed(f"rutetabellen kan ikke leses ({exc.strerror or exc})") from None
         if route is None:
             where = f" via «{self.interface}»" if self.interface else ""
             raise _Failed(f"ingen standardrute{where}: kiosken har ikke fått adresse fra ruteren")

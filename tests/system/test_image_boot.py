@@ -1,35 +1,59 @@
-"""The whole image: built with image-build/build.sh, provisioned for one table with
-provision.sh, and booted in qemu-system-aarch64 (Debian's generic arm64 kernel on the
-virt machine, with an i6300esb watchdog). The image's self-test (valgkiosk-selftest.service,
-switched on by the kernel command line) waits until the kiosk has reported READY and
-prints its checks on the serial console, which this test reads.
+"""The whole image, as the IT team builds it and a clerk meets it: built with
+image-build/build.sh, provisioned for one table with provision.sh, booted in
+qemu-system-aarch64 (Debian's generic arm64 kernel on the virt machine, an i6300esb
+watchdog, a virtio GPU as the table's screen) and used at the table.
 
-The production image has no serial console: the test boots the image's own kernel
-command line with ``console=tty3`` swapped for the virt machine's ``console=ttyAMA0``.
+What the test sees is what a person sees: the image's screen-watch helper (switched on by
+``valgkiosk.screenwatch`` on the kernel command line) prints the text of tty1 and tty3
+on the serial console whenever it changes, and the test's screendumps come from QEMU's
+monitor. The VM's only network is a tap device in a network namespace made here: the
+register serves on its host end (10.213.0.1, DHCP from dnsmasq there), so no packet
+leaves the namespace. On the VM's USB controller: the clerk's keyboard (QEMU's usb-kbd on
+port 1), the hand scanner as a USB-serial device in serial mode (port 2; the test writes
+the valgkort number into its socket) and a second keyboard the station config does not
+name (port 3), which USBGuard must refuse. The test types on the keyboards through QMP.
 
-Slow (a cold build takes minutes, the boot under TCG a few more) and needs root for the
-build. ``VALGKIOSK_IMAGE_DIR=DIR`` reuses a build in DIR (or builds into it when empty);
-``VALGKIOSK_SKIP_IMAGE=1`` skips it.
+The steps, on one boot: the self-test's report; the idle screen on tty1 and no kernel
+message on it (they go to tty3); a scan and Enter check the voter off once in the register
+and tty1 says KRYSSET AV; the unlisted keyboard's keys reach nothing; cutting the tap link
+raises the alarm with the router's diagnosis, and the chair's F5 and PIN start the
+emergency routine; SSH with the provisioned key runs the self-test.
+
+The production image has no serial console: the test boots the image's own kernel command
+line with ``console=ttyAMA0`` added after its ``console=tty3``.
+
+Slow (a build takes minutes, the boot under TCG a few more) and needs root for the build
+and the namespace. ``VALGKIOSK_IMAGE_DIR=DIR`` reuses a build in DIR (or builds into it
+when empty); ``VALGKIOSK_SKIP_IMAGE=1`` skips it. Screens and screendumps go to
+build/image-screens/.
 """
 
 from __future__ import annotations
 
+import json
 import os
-import selectors
 import shutil
+import socket
+import sqlite3
 import subprocess
+import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from image_stations import REPO
 
+from tests.register.factory import KARI, fill
+from valgkiosk.register.store import open_store
+
 BUILD_TIMEOUT_S = 35 * 60
 BOOT_TIMEOUT_S = 12 * 60
 REQUIRED = ("kiosk-ready", "root-read-only", "data-mounted", "state-on-data", "journal-on-data", "no-getty",
             "kiosk-on-tty1", "watchdog-armed", "sysrq-off", "ctrl-alt-del-masked", "usbguard-active",
-            "ssh-only-if-asked", "usb-only-allowed")
+            "ssh-only-if-asked", "usb-only-allowed", "console-never-blanks", "kernel-messages-quiet",
+            "kiosk-logs-to-journal")
 #: The Pi platform's checks (valgkiosk-selftest-platform.service, issue 17): lgpio opens the
 #: virt machine's PL061 gpiochip and gpiozero's lgpio pins read it; the clock's source by
 #: the clock rules; Europe/Oslo; the data partition grown into the enlarged disk.
@@ -37,8 +61,15 @@ PLATFORM_REQUIRED = ("lgpio-gpiochip", "clock-source", "timezone-oslo", "data-gr
 #: How much larger than the image the test's disk is: the room the data partition must grow into.
 DISK_GROWTH_MIB = 256
 
-#: The table booted in the VM: the demo register in memory, a scanner by USB ids, no
-#: printer and no caretaker box (the VM has no GPIO chip).
+
+HOST_ADDR, VM_ADDR, PREFIX = "10.213.0.1", "10.213.0.10", 24
+TAP = "vktap0"
+REGISTER_PORT = 8470
+ROUTER_PORT = 80  # nothing listens: a refused connection proves the router is there
+CHAIR_PIN = "4321"
+SCREENS = REPO / "build" / "image-screens"
+
+#: The table booted in the VM. Probe timeouts are wider than a Pi's: the VM is emulated.
 BOOT_STATION = """\
 [station]
 kommune = "0301"
@@ -50,24 +81,53 @@ navn = "Oppstartsprøven"
 year = 2025
 
 [register]
-url = "memory:"
+url = "http://{host}:{port}"
+credential_file = "/etc/valgkiosk/credential"
 
 [scanner]
-kind = "evdev"
-vendor = 0x05e0
-product = 0x1200
-layout = "no"
+kind = "serial"
+device = "/dev/valgkiosk-scanner"
+vendor = 0x0403
+product = 0x6001
+port = "1-2"
+
+[keyboard]
+vendor = 0x0627
+product = 0x0001
+port = "1-1"
 
 [log]
 loggbok = "/var/lib/valgkiosk/loggbok.jsonl"
+
+[network]
+interface = "eth0"
+gateway_port = {router_port}
+probe_interval_seconds = 0.5
+link_timeout_seconds = 2
+gateway_timeout_seconds = 2
+dns_timeout_seconds = 2
+tcp_timeout_seconds = 2
+health_timeout_seconds = 4
+
+[emergency]
+chair_pin_hash = "{pin_hash}"
 """
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(os.environ.get("VALGKIOSK_SKIP_IMAGE") == "1", reason="VALGKIOSK_SKIP_IMAGE=1"),
-    pytest.mark.skipif(os.geteuid() != 0, reason="the image build runs as root (it keeps the tree's owners)"),
+    pytest.mark.skipif(os.geteuid() != 0, reason="the image build and the VM's namespace need root"),
     pytest.mark.skipif(shutil.which("qemu-system-aarch64") is None, reason="qemu-system-aarch64 is not installed"),
+    pytest.mark.skipif(shutil.which("dnsmasq") is None, reason="dnsmasq (dnsmasq-base) is not installed"),
 ]
+
+
+def run(*args: str, **kw: object) -> subprocess.CompletedProcess[str]:
+    kw.setdefault("timeout", 120)
+    return subprocess.run(list(args), check=True, capture_output=True, text=True, **kw)  # type: ignore[call-overload]
+
+
+# -- the build, the table, the network -----------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -81,18 +141,270 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+class Table:
+    """The station's network as a namespace: a tap device for the VM, dnsmasq handing it
+    its address, and the register serving on the host end."""
+
+    def __init__(self, work: Path) -> None:
+        self.work = work
+        self.ns = f"vk-img-{os.getpid()}"
+        self.db = work / "register.db"
+        self.procs: list[subprocess.Popen[bytes]] = []
+        run("ip", "netns", "add", self.ns)
+        try:
+            run("ip", "-n", self.ns, "link", "set", "lo", "up")
+            run("ip", "-n", self.ns, "tuntap", "add", "dev", TAP, "mode", "tap")
+            run("ip", "-n", self.ns, "addr", "add", f"{HOST_ADDR}/{PREFIX}", "dev", TAP)
+            run("ip", "-n", self.ns, "link", "set", TAP, "up")
+            store = open_store(f"sqlite:///{self.db}")
+            store.migrate()
+            fill(store)
+            store.close()
+            self.credential = work / "bord1.credential"
+            self.in_ns(sys.executable, "-m", "valgkiosk", "register", "issue-credential", "--db",
+                       f"sqlite:///{self.db}", "--kiosk-id", "prove-bord1", "--kommune", "0301", "--krets", "0101",
+                       "--bord", "1", "--out", str(self.credential))
+            self.start("dnsmasq", "--no-daemon", "--conf-file=/dev/null", f"--interface={TAP}", "--bind-interfaces",
+                       "--port=0", "--no-resolv", "--no-hosts", f"--dhcp-range={VM_ADDR},{VM_ADDR},255.255.255.0,1h",
+                       f"--dhcp-option=3,{HOST_ADDR}", f"--dhcp-leasefile={work / 'leases'}",
+                       log="dnsmasq.log")
+            self.start(sys.executable, "-m", "valgkiosk", "register", "serve", "--db", f"sqlite:///{self.db}",
+                       "--host", HOST_ADDR, "--port", str(REGISTER_PORT), "--log-level", "warning",
+                       log="register.log")
+        except BaseException:
+            self.close()
+            raise
+
+    def in_ns(self, *command: str, **kw: object) -> subprocess.CompletedProcess[str]:
+        return run("ip", "netns", "exec", self.ns, *command, **kw)
+
+    def start(self, *command: str, log: str) -> subprocess.Popen[bytes]:
+        with open(self.work / log, "ab") as out:
+            proc = subprocess.Popen(["ip", "netns", "exec", self.ns, *command], stdout=out, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.procs.append(proc)
+        return proc
+
+    def checkoffs(self, manntallsnummer: str) -> int:
+        with sqlite3.connect(self.db) as db:
+            return db.execute("SELECT count(*) FROM checkoffs c JOIN voters v ON v.id = c.voter_id "
+                              "WHERE v.manntallsnummer = ?", (manntallsnummer,)).fetchone()[0]
+
+    def cut(self) -> None:
+        """The router's end of the cable goes dark."""
+        run("ip", "-n", self.ns, "link", "set", TAP, "down")
+
+    def close(self) -> None:
+        for proc in reversed(self.procs):
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(timeout=10)
+        subprocess.run(["ip", "netns", "del", self.ns], capture_output=True, timeout=30)
+
+
 @pytest.fixture(scope="module")
-def provisioned(built: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the image with a table's config: the demo register in memory, an evdev
-    scanner by USB ids (no such device in the VM: the kiosk starts and says so). The VM has
-    a USB controller with a keyboard on it, which the policy does not allow."""
+def table(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Table]:
+    t = Table(tmp_path_factory.mktemp("table-net"))
+    try:
+        yield t
+    finally:
+        t.close()
+
+
+@pytest.fixture(scope="module")
+def ikt_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    key = tmp_path_factory.mktemp("ikt") / "id_ed25519"
+    run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "ikt@kommune", "-f", str(key))
+    return key
+
+
+@pytest.fixture(scope="module")
+def provisioned(built: Path, table: Table, ikt_key: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the image with the table's config, credential and the IT team's key,
+    made as the guide says (provision.sh; the file name is the table's)."""
     work = tmp_path_factory.mktemp("table")
+    pin_hash = run(sys.executable, "-m", "valgkiosk", "pin-hash", "--stdin", input=CHAIR_PIN + "\n").stdout
     config = work / "bord1.toml"
-    config.write_text(BOOT_STATION, encoding="utf-8")
-    out = work / "out"
-    subprocess.run([str(REPO / "image-build" / "provision.sh"), "--image", str(built / "valgkiosk.img"),
-                    "--out", str(out), "--config", str(config), "--name", "bord1"], check=True, timeout=600)
-    return out / "bord1.img"
+    config.write_text(BOOT_STATION.format(host=HOST_ADDR, port=REGISTER_PORT, router_port=ROUTER_PORT,
+                                          pin_hash=pin_hash.split('"')[1]), encoding="utf-8")
+    out = work / "ut"
+    result = run(str(REPO / "image-build" / "provision.sh"), "--image", str(built / "valgkiosk.img"), "--out", str(out),
+                 "--config", str(config), "--credential", str(table.credential),
+                 "--authorized-keys", f"{ikt_key}.pub", timeout=600)
+    image = out / "valgkiosk-0301-0101-bord1.img"
+    assert result.stdout.splitlines()[0] == str(image), result.stdout
+    assert image.is_file() and (out / "valgkiosk-0301-0101-bord1.img.bmap").is_file()
+    return image
+
+
+# -- the VM ---------------------------------------------------------------------------------------
+
+QCODES = {**{c: c for c in "0123456789abcdefghijklmnopqrstuvwxyz"}, "\n": "ret"}
+
+
+class Qmp:
+    """QEMU's machine protocol on a unix socket: commands, one answer each."""
+
+    def __init__(self, path: Path) -> None:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                self.sock = socket.socket(socket.AF_UNIX)
+                self.sock.connect(str(path))
+                break
+            except OSError:
+                self.sock.close()
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        self.file = self.sock.makefile("rw", encoding="utf-8")
+        json.loads(self.file.readline())  # the greeting
+        self("qmp_capabilities")
+
+    def __call__(self, command: str, **arguments: object) -> object:
+        self.file.write(json.dumps({"execute": command, "arguments": arguments}) + "\n")
+        self.file.flush()
+        while True:
+            answer = json.loads(self.file.readline())
+            if "return" in answer:
+                return answer["return"]
+            if "error" in answer:
+                raise RuntimeError(f"{command}: {answer['error']}")
+
+    def keys(self, *names: str, device: str | None = "video0") -> None:
+        """Press and release each key (a QEMU qcode: "f5", "ret", "7"), one after another,
+        on the keyboard bound to ``device``'s screen (the clerk's); ``None``: the unbound one."""
+        for name in names:
+            for down in (True, False):
+                args: dict[str, object] = {"events": [{"type": "key", "data": {
+                    "down": down, "key": {"type": "qcode", "data": name}}}]}
+                if device is not None:
+                    args.update(device=device, head=0)
+                self("input-send-event", **args)
+                time.sleep(0.08)
+
+    def type(self, text: str, **kw: object) -> None:
+        self.keys(*(QCODES[c] for c in text), **kw)  # type: ignore[arg-type]
+
+
+class Vm:
+    """The booted table: its console read in the background, its screens, QMP."""
+
+    def __init__(self, built: Path, img: Path, table: Table, work: Path) -> None:
+        self.work = work
+        self.log = work / "console.log"
+        self.lines: list[str] = []
+        self.screens: dict[int, list[tuple[float, str]]] = {1: [], 3: []}
+        self.cond = threading.Condition()
+        self.started = time.monotonic()
+        cmdline = image_cmdline(img) + " console=ttyAMA0 valgkiosk.selftest valgkiosk.screenwatch " \
+            "systemd.show_status=true panic=-1"
+        qmp, scanner = work / "qmp.sock", work / "scanner.sock"
+        qemu = ["qemu-system-aarch64", "-M", "virt", "-cpu", "cortex-a72", "-smp", "2", "-m", "1536",
+                "-nodefaults", "-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot",
+                "-qmp", f"unix:{qmp},server=on,wait=off",
+                "-kernel", str(built / "vmlinuz"), "-initrd", str(built / "initrd.img"), "-append", cmdline,
+                "-drive", f"if=none,file={img},format=raw,id=disk", "-device", "virtio-blk-pci,drive=disk",
+                "-device", "i6300esb",
+                "-device", "virtio-gpu-pci,id=video0,xres=1024,yres=768",
+                "-netdev", f"tap,id=net,ifname={TAP},script=no,downscript=no",
+                "-device", "virtio-net-pci,netdev=net",
+                "-device", "qemu-xhci,id=xhci",
+                # the clerk's keyboard, bound to the screen: keys sent to video0 go to it
+                "-device", "usb-kbd,id=kbd,bus=xhci.0,port=1,display=video0",
+                "-chardev", f"socket,id=scan,path={scanner},server=on,wait=off",
+                "-device", "usb-serial,id=scanner,chardev=scan,bus=xhci.0,port=2",
+                # a keyboard nobody configured (keys sent to no screen go to it)
+                "-device", "usb-kbd,id=rogue,bus=xhci.0,port=3"]
+        self.proc = subprocess.Popen(["ip", "netns", "exec", table.ns, *qemu], stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        self.qmp = Qmp(qmp)
+        self.scanner_path = scanner
+        self._scanner: socket.socket | None = None
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        buffer = b""
+        block: tuple[int, list[str]] | None = None
+        with self.log.open("wb") as record:
+            while True:
+                chunk = os.read(self.proc.stdout.fileno(), 65536)
+                if not chunk:
+                    break
+                record.write(chunk)
+                record.flush()
+                buffer += chunk
+                *lines, buffer = buffer.split(b"\n")
+                for raw in lines:
+                    text = raw.decode("utf-8", "replace").replace("\r", "")
+                    # the self-test's report comes through the journal: "[ 12.3] selftest[686]: …"
+                    if "selftest[" in text:
+                        text = text.split("selftest[", 1)[-1].split("]: ", 1)[-1]
+                    with self.cond:
+                        if text.startswith("SCREEN ") and text[7:8].isdigit():
+                            block = (int(text.split()[1]), [])
+                        elif text.startswith("SCREEN| ") and block is not None:
+                            block[1].append(text[8:])
+                        elif text == "SCREEN END" and block is not None:
+                            self.screens.setdefault(block[0], []).append((time.monotonic(), "\n".join(block[1])))
+                            block = None
+                        else:
+                            self.lines.append(text)
+                        self.cond.notify_all()
+        with self.cond:
+            self.cond.notify_all()
+
+    def wait(self, what: str, done: Callable[[], object], timeout: float) -> object:
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                result = done()
+                if result:
+                    return result
+                left = deadline - time.monotonic()
+                if self.proc.poll() is not None and not self.reader.is_alive():
+                    raise AssertionError(f"{what}: the VM ended first (qemu exit code {self.proc.returncode}; "
+                                         f"with -no-reboot a reset, e.g. by the watchdog, ends it).\n{self.tail()}")
+                if left <= 0:
+                    raise AssertionError(f"{what}: not within {timeout:.0f} s.\n{self.tail()}")
+                self.cond.wait(min(left, 2.0))
+
+    def screen(self, vt: int = 1) -> str:
+        return self.screens[vt][-1][1] if self.screens.get(vt) else ""
+
+    def wait_screen(self, what: str, done: Callable[[str], bool], timeout: float = 120) -> str:
+        return self.wait(f"tty1 showing {what}", lambda: self.screen() if done(self.screen()) else "",
+                         timeout)  # type: ignore[return-value]
+
+    def tail(self) -> str:
+        return ("--- tty1 now:\n" + self.screen() + "\n--- console tail:\n" + "\n".join(self.lines[-40:]))
+
+    def scan(self, text: str) -> None:
+        """The hand scanner in serial mode sends the barcode and CR LF."""
+        if self._scanner is None:
+            self._scanner = socket.socket(socket.AF_UNIX)
+            self._scanner.connect(str(self.scanner_path))
+        self._scanner.sendall(text.encode() + b"\r\n")
+
+    def screendump(self, name: str) -> Path:
+        SCREENS.mkdir(parents=True, exist_ok=True)
+        path = SCREENS / f"{name}.png"
+        self.qmp("screendump", filename=str(path), format="png")
+        (SCREENS / f"{name}.txt").write_text(self.screen() + "\n", encoding="utf-8")
+        return path
+
+    def close(self) -> None:
+        if self._scanner is not None:
+            self._scanner.close()
+        self.proc.kill()
+        self.proc.wait(timeout=30)
+        self.reader.join(timeout=30)
 
 
 def image_cmdline(img: Path) -> str:
@@ -120,6 +432,7 @@ def boot_partition_file(img: Path, name: str) -> str:
                           text=True, check=True, env=env).stdout
 
 
+@pytest.mark.timeout(BUILD_TIMEOUT_S + 600)  # it may be the test that builds the image
 def test_boot_partition_is_the_kiosks(built: Path) -> None:
     """config.txt and cmdline.txt as the Pi's firmware reads them from the built image:
     the settings of image-build/rootfs/etc/default made it through raspi-firmware."""
@@ -130,69 +443,44 @@ def test_boot_partition_is_the_kiosks(built: Path) -> None:
     check_cmdline(boot_partition_file(img, "cmdline.txt"))
 
 
-def boot(built: Path, img: Path, log: Path) -> Iterator[str]:
-    """Boot ``img`` and yield console lines until the self-test ends or time runs out."""
-    cmdline = image_cmdline(img).replace("console=tty3", "console=ttyAMA0")
-    cmdline += " valgkiosk.selftest systemd.show_status=true panic=-1"
-    qemu = ["qemu-system-aarch64", "-M", "virt", "-cpu", "cortex-a72", "-smp", "2", "-m", "1536",
-            "-nodefaults", "-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot",
-            "-kernel", str(built / "vmlinuz"), "-initrd", str(built / "initrd.img"), "-append", cmdline,
-            "-drive", f"if=none,file={img},format=raw,id=disk", "-device", "virtio-blk-pci,drive=disk",
-            "-device", "i6300esb", "-device", "qemu-xhci", "-device", "usb-kbd", "-netdev", "user,id=net,restrict=on", "-device", "virtio-net-pci,netdev=net"]
-    proc = subprocess.Popen(qemu, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    assert proc.stdout is not None
-    deadline = time.monotonic() + BOOT_TIMEOUT_S
-    sel = selectors.DefaultSelector()
-    sel.register(proc.stdout, selectors.EVENT_READ)
-    buffer = b""
+@pytest.fixture(scope="module")
+def vm(built: Path, provisioned: Path, table: Table, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Vm]:
+    enlarge_disk(provisioned)  # as an SD card is larger than the image: the data partition grows
+    machine = Vm(built, provisioned, table, tmp_path_factory.mktemp("vm"))
     try:
-        with log.open("wb") as record:
-            while time.monotonic() < deadline:
-                if not sel.select(timeout=5):
-                    continue
-                chunk = os.read(proc.stdout.fileno(), 65536)
-                if not chunk:
-                    return  # qemu ended (a reset with -no-reboot, or a crash)
-                record.write(chunk)
-                record.flush()
-                buffer += chunk
-                *lines, buffer = buffer.split(b"\n")
-                for line in lines:
-                    # the report's lines come through the console as "[ 12.3] selftest[686]: …"
-                    text = line.decode("utf-8", "replace").replace("\r", "")
-                    text = text.split("selftest[", 1)[-1].split("]: ", 1)[-1] if "selftest[" in text else text
-                    yield text
-                    if text.startswith("VALGKIOSK-SELFTEST END"):
-                        return
+        yield machine
     finally:
-        proc.kill()
-        proc.wait(timeout=30)
+        machine.close()
+        SCREENS.mkdir(parents=True, exist_ok=True)
+        shutil.copy(machine.log, SCREENS / "console.log")
 
 
-@pytest.mark.timeout(BUILD_TIMEOUT_S + BOOT_TIMEOUT_S + 600)
-def test_image_boots_into_the_hardened_kiosk(built: Path, provisioned: Path, tmp_path: Path) -> None:
-    log = tmp_path / "console.log"
-    enlarge_disk(provisioned)
-    started = time.monotonic()
-    checks: dict[str, str] = {}
-    ended = ready_at = None
-    for line in boot(built, provisioned, log):
-        if "valgkiosk check-off kiosk" in line and "Started" in line and ready_at is None:
-            ready_at = time.monotonic() - started
+def report(vm: Vm) -> dict[str, str]:
+    checks = {}
+    for line in vm.lines:
         if line.startswith("CHECK "):
             _, name, verdict, *detail = line.split(" ")
             checks[name] = verdict + " " + " ".join(detail)
-        if line.startswith("VALGKIOSK-SELFTEST END"):
-            ended = time.monotonic() - started
-    tail = "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-60:])
-    assert ended is not None, f"no self-test report within {BOOT_TIMEOUT_S} s; console tail:\n{tail}"
+    return checks
+
+
+# -- the steps, in order, on one boot --------------------------------------------------------------
+
+
+@pytest.mark.timeout(BUILD_TIMEOUT_S + BOOT_TIMEOUT_S + 600)
+def test_image_boots_into_the_hardened_kiosk(vm: Vm) -> None:
+    vm.wait("the self-test's report", lambda: any(x.startswith("VALGKIOSK-SELFTEST END") for x in vm.lines),
+            BOOT_TIMEOUT_S)
+    ended = time.monotonic() - vm.started
+    ready = next((i for i, x in enumerate(vm.lines) if "valgkiosk check-off kiosk" in x and "Started" in x), None)
     (REPO / "build").mkdir(exist_ok=True)
-    (REPO / "build" / "image-boot-times.txt").write_text(
-        f"kiosk_ready_s={ready_at} selftest_end_s={ended:.0f}\n", encoding="utf-8")
+    (REPO / "build" / "image-boot-times.txt").write_text(f"selftest_end_s={ended:.0f} kiosk_started={ready is not None}\n",
+                                                         encoding="utf-8")
+    checks = report(vm)
     failed = {name: v for name, v in checks.items() if not v.startswith("ok")}
-    assert set(REQUIRED) <= set(checks), f"missing checks: {set(REQUIRED) - set(checks)}\n{tail}"
-    assert failed == {}, f"{failed}\n{tail}"
-    check_platform(checks, tail)
+    assert set(REQUIRED) <= set(checks), f"missing checks: {set(REQUIRED) - set(checks)}\n{vm.tail()}"
+    assert failed == {}, f"{failed}\n{vm.tail()}"
+    check_platform(checks, vm.tail())
 
 
 def check_platform(checks: dict[str, str], tail: str) -> None:
@@ -201,3 +489,76 @@ def check_platform(checks: dict[str, str], tail: str) -> None:
     assert set(PLATFORM_REQUIRED) <= set(checks), f"missing checks: {set(PLATFORM_REQUIRED) - set(checks)}\n{tail}"
     assert "label=" in checks["lgpio-gpiochip"] and "read=[" in checks["lgpio-gpiochip"], checks["lgpio-gpiochip"]
     assert "source=rtc" in checks["clock-source"] or "source=ntp" in checks["clock-source"], checks["clock-source"]
+
+
+@pytest.mark.timeout(300)
+def test_the_clerk_sees_the_idle_screen_and_no_kernel_message(vm: Vm) -> None:
+    vm.wait_screen("the idle screen", lambda s: "SKANN VALGKORT" in s, timeout=180)
+    # the screen-watch writes a critical kernel message every 20 s: it must land on tty3
+    vm.wait("a kernel message on tty3", lambda: "kjernemelding" in vm.screen(3), timeout=90)
+    time.sleep(1)
+    idle = vm.screen()
+    vm.screendump("idle")
+    everything_on_tty1 = "\n".join(text for _, text in vm.screens[1])
+    assert "kjernemelding" not in everything_on_tty1 and "valgkiosk-screenwatch" not in everything_on_tty1
+    assert "Traceback" not in everything_on_tty1
+    # the probes work in the unit's sandbox: no alarm on a healthy network
+    assert "SKANN VALGKORT" in idle and "ALARM" not in idle, idle
+
+
+@pytest.mark.timeout(300)
+def test_scan_and_enter_check_the_voter_off_once(vm: Vm, table: Table) -> None:
+    number = KARI.manntallsnummer
+    assert table.checkoffs(number) == 0
+    vm.scan(number)
+    vm.wait_screen("the voter to confirm", lambda s: "Kari" in s and "Enter" in s)
+    assert table.checkoffs(number) == 0  # nothing is recorded before the clerk confirms
+    vm.qmp.keys("ret")
+    vm.wait_screen("KRYSSET AV", lambda s: "KRYSSET AV" in s)
+    vm.screendump("krysset-av")
+    vm.qmp.keys("ret")  # a second Enter must not check off again
+    time.sleep(3)
+    assert table.checkoffs(number) == 1
+
+
+@pytest.mark.timeout(300)
+def test_an_unlisted_keyboard_is_refused(vm: Vm) -> None:
+    before = vm.screen()
+    vm.qmp.keys("f6", device=None)  # the caretaker's page, if this keyboard worked
+    time.sleep(4)
+    assert "Vaktmester" not in vm.screen() or "Vaktmester" in before
+    devices = next(v for k, v in report(vm).items() if k == "usb-only-allowed")
+    assert "1-3=0627:0001=0" in devices, devices  # the kernel never authorised it
+    assert "1-1=0627:0001=1" in devices and "1-2=0403:6001=1" in devices, devices
+
+
+@pytest.mark.timeout(600)
+def test_cut_link_raises_the_alarm_and_the_chair_starts_the_routine(vm: Vm, table: Table) -> None:
+    table.cut()
+    alarm = vm.wait_screen("the alarm", lambda s: "ALARM" in s, timeout=180)
+    assert "ruter" in alarm.lower(), alarm
+    vm.screendump("alarm")
+    vm.qmp.keys("f5")
+    vm.wait_screen("the chair's PIN prompt", lambda s: "PIN" in s, timeout=60)
+    vm.qmp.type(CHAIR_PIN + "\n")
+    routine = vm.wait_screen("the emergency routine", lambda s: "BEREDSKAP" in s.upper() and "PIN" not in s,
+                             timeout=120)
+    vm.screendump("beredskap")
+    assert "Traceback" not in routine
+
+
+@pytest.mark.timeout(300)
+def test_ssh_with_the_provisioned_key_runs_the_selftest(vm: Vm, table: Table, ikt_key: Path) -> None:
+    run("ip", "-n", table.ns, "link", "set", TAP, "up")
+    ssh = ["ip", "netns", "exec", table.ns, "ssh", "-i", str(ikt_key), "-o", "BatchMode=yes",
+           "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=20",
+           f"ikt@{VM_ADDR}", "/usr/lib/valgkiosk/selftest"]
+    deadline = time.monotonic() + 180
+    while True:
+        result = subprocess.run(ssh, capture_output=True, text=True, timeout=240)
+        if result.returncode != 255 or time.monotonic() > deadline:  # 255: ssh itself failed (link coming back)
+            break
+        time.sleep(5)
+    assert "VALGKIOSK-SELFTEST END" in result.stdout, result.stdout + result.stderr
+    failed = [line for line in result.stdout.splitlines() if line.startswith("CHECK ") and " ok " not in line + " "]
+    assert failed == [], result.stdout

@@ -113,3 +113,25 @@ def test_usb_modem_without_ids_is_refused(tmp_path: Path, monkeypatch: pytest.Mo
     code, _ = run_import(tmp_path, station() + '\n[modem]\ndevice = "/dev/ttyUSB2"\n', monkeypatch)
     assert code == 1
     assert "[modem]" in (tmp_path / "tty1").read_text(encoding="utf-8")
+
+
+def test_ssh_keys_go_where_sshd_can_read_them_as_the_it_user(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # sshd opens authorized_keys as the user logging in (ikt), who is not in the kiosk's
+    # group: the keys sit in a folder of their own that everyone may traverse and read,
+    # while the folder with the credential stays closed to others.
+    boot = boot_folder(tmp_path / "boot", station())
+    (boot / "authorized_keys").write_text("ssh-ed25519 AAAAtest ikt@kommune\n", encoding="utf-8")
+    run, ssh = tmp_path / "run" / "valgkiosk", tmp_path / "run" / "valgkiosk-public"
+    imp.import_config(boot, run)
+    keys = ssh / "authorized_keys"
+    assert keys.read_text(encoding="utf-8").startswith("ssh-ed25519 AAAAtest")
+    assert keys.stat().st_mode & 0o777 == 0o644 and ssh.stat().st_mode & 0o777 == 0o755
+    assert run.stat().st_mode & 0o007 == 0  # others cannot enter the credential's folder
+    assert not (run / "ssh").exists()
+    # the policy in force is public too (the self-test over SSH compares the devices with it)
+    assert (ssh / "usbguard-rules.conf").read_text(encoding="utf-8") == (run / "usbguard-rules.conf").read_text(
+        encoding="utf-8")
+    # a card without keys the next boot: no stale keys left behind
+    (boot / "authorized_keys").unlink()
+    imp.import_config(boot, run)
+    assert not keys.exists()

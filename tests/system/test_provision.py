@@ -142,3 +142,34 @@ def test_onto_a_flashed_card(image: Path, tmp_path: Path) -> None:
     assert provision("--device", card, "--config", config2, "--credential", tmp_path / "bord10.cred").returncode == 0
     assert "bord = 10" in read_boot(card, "valgkiosk/station.toml")
     assert read_boot(card, "cmdline.txt").count("systemd.machine_id=") == 1
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_from_a_fresh_clone_as_the_guide_says(image: Path, tmp_path: Path) -> None:
+    # A plain clone, no venv: provision.sh makes it, checks the config with the kiosk's own
+    # code and writes the file name the guide's flash step uses.
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "--no-hardlinks", str(REPO), str(clone)], check=True, timeout=120)
+    subprocess.run(["git", "-C", str(clone), "checkout", "-q", subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()],
+        check=True)
+    config = table(tmp_path / "in", 3)
+    environ = {k: v for k, v in env().items() if not k.startswith(("VIRTUAL_ENV", "VALGKIOSK_PYTHON"))}
+    environ["PATH"] = ":".join(p for p in environ.get("PATH", "").split(":") if ".venv" not in p)
+    check = subprocess.run([str(clone / "image-build" / "provision.sh"), "--check", "--config", str(config),
+                            "--credential", str(tmp_path / "in" / "bord3.cred")],
+                           capture_output=True, text=True, timeout=800, env=environ)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert f"Konfigurasjonen {config} er gyldig." in check.stdout
+    assert (clone / ".venv" / "bin" / "python").is_file()
+    out = tmp_path / "ut"
+    made = subprocess.run([str(clone / "image-build" / "provision.sh"), "--image", str(image), "--out", str(out),
+                           "--config", str(config), "--credential", str(tmp_path / "in" / "bord3.cred")],
+                          capture_output=True, text=True, timeout=300, env=environ)
+    assert made.returncode == 0, made.stdout + made.stderr
+    # docs/it-team.md, "Flash": sudo bmaptool copy ut/valgkiosk-0301-0101-bord3.img /dev/sdX
+    guide = (REPO / "docs" / "it-team.md").read_text(encoding="utf-8")
+    assert "bmaptool copy ut/valgkiosk-0301-0101-bord3.img" in guide
+    assert made.stdout.splitlines()[0] == str(out / "valgkiosk-0301-0101-bord3.img")
+    assert (out / "valgkiosk-0301-0101-bord3.img.bmap").is_file()

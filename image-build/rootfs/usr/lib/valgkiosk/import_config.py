@@ -27,6 +27,10 @@ RUN_DIR = Path(os.environ.get("VALGKIOSK_RUN_DIR", "/run/valgkiosk"))
 SCREEN = os.environ.get("VALGKIOSK_SCREEN", "/dev/tty1")
 KIOSK_GROUP = "valgkiosk"
 ETC = Path("/etc/valgkiosk")
+#: What every user may read goes to /run/PUBLIC_DIR_NAME/ (beside RUN_DIR): the IT team's
+#: authorized_keys (sshd reads them as the user logging in) and a copy of the USB policy
+#: in force (the self-test over SSH checks the authorised devices against it).
+PUBLIC_DIR_NAME = "valgkiosk-public"
 
 #: Files copied from the boot partition when present (the station config is required).
 IMPORTED = ("station.toml", "credential", "register-ca.pem")
@@ -47,17 +51,42 @@ class DeviceError(ValueError):
     cannot write a rule for; the message is Norwegian, for the IT team."""
 
 
+#: What each kind of device may present (USB interface class:subclass:protocol), so that a
+#: device that only claims a configured id but is something else (mass storage, a network
+#: adapter) is rejected. ``match-all``: every interface the device has must be one of these.
+SCANNER_HID = "03:00:* 03:01:01"          # a HID keyboard (and the non-boot HID POS interface)
+SCANNER_SERIAL = "02:02:* 0a:00:* ff:*:*"  # CDC ACM, or a vendor-specific USB-serial chip
+PRINTER = "07:01:*"                        # the USB printer class
+MODEM = "02:02:* 0a:00:* ff:*:*"           # CDC ACM, or the vendor-specific serial ports of a modem
+KEYBOARD = "03:01:01"                      # a HID boot keyboard, and nothing else (``equals``)
+
+#: Characters that may never reach a USBGuard string or a udev match: quotes and
+#: backslashes end or escape strings, glob characters and "|" widen udev matches.
+_UNSAFE = set('"\\*?[]|')
+
+
 def _quoted(value: str, what: str) -> str:
     """A string for a USBGuard or udev rule, or a DeviceError if it cannot be one safely."""
-    if any(c in value for c in '"\\\n\r*?[]') or not value.strip():
-        raise DeviceError(f"{what} «{value}» kan ikke brukes i en regel (tegn som \" \\ * ? [ ] er ikke lov).")
+    if (any(c in _UNSAFE or not c.isprintable() for c in value) or not value.strip()
+            or value != value.strip()):
+        raise DeviceError(f"{what} «{value}» kan ikke brukes i en regel (tegn som \" \\ * ? [ ] | og "
+                          "kontrolltegn er ikke lov).")
     return f'"{value}"'
 
 
+def _port(port: str | None, what: str) -> str:
+    """USBGuard's ``via-port`` clause for a configured port ("" without one)."""
+    return "" if port is None else f" via-port {_quoted(port, what + ' port')}"
+
+
 def _usb_match(vendor: int | None, product: int | None, name: str | None, what: str) -> str | None:
-    """The USBGuard match for a device given by ids or by name (None: not a USB device)."""
+    """The USBGuard match for a device given by ids or by name (None: not a USB device).
+    A vendor without a product would admit every device of that vendor: refused."""
     if vendor is not None:
-        return f"id {vendor:04x}:{product:04x}" if product is not None else f"id {vendor:04x}:*"
+        if product is None:
+            raise DeviceError(f"{what}: «vendor» er satt uten «product»; USB-vakten ville slippe til alt "
+                              "fra den produsenten. Oppgi begge.")
+        return f"id {vendor:04x}:{product:04x}"
     if product is not None:
         raise DeviceError(f"{what}: «product» er satt uten «vendor»; USB-vakten trenger begge.")
     if name:
@@ -65,9 +94,15 @@ def _usb_match(vendor: int | None, product: int | None, name: str | None, what: 
     return None
 
 
+def _allow(match: str, port: str | None, interfaces: str, what: str, *, exactly: bool = False) -> str:
+    operator = "equals" if exactly else "match-all"
+    return f"allow {match}{_port(port, what)} with-interface {operator} {{ {interfaces} }}"
+
+
 def usbguard_policy(config: cfg.StationConfig) -> str:
-    """The USBGuard rules for this table: the base devices, the scanner and the printer;
-    the last rule rejects everything else."""
+    """The USBGuard rules for this table: the base devices, then the scanner, the clerk's
+    keyboard, the printer and the modem, each by its ids (and port, if configured) and the
+    interfaces its kind may present; the last rule rejects everything else."""
     lines = [BASE_POLICY.rstrip("\n")]
     sc = config.scanner
     if sc.kind in ("evdev", "serial"):
@@ -79,7 +114,14 @@ def usbguard_policy(config: cfg.StationConfig) -> str:
                 raise DeviceError("skanneren må angis med «vendor» og «product» (eller «name») "
                                   "for at USB-vakten skal slippe den til.")
         else:
-            lines += ["# The hand scanner (station config [scanner]).", f"allow {match}"]
+            kinds = SCANNER_HID if sc.kind == "evdev" else SCANNER_SERIAL
+            lines += ["# The hand scanner (station config [scanner]).", _allow(match, sc.port, kinds, "skanneren")]
+    kb = getattr(config, "keyboard", None)
+    if kb is not None:
+        match = _usb_match(kb.vendor, kb.product, None, "tastaturet")
+        assert match is not None  # the section requires both ids
+        lines += ["# The clerk's keyboard (station config [keyboard]): a HID keyboard, nothing else.",
+                  _allow(match, kb.port, KEYBOARD, "tastaturet", exactly=True)]
     pr = config.printer
     if pr.kind in ("usb", "serial", "file"):
         match = _usb_match(pr.vendor, pr.product, None, "skriveren")
@@ -87,11 +129,17 @@ def usbguard_policy(config: cfg.StationConfig) -> str:
             if pr.kind == "usb" or (pr.device and _is_usb_device(pr.device)):
                 raise DeviceError("skriveren må angis med «vendor» og «product» for at USB-vakten skal slippe den til.")
         else:
-            lines += ["# The receipt printer (station config [printer]).", f"allow {match}"]
+            kinds = PRINTER if pr.kind in ("usb", "file") else SCANNER_SERIAL
+            lines += ["# The receipt printer (station config [printer]).", _allow(match, None, kinds, "skriveren")]
     modem = getattr(config, "modem", None)
-    if modem is not None and _is_usb_device(modem.device):
-        raise DeviceError("modemet i [modem] er en USB-enhet, og USB-vakten slipper bare til enheter med kjente "
-                          "USB-id-er; [modem] har ennå ingen «vendor»/«product».")
+    if modem is not None:
+        match = _usb_match(modem.vendor, modem.product, None, "modemet")
+        if match is None:
+            if _is_usb_device(modem.device):
+                raise DeviceError("modemet i [modem] er en USB-enhet: oppgi «vendor» og «product» (lsusb) for at "
+                                  "USB-vakten skal slippe det til.")
+        else:
+            lines += ["# The mobile fallback's modem (station config [modem]).", _allow(match, None, MODEM, "modemet")]
     lines += ["# Everything else is rejected.", "reject"]
     return "\n".join(lines) + "\n"
 
@@ -105,14 +153,17 @@ def _is_usb_device(device: str) -> bool:
     return _is_usb_tty(device) or device.startswith("/dev/usb/")
 
 
-def _udev_match(vendor: int | None, product: int | None, name: str | None, what: str) -> list[str]:
+def _udev_match(vendor: int | None, product: int | None, name: str | None, what: str,
+                port: str | None = None) -> list[str]:
+    """udev match keys for the device (its USB ancestor's ids, its port), [] for none."""
+    where = [] if port is None else [f"KERNELS=={_quoted(port, what + ' port')}"]
     if vendor is not None:
         match = [f'ATTRS{{idVendor}}=="{vendor:04x}"']
         if product is not None:
             match.append(f'ATTRS{{idProduct}}=="{product:04x}"')
-        return match
+        return match + where
     if name:
-        return [f"ATTRS{{name}}=={_quoted(name, what + ' navn')}"]
+        return [f"ATTRS{{name}}=={_quoted(name, what + ' navn')}"] + where
     return []
 
 
@@ -122,7 +173,7 @@ def udev_rules(config: cfg.StationConfig) -> str:
     own = f'GROUP="{KIOSK_GROUP}", MODE="0660"'
     lines = ["# Generated at boot by valgkiosk-config.service from the station config. Do not edit."]
     sc = config.scanner
-    match = _udev_match(sc.vendor, sc.product, sc.name, "skanneren")
+    match = _udev_match(sc.vendor, sc.product, sc.name, "skanneren", getattr(sc, "port", None))
     if sc.kind == "evdev" and match:
         lines.append(", ".join(['SUBSYSTEM=="input"', 'KERNEL=="event*"', *match, own,
                                 'SYMLINK+="valgkiosk-scanner"']))
@@ -141,6 +192,11 @@ def udev_rules(config: cfg.StationConfig) -> str:
     elif pr.kind == "serial" and pmatch:
         lines.append(", ".join(['SUBSYSTEM=="tty"', *pmatch, own, 'ENV{ID_MM_DEVICE_IGNORE}="1"',
                                 'SYMLINK+="valgkiosk-printer"']))
+    modem = getattr(config, "modem", None)
+    mmatch = _udev_match(modem.vendor, modem.product, None, "modemet") if modem is not None else []
+    if mmatch:
+        lines.append(", ".join(['SUBSYSTEM=="tty"', *mmatch, own, 'ENV{ID_MM_DEVICE_IGNORE}="1"',
+                                'SYMLINK+="valgkiosk-modem"']))
     return "\n".join(lines) + "\n"
 
 
@@ -182,25 +238,34 @@ def _with_device_rules(config: cfg.StationConfig, path: Path) -> cfg.StationConf
     return config
 
 
-def import_config(boot: Path | None = None, run: Path | None = None) -> cfg.StationConfig:
+def import_config(boot: Path | None = None, run: Path | None = None, public: Path | None = None) -> cfg.StationConfig:
     """Copy the boot partition's files into ``run``, validate, write the generated rules."""
     boot = BOOT_DIR if boot is None else boot
     run = RUN_DIR if run is None else run
     run.mkdir(parents=True, exist_ok=True)
+    os.chmod(run, 0o750)
     for name in IMPORTED:
         (run / name).unlink(missing_ok=True)
         if (boot / name).is_file():
             shutil.copyfile(boot / name, run / name)
             os.chmod(run / name, 0o640)
+    # The IT team's SSH keys in a folder that every user may traverse: sshd reads
+    # authorized_keys as the user logging in (ikt), who has no way into /run/valgkiosk.
+    public = run.parent / PUBLIC_DIR_NAME if public is None else public
+    public.mkdir(mode=0o755, exist_ok=True)
+    os.chmod(public, 0o755)
+    for name in ("authorized_keys", "usbguard-rules.conf"):
+        (public / name).unlink(missing_ok=True)
     keys = boot / "authorized_keys"
     if keys.is_file():
-        (run / "ssh").mkdir(mode=0o755, exist_ok=True)
-        shutil.copyfile(keys, run / "ssh" / "authorized_keys")
-        os.chmod(run / "ssh" / "authorized_keys", 0o644)
+        shutil.copyfile(keys, public / "authorized_keys")
+        os.chmod(public / "authorized_keys", 0o644)
     config = check_folder(run)
     policy = run / "usbguard-rules.conf"
     policy.write_text(usbguard_policy(config), encoding="utf-8")
     os.chmod(policy, 0o600)
+    shutil.copyfile(policy, public / "usbguard-rules.conf")
+    os.chmod(public / "usbguard-rules.conf", 0o644)
     (run / "70-valgkiosk-devices.rules").write_text(udev_rules(config), encoding="utf-8")
     os.chmod(run / "70-valgkiosk-devices.rules", 0o644)
     return config
