@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from valgkiosk.register import credentials
+from valgkiosk.register.access import LOOKUP_LIMIT, SEARCH_LIMIT
 from valgkiosk.register.model import ELECTION_TYPES, Election, Kiosk, Role
 from valgkiosk.register.store import SqlStore, StoreError, open_store
 
@@ -178,6 +179,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if bool(args.tls_cert) != bool(args.tls_key):
         raise CliError("TLS trenger både --tls-cert og --tls-key.")
     os.environ[DB_ENV] = url
+    for kind in ("lookup", "search"):  # read by every worker (valgkiosk.register.asgi)
+        os.environ[f"VALGKIOSK_REGISTER_{kind.upper()}_RATE"] = str(getattr(args, f"{kind}_rate"))
+        os.environ[f"VALGKIOSK_REGISTER_{kind.upper()}_BURST"] = str(getattr(args, f"{kind}_burst"))
     uvicorn.run(
         "valgkiosk.register.asgi:create_from_env", factory=True,
         host=args.host, port=args.port, workers=args.workers,
@@ -223,7 +227,9 @@ def log_config(level: str) -> dict[str, Any]:
 def serve_args(db_url: str, *, host: str = "127.0.0.1", port: int = 8470) -> argparse.Namespace:
     """Arguments for ``cmd_serve`` when another command starts the register."""
     return argparse.Namespace(func=cmd_serve, db=db_url, host=host, port=port, workers=1, tls_cert=None,
-                              tls_key=None, access_log=False, log_level="warning")
+                              tls_key=None, access_log=False, log_level="warning",
+                              lookup_rate=LOOKUP_LIMIT.per_minute, lookup_burst=LOOKUP_LIMIT.burst,
+                              search_rate=SEARCH_LIMIT.per_minute, search_burst=SEARCH_LIMIT.burst)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -281,6 +287,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--tls-key")
     p.add_argument("--access-log", action="store_true")
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    p.add_argument("--lookup-rate", type=float, default=LOOKUP_LIMIT.per_minute,
+                   help="lookups a minute per credential and process (0: no limit; default %(default)g)")
+    p.add_argument("--lookup-burst", type=int, default=LOOKUP_LIMIT.burst, help="default %(default)d")
+    p.add_argument("--search-rate", type=float, default=SEARCH_LIMIT.per_minute,
+                   help="searches a minute per credential and process (0: no limit; default %(default)g)")
+    p.add_argument("--search-burst", type=int, default=SEARCH_LIMIT.burst, help="default %(default)d")
 
 
 def run(args: argparse.Namespace) -> int:
