@@ -9,8 +9,8 @@ import sqlite3
 import logging
 import os
 import sys
-from collections.abc import Iterator
-from datetime import date, datetime, timezone
+from collections.abc import Callable, Iterable, Iterator
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ def _store(args: argparse.Namespace, *, migrate: bool = False) -> Iterator[SqlSt
     """The register named on the command line, set up (or migrated when asked), then closed."""
     store = open_store(_db_url(args))
     try:
+        _check_connection(store)
         if migrate:
             store.migrate()
         elif store.schema_version() == 0:
@@ -45,6 +46,54 @@ def _store(args: argparse.Namespace, *, migrate: bool = False) -> Iterator[SqlSt
         yield store
     finally:
         store.close()
+
+
+def _check_connection(store: SqlStore) -> None:
+    """Fail at once with the server's own reason (e.g. peer authentication as the wrong
+    user) instead of the pool's "PoolTimeout" after ten seconds of retries."""
+    dsn = getattr(store, "dsn", None)
+    if dsn is None:
+        return
+    import psycopg
+
+    try:
+        psycopg.connect(dsn, connect_timeout=5).close()
+    except psycopg.OperationalError as exc:
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        hint = ""
+        if "peer authentication failed" in reason.lower():
+            import getpass
+
+            hint = (f" Du kjører som «{getpass.getuser()}»: kjør kommandoen som brukeren i "
+                    "databaseadressen (f.eks. «sudo -u valgkiosk-register …»).")
+        raise CliError(f"Får ikke kontakt med databasen: {reason}.{hint}") from None
+
+
+def _progress() -> Callable[[Iterable[Any], int, str], Iterator[Any]]:
+    """A ``track(items, total, description)`` drawing a progress bar with rate and time left
+    on stderr (rich, which Textual already brings; a plain final line when not a terminal)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn
+    from rich.progress import TimeRemainingColumn
+    from rich.text import Text
+
+    class Rate(ProgressColumn):
+        def render(self, task: Any) -> Text:
+            return Text(f"{task.speed:,.0f} rader/s".replace(",", " ") if task.speed else "")
+
+    def track(items: Iterable[Any], total: int, description: str) -> Iterator[Any]:
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), Rate(),
+                      TimeRemainingColumn(), console=Console(stderr=True)) as bar:
+            task = bar.add_task(description, total=total)
+            step = 0
+            for item in items:
+                yield item
+                step += 1
+                if step == 5000:
+                    bar.advance(task, step)
+                    step = 0
+            bar.advance(task, step)
+    return track
 
 
 def _date(text: str) -> date:
@@ -77,7 +126,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     from valgkiosk.register.importer import import_csv
 
     with _store(args) as store:
-        count = import_csv(store, Path(args.file))
+        count = import_csv(store, Path(args.file), track=_progress())
         print(f"Importerte {count} velgere fra {args.file}.")
     return 0
 
@@ -92,7 +141,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         count = synthetic.populate(
             store, voters=args.voters, seed=args.seed, election_year=election.year,
             kommuner=args.kommuner, kretser_per_kommune=args.kretser,
-            own_station_required=args.own_station_required,
+            own_station_required=args.own_station_required, track=_progress(),
         )
         print(f"Laget et syntetisk manntall med {count} velgere (frø {args.seed}).")
     return 0
@@ -164,6 +213,44 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
             kind = "avkrysning" if a.kind == "checkoff" else "beredskapsstemme"
             print(f"    {a.at:%Y-%m-%d %H:%M:%S} {kind:17} krets {a.krets} bord {a.bord} ({a.kiosk_id})")
     return 0
+
+
+def cmd_stations(args: argparse.Namespace) -> int:
+    with _store(args) as store:
+        rules = {k.kommune: k for k in store.kommuner()}
+        for s in store.kretser():
+            k = rules.get(s.kommune)
+            rule = "eget valglokale påkrevd" if k and k.own_station_required else "hvilket som helst valglokale"
+            print(f"kommune {s.kommune} ({k.navn if k else '?'})  krets {s.krets}  {s.navn}  [{rule}]")
+    return 0
+
+
+def cmd_set_rule(args: argparse.Namespace) -> int:
+    from valgkiosk.register.model import Kommune
+
+    with _store(args) as store:
+        found = {k.kommune: k for k in store.kommuner()}.get(args.kommune)
+        if found is None:
+            raise CliError(f"Kommune {args.kommune} finnes ikke i registeret (se «valgkiosk register stations»).")
+        required = args.own_station_required == "ja"
+        store.save_places([Kommune(found.kommune, found.navn, required)], [])
+        print(f"Kommune {found.kommune} ({found.navn}): "
+              f"{'velgerne må stemme i sitt eget valglokale' if required else 'velgerne kan stemme i hvilket som helst valglokale'}.")
+    return 0
+
+
+def cmd_access_report(args: argparse.Namespace) -> int:
+    from valgkiosk.register.access import alerts
+
+    since = datetime.now(timezone.utc) - timedelta(minutes=args.minutes)
+    with _store(args) as store:
+        rows = store.access_summary(since)
+    for r in rows:
+        reasons = alerts(r, args.minutes)
+        mark = "VARSEL" if reasons else "ok"
+        print(f"{mark:6} {r.kiosk_id}: {r.lookups} oppslag, {r.searches} søk, {r.checkoffs} avkrysninger, "
+              f"{r.rate_limited} avvist" + (f" — {'; '.join(reasons)}" if reasons else ""))
+    return 1 if any(alerts(r, args.minutes) for r in rows) else 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -271,6 +358,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--kiosk-id", required=True)
 
     command("credentials", cmd_credentials, "list issued credentials")
+    command("stations", cmd_stations, "list the municipalities and stations (for issue-credential)")
+    p = command("set-rule", cmd_set_rule, "whether a municipality's voters must vote at their own station")
+    p.add_argument("--kommune", required=True)
+    p.add_argument("--own-station-required", choices=["ja", "nei"], required=True)
+    p = command("access-report", cmd_access_report,
+                "lookups and searches per credential; exit 1 when one looks like a scraper")
+    p.add_argument("--minutes", type=int, default=60)
 
     p = command("counts", cmd_counts, "check-offs, emergency votes and misregistrations per table")
     p.add_argument("--kommune")
