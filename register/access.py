@@ -82,6 +82,7 @@ class AccessLog:
         self._interval = interval
         self._pending: list[AccessRecord] = []
         self._task: asyncio.Task[None] | None = None
+        self._writing: asyncio.Lock | None = None  # made on the server's loop
 
     def record(self, at: datetime, kiosk_id: str, kind: str, asked: str, outcome: str) -> None:
         self._pending.append(AccessRecord(at, kiosk_id, kind, asked, outcome))
@@ -94,14 +95,19 @@ class AccessLog:
             await self.flush()
 
     async def flush(self) -> None:
-        batch, self._pending = self._pending, []
-        if not batch:
-            return
-        try:
-            await anyio.to_thread.run_sync(self._store.record_access, batch)
-        except Exception as exc:  # noqa: BLE001 - keep them for the next try
-            log.error("could not write %d access records: %s", len(batch), type(exc).__name__)
-            self._pending[:0] = batch
+        """Write what is pending; when it returns, every record made before is stored
+        (a write already under way is waited for)."""
+        if self._writing is None:
+            self._writing = asyncio.Lock()
+        async with self._writing:
+            batch, self._pending = self._pending, []
+            if not batch:
+                return
+            try:
+                await anyio.to_thread.run_sync(self._store.record_access, batch)
+            except Exception as exc:  # noqa: BLE001 - keep them for the next try
+                log.error("could not write %d access records: %s", len(batch), type(exc).__name__)
+                self._pending[:0] = batch
 
 
 def alerts(s: AccessSummary, minutes: float) -> list[str]:
