@@ -347,6 +347,7 @@ class Server:
         out = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child
         self.proc = subprocess.Popen(
             [*valgkiosk_cmd(), "register", "serve", "--db", self.url, "--host", "127.0.0.1",
+             "--lookup-rate", "0",  # a load test is a scraper by design
              "--port", str(self.port), "--workers", str(self.workers), "--log-level", "warning"],
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )

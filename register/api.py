@@ -13,7 +13,7 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -38,6 +38,7 @@ from stdnum.no import fodselsnummer as fnr_check
 from valgkiosk import __version__
 from valgkiosk.core import manntallsnummer as mnr
 from valgkiosk.register import search as name_search
+from valgkiosk.register.access import LOOKUP_LIMIT, SEARCH_LIMIT, AccessLog, Limit, RateLimiter, alerts
 from valgkiosk.register.credentials import CredentialCache
 from valgkiosk.register.model import (
     Checkoff,
@@ -64,9 +65,9 @@ MAX_UPLOAD_VOTES = 5000
 class ApiError(Exception):
     """An error answered as ``{"error": {"code", "message"}}``."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+        self.status, self.code, self.message, self.headers = status, code, message, headers
 
 
 def _json(content: Any) -> Response:
@@ -159,10 +160,15 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+_WITH_ADDRESS = Field(default=False, strict=True,
+                      description="include the voter's address: only when a manual valgkort is being made")
+
+
 class LookupRequest(_Strict):
     """Look a voter up by the number on the valgkort."""
 
     manntallsnummer: str = _manntallsnummer_field()
+    with_address: bool = _WITH_ADDRESS
 
 
 class CheckoffRequest(_Strict):
@@ -178,6 +184,7 @@ class SearchRequest(_Strict):
     fodselsnummer: str | None = Field(default=None, max_length=32, pattern=FODSELSNUMMER_PATTERN)
     navn: str | None = Field(default=None, min_length=2, max_length=200, pattern=TEXT_PATTERN)
     fodselsdato: JsonDate | None = None
+    with_address: bool = _WITH_ADDRESS
 
     @model_validator(mode="after")
     def _one_way(self) -> "SearchRequest":
@@ -233,14 +240,16 @@ class EmergencyUpload(_Strict):
 
 # -- response documents (for OpenAPI; answers are built as plain dicts) ---------------
 class VoterOut(BaseModel):
+    """A voter as the clerk needs them; the address only when it was asked for."""
+
     manntallsnummer: str
     fornavn: str
     etternavn: str
     navn: str
     fodselsdato: date
-    adresse: str
-    postnummer: str
-    poststed: str
+    adresse: str | None = Field(default=None, description="only with with_address")
+    postnummer: str | None = Field(default=None, description="only with with_address")
+    poststed: str | None = Field(default=None, description="only with with_address")
     kommune: str
     krets: str
     krets_navn: str
@@ -361,21 +370,42 @@ class ReconciliationOut(BaseModel):
     duplicates: list[DuplicateOut]
 
 
+class CredentialAccessOut(BaseModel):
+    kiosk_id: str
+    lookups: int
+    searches: int
+    rate_limited: int
+    nobody_found: int
+    checkoffs: int
+    first: datetime
+    last: datetime
+    alert: bool
+    reasons: list[str]
+
+
+class AccessReportOut(BaseModel):
+    since: datetime
+    minutes: int
+    credentials: list[CredentialAccessOut]
+
+
 # -- JSON building ----------------------------------------------------------------------
 def _ts(value: datetime) -> str:
     return value.astimezone(timezone.utc).isoformat()
 
 
-def voter_json(voter: Voter, krets_navn: str) -> dict[str, Any]:
-    """A voter as the API shows it (never the fødselsnummer)."""
-    return {
+def voter_json(voter: Voter, krets_navn: str, *, with_address: bool = False) -> dict[str, Any]:
+    """A voter as the API shows it (never the fødselsnummer; the address only if asked)."""
+    shown: dict[str, Any] = {
         "manntallsnummer": voter.manntallsnummer, "fornavn": voter.fornavn,
         "etternavn": voter.etternavn, "navn": voter.navn,
-        "fodselsdato": voter.fodselsdato.isoformat(), "adresse": voter.adresse,
-        "postnummer": voter.postnummer, "poststed": voter.poststed,
+        "fodselsdato": voter.fodselsdato.isoformat(),
         "kommune": voter.kommune, "krets": voter.krets, "krets_navn": krets_navn,
         "sami": voter.sami,
     }
+    if with_address:
+        shown.update(adresse=voter.adresse, postnummer=voter.postnummer, poststed=voter.poststed)
+    return shown
 
 
 def misregistration_json(m: Misregistration) -> dict[str, Any]:
@@ -391,10 +421,11 @@ def checkoff_json(c: Checkoff) -> dict[str, Any]:
     }
 
 
-def status_json(status: VoterStatus) -> dict[str, Any]:
+def status_json(status: VoterStatus, *, with_address: bool = False) -> dict[str, Any]:
     return {
         "verdict": status.verdict.value,
-        "voter": None if status.voter is None else voter_json(status.voter, status.krets_navn),
+        "voter": None if status.voter is None else voter_json(status.voter, status.krets_navn,
+                                                              with_address=with_address),
         "checkoff": None if status.checkoff is None else checkoff_json(status.checkoff),
     }
 
@@ -533,6 +564,8 @@ def create_app(
     now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
     credential_ttl: float = 5.0,
     status_heartbeat_s: float = 10.0,
+    lookup_limit: Limit = LOOKUP_LIMIT,
+    search_limit: Limit = SEARCH_LIMIT,
 ) -> FastAPI:
     """Build the register's ASGI application over ``store``."""
     app = FastAPI(
@@ -544,6 +577,18 @@ def create_app(
     app.add_middleware(Gate)
     app.state.credentials = CredentialCache(store, ttl=credential_ttl)
     app.state.kiosks_seen = set()
+    lookups, searches = RateLimiter(lookup_limit), RateLimiter(search_limit)
+    access = AccessLog(store)
+    app.state.access = access
+    app.router.on_shutdown.append(access.flush)
+
+    def throttle(limiter: RateLimiter, kiosk: Kiosk, kind: str) -> None:
+        wait = limiter.allow(kiosk.kiosk_id)
+        if wait > 0:
+            access.record(now(), kiosk.kiosk_id, kind, "", "rate_limited")
+            raise ApiError(429, "rate_limited",
+                           "For mange oppslag fra denne kiosken på kort tid. Vent litt og prøv igjen.",
+                           headers={"Retry-After": str(max(1, round(wait)))})
     election_cache: dict[str, Election] = {}
     health: dict[str, Any] = {"checked": float("-inf"), "status": "ok"}
     node_name = os.environ.get("VALGKIOSK_REGISTER_NODE") or socket.gethostname()
@@ -567,7 +612,7 @@ def create_app(
     # -- error handlers
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return _error(exc.status, exc.code, exc.message)
+        return _error(exc.status, exc.code, exc.message, headers=exc.headers)
 
     @app.exception_handler(RegisterError)
     async def _register_error(request: Request, exc: RegisterError) -> JSONResponse:
@@ -650,12 +695,14 @@ def create_app(
     @app.post("/v1/voters/lookup", tags=["voters"], response_model=VoterStatusOut, responses=errors)
     async def lookup(body: LookupRequest, kiosk: TableKiosk) -> Response:
         """What the clerk meets for this valgkort; changes nothing."""
+        throttle(lookups, kiosk, "lookup")
         number = parse_number(body.manntallsnummer)
         if voter_status_async is not None:
             status = await voter_status_async(kiosk, number)
         else:
             status = await anyio.to_thread.run_sync(store.voter_status, kiosk, number)
-        return _json(status_json(status))
+        access.record(now(), kiosk.kiosk_id, "lookup", number, status.verdict.value)
+        return _json(status_json(status, with_address=body.with_address))
 
     @app.post("/v1/checkoffs", tags=["voters"], response_model=VoterStatusOut, responses=errors)
     async def check_off(body: CheckoffRequest, kiosk: TableKiosk) -> Response:
@@ -669,22 +716,30 @@ def create_app(
         return _json(status_json(status))
 
     @app.post("/v1/voters/search", tags=["voters"], response_model=SearchOut, responses=errors)
-    def search(body: SearchRequest, kiosk: TableKiosk) -> JSONResponse:
+    async def search(body: SearchRequest, kiosk: TableKiosk) -> Response:
         """Find a voter without a valgkort (at most 50 hits, best first)."""
+        kind = "search_fodselsnummer" if body.fodselsnummer is not None else "search_name"
+        throttle(searches, kiosk, kind)
+        answer = await anyio.to_thread.run_sync(_search, body)
+        asked = (body.fodselsnummer.replace(" ", "") if body.fodselsnummer is not None
+                 else f"{body.navn} / {body.fodselsdato}")
+        access.record(now(), kiosk.kiosk_id, kind, asked, f"{len(answer['hits'])} hits")
+        return _json(answer)
+
+    def _search(body: SearchRequest) -> dict[str, Any]:
         if body.fodselsnummer is not None:
             digits = body.fodselsnummer.replace(" ", "")
             if not fnr_check.is_valid(digits):
                 raise ApiError(422, "invalid_request", "Fødselsnummeret er ikke gyldig.")
             found = store.voter_by_fodselsnummer(digits)
-            hits = [] if found is None else [voter_json(*found)]
-            return JSONResponse({"hits": hits, "truncated": False})
+            hits = [] if found is None else [voter_json(*found, with_address=body.with_address)]
+            return {"hits": hits, "truncated": False}
         assert body.navn is not None and body.fodselsdato is not None
         candidates = store.voters_born(body.fodselsdato)
         ranked = name_search.rank(body.navn, [v.navn for v, _ in candidates],
                                   limit=name_search.MAX_HITS + 1)
-        hits = [voter_json(*candidates[i]) for i, _ in ranked]
-        return JSONResponse({"hits": hits[: name_search.MAX_HITS],
-                             "truncated": len(hits) > name_search.MAX_HITS})
+        hits = [voter_json(*candidates[i], with_address=body.with_address) for i, _ in ranked]
+        return {"hits": hits[: name_search.MAX_HITS], "truncated": len(hits) > name_search.MAX_HITS}
 
     @app.post("/v1/misregistrations", tags=["voters"], response_model=MisregistrationAnswer, responses=errors)
     def misregistration(body: MisregistrationRequest, kiosk: TableKiosk) -> JSONResponse:
@@ -744,6 +799,24 @@ def create_app(
                         "signature_ok": h.signature_ok} for h in c.heads]}
             for c in store.chain_conflicts()
         ]})
+
+    @app.get("/v1/access-report", tags=["reports"], response_model=AccessReportOut, responses=errors)
+    async def access_report(
+        admin: Admin, minutes: Annotated[int, Query(ge=1, le=24 * 60)] = 60,
+    ) -> Response:
+        """Per credential: lookups, searches and check-offs in the last ``minutes``, with the
+        reasons it looks like a scraper (valgstyret's alert; no personal data)."""
+        await access.flush()
+        since = now() - timedelta(minutes=minutes)
+        rows = await anyio.to_thread.run_sync(store.access_summary, since)
+        credentials = []
+        for r in rows:
+            reasons = alerts(r, minutes)
+            credentials.append({"kiosk_id": r.kiosk_id, "lookups": r.lookups, "searches": r.searches,
+                                "rate_limited": r.rate_limited, "nobody_found": r.nobody_found,
+                                "checkoffs": r.checkoffs, "first": _ts(r.first), "last": _ts(r.last),
+                                "alert": bool(reasons), "reasons": reasons})
+        return _json({"since": _ts(since), "minutes": minutes, "credentials": credentials})
 
     from valgkiosk.register.status import install_office  # imports this module
 

@@ -6,6 +6,7 @@ import os
 
 from fastapi import FastAPI
 
+from valgkiosk.register.access import LOOKUP_LIMIT, SEARCH_LIMIT, Limit
 from valgkiosk.register.api import create_app
 from valgkiosk.register.store import open_store
 
@@ -16,6 +17,13 @@ def create_from_env() -> FastAPI:
     if not url:
         raise SystemExit("VALGKIOSK_REGISTER_DB er ikke satt (f.eks. sqlite:////var/lib/valgkiosk/register.db).")
     store = open_store(url)
-    app = create_app(store)
+    app = create_app(store, lookup_limit=_limit("LOOKUP", LOOKUP_LIMIT), search_limit=_limit("SEARCH", SEARCH_LIMIT))
     app.router.on_shutdown.append(store.close)
     return app
+
+
+def _limit(kind: str, default: Limit) -> Limit:
+    """A rate limit from VALGKIOSK_REGISTER_<KIND>_RATE (a minute) and _BURST (set by ``serve``)."""
+    rate = os.environ.get(f"VALGKIOSK_REGISTER_{kind}_RATE")
+    burst = os.environ.get(f"VALGKIOSK_REGISTER_{kind}_BURST")
+    return Limit(float(rate) if rate else default.per_minute, int(burst) if burst else default.burst)

@@ -9,12 +9,13 @@ import sqlite3
 import logging
 import os
 import sys
-from collections.abc import Iterator
-from datetime import date, datetime, timezone
+from collections.abc import Callable, Iterable, Iterator
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from valgkiosk.register import credentials
+from valgkiosk.register.access import LOOKUP_LIMIT, SEARCH_LIMIT
 from valgkiosk.register.model import ELECTION_TYPES, Election, Kiosk, Role
 from valgkiosk.register.store import SqlStore, StoreError, open_store
 
@@ -37,6 +38,7 @@ def _store(args: argparse.Namespace, *, migrate: bool = False) -> Iterator[SqlSt
     """The register named on the command line, set up (or migrated when asked), then closed."""
     store = open_store(_db_url(args))
     try:
+        _check_connection(store)
         if migrate:
             store.migrate()
         elif store.schema_version() == 0:
@@ -44,6 +46,54 @@ def _store(args: argparse.Namespace, *, migrate: bool = False) -> Iterator[SqlSt
         yield store
     finally:
         store.close()
+
+
+def _check_connection(store: SqlStore) -> None:
+    """Fail at once with the server's own reason (e.g. peer authentication as the wrong
+    user) instead of the pool's "PoolTimeout" after ten seconds of retries."""
+    dsn = getattr(store, "dsn", None)
+    if dsn is None:
+        return
+    import psycopg
+
+    try:
+        psycopg.connect(dsn, connect_timeout=5).close()
+    except psycopg.OperationalError as exc:
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        hint = ""
+        if "peer authentication failed" in reason.lower():
+            import getpass
+
+            hint = (f" Du kjører som «{getpass.getuser()}»: kjør kommandoen som brukeren i "
+                    "databaseadressen (f.eks. «sudo -u valgkiosk-register …»).")
+        raise CliError(f"Får ikke kontakt med databasen: {reason}.{hint}") from None
+
+
+def _progress() -> Callable[[Iterable[Any], int, str], Iterator[Any]]:
+    """A ``track(items, total, description)`` drawing a progress bar with rate and time left
+    on stderr (rich, which Textual already brings; a plain final line when not a terminal)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn
+    from rich.progress import TimeRemainingColumn
+    from rich.text import Text
+
+    class Rate(ProgressColumn):
+        def render(self, task: Any) -> Text:
+            return Text(f"{task.speed:,.0f} rader/s".replace(",", " ") if task.speed else "")
+
+    def track(items: Iterable[Any], total: int, description: str) -> Iterator[Any]:
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), Rate(),
+                      TimeRemainingColumn(), console=Console(stderr=True)) as bar:
+            task = bar.add_task(description, total=total)
+            step = 0
+            for item in items:
+                yield item
+                step += 1
+                if step == 5000:
+                    bar.advance(task, step)
+                    step = 0
+            bar.advance(task, step)
+    return track
 
 
 def _date(text: str) -> date:
@@ -76,7 +126,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     from valgkiosk.register.importer import import_csv
 
     with _store(args) as store:
-        count = import_csv(store, Path(args.file))
+        count = import_csv(store, Path(args.file), track=_progress())
         print(f"Importerte {count} velgere fra {args.file}.")
     return 0
 
@@ -91,7 +141,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         count = synthetic.populate(
             store, voters=args.voters, seed=args.seed, election_year=election.year,
             kommuner=args.kommuner, kretser_per_kommune=args.kretser,
-            own_station_required=args.own_station_required,
+            own_station_required=args.own_station_required, track=_progress(),
         )
         print(f"Laget et syntetisk manntall med {count} velgere (frø {args.seed}).")
     return 0
@@ -195,6 +245,44 @@ def cmd_chain_heads(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_stations(args: argparse.Namespace) -> int:
+    with _store(args) as store:
+        rules = {k.kommune: k for k in store.kommuner()}
+        for s in store.kretser():
+            k = rules.get(s.kommune)
+            rule = "eget valglokale påkrevd" if k and k.own_station_required else "hvilket som helst valglokale"
+            print(f"kommune {s.kommune} ({k.navn if k else '?'})  krets {s.krets}  {s.navn}  [{rule}]")
+    return 0
+
+
+def cmd_set_rule(args: argparse.Namespace) -> int:
+    from valgkiosk.register.model import Kommune
+
+    with _store(args) as store:
+        found = {k.kommune: k for k in store.kommuner()}.get(args.kommune)
+        if found is None:
+            raise CliError(f"Kommune {args.kommune} finnes ikke i registeret (se «valgkiosk register stations»).")
+        required = args.own_station_required == "ja"
+        store.save_places([Kommune(found.kommune, found.navn, required)], [])
+        print(f"Kommune {found.kommune} ({found.navn}): "
+              f"{'velgerne må stemme i sitt eget valglokale' if required else 'velgerne kan stemme i hvilket som helst valglokale'}.")
+    return 0
+
+
+def cmd_access_report(args: argparse.Namespace) -> int:
+    from valgkiosk.register.access import alerts
+
+    since = datetime.now(timezone.utc) - timedelta(minutes=args.minutes)
+    with _store(args) as store:
+        rows = store.access_summary(since)
+    for r in rows:
+        reasons = alerts(r, args.minutes)
+        mark = "VARSEL" if reasons else "ok"
+        print(f"{mark:6} {r.kiosk_id}: {r.lookups} oppslag, {r.searches} søk, {r.checkoffs} avkrysninger, "
+              f"{r.rate_limited} avvist" + (f" — {'; '.join(reasons)}" if reasons else ""))
+    return 1 if any(alerts(r, args.minutes) for r in rows) else 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -208,6 +296,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if bool(args.tls_cert) != bool(args.tls_key):
         raise CliError("TLS trenger både --tls-cert og --tls-key.")
     os.environ[DB_ENV] = url
+    for kind in ("lookup", "search"):  # read by every worker (valgkiosk.register.asgi)
+        os.environ[f"VALGKIOSK_REGISTER_{kind.upper()}_RATE"] = str(getattr(args, f"{kind}_rate"))
+        os.environ[f"VALGKIOSK_REGISTER_{kind.upper()}_BURST"] = str(getattr(args, f"{kind}_burst"))
     uvicorn.run(
         "valgkiosk.register.asgi:create_from_env", factory=True,
         host=args.host, port=args.port, workers=args.workers,
@@ -253,7 +344,9 @@ def log_config(level: str) -> dict[str, Any]:
 def serve_args(db_url: str, *, host: str = "127.0.0.1", port: int = 8470) -> argparse.Namespace:
     """Arguments for ``cmd_serve`` when another command starts the register."""
     return argparse.Namespace(func=cmd_serve, db=db_url, host=host, port=port, workers=1, tls_cert=None,
-                              tls_key=None, access_log=False, log_level="warning")
+                              tls_key=None, access_log=False, log_level="warning",
+                              lookup_rate=LOOKUP_LIMIT.per_minute, lookup_burst=LOOKUP_LIMIT.burst,
+                              search_rate=SEARCH_LIMIT.per_minute, search_burst=SEARCH_LIMIT.burst)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -296,6 +389,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--kiosk-id", required=True)
 
     command("credentials", cmd_credentials, "list issued credentials")
+    command("stations", cmd_stations, "list the municipalities and stations (for issue-credential)")
+    p = command("set-rule", cmd_set_rule, "whether a municipality's voters must vote at their own station")
+    p.add_argument("--kommune", required=True)
+    p.add_argument("--own-station-required", choices=["ja", "nei"], required=True)
+    p = command("access-report", cmd_access_report,
+                "lookups and searches per credential; exit 1 when one looks like a scraper")
+    p.add_argument("--minutes", type=int, default=60)
 
     p = command("counts", cmd_counts, "check-offs, emergency votes and misregistrations per table")
     p.add_argument("--kommune")
@@ -315,6 +415,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--tls-key")
     p.add_argument("--access-log", action="store_true")
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    p.add_argument("--lookup-rate", type=float, default=LOOKUP_LIMIT.per_minute,
+                   help="lookups a minute per credential and process (0: no limit; default %(default)g)")
+    p.add_argument("--lookup-burst", type=int, default=LOOKUP_LIMIT.burst, help="default %(default)d")
+    p.add_argument("--search-rate", type=float, default=SEARCH_LIMIT.per_minute,
+                   help="searches a minute per credential and process (0: no limit; default %(default)g)")
+    p.add_argument("--search-burst", type=int, default=SEARCH_LIMIT.burst, help="default %(default)d")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -210,3 +210,28 @@ class NotConfigured(RegisterError):
     """The register has no election configured yet."""
 
     code = "not_configured"
+
+
+@dataclass(frozen=True, slots=True)
+class AccessRecord:
+    """One lookup or search as a credential asked it (stored in the database only)."""
+
+    at: datetime
+    kiosk_id: str
+    kind: str  # lookup | search_fodselsnummer | search_name
+    asked: str  # the manntallsnummer, the fødselsnummer, or "navn / fødselsdato"
+    outcome: str  # the verdict, "N hits", or rate_limited
+
+
+@dataclass(frozen=True, slots=True)
+class AccessSummary:
+    """What one credential has asked in a period, for valgstyret's scraper alert."""
+
+    kiosk_id: str
+    lookups: int
+    searches: int
+    rate_limited: int
+    nobody_found: int
+    checkoffs: int
+    first: datetime
+    last: datetime

@@ -23,7 +23,7 @@ import bisect
 import functools
 import math
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -161,8 +161,11 @@ def populate(
     kommuner: int = 1,
     kretser_per_kommune: int = 4,
     own_station_required: bool = False,
+    track: Callable[[Iterable[Voter], int, str], Iterable[Voter]] = lambda items, total, what: items,
 ) -> int:
     """Generate a register and import it into ``store`` in one transaction.
+
+    ``track`` wraps the voters for a progress bar (``rich.progress.track``'s shape).
 
     Without ``election_year`` the store's configured election is used; when the years
     agree, the store's election day decides who is old enough.
@@ -178,7 +181,7 @@ def populate(
         kommuner=kommuner, kretser_per_kommune=kretser_per_kommune,
         own_station_required=own_station_required,
     )
-    return store.import_voters(register.voters(), kommuner=register.kommuner,
+    return store.import_voters(track(register.voters(), voters, "Lager velgere"), kommuner=register.kommuner,
                                kretser=register.kretser)
 
 

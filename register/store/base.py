@@ -18,6 +18,8 @@ from typing import Any
 
 from valgkiosk.register.chains import ChainConflict, ChainHead, conflicts
 from valgkiosk.register.model import (
+    AccessRecord,
+    AccessSummary,
     Appearance,
     Checkoff,
     DuplicateVoter,
@@ -434,6 +436,42 @@ class SqlStore(abc.ABC):
             existing = self._checkoff_of(cur, row[0])
         assert existing is not None and existing.misregistration is not None
         return existing.misregistration
+
+    # -- access records ----------------------------------------------------------------------
+    def record_access(self, records: Sequence[AccessRecord]) -> None:
+        """Store lookups and searches as they were asked (one transaction per batch)."""
+        if not records:
+            return
+        with self.write() as cur:
+            for r in records:
+                self._q(cur, "INSERT INTO access_records (at, kiosk_id, kind, asked, outcome) "
+                             "VALUES (?, ?, ?, ?, ?)",
+                        (self._ts(r.at), r.kiosk_id, r.kind, r.asked, r.outcome))
+
+    def access_summary(self, since: datetime) -> list[AccessSummary]:
+        """Per credential since ``since``: lookups, searches, refusals, answers with nobody."""
+        with self.read() as cur:
+            rows = self._q(cur, """
+                SELECT kiosk_id,
+                       sum(CASE WHEN kind = 'lookup' THEN 1 ELSE 0 END),
+                       sum(CASE WHEN kind <> 'lookup' THEN 1 ELSE 0 END),
+                       sum(CASE WHEN outcome = 'rate_limited' THEN 1 ELSE 0 END),
+                       sum(CASE WHEN outcome IN ('not_in_register', '0 hits') THEN 1 ELSE 0 END),
+                       min(at), max(at)
+                FROM access_records WHERE at >= ? GROUP BY kiosk_id ORDER BY kiosk_id""",
+                (self._ts(since),)).fetchall()
+            checkoffs = dict(self._q(cur, "SELECT kiosk_id, count(*) FROM checkoffs WHERE checked_off_at >= ? "
+                                          "GROUP BY kiosk_id", (self._ts(since),)).fetchall())
+        return [AccessSummary(r[0], int(r[1]), int(r[2]), int(r[3]), int(r[4]), int(checkoffs.get(r[0], 0)),
+                              self._as_dt(r[5]), self._as_dt(r[6])) for r in rows]
+
+    def access_records(self, kiosk_id: str, since: datetime, *, limit: int = 1000) -> list[AccessRecord]:
+        """One credential's access records since ``since``, oldest first."""
+        with self.read() as cur:
+            rows = self._q(cur, "SELECT at, kiosk_id, kind, asked, outcome FROM access_records "
+                                "WHERE kiosk_id = ? AND at >= ? ORDER BY at, id LIMIT ?",
+                           (kiosk_id, self._ts(since), limit)).fetchall()
+        return [AccessRecord(self._as_dt(r[0]), r[1], r[2], r[3], r[4]) for r in rows]
 
     # -- emergency votes and reports ------------------------------------------------------------
     def record_emergency_votes(

@@ -33,7 +33,8 @@ def served(store_url: str, tmp_path: Path) -> Iterator[tuple[ProcessServer, dict
     fill(store, many_voters(400))
     tokens = {k.kiosk_id: credentials.issue(store, k) for k in KIOSKS}
     store.close()
-    server = ProcessServer(store_url, tmp_path / "server.log")
+    server = ProcessServer(store_url, tmp_path / "server.log",
+                           extra_args=["--lookup-rate", "0"])  # it checks every acknowledgement by lookup
     server.start()
     try:
         yield server, tokens

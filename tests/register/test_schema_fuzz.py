@@ -53,6 +53,6 @@ schema = schemathesis.pytest.from_fixture("register_schema")
 @schema.parametrize()
 @settings(deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_no_server_error_and_no_answer_outside_the_schema(case: schemathesis.Case) -> None:
-    role = "admin" if case.path == "/v1/reconciliation" else "kiosk"
+    role = "admin" if case.path in ("/v1/reconciliation", "/v1/access-report") else "kiosk"
     headers = {"Authorization": f"Bearer {TOKENS[role]}"}
     case.call_and_validate(headers=headers, checks=CHECKS)

@@ -98,3 +98,33 @@ def test_sqlite_register_refuses_several_workers(tmp_path: Path) -> None:
     assert main(["register", "init", "--db", url, "--election-date", "2025-09-08"]) == 0
     result = valgkiosk("register", "serve", "--db", url, "--workers", "2", "--port", "1")
     assert result.returncode == 2 and "én arbeidsprosess" in result.stderr
+
+
+def test_stations_rule_and_access_report_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path}/register.db"
+    assert main(["register", "init", "--db", url, "--election-date", "2025-09-08"]) == 0
+    assert main(["register", "generate", "--db", url, "--voters", "200", "--kretser", "2"]) == 0
+    capsys.readouterr()
+    assert main(["register", "stations", "--db", url]) == 0
+    listed = capsys.readouterr().out
+    assert "kommune 9001" in listed and "krets 0001" in listed and "hvilket som helst" in listed
+    assert main(["register", "set-rule", "--db", url, "--kommune", "9001", "--own-station-required", "ja"]) == 0
+    store = open_store(url)
+    assert [k.own_station_required for k in store.kommuner()] == [True]
+    store.close()
+    assert main(["register", "set-rule", "--db", url, "--kommune", "0000", "--own-station-required", "ja"]) == 2
+    assert main(["register", "access-report", "--db", url]) == 0  # nobody has asked anything
+
+
+def test_a_database_that_refuses_the_user_says_why_at_once(tmp_path: Path) -> None:
+    import os
+    import time
+
+    dsn = os.environ.get("VALGKIOSK_TEST_PG_DSN")
+    if dsn is None:
+        pytest.skip("needs the test PostgreSQL (scripts/test)")
+    wrong = dsn.replace("postgres@", "nobody_here@", 1)
+    started = time.monotonic()
+    result = valgkiosk("register", "counts", "--db", wrong)
+    assert result.returncode == 2 and "nobody_here" in result.stderr and "PoolTimeout" not in result.stderr
+    assert time.monotonic() - started < 8
