@@ -158,7 +158,7 @@ def build_app(
     sim_printer = printer if is_sim and hasattr(printer, "device") else None
     controls = (SimControls(scanner, cards, gpio, network, printer=sim_printer)
                 if is_sim and hasattr(scanner, "unplug") else None)  # type: ignore[arg-type]
-    return KioskApp(
+    app = KioskApp(
         register=register,
         scanner=scanner,
         settings=settings,
@@ -178,6 +178,8 @@ def build_app(
         modem=build_modem(config),
         modem_interval=config.modem.poll_seconds if config.modem else 5.0,
     )
+    app.config_warnings = config.warnings()  # shown on the caretaker screen (e.g. insecure http)
+    return app
 
 
 #: The loggbok of a real kiosk when the configuration names none: on the data partition.
@@ -360,7 +362,6 @@ def run_kiosk(config_path: str | None, sim: bool) -> int:
     except ValueError as exc:  # a value no validator foresaw: still the error screen, never a traceback
         log.exception("the kiosk cannot be built from %s", path)
         return _refuse(path, [f"{path}: konfigurasjonen kan ikke brukes ({exc})."], sim=sim)
-    app.config_warnings = config.warnings()  # shown on the caretaker screen
     log.info("kiosk starting: kommune %s krets %s bord %s (%s)", config.station.kommune, config.station.krets,
              config.station.bord, "sim" if sim else config.scanner.kind)  # fmt: skip
     result = app.run()

@@ -138,6 +138,9 @@ def run_log(args: argparse.Namespace) -> int:
         signed = "alle signert med kioskens nøkkel" if check else "signaturene er ikke kontrollert (--public-key)"
         reached = f", når kjedehodet {', '.join(h.short() for h in heads)}" if heads else ""
         print(f"Loggboken {path} er intakt: {len(lines)} føringer, kjeden er hel{reached}; {signed}.")
+        if not heads:
+            print("Merk: uten --expect (et kjedehode fra avslutningsrapporten eller registeret) kan kjeden ikke "
+                  "vise om føringer er slettet fra slutten.")
         return 0
     entries = []
     for number, line in enumerate(lines, start=1):

@@ -102,7 +102,10 @@ class Journal:
             cut = data.rfind(b"\n") + 1
             tail = data[cut:]
             torn = tail.decode("utf-8", "replace")
-            self._set_aside(tail)
+            try:
+                self._set_aside(tail)
+            except OSError as exc:  # a full disk: the line was never confirmed, so it may go
+                log.error("a torn loggbok line of %d bytes could not be set aside (%s)", len(tail), exc)
             with open(self.path, "r+b") as f:
                 f.truncate(cut)
                 os.fsync(f.fileno())
@@ -110,8 +113,11 @@ class Journal:
         for entry in _readable(split_lines(data), self.path):
             self._last = entry  # new entries chain to the last readable one
         if torn:
-            self.append("recovered", {"forkastet_ufullstendig_linje": len(torn),
-                                      "lagt_til_side_i": self.torn_path.name})
+            try:
+                self.append("recovered", {"forkastet_ufullstendig_linje": len(torn),
+                                          "lagt_til_side_i": self.torn_path.name})
+            except OSError as exc:  # the kiosk still starts; its own appends will say why they fail
+                log.error("the loggbok's recovery entry could not be written (%s)", exc)
         return torn
 
     @property
