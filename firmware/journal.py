@@ -84,7 +84,10 @@ class Journal:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._last: Entry | None = None
         self._reserve_used = False
+        self.head_path = self.path.with_name(self.path.name + ".head")
         self.torn_tail = self._recover()
+        #: Norwegian, for the chair: the loggbok no longer reaches the head it last wrote
+        self.head_problem = self._check_last_head()
         self._keep_reserve()
 
     # -- opening ---------------------------------------------------------------------------
@@ -183,9 +186,31 @@ class Journal:
                 except OSError as again:
                     raise _as_full(again) from None
             self._last = entry
+            self._note_head(entry)
             if self._reserve_used:
                 self._restore_reserve()
         return entry
+
+    def _note_head(self, entry: Entry) -> None:
+        """Remember the head beside the loggbok (not fsynced: an older head after a power
+        cut is still reached; this only catches a loggbok cut or replaced while the kiosk
+        was off, by someone who left this file alone)."""
+        try:
+            self.head_path.write_text(f"{entry.seq}:{entry.hash}\n", encoding="ascii")
+        except OSError:
+            pass
+
+    def _check_last_head(self) -> str:
+        try:
+            head = Head.parse(self.head_path.read_text(encoding="ascii"))
+        except (OSError, ValueError):
+            return ""
+        problems = verify(self.raw_lines(), expect=[head])
+        if not any(head.short() in p.message for p in problems):
+            return ""
+        log.error("the loggbok does not reach the head it last wrote (%s)", head.text())
+        return (f"Loggboken er ikke lenger den kiosken skrev: den når ikke sitt siste kjedehode ({head.short()}). "
+                "Føringer kan være slettet. Varsle stemmestyrets leder og IKT-ansvarlig.")
 
     def _restore_reserve(self) -> None:
         """Once space has been freed again, keep the reserve again."""
@@ -218,6 +243,12 @@ class Journal:
         """Free space on the loggbok's filesystem for an ordinary user (bytes)."""
         st = os.statvfs(self.path.parent)
         return st.f_bavail * st.f_frsize
+
+    @property
+    def warning(self) -> str:
+        """What every screen's banner says about the loggbok (Norwegian): it no longer
+        reaches its last head, or space runs low; "" when all is well."""
+        return self.head_problem or self.space_warning
 
     @property
     def space_warning(self) -> str:
@@ -262,7 +293,7 @@ class MemoryJournal:
     """A loggbok held in memory, with the same chain: for tests and a sim-mode kiosk
     that is given no loggbok file (nothing survives a restart)."""
 
-    space_warning = ""
+    space_warning = warning = ""
 
     def __init__(self, *, sign: Callable[[str], str] | None = None) -> None:
         self._lines: list[str] = []
