@@ -54,7 +54,7 @@ def build_register(config: cfg.StationConfig, *, base: Path | None = None) -> tu
         return memory, cards
     from valgkiosk.register_client import HttpRegister
 
-    verify: str | bool = reg.ca_file if reg.ca_file else True
+    verify: str | bool = str(cfg.resolve(reg.ca_file, base or Path.cwd())) if reg.ca_file else True
     client = HttpRegister(reg.url, config.credential_value(base), timeout=config.timings.register_timeout_seconds,
                           verify=verify)  # fmt: skip
     return client, []
@@ -153,7 +153,7 @@ def build_app(
     clock = clock or SystemClock()
     box = build_gpio(config, sim=is_sim, clock=clock, pin_factory=pin_factory)
     gpio = box.simulated
-    network = build_connectivity(config, sim=is_sim, clock=clock)
+    network = build_connectivity(config, sim=is_sim, clock=clock, base=base)
     printer, print_queue = build_printing(config, sim=is_sim, config_path=config_path)
     sim_printer = printer if is_sim and hasattr(printer, "device") else None
     controls = (SimControls(scanner, cards, gpio, network, printer=sim_printer)
@@ -204,7 +204,7 @@ def build_journal(config: cfg.StationConfig, *, sim: bool, base: Path | None = N
     return MemoryJournal(sign=sign) if sim else Journal(DEFAULT_LOGGBOK, sign=sign)
 
 
-def build_connectivity(config: cfg.StationConfig, *, sim: bool, clock: Clock) -> Any:
+def build_connectivity(config: cfg.StationConfig, *, sim: bool, clock: Clock, base: Path | None = None) -> Any:
     """The watchdog's probes: layered network probes towards the register on a real kiosk;
     the simulated network (driven from the dev dock) in sim mode and for the memory register."""
     url = config.register_.url
@@ -217,7 +217,8 @@ def build_connectivity(config: cfg.StationConfig, *, sim: bool, clock: Clock) ->
     net = config.network
     return NetworkProbes(url, interface=net.interface, gateway_port=net.gateway_port,
                          check_gateway=net.check_gateway, timings=net.timings(),
-                         verify=config.register_.ca_file or True, now=clock.now)  # fmt: skip
+                         verify=str(cfg.resolve(config.register_.ca_file, base or Path.cwd()))
+                         if config.register_.ca_file else True, now=clock.now)  # fmt: skip
 
 
 @dataclass
@@ -400,7 +401,7 @@ def build_selftest(config_path: str | None, *, sim: bool, operator: Any, pin_fac
         inputs=box.sensors,  # type: ignore[arg-type]  # GpioPowerSensors has raw()
         indicators=box.indicators,
         gpio_problem=box.problem,
-        connectivity=build_connectivity(config, sim=is_sim, clock=clock),
+        connectivity=build_connectivity(config, sim=is_sim, clock=clock, base=path.parent),
         register=register,
         read_clock=read_clock_sync,
         journal=journal,
