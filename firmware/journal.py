@@ -195,8 +195,13 @@ class Journal:
         """Remember the head beside the loggbok (not fsynced: an older head after a power
         cut is still reached; this only catches a loggbok cut or replaced while the kiosk
         was off, by someone who left this file alone)."""
+        note = f"{entry.seq}:{entry.hash}".ljust(95).encode("ascii") + b"\n"  # fixed width: rewritten in place
         try:
-            self.head_path.write_text(f"{entry.seq}:{entry.hash}\n", encoding="ascii")
+            fd = os.open(self.head_path, os.O_WRONLY | os.O_CREAT, 0o640)
+            try:
+                os.pwrite(fd, note, 0)
+            finally:
+                os.close(fd)
         except OSError:
             pass
 
