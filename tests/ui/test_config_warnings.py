@@ -30,7 +30,7 @@ def test_the_caretaker_screen_warns_about_insecure_http(tmp_path: Path) -> None:
         out = []
         for url, insecure in (("http://10.0.0.5:8470", True), ("https://register.example.no", False)):
             app = _app(tmp_path, url, insecure)
-            async with app.run_test(size=(100, 32)) as pilot:
+            async with app.run_test(size=(100, 50)) as pilot:
                 await settle(pilot)
                 await pilot.press("f6")
                 await settle(pilot)
