@@ -31,8 +31,9 @@ REQUIRED = ("kiosk-ready", "root-read-only", "data-mounted", "state-on-data", "j
             "kiosk-on-tty1", "watchdog-armed", "sysrq-off", "ctrl-alt-del-masked", "usbguard-active",
             "ssh-only-if-asked", "usb-only-allowed")
 
-#: The table booted in the VM: the demo register in memory, a scanner by USB ids, no
-#: printer and no caretaker box (the VM has no GPIO chip).
+#: The table booted in the VM: a register that does not resolve (a real kiosk refuses the
+#: sim-only ``memory:`` register), a scanner by USB ids, no printer and no caretaker box
+#: (the VM has no GPIO chip).
 BOOT_STATION = """\
 [station]
 kommune = "0301"
@@ -44,7 +45,8 @@ navn = "Oppstartsprøven"
 year = 2025
 
 [register]
-url = "memory:"
+url = "https://register.invalid"
+credential = "oppstartsproven-legitimasjon-0123456789"
 
 [scanner]
 kind = "evdev"
@@ -77,7 +79,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def provisioned(built: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the image with a table's config: the demo register in memory, an evdev
+    """A copy of the image with a table's config: an unreachable register, an evdev
     scanner by USB ids (no such device in the VM: the kiosk starts and says so). The VM has
     a USB controller with a keyboard on it, which the policy does not allow."""
     work = tmp_path_factory.mktemp("table")
