@@ -54,7 +54,7 @@ def build_register(config: cfg.StationConfig, *, base: Path | None = None) -> tu
         return memory, cards
     from valgkiosk.register_client import HttpRegister
 
-    verify: str | bool = reg.ca_file if reg.ca_file else True
+    verify: str | bool = str(cfg.resolve(reg.ca_file, base or Path.cwd())) if reg.ca_file else True
     credential = config.credential_value(base)
     nodes = [HttpRegister(url, credential, timeout=config.timings.register_timeout_seconds, verify=verify)
              for url in (reg.url, *reg.urls)]  # fmt: skip
@@ -161,7 +161,7 @@ def build_app(
     clock = clock or SystemClock()
     box = build_gpio(config, sim=is_sim, clock=clock, pin_factory=pin_factory)
     gpio = box.simulated
-    network = build_connectivity(config, sim=is_sim, clock=clock)
+    network = build_connectivity(config, sim=is_sim, clock=clock, base=base)
     printer, print_queue = build_printing(config, sim=is_sim, config_path=config_path)
     sim_printer = printer if is_sim and hasattr(printer, "device") else None
     controls = (SimControls(scanner, cards, gpio, network, printer=sim_printer)
@@ -188,6 +188,7 @@ def build_app(
         clock_report=None if is_sim else build_clock_report(config),
         ups=None if is_sim else build_ups(config, pin_factory=pin_factory),
     )
+    app.config_warnings = config.warnings()  # shown on the caretaker screen (e.g. insecure http)
     attach_office(app, config, register=register, sim=is_sim)
     return app
 
@@ -336,7 +337,7 @@ def build_journal(config: cfg.StationConfig, *, sim: bool, base: Path | None = N
     return MemoryJournal(sign=sign) if sim else Journal(DEFAULT_LOGGBOK, sign=sign)
 
 
-def build_connectivity(config: cfg.StationConfig, *, sim: bool, clock: Clock) -> Any:
+def build_connectivity(config: cfg.StationConfig, *, sim: bool, clock: Clock, base: Path | None = None) -> Any:
     """The watchdog's probes: layered network probes towards the register on a real kiosk;
     the simulated network (driven from the dev dock) in sim mode and for the memory register."""
     url = config.register_.url
@@ -349,7 +350,8 @@ def build_connectivity(config: cfg.StationConfig, *, sim: bool, clock: Clock) ->
     net = config.network
     return NetworkProbes(url, interface=net.interface, gateway_port=net.gateway_port,
                          check_gateway=net.check_gateway, timings=net.timings(),
-                         verify=config.register_.ca_file or True, now=clock.now,
+                         verify=str(cfg.resolve(config.register_.ca_file, base or Path.cwd()))
+                         if config.register_.ca_file else True, now=clock.now,
                          other_urls=config.register_.urls)  # fmt: skip
 
 
@@ -501,7 +503,6 @@ def run_kiosk(config_path: str | None, sim: bool) -> int:
     except ValueError as exc:  # a value no validator foresaw: still the error screen, never a traceback
         log.exception("the kiosk cannot be built from %s", path)
         return _refuse(path, [f"{path}: konfigurasjonen kan ikke brukes ({exc})."], sim=sim)
-    app.config_warnings = config.warnings()  # shown on the caretaker screen
     log.info("kiosk starting: kommune %s krets %s bord %s (%s)", config.station.kommune, config.station.krets,
              config.station.bord, "sim" if sim else config.scanner.kind)  # fmt: skip
     if not sim:
@@ -566,7 +567,7 @@ def build_selftest(config_path: str | None, *, sim: bool, operator: Any, pin_fac
         inputs=box.sensors,  # type: ignore[arg-type]  # GpioPowerSensors has raw()
         indicators=box.indicators,
         gpio_problem=box.problem,
-        connectivity=build_connectivity(config, sim=is_sim, clock=clock),
+        connectivity=build_connectivity(config, sim=is_sim, clock=clock, base=path.parent),
         register=register,
         read_clock=read_clock_sync,
         clock_keeper=None if is_sim else build_clock_keeper(config, base=path.parent, may_set=False),

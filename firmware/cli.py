@@ -41,6 +41,20 @@ def build_parser() -> argparse.ArgumentParser:
     export = log_cmds.add_parser("export", help="write the loggbok as CSV or JSON")
     export.add_argument("--format", choices=["csv", "json"], default="csv")
 
+    wipe = sub.add_parser("wipe", help="after the election: export and verify the loggbok, then destroy the "
+                                       "personal data on the data partition")
+    wipe.add_argument("--data", default="/var/lib/valgkiosk", help="the data partition's folder (default: %(default)s)")
+    wipe.add_argument("--loggbok", help="the loggbok (default: DATA/loggbok.jsonl)")
+    wipe.add_argument("--export-to", required=True, help="a folder outside the data partition (a USB stick)")
+    wipe.add_argument("--expect", action="append", default=[], metavar="COUNT:HASH",
+                      help="a printed or registered chain head the loggbok must reach")
+    wipe.add_argument("--public-key", metavar="HEX|FILE", help="the kiosk's public key from the register")
+    wipe.add_argument("--also", action="append", default=[], metavar="FILE",
+                      help="another file to destroy (e.g. a technical log outside DATA)")
+    wipe.add_argument("--even-if-damaged", action="store_true",
+                      help="export and wipe a loggbok that does not verify (the problems go into the export)")
+    wipe.add_argument("--yes", action="store_true", help="really destroy (without it: only say what would go)")
+
     demo = sub.add_parser("demo", help="run the demo: a synthetic register (and the kiosk in sim mode)")
     demo.add_argument("--folder", default=".demo", help="where the demo keeps its files")
     demo.add_argument("--port", type=int, default=8470)
@@ -130,6 +144,9 @@ def run_log(args: argparse.Namespace) -> int:
         signed = "alle signert med kioskens nøkkel" if check else "signaturene er ikke kontrollert (--public-key)"
         reached = f", når kjedehodet {', '.join(h.short() for h in heads)}" if heads else ""
         print(f"Loggboken {path} er intakt: {len(lines)} føringer, kjeden er hel{reached}; {signed}.")
+        if not heads:
+            print("Merk: uten --expect (et kjedehode fra avslutningsrapporten eller registeret) kan kjeden ikke "
+                  "vise om føringer er slettet fra slutten.")
         return 0
     entries = []
     for number, line in enumerate(lines, start=1):
@@ -231,7 +248,44 @@ def main(argv: list[str] | None = None) -> int:
         return clockservice.run(args)
     if args.command == "pin-hash":
         return run_pin_hash(args)
+    if args.command == "wipe":
+        return run_wipe(args)
     return 2
+
+
+def run_wipe(args: argparse.Namespace) -> int:
+    """``valgkiosk wipe``: see valgkiosk.wipe."""
+    from pathlib import Path
+
+    from valgkiosk.core.loggbok import Head
+    from valgkiosk.wipe import WipeRefused, wipe
+
+    data = Path(args.data)
+    if not data.is_dir():
+        print(f"Feil: {data} finnes ikke.", file=sys.stderr)
+        return 2
+    if not args.yes:
+        files = sorted(p for p in data.rglob("*") if p.is_file())
+        print(f"Uten --yes slettes ingenting. Med --yes eksporteres loggboken til {args.export_to}, "
+              f"og disse {len(files)} filene overskrives og slettes:")
+        for p in files:
+            print(f"  {p}")
+        return 1
+    try:
+        heads = [Head.parse(text) for text in args.expect]
+        check = _public_key_check(args.public_key) if args.public_key else None
+        report = wipe(data, Path(args.export_to), loggbok=Path(args.loggbok) if args.loggbok else None,
+                      expect=heads, check_signature=check, even_if_damaged=args.even_if_damaged,
+                      extra=[Path(p) for p in args.also])  # fmt: skip
+    except ValueError as exc:
+        print(f"Feil: {exc}.", file=sys.stderr)
+        return 2
+    except WipeRefused as exc:
+        print(f"Slettet ingenting: {exc}", file=sys.stderr)
+        return 2
+    print(f"Loggboken er eksportert og kontrollert i {report.export_dir} (kjedehode {report.head.text()}).")
+    print(f"{len(report.destroyed)} filer med mulige personopplysninger er overskrevet og slettet.")
+    return 0
 
 
 if __name__ == "__main__":

@@ -84,7 +84,10 @@ class Journal:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._last: Entry | None = None
         self._reserve_used = False
+        self.head_path = self.path.with_name(self.path.name + ".head")
         self.torn_tail = self._recover()
+        #: Norwegian, for the chair: the loggbok no longer reaches the head it last wrote
+        self.head_problem = self._check_last_head()
         self._keep_reserve()
 
     # -- opening ---------------------------------------------------------------------------
@@ -102,7 +105,10 @@ class Journal:
             cut = data.rfind(b"\n") + 1
             tail = data[cut:]
             torn = tail.decode("utf-8", "replace")
-            self._set_aside(tail)
+            try:
+                self._set_aside(tail)
+            except OSError as exc:  # a full disk: the line was never confirmed, so it may go
+                log.error("a torn loggbok line of %d bytes could not be set aside (%s)", len(tail), exc)
             with open(self.path, "r+b") as f:
                 f.truncate(cut)
                 os.fsync(f.fileno())
@@ -110,8 +116,11 @@ class Journal:
         for entry in _readable(split_lines(data), self.path):
             self._last = entry  # new entries chain to the last readable one
         if torn:
-            self.append("recovered", {"forkastet_ufullstendig_linje": len(torn),
-                                      "lagt_til_side_i": self.torn_path.name})
+            try:
+                self.append("recovered", {"forkastet_ufullstendig_linje": len(torn),
+                                          "lagt_til_side_i": self.torn_path.name})
+            except OSError as exc:  # the kiosk still starts; its own appends will say why they fail
+                log.error("the loggbok's recovery entry could not be written (%s)", exc)
         return torn
 
     @property
@@ -177,9 +186,36 @@ class Journal:
                 except OSError as again:
                     raise _as_full(again) from None
             self._last = entry
+            self._note_head(entry)
             if self._reserve_used:
                 self._restore_reserve()
         return entry
+
+    def _note_head(self, entry: Entry) -> None:
+        """Remember the head beside the loggbok (not fsynced: an older head after a power
+        cut is still reached; this only catches a loggbok cut or replaced while the kiosk
+        was off, by someone who left this file alone)."""
+        note = f"{entry.seq}:{entry.hash}".ljust(95).encode("ascii") + b"\n"  # fixed width: rewritten in place
+        try:
+            fd = os.open(self.head_path, os.O_WRONLY | os.O_CREAT, 0o640)
+            try:
+                os.pwrite(fd, note, 0)
+            finally:
+                os.close(fd)
+        except OSError:
+            pass
+
+    def _check_last_head(self) -> str:
+        try:
+            head = Head.parse(self.head_path.read_text(encoding="ascii"))
+        except (OSError, ValueError):
+            return ""
+        problems = verify(self.raw_lines(), expect=[head])
+        if not any(head.short() in p.message for p in problems):
+            return ""
+        log.error("the loggbok does not reach the head it last wrote (%s)", head.text())
+        return (f"Loggboken er ikke lenger den kiosken skrev: den når ikke sitt siste kjedehode ({head.short()}). "
+                "Føringer kan være slettet. Varsle stemmestyrets leder og IKT-ansvarlig.")
 
     def _restore_reserve(self) -> None:
         """Once space has been freed again, keep the reserve again."""
@@ -212,6 +248,12 @@ class Journal:
         """Free space on the loggbok's filesystem for an ordinary user (bytes)."""
         st = os.statvfs(self.path.parent)
         return st.f_bavail * st.f_frsize
+
+    @property
+    def warning(self) -> str:
+        """What every screen's banner says about the loggbok (Norwegian): it no longer
+        reaches its last head, or space runs low; "" when all is well."""
+        return self.head_problem or self.space_warning
 
     @property
     def space_warning(self) -> str:
@@ -256,7 +298,7 @@ class MemoryJournal:
     """A loggbok held in memory, with the same chain: for tests and a sim-mode kiosk
     that is given no loggbok file (nothing survives a restart)."""
 
-    space_warning = ""
+    space_warning = warning = ""
 
     def __init__(self, *, sign: Callable[[str], str] | None = None) -> None:
         self._lines: list[str] = []

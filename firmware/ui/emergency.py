@@ -38,10 +38,10 @@ def hhmm(at: datetime) -> str:
 
 
 def banner(station: Station) -> tuple[str, str] | None:
-    """The line every screen shows about the register, the routine and the loggbok's
-    space: (tone, text), or None when all is well."""
+    """The line every screen shows about the register, the routine and the loggbok
+    (space, a cut tail): (tone, text), or None when all is well."""
     shown = _register_banner(station)
-    space = getattr(station.journal, "space_warning", "")
+    space = getattr(station.journal, "warning", "")
     if not space:
         return shown
     if shown is None:

@@ -544,12 +544,11 @@ class CaretakerScreen(KioskScreen):
             self._set_tone(self.query_one(f"#status-{row.key}", Static), row.tone,
                            f"{row.symbol}  {row.words}" + (f"  ({row.detail})" if row.detail else ""))  # fmt: skip
         nxt = status.next_view(k.power_states, k.network)
-        text = plain(f"{nxt.symbol}  NESTE: {nxt.title}\n", "bold")
+        warnings = [f"! {w}\n" for w in getattr(k, "config_warnings", ())]  # e.g. insecure http (valgkiosk.config)
+        text = plain("".join(warnings) + f"{nxt.symbol}  NESTE: {nxt.title}\n", "bold")
         text.append(nxt.reason)
         tone = texts.WARN if nxt.tone == texts.BAD else nxt.tone
-        for warning in getattr(k, "config_warnings", ()):  # e.g. insecure http (valgkiosk.config)
-            text.append(f"\n! {warning}")
-            tone = texts.WARN if tone == texts.OK else tone
+        tone = texts.WARN if warnings and tone == texts.OK else tone
         self._set_tone(self.query_one("#next-check", Static), tone, text)
 
     def _set_tone(self, widget: Static, tone: str, content: object) -> None:

@@ -122,3 +122,35 @@ def test_a_refused_emergency_vote_is_not_counted_and_says_what_to_do(small_fs: P
     again = Journal(small_fs / "loggbok.jsonl", reserve_bytes=0)
     on_disk = [e for e in again.entries() if e.kind == "emergency_vote"]
     assert len(on_disk) == counted, "the screen's count and the loggbok disagree"
+
+
+def test_the_clerk_never_sees_a_refused_vote_as_counted(small_fs: Path) -> None:
+    """The whole app on a loggbok that fills up: the last step shows the refusal and the
+    paper fallback, not «er talt», and the count stays what the loggbok holds."""
+    from typing import Any
+
+    from textual.pilot import Pilot
+
+    from tests.ui.test_emergency import cut_router, enter_pin, one_voter
+    from valgkiosk.ui.testing import Rig, drive, make_rig, seen
+
+    journal = Journal(small_fs / "loggbok.jsonl", reserve_bytes=0)
+
+    async def script(rig: Rig, pilot: Pilot[Any]) -> None:
+        await cut_router(rig, pilot)
+        await enter_pin(pilot)
+        await one_voter(rig, pilot, rig.card("Klar til avkrysning"))
+        assert "Beredskapsstemme nr. 1 er talt" in seen(rig)
+        fill(small_fs)
+        with pytest.raises(JournalFull):  # use up the slack in the loggbok's last page too
+            for _ in range(1000):
+                journal.append("selftest", {"fyll": "x"})
+        await one_voter(rig, pilot, rig.card("Har stemt før"))
+        text = seen(rig)
+        assert "Beredskapsstemme nr. 2 er talt" not in text
+        assert "IKKE registrert" in text and "papir" in text
+        assert rig.app.station.state.vote_count == 1
+
+    drive(script, make_rig(journal=journal))
+    votes = [e for e in Journal(small_fs / "loggbok.jsonl", reserve_bytes=0).entries() if e.kind == "emergency_vote"]
+    assert len(votes) == 1

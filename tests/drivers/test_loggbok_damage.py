@@ -66,3 +66,21 @@ def test_log_verify_and_show_name_an_undecodable_byte(original: bytes, tmp_path:
     assert main(["log", "--file", str(path), "show"]) == 0
     captured = capsys.readouterr()
     assert "linje 2 er ødelagt" in captured.err and "avsluttet stemmestyrets leder beredskapsrutinen" in captured.out
+
+
+def test_a_tail_cut_while_the_kiosk_was_off_is_noticed_at_start(tmp_path: Path) -> None:
+    path = tmp_path / "loggbok.jsonl"
+    journal = Journal(path, reserve_bytes=0)
+    for i in range(4):
+        journal.append("emergency_vote", {"vote_id": str(i), "manntallsnummer": None, "manual_valgkort": True}, at=AT)
+    assert Journal(path, reserve_bytes=0).head_problem == ""
+    path.write_bytes(b"".join(line + b"\n" for line in read_lines(path)[:2]))
+    cut = Journal(path, reserve_bytes=0)
+    assert "når ikke sitt siste kjedehode (nr. 4" in cut.head_problem and cut.warning == cut.head_problem
+    # every screen's banner says so
+    from valgkiosk.station import Station
+    from valgkiosk.ui.emergency import banner
+
+    station = Station(journal=cut, register=None, now=lambda: AT, monotonic=lambda: 0.0)  # type: ignore[arg-type]
+    shown = banner(station)
+    assert shown is not None and cut.head_problem in shown[1]
