@@ -150,6 +150,7 @@ class LastCheckoff:
     manntallsnummer: str
     request_id: str
     checked_off_at: datetime | None
+    misregistration_logged: bool = False  # a second report of it is not a second loggbok entry
 
 
 @dataclass(frozen=True, slots=True)
@@ -612,7 +613,8 @@ def _on_scanner(s: State, e: ScannerChanged) -> Result:
     text = "Skanneren er tilkoblet." if e.connected else "Skanneren er borte."
     return new, [
         LogEntry("info" if e.connected else "warning", f"{text} {e.detail}".strip()),
-        JournalEntry("scanner_fault", (("tilkoblet", e.connected), ("detalj", e.detail))),
+        JournalEntry("scanner_connected" if e.connected else "scanner_fault",
+                     (("tilkoblet", e.connected), ("detalj", e.detail))),  # a replug is a reconnect, not a fault
     ]
 
 
@@ -695,11 +697,16 @@ def _on_confirm_misregistration(s: State, e: ConfirmMisregistration) -> Result:
 def _on_misregistration_answered(s: State, e: MisregistrationAnswered) -> Result:
     _check_ticket(s, e, e.ticket)
     new, effects = _show(s, Outcome.MISREGISTRATION_REPORTED, e.at, misregistration=e.misregistration)
-    assert s.last_checkoff is not None
+    last = s.last_checkoff
+    assert last is not None
     m = e.misregistration
+    if last.misregistration_logged:  # reported again: one misregistration, one loggbok entry
+        return new, effects + [LogEntry("info", f"Feilregistrering for avkrysning {last.request_id} meldt på nytt; "
+                                                "allerede ført i loggboken.")]  # fmt: skip
+    new = replace(new, last_checkoff=replace(last, misregistration_logged=True))
     return new, effects + [
-        LogEntry("warning", f"Feilregistrering meldt for avkrysning {s.last_checkoff.request_id}."),
-        JournalEntry("misregistration", (("forespørsel", s.last_checkoff.request_id),
+        LogEntry("warning", f"Feilregistrering meldt for avkrysning {last.request_id}."),
+        JournalEntry("misregistration", (("forespørsel", last.request_id),
                                          ("meldt", m.reported_at.isoformat()), ("meldt_av", m.reported_by))),
     ]
 
