@@ -115,7 +115,9 @@ async def election_day(rig: Rig, pilot: Pilot[Any]) -> None:
     await pilot.press("escape")
     await settle(pilot)
     await _until(rig, pilot, 8, 41)
-    await _scan(rig, pilot, "Har stemt før", "escape")
+    await _scan(rig, pilot, "Har stemt før", "m", "down", "enter")  # a valgkort for the special vote
+    await pilot.press("escape")
+    await settle(pilot)
     # 09.02: the router loses power; the watchdog sounds the alarm
     await _until(rig, pilot, 9, 2)
     assert rig.gpio is not None and rig.network is not None
