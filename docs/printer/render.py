@@ -28,8 +28,6 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable
-from datetime import date, datetime
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
