@@ -232,15 +232,19 @@ class Station:
         self._next_upload_at = 0.0
         self._changed()
 
-    def record_vote(self, manntallsnummer: str | None, *, manual_valgkort: bool) -> em.EmergencyVote:
-        """One orange envelope went into the «Beredskap» urn: count it (durably)."""
+    def record_vote(self, manntallsnummer: str | None, *, manual_valgkort: bool,
+                    checked_off_at: datetime | None = None) -> em.EmergencyVote:
+        """One orange envelope went into the «Beredskap» urn: count it (durably).
+        ``checked_off_at``: this kiosk had checked the voter off electronically then; the
+        entry says so and the closing report flags the envelope for valgstyret."""
         if not self.state.emergency:
             raise StationRefused("Beredskapsrutinen er ikke i gang.")
         if manntallsnummer is not None:
             earlier = self.state.recorded(manntallsnummer)
             if earlier is not None:
                 raise StationRefused(already_recorded_nb(earlier))
-        self.write(ent.EmergencyVoteRecorded(self.new_vote_id(), manntallsnummer, manual_valgkort))
+        self.write(ent.EmergencyVoteRecorded(self.new_vote_id(), manntallsnummer, manual_valgkort,
+                                             None if checked_off_at is None else checked_off_at.isoformat()))
         self._changed()
         return self.state.votes[-1]
 
@@ -281,6 +285,13 @@ class Station:
             return not self.state.pending
         finally:
             self.uploading = False
+
+
+def checked_off_here_nb(checked_off_at: datetime) -> str:
+    """The warning for a valgkort this kiosk had checked off electronically before the routine."""
+    return (f"Denne velgeren ble krysset av elektronisk ved dette bordet {peopletime.clock(checked_off_at)}. "
+            "Si fra til stemmestyrets leder. Fullføres stemmen, føres den i loggboken, og konvolutten "
+            "legges til side for valgstyret (står på avslutningsrapporten).")
 
 
 def already_recorded_nb(vote: em.EmergencyVote) -> str:

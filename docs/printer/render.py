@@ -13,7 +13,10 @@ from the bytes' code set B payload (2-dot modules, 80 dots high, text below), th
 feed and the cut. The script checks that the decoded lines are the simulated printer's
 lines before it draws, so the pictures, sim mode and paper agree.
 
-The data are fake (no real voter); the dates are fixed so the PNGs are reproducible.
+The receipts are what the kiosk printed on the scripted election day of
+``tests/ui/election_day.py``: the real app (Textual's pilot) with the simulated scanner,
+caretaker box, network and printer and the demo register (no real voter), its process in
+UTC and its clock fixed, so the PNGs are reproducible and show only what the kiosk prints.
 Needs Pillow (installed with python-escpos) and a DejaVu Sans Mono font
 (``fonts-dejavu-core``), or set ``VALGKIOSK_MONO_FONT``/``VALGKIOSK_MONO_FONT_BOLD``.
 """
@@ -24,27 +27,11 @@ import argparse
 import os
 import sys
 import tempfile
-from collections.abc import Callable
-from datetime import date, datetime
+import time
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from valgkiosk.core.manntallsnummer import make
-from valgkiosk.core.receipts import (
-    ClosingReport,
-    LogEntry,
-    LogPrintout,
-    ManualValgkort,
-    Outage,
-    StationInfo,
-    TestPage,
-    ValgkortReason,
-    closing_report,
-    log_printout,
-    manual_valgkort,
-    test_page,
-)
 from valgkiosk.drivers.printer import EscposPrinter, PrinterSettings, SimulatedPrinter
 from valgkiosk.ports.printer import Barcode, Receipt, Separator, Text
 
@@ -69,60 +56,31 @@ PAPER_COLOUR = (255, 255, 255)
 BACKGROUND = (226, 229, 234)
 SHADOW_COLOUR = (190, 194, 201)
 
-# -- fake data ----------------------------------------------------------------------
+# -- real data: what the kiosk printed on a scripted election day ----------------------
 
-STATION = StationInfo("Stortingsvalget 2025", "4601 Bergen", "0412 Årstad vgs., gymsalen", 4, "k-0412-4")
-AT = datetime(2025, 9, 8, 14, 32)
+sys.path.insert(0, str(ROOT))
+from tests.ui.election_day import run_day  # noqa: E402
 
-CARD_FROM_REGISTER = ManualValgkort(
-    STATION, AT, ValgkortReason.NO_VALGKORT,
-    name="Åsmund Bjørnstjerne Ødegård-Ærøe",
-    birth_date=date(1987, 5, 17),
-    address="Kong Christian Frederiks plass 3 B, leilighet H0402, 5006 Bergen",
-    manntallsnummer=make(4_120_587, 2025),
-)
+#: picture name -> which of the day's receipts it shows
+NAMES = ("manual_valgkort", "manual_valgkort_typed", "closing_report", "station_report", "log", "test_page")
 
-CARD_TYPED = ManualValgkort(  # emergency mode: register unreachable, typed by the clerk
-    STATION, AT, ValgkortReason.EMERGENCY,
-    name="Zoë Łaba Sæterøy",  # Ł is not in CP865: it prints as a visible "?"
-    birth_date=date(2001, 12, 24),
-    address="Øvre Fjellsiden, Kvarteret ved Skansedammen 14, 5018 Bergen",
-)
 
-REPORT = ClosingReport(
-    STATION, datetime(2025, 9, 8, 21, 7), checkoffs=1_318, emergency_votes=27,
-    manual_valgkort=9, misregistrations=2,
-    outages=(Outage(datetime(2025, 9, 8, 9, 2, 5), datetime(2025, 9, 8, 9, 35, 17),
-                    "Ruteren mistet strøm i gymsalen"),
-             Outage(datetime(2025, 9, 8, 16, 40), datetime(2025, 9, 8, 16, 41, 30),
-                    "Mobilnettet ute")),
-)
+def name_of(receipt: Receipt) -> str:
+    """The picture a receipt of the day goes to (the valgkort from the register has a barcode)."""
+    if receipt.kind == "manual_valgkort":
+        return "manual_valgkort" if any(isinstance(b, Barcode) for b in receipt.blocks) else "manual_valgkort_typed"
+    return receipt.kind
 
-LOG = LogPrintout(
-    STATION, datetime(2025, 9, 8, 21, 10),
-    entries=(
-        LogEntry(datetime(2025, 9, 8, 7, 45, 2), "Kiosken startet (programvare 2025.09.1)"),
-        LogEntry(datetime(2025, 9, 8, 8, 59, 41), "Testside skrevet ut"),
-        LogEntry(datetime(2025, 9, 8, 9, 2, 5), "Brudd i forbindelsen til manntallet: "
-                 "ingen svar fra registeret etter 2 s; beredskap startet"),
-        LogEntry(datetime(2025, 9, 8, 9, 14, 50), "Manuelt valgkort skrevet ut (beredskap)"),
-        LogEntry(datetime(2025, 9, 8, 9, 35, 17), "Forbindelsen er tilbake; beredskap avsluttet"),
-        LogEntry(datetime(2025, 9, 8, 12, 3, 9), "Feilregistrering rettet av valgstyrets leder"),
-        LogEntry(datetime(2025, 9, 8, 21, 0, 0), "Valglokalet stengt"),
-    ),
-    outages=REPORT.outages,
-)
 
-PAGE = TestPage("k-0412-4", "2025.09.1", datetime(2025, 9, 7, 18, 5), "usb TM-T20II", STATION)
-
-#: name -> the layout for a number of columns
-LAYOUTS: dict[str, Callable[[int], Receipt]] = {
-    "manual_valgkort": lambda c: manual_valgkort(CARD_FROM_REGISTER, c),
-    "manual_valgkort_typed": lambda c: manual_valgkort(CARD_TYPED, c),
-    "closing_report": lambda c: closing_report(REPORT, c),
-    "log": lambda c: log_printout(LOG, c),
-    "test_page": lambda c: test_page(PAGE, c),
-}
+def days_receipts(columns: int, folder: Path) -> dict[str, Receipt]:
+    """The last receipt of each kind the kiosk printed during the scripted day."""
+    printed: dict[str, Receipt] = {}
+    for receipt in run_day(folder, columns).receipts:
+        printed[name_of(receipt)] = receipt
+    missing = [n for n in NAMES if n not in printed]
+    if missing:
+        raise SystemExit(f"the scripted day printed no {missing}")
+    return printed
 
 
 # -- printing -------------------------------------------------------------------------
@@ -259,11 +217,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent)
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
+    os.environ["TZ"] = "UTC"  # the kiosk's process as on an image without a zone: paper says Oslo time
+    time.tzset()
     with tempfile.TemporaryDirectory(prefix="valgkiosk-receipts-") as tmp:
         for columns in (48, 42):
             sim = SimulatedPrinter(columns=columns)
-            for name, layout in LAYOUTS.items():
-                receipt = layout(columns)
+            day = days_receipts(columns, Path(tmp) / f"day-{columns}")
+            for name in NAMES:
+                receipt = day[name]
                 decoded = decode(print_bytes(receipt, Path(tmp)))
                 agree(receipt, decoded, sim)
                 path = args.out / f"{name}-{columns}.png"

@@ -153,6 +153,7 @@ class LastCheckoff:
     manntallsnummer: str
     request_id: str
     checked_off_at: datetime | None
+    misregistration_logged: bool = False  # a second report of it is not a second loggbok entry
 
 
 @dataclass(frozen=True, slots=True)
@@ -736,7 +737,8 @@ def _on_scanner(s: State, e: ScannerChanged) -> Result:
     text = "Skanneren er tilkoblet." if e.connected else "Skanneren er frakoblet."
     return new, [
         LogEntry("info" if e.connected else "warning", f"{text} {e.detail}".strip()),
-        JournalEntry(entries.ScannerFault(e.connected, e.detail)),
+        JournalEntry(entries.ScannerConnected(e.detail or None) if e.connected
+                     else entries.ScannerFault(False, e.detail)),  # a replug is a reconnect, not a fault
     ]
 
 
@@ -819,12 +821,16 @@ def _on_confirm_misregistration(s: State, e: ConfirmMisregistration) -> Result:
 def _on_misregistration_answered(s: State, e: MisregistrationAnswered) -> Result:
     _check_ticket(s, e, e.ticket)
     new, effects = _show(s, Outcome.MISREGISTRATION_REPORTED, e.at, misregistration=e.misregistration)
-    assert s.last_checkoff is not None
+    last = s.last_checkoff
+    assert last is not None
     m = e.misregistration
+    if last.misregistration_logged:  # reported again: one misregistration, one loggbok entry
+        return new, effects + [LogEntry("info", f"Feilregistrering for avkrysning {last.request_id} meldt på nytt; "
+                                                "allerede ført i loggboken.")]  # fmt: skip
+    new = replace(new, last_checkoff=replace(last, misregistration_logged=True))
     return new, effects + [
-        LogEntry("warning", f"Feilregistrering meldt for avkrysning {s.last_checkoff.request_id}."),
-        JournalEntry(entries.MisregistrationReported(s.last_checkoff.request_id, m.reported_at.isoformat(),
-                                                     m.reported_by)),
+        LogEntry("warning", f"Feilregistrering meldt for avkrysning {last.request_id}."),
+        JournalEntry(entries.MisregistrationReported(last.request_id, m.reported_at.isoformat(), m.reported_by)),
     ]
 
 

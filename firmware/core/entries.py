@@ -128,6 +128,9 @@ class EmergencyVoteRecorded:
     vote_id: str = field(default="", metadata=_key("vote_id"))
     manntallsnummer: str | None = field(default=None, metadata=_key("manntallsnummer"))
     manual_valgkort: bool = field(default=False, metadata=_key("manual_valgkort"))
+    #: When this kiosk had checked the voter off electronically earlier (ISO 8601): the
+    #: closing report flags the envelope for valgstyret (issue 14).
+    checked_off_here: str | None = field(default=None, metadata=_key("krysset_av_her", optional=True))
 
 
 @dataclass(frozen=True, slots=True)

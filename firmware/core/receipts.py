@@ -439,9 +439,16 @@ def _head_lines(station: StationInfo, printed_at: datetime, period_start: dateti
     if station.kiosk_id:
         lines += _field("Kiosk", station.kiosk_id, columns)
     if period_start is not None:
-        lines += _field("Periode", f"{_stamp(period_start)} til {peopletime.stamp(printed_at, peopletime.local_date(period_start))}", columns)
+        lines += _field("Periode", _period(period_start, printed_at), columns)
     lines += _field("Skrevet ut", _stamp(printed_at), columns)
     return lines
+
+
+def _period(start: datetime, end: datetime) -> str:
+    """``08.09.2025 kl. 07.45 til 21.05`` (both dates when the period spans midnight)."""
+    if peopletime.local_date(start) == peopletime.local_date(end):
+        return f"{_stamp(start)} til {peopletime.hhmm(end)}"
+    return f"{_stamp(start)} til {_stamp(end)}"
 
 
 def _signatures(columns: int) -> list[Block]:

@@ -39,6 +39,14 @@ def _when(entry: Entry) -> datetime:
     return datetime.fromisoformat(entry.at)
 
 
+def _stamped(entry: Entry, key: str) -> datetime:
+    """The time the watchdog gave (``since``/``until``, as F11 shows it), else the entry's."""
+    try:
+        return datetime.fromisoformat(str(entry.data[key]))
+    except (KeyError, ValueError):
+        return _when(entry)
+
+
 def todays(entries: Iterable[Entry], day: date) -> list[Entry]:
     """The entries written on ``day`` (the people's date, valgkiosk.core.peopletime), oldest first."""
     return [e for e in entries if peopletime.local_date(_when(e)) == day]
@@ -54,9 +62,9 @@ def outages(entries: Iterable[Entry]) -> tuple[Outage, ...]:
     open_: Outage | None = None
     for entry in entries:
         if entry.kind == "outage_start" and open_ is None:
-            open_ = Outage(_when(entry), None, _cause(entry.data))
+            open_ = Outage(_stamped(entry, "since"), None, _cause(entry.data))
         elif entry.kind == "outage_end" and open_ is not None:
-            found.append(Outage(open_.started, _when(entry), open_.cause or _cause(entry.data)))
+            found.append(Outage(open_.started, _stamped(entry, "until"), open_.cause or _cause(entry.data)))
             open_ = None
     if open_ is not None:
         found.append(open_)

@@ -37,8 +37,10 @@ from valgkiosk.ports.printer import Receipt
 from valgkiosk.ports.power import PowerChange, PowerSensors, PowerSource
 from valgkiosk.ports.register import KioskInfo, Register, RegisterError
 from valgkiosk.ports.scanner import Scan, Scanner, ScannerStatus
+from valgkiosk.inprogress import VoterInProgress
+from valgkiosk.inprogress import stage as voter_stage
 from valgkiosk.service import ServiceNotifier
-from valgkiosk.station import JOURNAL_FAILED, Station, StationRefused, already_recorded_nb
+from valgkiosk.station import JOURNAL_FAILED, Station, StationRefused, already_recorded_nb, checked_off_here_nb
 
 from . import emergency as ui_em
 from . import texts
@@ -231,9 +233,16 @@ class KioskApp(App[int]):
         self.background: list[Callable[[], Any]] = []
         self.office_note: Callable[[], str] = lambda: ""
 
+        # -- issue 14: the voter in progress (for a restart) and this kiosk's check-offs today
+        self.voter_marker = VoterInProgress.beside(self.journal)
+        self.checked_off_here: dict[str, datetime] = {}  # manntallsnummer -> when (memory only)
+
     # -- life cycle ---------------------------------------------------------------------------
     def on_mount(self) -> None:
         self.write_entry(ent.KioskStarted(self.bord))
+        interrupted = self.voter_marker.take()
+        if interrupted is not None:
+            self.write_entry(ent.VoterInterrupted(interrupted))
         if self.station.chair_pin_hash is None and self.sim is None:
             log.error("no chair PIN configured ([emergency] chair_pin_hash): the routine cannot be started")
             self.notice = NO_PIN
@@ -506,6 +515,9 @@ class KioskApp(App[int]):
         self.kiosk_state = state
         if state.phase is not before.phase:
             self.notice = ""
+        last = state.last_checkoff
+        if last is not None and last is not before.last_checkoff:
+            self.checked_off_here[last.manntallsnummer] = last.checked_off_at or self.clock.now()
         for effect in effects:
             self._carry_out(effect)
         self.render_state()
@@ -513,6 +525,7 @@ class KioskApp(App[int]):
 
     def render_state(self) -> None:
         """Show the screen for the current phase (switching screens only when the mode changes)."""
+        self.voter_marker.set(voter_stage(self.kiosk_state.phase, emergency_voter=self.walk.started))
         if not self.is_running or not self.screen_stack:
             return
         phase = self.kiosk_state.phase
@@ -752,8 +765,12 @@ class KioskApp(App[int]):
             self.render_state()
             return
         earlier = self.station.state.recorded(number.digits)
+        checked_off = self.checked_off_here.get(number.digits)
         if earlier is not None:
             self.walk_message = (texts.BAD, "✖ " + already_recorded_nb(earlier))
+        elif checked_off is not None:
+            self.walk = self.walk.with_valgkort(number.digits)
+            self.walk_message = (texts.WARN, "! " + checked_off_here_nb(checked_off))
         else:
             self.walk, self.walk_message = self.walk.with_valgkort(number.digits), (texts.OK, "")
         self.render_state()
@@ -769,7 +786,9 @@ class KioskApp(App[int]):
             self.walk_message = (texts.WARN, "Skann valgkortet, eller trykk M om velgeren ikke har valgkort.")
         elif walk.last_step:
             try:
-                self.station.record_vote(walk.manntallsnummer, manual_valgkort=walk.manual_valgkort)
+                earlier = self.checked_off_here.get(walk.manntallsnummer or "")
+                self.station.record_vote(walk.manntallsnummer, manual_valgkort=walk.manual_valgkort,
+                                         checked_off_at=earlier)  # fmt: skip
             except StationRefused as exc:
                 self.walk_message = (texts.BAD, f"✖ {exc}")
             else:

@@ -295,9 +295,23 @@ class Printing:
         report = rc.ClosingReport(self.station(), self.now(), checkoffs, counted.emergency_votes,
                                   counted.manual_valgkort, misregistrations, counted.outages,
                                   period_start=counted.period_start, unresolved=counted.unresolved,
-                                  flagged_votes=counted.flagged_votes, pending_upload=pending,
+                                  flagged_votes=counted.flagged_votes + self._checked_off_after_vote(),
+                                  pending_upload=pending,
                                   chain_head=self.chain_head())  # fmt: skip
         self.print_receipt(rc.closing_report(report, self.columns))
+
+    def _checked_off_after_vote(self) -> tuple[rc.FlaggedVote, ...]:
+        """Emergency votes whose voter this kiosk checked off electronically *afterwards*
+        (the voter still showed "ready" until the votes were uploaded): flagged too. The
+        kiosk's own check-offs are kept in memory only (not across a restart)."""
+        today = peopletime.local_date(self.now())
+        out = []
+        for vote in self.app.station.state.votes:
+            checked = self.app.checked_off_here.get(vote.manntallsnummer or "")
+            if checked is not None and checked > vote.recorded_at and peopletime.local_date(vote.recorded_at) == today:
+                number = vote.manntallsnummer or ""
+                out.append(rc.FlaggedVote(vote.recorded_at, checked, f"{number[:10]} {number[10:]}"))
+        return tuple(out)
 
     def print_station_report(self) -> None:
         """The whole station's counts from the register, every table (if it answers)."""

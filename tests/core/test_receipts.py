@@ -179,7 +179,7 @@ class TestPrinterReceipts:
         assert register < lines.index(next(t for t in lines if t.startswith("Avkrysninger ved"))) < kiosk
         assert kiosk < lines.index(next(t for t in lines if t.startswith("Beredskapsstemmer")))
         assert "Kiosk: k-03" in lines and "Skrevet ut: 08.09.2025 kl. 21.05" in lines
-        assert squeeze("Periode: 08.09.2025 kl. 07.00 til kl. 21.05") in squeeze(" ".join(lines))
+        assert squeeze("Periode: 08.09.2025 kl. 07.00 til 21.05") in squeeze(" ".join(lines))
         assert lines.count("Stemmestyrets leder:") == 1 and lines.count("Stemmestyremedlem:") == 1
         assert lines.count("_" * columns) == 2
         assert "09.02-09.35  33 min 12 s" in lines

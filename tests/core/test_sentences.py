@@ -4,7 +4,7 @@ clock, with no keys, braces, ids, ISO stamps or personal data."""
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 
 import pytest
 

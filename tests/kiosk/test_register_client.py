@@ -58,6 +58,7 @@ def test_the_whole_conversation_with_the_real_register(register: RegisterServer)
         out["misreg"] = await c.report_misregistration(kari.number, reported_by="Avkrysser bord 1",
                                                        note="Feil person krysset av")
         out["after_misreg"] = await c.lookup(kari.number)
+        out["station"] = await c.station_counts()
         return out
 
     out = call(register.url, register.credential, conversation)
@@ -81,6 +82,9 @@ def test_the_whole_conversation_with_the_real_register(register: RegisterServer)
     assert out["counts"].checkoffs == 1
     assert out["misreg"].reported_by == "Avkrysser bord 1"
     assert out["after_misreg"].checkoff.misregistration is not None
+    # the station report: every table of this kiosk's station, from the same /v1/counts
+    [table] = [t for t in out["station"] if t.bord == 1]
+    assert (table.checkoffs, table.misregistrations) == (1, 1)
 
 
 def test_sami_flag_comes_through(register: RegisterServer) -> None:
