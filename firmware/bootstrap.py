@@ -161,7 +161,12 @@ def build_app(
     clock = clock or SystemClock()
     box = build_gpio(config, sim=is_sim, clock=clock, pin_factory=pin_factory)
     gpio = box.simulated
-    network = build_connectivity(config, sim=is_sim, clock=clock, base=base)
+    network = build_connectivity(config, sim=sim, clock=clock, base=base)  # a simulated scanner alone simulates no network
+    if hasattr(network, "fail_layer"):
+        from valgkiosk.sim_register import ThroughSimulatedNetwork
+
+        # the dock's cuts reach the register calls too, not only the probes
+        register = ThroughSimulatedNetwork(register, network)  # type: ignore[assignment]
     printer, print_queue = build_printing(config, sim=is_sim, config_path=config_path)
     sim_printer = printer if is_sim and hasattr(printer, "device") else None
     controls = (SimControls(scanner, cards, gpio, network, printer=sim_printer)

@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from valgkiosk.core import emergency as em
+from valgkiosk.core.emergency import already_recorded_nb, checked_off_here_nb  # noqa: F401 - re-exported
 from valgkiosk.core import entries as ent
 from valgkiosk.core import outage
 from valgkiosk.core import peopletime
@@ -285,17 +286,3 @@ class Station:
             return not self.state.pending
         finally:
             self.uploading = False
-
-
-def checked_off_here_nb(checked_off_at: datetime) -> str:
-    """The warning for a valgkort this kiosk had checked off electronically before the routine."""
-    return (f"Denne velgeren ble krysset av elektronisk ved dette bordet {peopletime.clock(checked_off_at)}. "
-            "Si fra til stemmestyrets leder. Fullføres stemmen, føres den i loggboken, og konvolutten "
-            "legges til side for valgstyret (står på avslutningsrapporten).")
-
-
-def already_recorded_nb(vote: em.EmergencyVote) -> str:
-    """The message for a valgkort scanned twice during the emergency routine."""
-    when = peopletime.clock(vote.recorded_at)
-    return (f"Dette valgkortet er allerede registrert som beredskapsstemme ved dette bordet {when}. "
-            "Velgeren skal ikke stemme på nytt her: kontakt stemmestyrets leder.")

@@ -28,6 +28,7 @@ from datetime import datetime
 from typing import Any, Protocol, assert_never
 
 from valgkiosk.core import entries as ent
+from valgkiosk.core import peopletime
 
 from valgkiosk.core.outage import DIAGNOSIS_NB, DetectorState, Layer, Mode
 from valgkiosk.ports.indicators import AlarmMode
@@ -312,3 +313,17 @@ def duration_nb(seconds: float) -> str:
     if s < 3600:
         return f"{s // 60} min {s % 60} s"
     return f"{s // 3600} t {(s % 3600) // 60} min"
+
+
+def checked_off_here_nb(checked_off_at: datetime) -> str:
+    """The warning for a valgkort this kiosk had checked off electronically before the routine."""
+    return (f"Denne velgeren ble krysset av elektronisk ved dette bordet {peopletime.clock(checked_off_at)}. "
+            "Si fra til stemmestyrets leder. Fullføres stemmen, føres den i loggboken, og konvolutten "
+            "legges til side for valgstyret (står på avslutningsrapporten).")
+
+
+def already_recorded_nb(vote: EmergencyVote) -> str:
+    """The message for a valgkort scanned twice during the emergency routine."""
+    when = peopletime.clock(vote.recorded_at)
+    return (f"Dette valgkortet er allerede registrert som beredskapsstemme ved dette bordet {when}. "
+            "Velgeren skal ikke stemme på nytt her: kontakt stemmestyrets leder.")

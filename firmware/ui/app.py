@@ -25,6 +25,7 @@ from textual.binding import Binding
 from valgkiosk.core import checkoff as co
 from valgkiosk.core import emergency as em
 from valgkiosk.core import entries as ent
+from valgkiosk.core import kiosk
 from valgkiosk.core import outage
 from valgkiosk.core.outage import Layer
 from valgkiosk.core import receipts
@@ -40,19 +41,24 @@ from valgkiosk.ports.scanner import Scan, Scanner, ScannerStatus
 from valgkiosk.inprogress import VoterInProgress
 from valgkiosk.inprogress import stage as voter_stage
 from valgkiosk.service import ServiceNotifier
-from valgkiosk.station import JOURNAL_FAILED, Station, StationRefused, already_recorded_nb, checked_off_here_nb
+from valgkiosk.station import JOURNAL_FAILED, Station, StationRefused
 
 from . import emergency as ui_em
 from . import texts
 from .printing import Place, Printing
 from .emergency import ACK_KEY, EMERGENCY_KEY, LOG_KEY, EmergencyScreen, LogScreen, PinScreen
 from .screens import (
-    PHASE_SCREENS,
     SIM_POWER_KEYS,
     CaretakerScreen,
+    CheckingOffScreen,
     ConfigErrorScreen,
+    ConfirmScreen,
     IdleScreen,
     KioskScreen,
+    MisregistrationScreen,
+    OutcomeScreen,
+    SearchScreen,
+    ValgkortScreen,
     birth_date_problem,
     parse_birth_date,
 )
@@ -66,12 +72,25 @@ LOCKDOWN_BINDINGS = [Binding(key, "noop", show=False, priority=True) for key in 
 
 _LEVELS = {"info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 
-#: The phases from which the caretaker's screen may be opened: no check-off is under way.
-CARETAKER_PHASES = frozenset({co.Phase.IDLE, co.Phase.OUTCOME})
-CARETAKER_REFUSED = "Vaktmestersiden (F6) kan åpnes når avkrysningen er ferdig."
+CARETAKER_REFUSED = kiosk.CARETAKER_REFUSED
 NO_PIN = ("Ingen PIN-kode for stemmestyrets leder er satt opp: beredskapsrutinen kan ikke startes. "
           "Varsle IKT-ansvarlig.")
-CHAIR_REFUSED = "Fullfør eller avbryt (Esc) velgeren som er i gang først."
+CHAIR_REFUSED = kiosk.CHAIR_REFUSED
+
+#: The screen for each of the core's routes (valgkiosk.core.kiosk.route).
+SCREENS: dict[kiosk.Screen, type[KioskScreen]] = {
+    kiosk.Screen.IDLE: IdleScreen,
+    kiosk.Screen.CONFIRM: ConfirmScreen,
+    kiosk.Screen.CHECKING_OFF: CheckingOffScreen,
+    kiosk.Screen.OUTCOME: OutcomeScreen,
+    kiosk.Screen.SEARCH: SearchScreen,
+    kiosk.Screen.MISREGISTRATION: MisregistrationScreen,
+    kiosk.Screen.VALGKORT: ValgkortScreen,
+    kiosk.Screen.EMERGENCY: EmergencyScreen,
+    kiosk.Screen.CARETAKER: CaretakerScreen,
+    kiosk.Screen.PIN: PinScreen,
+    kiosk.Screen.LOG: LogScreen,
+}
 
 
 class JournalLike(Protocol):
@@ -190,7 +209,6 @@ class KioskApp(App[int]):
         self.journal: JournalLike = journal if journal is not None else MemoryJournal()
         self.station_label = station_label
         self.bord = bord
-        self.kiosk_state = co.initial_state(settings)
         self.notice = ""
         self.dock_open = False
         self.sim_typed = ""
@@ -200,7 +218,6 @@ class KioskApp(App[int]):
         self.power_states: dict[PowerSource, bool | None] = {source: None for source in PowerSource}
         #: What the network probes last said (nothing, until a watchdog feeds it).
         self.network = NetworkLayers.unknown()
-        self.caretaker_open = False
         # -- the watchdog and the emergency routine (valgkiosk.station) --
         self.indicators = indicators
         self.station = Station(journal=self.journal, register=register, now=self.clock.now,  # type: ignore[arg-type]
@@ -208,10 +225,8 @@ class KioskApp(App[int]):
                                indicators=indicators, power_states=self._power_for_log,
                                chair_pin_hash=chair_pin_hash, on_change=self._station_changed)  # fmt: skip
         self.kiosk_info: KioskInfo | None = None
-        self.chair_view: str | None = None  # "pin" or "log": the chair's screens, over everything else
-        self.pin_error = ""
-        self.walk = em.Walk()  # the voter going through the emergency routine now
-        self.walk_message: tuple[str, str] = (texts.OK, "")
+        #: Everything that decides what the kiosk shows and does (valgkiosk.core.kiosk), stepped by ``feed``.
+        self.core = kiosk.initial_state(settings, self.station.state)
         # -- the receipt printer (issue 5): print_queue is a PrintQueue, or None without a printer
         self.printing = Printing(self, print_queue, place=print_place or Place("", "", ""), journal=self._journal,
                                  entries=self.journal.entries, now=print_now or self.clock.now,
@@ -235,7 +250,6 @@ class KioskApp(App[int]):
 
         # -- issue 14: the voter in progress (for a restart) and this kiosk's check-offs today
         self.voter_marker = VoterInProgress.beside(self.journal)
-        self.checked_off_here: dict[str, datetime] = {}  # manntallsnummer -> when (memory only)
 
     # -- life cycle ---------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -313,16 +327,7 @@ class KioskApp(App[int]):
 
     # -- inputs -------------------------------------------------------------------------------
     def _on_scan(self, scan: Scan) -> None:
-        if self.chair_view == "pin":
-            self.set_notice("Valgkortet ble ikke lest: bekreft eller avbryt PIN-koden først.")
-            return
-        if self.chair_view == "log":
-            self.chair_view = None  # the voter comes first
-        if self.station.state.emergency:
-            self.caretaker_open = False
-            self.emergency_scan(scan.text)
-            return
-        self.dispatch(co.Scanned(scan.text, self.clock.monotonic()))
+        self.feed(kiosk.Flow(co.Scanned(scan.text, self.clock.monotonic())))
 
     def _on_scanner_status(self, status: ScannerStatus) -> None:
         self.dispatch(co.ScannerChanged(status.connected, status.detail))
@@ -435,53 +440,65 @@ class KioskApp(App[int]):
             except Exception:  # noqa: BLE001 - closing must not fail the shutdown
                 log.exception("closing the indicators failed")
 
-    # -- the caretaker's screen ---------------------------------------------------------------
-    def toggle_caretaker(self) -> bool:
-        """F6: open the caretaker's screen, or close it when it is up."""
-        if self.caretaker_open:
-            self.close_caretaker()
-            return True
-        return self.open_caretaker()
+    # -- the kiosk core's state, as the screens read it ---------------------------------------
+    @property
+    def kiosk_state(self) -> co.State:
+        """The check-off flow's state."""
+        return self.core.checkoff
 
-    def open_caretaker(self) -> bool:
-        """Show the caretaker's screen; refused (with a notice) while a check-off is under way,
-        except during an outage, when whatever is going on is left first (nothing confirmed
-        is lost: an unanswered check-off goes on in the background)."""
-        if self.chair_view == "pin":
-            return False
-        if self.outage_now:
-            self.leave_phase()
-        if self.kiosk_state.phase not in CARETAKER_PHASES:
-            self.set_notice(CARETAKER_REFUSED)
-            return False
-        self.chair_view = None
-        if self.notice == CARETAKER_REFUSED:
-            self.notice = ""
-        self.caretaker_open = True
-        self.render_state()
-        return True
+    @property
+    def checked_off_here(self) -> dict[str, datetime]:
+        """This kiosk's electronic check-offs today: manntallsnummer -> when (memory only)."""
+        return dict(self.core.checked_off_here)
 
-    def close_caretaker(self) -> None:
-        """Back to the clerk's screen for the current phase."""
-        self.caretaker_open = False
-        self.render_state()
+    @property
+    def walk(self) -> em.Walk:
+        """The voter going through the emergency routine now."""
+        return self.core.walk
+
+    @property
+    def walk_message(self) -> tuple[str, str]:
+        return self.core.walk_message
+
+    @property
+    def caretaker_open(self) -> bool:
+        return self.core.overlay is kiosk.Overlay.CARETAKER
+
+    @property
+    def chair_view(self) -> str | None:
+        """``"pin"`` or ``"log"``: the chair's screens, over everything else."""
+        return {kiosk.Overlay.PIN: "pin", kiosk.Overlay.LOG: "log"}.get(self.core.overlay)
+
+    @property
+    def pin_error(self) -> str:
+        return self.core.pin_error
 
     @property
     def outage_now(self) -> bool:
         """True while the watchdog says the register cannot be reached."""
-        return not self.station.state.reachable
+        return self.core.outage
 
     @property
     def register_answers(self) -> bool:
         """Whether to offer what needs the register (the search): not during an outage or the routine."""
-        return self.station.state.reachable and not self.station.state.emergency
+        return self.core.register_answers
 
-    def leave_phase(self) -> None:
-        """Leave whatever the check-off flow is doing, back to idle, without losing anything
-        confirmed (the core keeps an unanswered check-off going in the background)."""
-        for _ in range(3):  # a reason list goes back to its confirm screen first
-            if self.kiosk_state.phase is co.Phase.IDLE or not self.send(co.Cancel):
-                return
+    # -- the caretaker's screen ---------------------------------------------------------------
+    def toggle_caretaker(self) -> bool:
+        """F6: open the caretaker's screen, or close it when it is up (valgkiosk.core.kiosk's rules:
+        refused mid check-off, except during an outage, when the flow is left first)."""
+        self.feed(kiosk.OpenCaretaker(self.clock.monotonic()))
+        return self.caretaker_open
+
+    def open_caretaker(self) -> bool:
+        if not self.caretaker_open:
+            self.toggle_caretaker()
+        return self.caretaker_open
+
+    def close_caretaker(self) -> None:
+        """Back to the clerk's screen for the current phase."""
+        if self.caretaker_open:
+            self.feed(kiosk.Back(self.clock.monotonic()))
 
     def tick(self) -> None:
         """Let time pass in the core (timeouts, retries)."""
@@ -503,46 +520,41 @@ class KioskApp(App[int]):
 
     # -- the core -----------------------------------------------------------------------------
     def dispatch(self, event: co.Event) -> bool:  # type: ignore[override]
-        """Step the core with ``event``, carry out the effects and show the result."""
-        before = self.kiosk_state
+        """Feed one event of the check-off flow; False if the flow does not take it now."""
         try:
-            state, effects = co.step(before, event)
+            co.step(self.kiosk_state, event)  # pure: only asks whether the phase takes it
         except co.IllegalTransition as exc:
             log.debug("ignored: %s", exc)
             return False
-        if state is before and not effects:
-            return True
-        self.kiosk_state = state
-        if state.phase is not before.phase:
+        return self.feed(kiosk.Flow(event))
+
+    def feed(self, event: kiosk.Event) -> bool:
+        """Step the kiosk core with ``event``, carry out the effects and show the result;
+        False when nothing changed."""
+        before = self.core
+        state, effects = kiosk.step(before, event)
+        if state == before and not effects:
+            return False
+        self.core = state
+        if state.checkoff.phase is not before.checkoff.phase or state.overlay is not before.overlay:
             self.notice = ""
-        last = state.last_checkoff
-        if last is not None and last is not before.last_checkoff:
-            self.checked_off_here[last.manntallsnummer] = last.checked_off_at or self.clock.now()
         for effect in effects:
             self._carry_out(effect)
         self.render_state()
         return True
 
     def render_state(self) -> None:
-        """Show the screen for the current phase (switching screens only when the mode changes)."""
+        """Show the screen the core's routing table picks (switching only when it changes)."""
         self.voter_marker.set(voter_stage(self.kiosk_state.phase, emergency_voter=self.walk.started))
         if not self.is_running or not self.screen_stack:
             return
-        phase = self.kiosk_state.phase
-        self.printing.follow(phase)
-        target = PHASE_SCREENS[phase]
-        if self.station.state.emergency and phase is co.Phase.IDLE:
-            target = EmergencyScreen
-        if self.caretaker_open:
-            if phase in CARETAKER_PHASES:
-                target = CaretakerScreen
-            elif phase is not co.Phase.LOOKING_UP:
-                self.caretaker_open = False  # a scan took the kiosk back to the check-off
-        if self.chair_view is not None:
-            target = PinScreen if self.chair_view == "pin" else LogScreen
+        self.printing.follow(self.kiosk_state.phase)
         current = self.screen
-        if self.kiosk_state.phase is co.Phase.LOOKING_UP and isinstance(current, KioskScreen):
-            target = type(current)  # every screen shows a lookup in place
+        where = kiosk.route(self.core)
+        if where is kiosk.Screen.BUSY:
+            target = type(current) if isinstance(current, KioskScreen) else IdleScreen  # a lookup shows in place
+        else:
+            target = SCREENS[where]
         if type(current) is target:
             if current.is_mounted:
                 current.show(self.kiosk_state)
@@ -583,6 +595,20 @@ class KioskApp(App[int]):
                 pass  # the screens show only the state, which no longer holds the data
             case co.PrintManualValgkort(voter=voter, reason=reason):
                 self.printing.print_manual_valgkort(voter, reason)
+            case kiosk.RecordVote(manntallsnummer=number, manual_valgkort=manual, checked_off_at=earlier):
+                try:
+                    self.station.record_vote(number, manual_valgkort=manual, checked_off_at=earlier)
+                except StationRefused as exc:
+                    self.feed(kiosk.VoteAnswered(False, str(exc)))
+                else:
+                    self.feed(kiosk.VoteAnswered(True, f"✔ Beredskapsstemme nr. {self.station.state.vote_count} er "
+                                                       "talt. Klar for neste velger."))  # fmt: skip
+            case kiosk.PrintEmergencyValgkort(name=name, born=born, address=address):
+                card = receipts.ManualValgkort(self.printing.station(), self.clock.now(),
+                                               receipts.ValgkortReason.EMERGENCY, name, born, address)  # fmt: skip
+                self.print_receipt(receipts.manual_valgkort(card, self.printing.columns),
+                                   journal_kind="manual_valgkort",
+                                   journal_data={"reason": "emergency", "manntallsnummer": False})  # fmt: skip
 
     def write_entry(self, entry: ent.LoggbokEntry) -> None:
         """Write one typed entry to the loggbok (durable before this returns)."""
@@ -654,11 +680,12 @@ class KioskApp(App[int]):
         return {source.value: present for source, present in self.power_states.items()}
 
     def _station_changed(self) -> None:
-        """The station's state changed (probe round, alarm, routine): show it."""
+        """The station's state changed (probe round, alarm, routine): the core learns it."""
         probe = self.station.last_probe
         if probe is not None:
             self.network = NetworkLayers.from_results(probe.layers)
-        self.render_state()
+        if not self.feed(kiosk.StationUpdated(self.station.state, self.station.network)):
+            self.render_state()  # the caretaker's rows follow the probes
 
     def banner_view(self) -> tuple[str, str] | None:
         """What the banner on every screen says now (None: nothing)."""
@@ -676,64 +703,41 @@ class KioskApp(App[int]):
                 self.set_notice(str(exc))
             return True
         if key == EMERGENCY_KEY:
-            if self.chair_view != "pin":
-                self.open_chair_view("pin")
+            self.open_chair_view("pin")
             return True
         if key == LOG_KEY:
-            if self.chair_view == "log":
-                self.close_chair_view()
-            else:
-                self.open_chair_view("log")
+            self.open_chair_view("log")
             return True
         return False
 
     def open_chair_view(self, view: str) -> bool:
-        """The chair's PIN or log screen; refused mid check-off or mid voter (with a notice),
-        except during an outage: then the check-off flow is left first (an unanswered check-off
-        goes on in the background) and a voter in the routine waits under the chair's screen."""
-        if self.outage_now:
-            self.leave_phase()
-        elif self.walk.started or self.kiosk_state.phase not in CARETAKER_PHASES:
-            self.set_notice(CHAIR_REFUSED)
-            return False
-        if self.kiosk_state.phase is co.Phase.OUTCOME:
-            self.send(co.Cancel)  # the last voter's details leave the screen first
-        if self.kiosk_state.phase is not co.Phase.IDLE:
-            self.set_notice(CHAIR_REFUSED)
-            return False
-        self.caretaker_open = False
-        self.pin_error = ""
-        self.notice = ""
-        self.chair_view = view
-        self.render_state()
-        return True
+        """The chair's PIN or log screen (valgkiosk.core.kiosk's rules: refused mid check-off or
+        mid voter, except during an outage, when the flow is left first)."""
+        overlay = kiosk.Overlay.PIN if view == "pin" else kiosk.Overlay.LOG
+        self.feed(kiosk.OpenChair(overlay, self.clock.monotonic()))
+        return self.core.overlay is overlay
 
     def close_chair_view(self) -> None:
-        self.chair_view = None
-        self.pin_error = ""
-        self.render_state()
+        if self.chair_view is not None:
+            self.feed(kiosk.Back(self.clock.monotonic()))
 
     def submit_chair_pin(self, pin: str) -> None:
         """The chair's PIN: starts the routine, or ends it (and the upload follows)."""
         answer = self.station.check_pin(pin)
         if not answer.ok:
-            self.pin_error = answer.message
-            self.render_state()
+            self.feed(kiosk.PinAnswered(False, answer.message))
             return
         ending = self.station.state.emergency
+        interrupted = self.walk.started  # a voter waited under the chair's screen
         try:
             if ending:
                 self.station.end_emergency()
             else:
                 self.station.start_emergency()
         except StationRefused as exc:
-            self.pin_error = str(exc)
-            self.render_state()
+            self.feed(kiosk.PinAnswered(False, str(exc)))
             return
-        interrupted = self.walk.started  # a voter waited under the chair's screen
-        self.walk, self.walk_message = em.Walk(), (texts.OK, "")
-        self.chair_view = None
-        self.pin_error = ""
+        self.feed(kiosk.PinAnswered(True))
         if ending:
             self.notice = "Beredskapsrutinen er avsluttet. Elektronisk avkrysning fortsetter."
             if interrupted:
@@ -749,81 +753,23 @@ class KioskApp(App[int]):
                             "manntallet. Elektronisk avkrysning fortsetter.")  # fmt: skip
             await self._counts()
 
-    def emergency_scan(self, text: str) -> None:
-        """A valgkort scanned during the routine: step 1 for the next voter."""
-        from valgkiosk.core import manntallsnummer as mnr
-
-        if self.walk.started:
-            if self.walk.manntallsnummer != text.strip():
-                self.walk_message = (texts.WARN, CHAIR_REFUSED)
-                self.render_state()
-            return
-        try:
-            number = mnr.parse(text, election_year=self.kiosk_state.settings.election_year)
-        except mnr.InvalidManntallsnummer as exc:
-            self.walk_message = (texts.BAD, f"✖ {exc} Skann på nytt, eller M for manuelt valgkort.")
-            self.render_state()
-            return
-        earlier = self.station.state.recorded(number.digits)
-        checked_off = self.checked_off_here.get(number.digits)
-        if earlier is not None:
-            self.walk_message = (texts.BAD, "✖ " + already_recorded_nb(earlier))
-        elif checked_off is not None:
-            self.walk = self.walk.with_valgkort(number.digits)
-            self.walk_message = (texts.WARN, "! " + checked_off_here_nb(checked_off))
-        else:
-            self.walk, self.walk_message = self.walk.with_valgkort(number.digits), (texts.OK, "")
-        self.render_state()
-
     def emergency_without_valgkort(self) -> None:
-        self.walk, self.walk_message = self.walk.without_valgkort(), (texts.OK, "")
-        self.render_state()
+        self.feed(kiosk.WalkWithoutValgkort())
 
     def emergency_next(self) -> None:
         """The current step is done; at the last step the vote is counted (durably)."""
-        walk = self.walk
-        if walk.step == 1:
-            self.walk_message = (texts.WARN, "Skann valgkortet, eller trykk M om velgeren ikke har valgkort.")
-        elif walk.last_step:
-            try:
-                earlier = self.checked_off_here.get(walk.manntallsnummer or "")
-                self.station.record_vote(walk.manntallsnummer, manual_valgkort=walk.manual_valgkort,
-                                         checked_off_at=earlier)  # fmt: skip
-            except StationRefused as exc:
-                self.walk_message = (texts.BAD, f"✖ {exc}")
-            else:
-                self.walk = em.Walk()
-                self.walk_message = (texts.OK, f"✔ Beredskapsstemme nr. {self.station.state.vote_count} er talt. "
-                                               "Klar for neste velger.")  # fmt: skip
-        else:
-            self.walk, self.walk_message = walk.next(), (texts.OK, "")
-        self.render_state()
+        self.feed(kiosk.WalkNext())
 
     def emergency_cancel(self) -> None:
         """Esc: this voter leaves the routine without a counted vote."""
-        if self.walk.started:
-            self.walk, self.walk_message = em.Walk(), (texts.WARN, "Velgeren ble avbrutt: ingen stemme talt.")
-            self.render_state()
+        self.feed(kiosk.Back(self.clock.monotonic()))
 
     def emergency_manual_valgkort(self, name: str, born: str, address: str) -> None:
         """Step 2: print the manual valgkort typed from the voter's ID, then on to step 3."""
-        birth = parse_birth_date(born)
         problem = ("Skriv inn velgerens fulle navn." if not name.strip() else
                    birth_date_problem(born, today=self.clock.now().date()) or
                    ("Skriv inn velgerens adresse." if not address.strip() else ""))  # fmt: skip
-        if problem or birth is None:
-            self.walk_message = (texts.BAD, f"✖ {problem}")
-            self.render_state()
-            return
-        card = receipts.ManualValgkort(self.printing.station(), self.clock.now(), receipts.ValgkortReason.EMERGENCY,
-                                       name.strip(), birth, address.strip())  # fmt: skip
-        receipt = receipts.manual_valgkort(card, self.printing.columns)
-        self.print_receipt(receipt, journal_kind="manual_valgkort",
-                           journal_data={"reason": "emergency", "manntallsnummer": False})  # fmt: skip
-        self.walk = self.walk.next()
-        self.walk_message = (texts.OK, "✔ Manuelt valgkort sendt til skriveren: kontroller det mot legitimasjonen når det "
-                                        "kommer ut (feil på skriveren vises med F1).")
-        self.render_state()
+        self.feed(kiosk.ManualValgkortTyped(name, parse_birth_date(born), address, problem))
 
     # -- sim mode -----------------------------------------------------------------------------
     def handle_sim_key(self, event: events.Key) -> bool:

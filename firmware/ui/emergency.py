@@ -133,7 +133,7 @@ class EmergencyScreen(KioskScreen):
     def hints(self, s: State) -> str:
         walk = self.kiosk.walk
         if walk.step == 1:
-            return "Skann valgkortet   M Uten valgkort   F5 Avslutt (leder)   F11 Logg   F6 Vaktmester"
+            return "Skann valgkort  M Uten valgkort  F5 Avslutt (leder)  F6 Vaktmester  F11 Logg"  # 80 columns
         if walk.step == 2:
             return "Tab Neste felt   Enter Skriv ut manuelt valgkort   Esc Avbryt velgeren"
         if walk.last_step:
@@ -155,7 +155,8 @@ class EmergencyScreen(KioskScreen):
         else:
             voter = "Neste velger: skann valgkortet, eller trykk M om velgeren ikke har valgkort."
         self.query_one("#emergency-voter", Static).update(plain(voter))
-        self.query_one("#emergency-voter").display = walk.step != 2  # the form says it at step 2
+        # step 1's line says it at step 1, the form at step 2: no message twice
+        self.query_one("#emergency-voter").display = walk.step > 2
         lines = [(n, st, text) for n, (st, text) in enumerate(step_lines(walk), start=1)]
         if walk.step == 2:  # the form needs the rows: only the step at hand
             lines = [line for line in lines if line[1] == "now"]

@@ -2,6 +2,7 @@
 clock service's report) and the UPS (mains or battery, charge, remaining time). Pure, as
 :mod:`valgkiosk.ui.status`: anything not known is ``ukjent``."""
 
+from valgkiosk.core import peopletime
 from __future__ import annotations
 
 from datetime import datetime
@@ -39,7 +40,7 @@ def clock_row(report: ClockReportLike | None) -> Row:
         return Row("clock", "Klokke", UNKNOWN, UKJENT, "klokketjenesten har ikke rapportert")
     words = report.words[:1].upper() + report.words[1:]
     return Row("clock", "Klokke", OK if report.synchronized else BAD, words,
-               f"sjekket {report.checked_at.astimezone().strftime('%H:%M')}")
+               f"sjekket {peopletime.clock(report.checked_at)}")
 
 
 def ups_row(mains: bool | None, reading: UpsReadingLike | None) -> Row:

@@ -353,8 +353,16 @@ class Printing:
 
     # -- the dialog -------------------------------------------------------------------
     def choices(self, phase: co.Phase) -> list[Choice]:
-        """What the clerk can do now: each kept job, and from idle the chair's printouts."""
-        out: list[Choice] = []
+        """What the clerk can do now: close, from idle the chair's printouts, and each kept job,
+        oldest first. The fixed items come first, so they do not move as jobs pile up."""
+        out: list[Choice] = [Choice("Lukk", lambda: None)]
+        if phase is co.Phase.IDLE and self.queue is not None:
+            out += [
+                Choice("Avslutningsrapport for stemmestyrets leder", self.print_closing_report),
+                Choice("Avslutningsrapport for hele valglokalet (fra manntallet)", self.print_station_report),
+                Choice("Loggboken for i dag", self.print_log),
+                Choice("Testside for IKT", self.print_test_page),
+            ]
         for job in self.kept():
             title = job.receipt.title
             if job.may_have_printed:
@@ -366,15 +374,17 @@ class Printing:
                 out.append(Choice(f"Skriv ut på nytt: {title}", lambda j=job.id: self.reprint(j)))
                 out.append(Choice(f"Forkast: {title} (skriv for hånd)",
                                   lambda j=job.id: self.discard(j, came_out=False)))  # fmt: skip
-        if phase is co.Phase.IDLE and self.queue is not None:
-            out += [
-                Choice("Avslutningsrapport for stemmestyrets leder", self.print_closing_report),
-                Choice("Avslutningsrapport for hele valglokalet (fra manntallet)", self.print_station_report),
-                Choice("Loggboken for i dag", self.print_log),
-                Choice("Testside for IKT", self.print_test_page),
-            ]
-        out.append(Choice("Lukk", lambda: None))
         return out
+
+    def first_choice(self, choices: list[Choice]) -> int:
+        """Where the highlight starts: the job that needs attention, else the first kept job."""
+        labels = [c.label for c in choices]
+        kept = self.kept()
+        job = next((j for j in kept if j.id == self.attention), kept[0] if kept else None)
+        if job is None:
+            return 0
+        return next((i for i, label in enumerate(labels) if label.endswith(job.receipt.title)
+                     or f": {job.receipt.title}" in label), 0)  # fmt: skip
 
     def dialog_text(self) -> tuple[str, str, str]:
         """The dialog's tone, title and message."""
@@ -469,7 +479,7 @@ class PrinterDialog(ModalScreen[None]):
 
     def on_mount(self) -> None:
         choices = self.query_one("#printer-choices", OptionList)
-        choices.highlighted = 0
+        choices.highlighted = self.printing.first_choice(self._choices)
         choices.focus()
 
     @on(OptionList.OptionSelected, "#printer-choices")

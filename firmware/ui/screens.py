@@ -286,8 +286,9 @@ class ConfirmScreen(KioskScreen):
         self.query_one("#voter-name", Static).update(plain(voter.navn.upper()))
         self.query_one("#voter-born", BigText).set_text(birth_date_text(voter.fodselsdato))
         sami = self.query_one("#voter-sami", Static)
-        sami.update(texts.SAMI if voter.sami else "")
-        sami.display = voter.sami
+        note = texts.sami_note(voter, s.settings.election_year)
+        sami.update(note)
+        sami.display = bool(note)
 
     def confirm(self) -> None:
         self.kiosk.confirm()
@@ -484,8 +485,10 @@ class MisregistrationScreen(KioskScreen):
     def show_body(self, s: State) -> None:
         last = s.last_checkoff
         when = f" ({texts.clock_time(last.checked_off_at)})" if last and last.checked_off_at else ""
-        text = (f"Den siste avkrysningen ved dette bordet{when} ble gjort på feil person.\n\n"
-                "Trykk Enter for å melde det til registeret. Varsle deretter stemmestyrets leder.")  # fmt: skip
+        text = (f"Meldes: den siste avkrysningen ved dette bordet{when}. Den ble gjort på feil person.\n\n"
+                "Trykk Enter for å melde det til registeret. Velgeren foran deg: ikke stemple; henvis velgeren "
+                "til stemmestyrets leder, som tar imot en særskilt stemmegivning. Varsle lederen om "
+                "feilregistreringen.")  # fmt: skip
         if s.phase is Phase.REPORTING_MISREGISTRATION:
             text = "Melder feilregistreringen til registeret …"
         self.query_one("#misreg-text", Static).update(plain(text))
@@ -615,18 +618,4 @@ SIM_POWER_KEYS: dict[str, tuple[PowerSource, str]] = {
     "f7": (PowerSource.ROUTER, "Strøm til ruteren"),
     "f8": (PowerSource.SIMULA, "Strøm til SIMULA"),
     "f9": (PowerSource.MAINS, "Strømnett"),
-}
-
-PHASE_SCREENS: dict[Phase, type[KioskScreen]] = {
-    Phase.IDLE: IdleScreen,
-    Phase.LOOKING_UP: IdleScreen,  # shown in place on whatever screen is up (KioskScreen.show)
-    Phase.CONFIRMING: ConfirmScreen,
-    Phase.CHECKING_OFF: CheckingOffScreen,
-    Phase.UNCERTAIN: CheckingOffScreen,
-    Phase.OUTCOME: OutcomeScreen,
-    Phase.SEARCH: SearchScreen,
-    Phase.SEARCHING: SearchScreen,
-    Phase.CONFIRM_MISREGISTRATION: MisregistrationScreen,
-    Phase.REPORTING_MISREGISTRATION: MisregistrationScreen,
-    Phase.CHOOSING_VALGKORT: ValgkortScreen,
 }

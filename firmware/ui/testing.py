@@ -23,6 +23,7 @@ from valgkiosk.drivers.scanner import SimulatedScanner
 from valgkiosk.ports.clock import ManualClock
 from valgkiosk.ports.register import Register
 from valgkiosk.register_memory import DemoCard, demo_register
+from valgkiosk.sim_register import ThroughSimulatedNetwork
 
 from .app import KioskApp, SimControls
 from .printing import Place
@@ -96,8 +97,11 @@ def make_rig(
 
         sim_printer = SimulatedPrinter(columns=48)
         queue = PrintQueue(sim_printer, print_dir or tempfile.mkdtemp(prefix="valgkiosk-print-"))
+    # sim mode is honest: the register is reached through the same simulated network the
+    # probes use (the rig's ``register`` stays the inner one, whose controls the tests drive)
+    reached = ThroughSimulatedNetwork(register, net) if net is not None and connectivity is None else register
     app = KioskApp(
-        register=register,
+        register=reached,  # type: ignore[arg-type]
         scanner=scanner,
         settings=co.Settings(election_year=2025, reported_by=f"Avkrysser bord {bord}", timings=timings),
         station_label="Prøveskolen",

@@ -26,6 +26,17 @@ SAMI = ("Står også i Sametingets valgmanntall: kan også stemme ved sametingsv
 STAMP = "Stemple stemmeseddelen."
 
 
+def sametingsvalg(year: int) -> bool:
+    """Whether the Sámi parliament is elected this year: with the stortingsvalg (2025, 2029, …),
+    never with a kommunestyre- og fylkestingsvalg."""
+    return year % 4 == 1
+
+
+def sami_note(voter: Voter | None, year: int) -> str:
+    """The note for a voter in the Sámi electoral register, in a year it applies; else ""."""
+    return SAMI if voter is not None and voter.sami and sametingsvalg(year) else ""
+
+
 @dataclass(frozen=True, slots=True)
 class View:
     """One outcome as shown: tone (ok/bad/warn), symbol, headline, what to do, details."""
@@ -67,7 +78,8 @@ def outcome_view(s: State) -> View:
     status = s.status
     voter = status.voter if status else None
     record = status.checkoff if status else None
-    sami = (SAMI,) if voter is not None and voter.sami else ()
+    note = sami_note(voter, s.settings.election_year)
+    sami = (note,) if note else ()
     if o is Outcome.CHECKED_OFF:
         return View(OK, "KRYSSET AV", f"{STAMP} Velgeren legger stemmeseddelen i urnen.", sami)
     if o is Outcome.ALREADY_VOTED:

@@ -34,15 +34,20 @@ ensure_venv() {
     ensure_debian_packages "/nonexistent:python3-venv"
   fi
   if [ ! -x "$VENV/bin/python" ]; then
-    log "creating the virtual environment in .venv"
+    log "creating the virtual environment in .venv (once; about a minute with the install that follows)"
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install -q --upgrade pip
   fi
   local stamp="$VENV/.installed" want
   want="$(sha256sum "$VALGKIOSK_ROOT/pyproject.toml" | cut -d' ' -f1) $extras"
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-    log "installing valgkiosk${extras:+[$extras]} into .venv"
-    "$VENV/bin/pip" install -q -e "$VALGKIOSK_ROOT${extras:+[$extras]}"
+    log "installing valgkiosk${extras:+[$extras]} and its dependencies into .venv from PyPI (when pyproject.toml changed)"
+    if [ -t 2 ]; then  # a person is watching: show what pip fetches, one line each
+      "$VENV/bin/pip" install -e "$VALGKIOSK_ROOT${extras:+[$extras]}" 2>&1 \
+        | { grep --line-buffered -E '^(Collecting|Installing|Successfully)' | sed -u 's/^/[valgkiosk]   /' >&2 || true; }
+    else
+      "$VENV/bin/pip" install -q -e "$VALGKIOSK_ROOT${extras:+[$extras]}"
+    fi
     echo "$want" >"$stamp"
   fi
 }

@@ -307,3 +307,58 @@ def test_the_caretaker_screen_fits_the_console() -> None:
             assert shown in text, shown
 
     on_console(script)
+
+
+# -- sim mode is honest ---------------------------------------------------------------------------
+
+
+def test_the_docks_router_cut_makes_the_register_unreachable_to_the_kiosk_too() -> None:
+    async def script(rig: Rig, pilot: Pilot[Any]) -> None:
+        await settle_power(rig, pilot)
+        await pilot.press("f7")  # the router loses power (the dock)
+        await settle(pilot)
+        await scan(rig, pilot, rig.card("Klar til avkrysning"))
+        assert rig.app.kiosk_state.outcome is Outcome.LOOKUP_FAILED and "Ingen er krysset av" in seen(rig)
+        assert rig.register.checkoff_count == 0
+        await probe(rig, pilot, FAIL_AFTER)
+        assert "MANNTALLET KAN IKKE NÅS" in seen(rig)
+
+    drive(script)
+
+
+def test_the_docks_register_stop_checks_off_nothing_until_it_answers_again() -> None:
+    async def script(rig: Rig, pilot: Pilot[Any]) -> None:
+        await scan(rig, pilot, rig.card("Klar til avkrysning"))
+        assert isinstance(rig.app.screen, screens.ConfirmScreen)
+        await pilot.press("f12", "n", "f12")  # the register stops answering (the dock)
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert rig.app.kiosk_state.phase is Phase.UNCERTAIN and rig.register.checkoff_count == 0
+        await probe(rig, pilot, FAIL_AFTER)
+        assert "MANNTALLET KAN IKKE NÅS" in seen(rig) and rig.register.checkoff_count == 0
+        await pilot.press("escape")
+        await settle(pilot)
+        await advance(rig, pilot, TIMINGS.retry_interval)
+        assert rig.register.checkoff_count == 0 and rig.app.kiosk_state.unresolved
+        await pilot.press("f12", "n", "f12")  # it answers again
+        await settle(pilot)
+        await advance(rig, pilot, TIMINGS.retry_interval)
+        assert rig.register.checkoff_count == 1 and not rig.app.kiosk_state.unresolved
+        assert {c[1] for c in rig.register.calls if c[0] == "check_off"} == {rig.request_ids[0]}
+
+    drive(script)
+
+
+# -- wording ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("year", "shown"), [(2025, True), (2029, True), (2027, False), (2023, False)])
+def test_the_sami_note_only_in_years_with_sametingsvalget(year: int, shown: bool) -> None:
+    from valgkiosk.ui import texts
+    from valgkiosk.ports.register import Voter
+    from datetime import date
+
+    sami_voter = Voter("x", "Áile Sápmi", date(1990, 1, 1), sami=True)
+    assert (texts.sami_note(sami_voter, year) == texts.SAMI) is shown
+    assert texts.sami_note(Voter("x", "Ola", date(1990, 1, 1)), 2025) == ""

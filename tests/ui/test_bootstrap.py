@@ -9,6 +9,7 @@ from valgkiosk import bootstrap
 from valgkiosk import config as cfg
 from valgkiosk.register_client import HttpRegister
 from valgkiosk.register_memory import MemoryRegister
+from valgkiosk.sim_register import ThroughSimulatedNetwork
 from valgkiosk.ui.app import ConfigErrorApp
 from valgkiosk.ui.testing import SIZE, screen_text
 
@@ -18,7 +19,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_sim_offline_wires_the_simulated_scanner_and_the_demo_register() -> None:
     config = cfg.load(ROOT / "config" / "sim-offline.toml")
     app = bootstrap.build_app(config, sim=True)
-    assert isinstance(app.register, MemoryRegister)
+    # reached through the simulated network the probes use, so the dock's cuts reach it
+    assert isinstance(app.register, ThroughSimulatedNetwork) and isinstance(app.register.inner, MemoryRegister)
+    assert app.register.network is app.station.connectivity
     assert app.sim is not None and len(app.sim.cards) >= 9
     assert app.sim.gpio is not None and app.power is app.sim.gpio.sensors  # the simulated caretaker box
 
@@ -44,7 +47,13 @@ def test_a_register_url_wires_the_http_client(tmp_path: Path) -> None:
     assert register.base_url == "https://register.valg.example.no" and register.timeout == 3.0
     asyncio.run(register.aclose())
     app = bootstrap.build_app(config, sim=True, base=tmp_path)  # --sim swaps in the simulated scanner only
-    assert type(app.scanner).__name__ == "SimulatedScanner" and isinstance(app.register, HttpRegister)
+    assert type(app.scanner).__name__ == "SimulatedScanner"
+    assert isinstance(app.register, ThroughSimulatedNetwork) and isinstance(app.register.inner, HttpRegister)
+    asyncio.run(app.register.aclose())
+    # a simulated scanner in the configuration, without --sim: the network is the real one
+    (tmp_path / "station.toml").write_text(text.replace('kind = "evdev"', 'kind = "sim"', 1), encoding="utf-8")
+    app = bootstrap.build_app(cfg.load(tmp_path / "station.toml"), sim=False, base=tmp_path)
+    assert type(app.station.connectivity).__name__ == "NetworkProbes" and isinstance(app.register, HttpRegister)
     asyncio.run(app.register.aclose())
 
 

@@ -57,7 +57,7 @@ async def pick(pilot: Pilot[Any], rig: Rig, label_start: str) -> None:
     assert isinstance(dialog, printing.PrinterDialog), type(dialog)
     labels = [c.label for c in dialog._choices]
     index = next(i for i, label in enumerate(labels) if label.startswith(label_start))
-    await pilot.press(*["down"] * index, "enter")
+    await pilot.press("home", *["down"] * index, "enter")
     await settle(pilot)
 
 
@@ -443,3 +443,18 @@ def test_sim_mode_shows_each_printed_receipt_until_esc(tmp_path: Path) -> None:
         assert isinstance(rig.app.screen, screens.IdleScreen)
 
     drive(script, make_rig(print_dir=tmp_path / "queue", print_preview=True))
+
+
+def test_the_dialogs_items_do_not_move_as_jobs_pile_up(tmp_path: Path) -> None:
+    async def script(rig: Rig, pilot: Pilot[Any]) -> None:
+        before = [c.label for c in rig.app.printing.choices(co.Phase.IDLE)]
+        _out_of_paper(rig)
+        rig.app.printing.print_test_page()
+        await settle(pilot, 6)
+        dialog = rig.app.screen
+        assert isinstance(dialog, printing.PrinterDialog)
+        after = [c.label for c in dialog._choices]
+        assert after[: len(before)] == before and len(after) > len(before)  # the job's items come last
+        assert dialog._choices[dialog.query_one("#printer-choices").highlighted].label.startswith("Skriv ut på nytt")
+
+    drive(script, rig_with(tmp_path))
