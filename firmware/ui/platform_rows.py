@@ -2,11 +2,12 @@
 clock service's report) and the UPS (mains or battery, charge, remaining time). Pure, as
 :mod:`valgkiosk.ui.status`: anything not known is ``ukjent``."""
 
-from valgkiosk.core import peopletime
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Protocol
+
+from valgkiosk.core import peopletime
 
 from .status import BAD, OK, UKJENT, UNKNOWN, Row
 
