@@ -168,7 +168,7 @@ def apply_entry(state: StationState, entry: ent.LoggbokEntry, at: datetime) -> S
               | ent.ManualValgkortPrinted() | ent.MisregistrationReported() | ent.ScannerFault()
               | ent.PrinterFault() | ent.PowerChanged() | ent.SelftestRun() | ent.CheckoffUnresolved()
               | ent.CheckoffResolved() | ent.ScannerConnected() | ent.VoterInterrupted() | ent.PowerShutdown()
-              | ent.UnknownEntry()):  # fmt: skip
+              | ent.SmsSent() | ent.SmsFailed() | ent.SmsGivenUp() | ent.SmsDropped() | ent.UnknownEntry()):  # fmt: skip
             return state
         case _:
             assert_never(entry)
@@ -295,7 +295,8 @@ def describe_entry(entry: ent.LoggbokEntry) -> str:
         case (ent.KioskStarted() | ent.KioskStopped() | ent.Recovered() | ent.AlarmAcknowledged() | ent.PinRefused()
               | ent.EmergencyStarted() | ent.ManualValgkortPrinted() | ent.MisregistrationReported()
               | ent.ScannerFault() | ent.PrinterFault() | ent.SelftestRun() | ent.ScannerConnected()
-              | ent.VoterInterrupted() | ent.PowerShutdown() | ent.UnknownEntry()):  # fmt: skip
+              | ent.VoterInterrupted() | ent.PowerShutdown() | ent.SmsSent() | ent.SmsFailed()
+              | ent.SmsGivenUp() | ent.SmsDropped() | ent.UnknownEntry()):  # fmt: skip
             return ""
         case _:
             assert_never(entry)

@@ -29,6 +29,7 @@ __all__ = [
     "PinRefused", "EmergencyStarted", "EmergencyEnded", "EmergencyVoteRecorded", "EmergencyVotesUploaded",
     "ManualValgkortPrinted", "MisregistrationReported", "ScannerFault", "PrinterFault", "PowerChanged",
     "SelftestRun", "CheckoffUnresolved", "CheckoffResolved", "ScannerConnected", "VoterInterrupted", "PowerShutdown",
+    "SmsSent", "SmsFailed", "SmsGivenUp", "SmsDropped",
 ]  # fmt: skip
 
 
@@ -207,6 +208,53 @@ class PowerShutdown:
 
 
 @dataclass(frozen=True, slots=True)
+class SmsSent:
+    """A text reached the election office's number (valgkiosk.core.sms; no personal data)."""
+
+    KIND: ClassVar[str] = "sms_sent"
+    reason: str = field(default="", metadata=_key("reason"))
+    to: str = field(default="", metadata=_key("to"))
+    attempt: int = field(default=1, metadata=_key("attempt"))
+    detail: str = field(default="", metadata=_key("detail"))
+    text: str = field(default="", metadata=_key("text"))
+
+
+@dataclass(frozen=True, slots=True)
+class SmsFailed:
+    """A text did not go; it is tried again in ``retry_in_s``."""
+
+    KIND: ClassVar[str] = "sms_failed"
+    reason: str = field(default="", metadata=_key("reason"))
+    to: str = field(default="", metadata=_key("to"))
+    attempt: int = field(default=1, metadata=_key("attempt"))
+    detail: str = field(default="", metadata=_key("detail"))
+    retry_in_s: float | None = field(default=None, metadata=_key("retry_in_s", optional=True))
+
+
+@dataclass(frozen=True, slots=True)
+class SmsGivenUp:
+    """A text was given up (no SIM, too many attempts)."""
+
+    KIND: ClassVar[str] = "sms_given_up"
+    reason: str = field(default="", metadata=_key("reason"))
+    to: str = field(default="", metadata=_key("to"))
+    attempt: int = field(default=1, metadata=_key("attempt"))
+    detail: str = field(default="", metadata=_key("detail"))
+
+
+@dataclass(frozen=True, slots=True)
+class SmsDropped:
+    """A text was not sent: ``why`` (the hourly limit, or the register came back first)."""
+
+    KIND: ClassVar[str] = "sms_dropped"
+    reason: str = field(default="", metadata=_key("reason"))
+    why: str = field(default="", metadata=_key("why"))
+    to: str | None = field(default=None, metadata=_key("to", optional=True))
+    attempt: int | None = field(default=None, metadata=_key("attempt", optional=True))
+    detail: str | None = field(default=None, metadata=_key("detail", optional=True))
+
+
+@dataclass(frozen=True, slots=True)
 class SelftestRun:
     """The IT team's self-test ran (valgkiosk.selftest)."""
 
@@ -272,7 +320,7 @@ KnownEntry = Union[
     KioskStarted, KioskStopped, Recovered, OutageStarted, OutageEnded, AlarmAcknowledged, PinRefused,
     EmergencyStarted, EmergencyEnded, EmergencyVoteRecorded, EmergencyVotesUploaded, ManualValgkortPrinted,
     MisregistrationReported, ScannerFault, PrinterFault, PowerChanged, SelftestRun, CheckoffUnresolved,
-    CheckoffResolved, ScannerConnected, VoterInterrupted, PowerShutdown,
+    CheckoffResolved, ScannerConnected, VoterInterrupted, PowerShutdown, SmsSent, SmsFailed, SmsGivenUp, SmsDropped,
 ]  # fmt: skip
 #: Every entry :func:`parse` can return; match on it exhaustively.
 LoggbokEntry = Union[KnownEntry, UnknownEntry]
@@ -306,6 +354,10 @@ KINDS_NB: dict[str, str] = {
     "scanner_connected": "Skanneren er koblet til igjen",
     "voter_interrupted": "Velger i gang da kiosken stoppet",
     "power_shutdown": "Lavt batteri: kiosken slo seg av",
+    "sms_sent": "SMS sendt til valgorganisasjonen",
+    "sms_failed": "SMS til valgorganisasjonen gikk ikke",
+    "sms_given_up": "SMS til valgorganisasjonen ble gitt opp",
+    "sms_dropped": "SMS til valgorganisasjonen ble ikke sendt",
 }
 assert set(KINDS_NB) == KINDS, "every kind needs its words for the chair"
 

@@ -312,6 +312,33 @@ def _power_shutdown(d: Data) -> str:
     return text
 
 
+_SMS_REASON = {"unreachable": "om bruddet mot manntallet", "back": "om at manntallet er tilbake",
+               "mains": "om strømbruddet"}
+
+
+def _sms_about(d: Data) -> str:
+    return _SMS_REASON.get(str(d.get("reason", "")), "")
+
+
+def _sms_sent(d: Data) -> str:
+    return " ".join(p for p in ("ble en SMS", _sms_about(d), "sendt til valgorganisasjonen") if p)
+
+
+def _sms_failed(d: Data) -> str:
+    text = " ".join(p for p in ("gikk ikke en SMS", _sms_about(d), "til valgorganisasjonen") if p)
+    return text + "; kiosken prøver igjen"
+
+
+def _sms_given_up(d: Data) -> str:
+    return " ".join(p for p in ("ga kiosken opp en SMS", _sms_about(d), "til valgorganisasjonen") if p)
+
+
+def _sms_dropped(d: Data) -> str:
+    text = " ".join(p for p in ("ble en SMS", _sms_about(d), "til valgorganisasjonen ikke sendt") if p)
+    why = str(d.get("why") or "")
+    return text + (f" ({why})" if why else "")
+
+
 #: One phrase per loggbok kind (the kind strings of valgkiosk.core.loggbok.KINDS_NB).
 PHRASES: dict[str, Callable[[Data], str]] = {
     "start": _start,
@@ -336,6 +363,10 @@ PHRASES: dict[str, Callable[[Data], str]] = {
     "checkoff_unresolved": _checkoff_unresolved,
     "checkoff_resolved": _checkoff_resolved,
     "power_shutdown": _power_shutdown,
+    "sms_sent": _sms_sent,
+    "sms_failed": _sms_failed,
+    "sms_given_up": _sms_given_up,
+    "sms_dropped": _sms_dropped,
 }
 
 

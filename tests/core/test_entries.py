@@ -21,8 +21,9 @@ OLD = Path(__file__).parent / "data" / "loggbok-before-typed-entries.jsonl"
 T0 = datetime(2025, 9, 8, 9, 0, tzinfo=timezone.utc)
 
 
-#: Kinds added after the old loggbok was written (issue 14: honest events; issue 17: low-battery shutdown).
-NEWER_KINDS = frozenset({"scanner_connected", "voter_interrupted", "power_shutdown"})
+#: Kinds added after the old loggbok was written (issue 14: honest events; issue 17: low-battery shutdown; issue 15: texts).
+NEWER_KINDS = frozenset({"scanner_connected", "voter_interrupted", "power_shutdown",
+                         "sms_sent", "sms_failed", "sms_given_up", "sms_dropped"})
 
 
 def old_lines() -> list[str]:

@@ -15,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "drivers"))
 
 from fake_modem import SILENT, SMS_GOOD, FakeModem  # noqa: E402
 from kiosk_servers import RegisterServer  # noqa: E402
+from valgkiosk.core import entries as ent
 from valgkiosk import office  # noqa: E402
 from valgkiosk.core import outage, sms  # noqa: E402
 from valgkiosk.drivers.modem import Modem  # noqa: E402
@@ -34,8 +35,8 @@ def station(clock: ManualClock, register: object = None) -> Station:
 
 
 def outage_start(st: Station, layer: str = "GATEWAY") -> None:
-    st.write("outage_start", {"layer": layer, "since": st.now().isoformat(), "diagnosis": "", "detail": "",
-                              "power": {}})
+    st.write(ent.parse("outage_start", {"layer": layer, "since": st.now().isoformat(), "diagnosis": "", "detail": "",
+                              "power": {}}))
 
 
 # -- status reports -----------------------------------------------------------------------------
@@ -51,7 +52,7 @@ def test_reports_reach_the_register_at_once_on_a_change_and_not_while_unreachabl
         assert await reporter.report_once() is None  # nothing new, interval not passed
         clock.advance(5.0)
         assert await reporter.report_once() is not None
-        st.write("emergency_start", {"reachable": True})  # a change: at once
+        st.write(ent.parse("emergency_start", {"reachable": True}))  # a change: at once
         receipt = await reporter.report_once()
         assert receipt is not None and receipt.office_acknowledged_at is None
         st.detector = outage.DetectorState(mode=outage.Mode.UNREACHABLE)
@@ -84,8 +85,8 @@ def reporter_state(register: RegisterServer) -> dict[str, object]:
 def test_the_report_carries_no_personal_data() -> None:
     clock = ManualClock()
     st = station(clock)
-    st.write("emergency_start", {"reachable": False})
-    st.write("emergency_vote", {"vote_id": "v1", "manntallsnummer": "000001234582", "manual_valgkort": False})
+    st.write(ent.parse("emergency_start", {"reachable": False}))
+    st.write(ent.parse("emergency_vote", {"vote_id": "v1", "manntallsnummer": "000001234582", "manual_valgkort": False}))
     report = office.status_report(st.state, office.Facts(), tally=office.LoggbokTally(st.journal).read(),
                                   now=clock.now(), interval=5)
     assert "000001234582" not in str(report)

@@ -13,6 +13,7 @@ import pytest
 from textual.pilot import Pilot
 
 from tests.ui.test_emergency import cut_router, enter_pin, one_voter
+from tests.ui.test_printing import pick
 from valgkiosk.core import peopletime
 from valgkiosk.journal import Journal
 from valgkiosk.ports.register import RegisterUnreachable
@@ -86,8 +87,7 @@ def test_a_voter_in_progress_when_the_kiosk_stopped_leaves_an_entry(
         await settle(pilot)
         dialog = rig.app.screen
         assert isinstance(dialog, printing.PrinterDialog)
-        await pilot.press("enter")  # the closing report
-        await settle(pilot)
+        await pick(pilot, rig, "Avslutningsrapport for stemmestyrets leder")
         line = next(t for t in rig.printer.last_text.splitlines() if t.startswith("Avkrysninger ikke bekreftet"))
         assert line.split()[-1] == ("1" if stage == "avkrysning" else "0")
 
@@ -137,8 +137,7 @@ def test_an_emergency_vote_for_a_voter_checked_off_here_is_flagged(tmp_path: Pat
         await enter_pin(pilot)  # the routine ends
         await pilot.press("f1")
         await settle(pilot)
-        await pilot.press("enter")  # the closing report
-        await settle(pilot)
+        await pick(pilot, rig, "Avslutningsrapport for stemmestyrets leder")
         paper = " ".join(rig.printer.last_text.split())
         assert "LEGG TIL SIDE FOR VALGSTYRET" in paper
         assert f"manntallsnr. {card[:10]} {card[10:]}; krysset av {when}." in paper
