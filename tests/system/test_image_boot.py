@@ -120,6 +120,7 @@ def boot_partition_file(img: Path, name: str) -> str:
                           text=True, check=True, env=env).stdout
 
 
+@pytest.mark.timeout(BUILD_TIMEOUT_S + 600)  # it may be the test that builds the image
 def test_boot_partition_is_the_kiosks(built: Path) -> None:
     """config.txt and cmdline.txt as the Pi's firmware reads them from the built image:
     the settings of image-build/rootfs/etc/default made it through raspi-firmware."""
