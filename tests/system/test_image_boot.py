@@ -326,8 +326,10 @@ class Vm:
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
         self.qmp = Qmp(qmp)
-        self.scanner_path = scanner
-        self._scanner: socket.socket | None = None
+        # QEMU plugs the USB-serial device in only while its socket has a client: the
+        # scanner's cable is this connection
+        self._scanner = socket.socket(socket.AF_UNIX)
+        self._scanner.connect(str(scanner))
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
@@ -388,9 +390,6 @@ class Vm:
 
     def scan(self, text: str) -> None:
         """The hand scanner in serial mode sends the barcode and CR LF."""
-        if self._scanner is None:
-            self._scanner = socket.socket(socket.AF_UNIX)
-            self._scanner.connect(str(self.scanner_path))
         self._scanner.sendall(text.encode() + b"\r\n")
 
     def screendump(self, name: str) -> Path:
@@ -401,8 +400,7 @@ class Vm:
         return path
 
     def close(self) -> None:
-        if self._scanner is not None:
-            self._scanner.close()
+        self._scanner.close()
         self.proc.kill()
         self.proc.wait(timeout=30)
         self.reader.join(timeout=30)

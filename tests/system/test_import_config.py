@@ -29,7 +29,7 @@ def test_valid_config_is_copied_and_rules_generated(tmp_path: Path, monkeypatch:
     assert (run / "credential").read_text(encoding="utf-8") == "k" * 32
     policy = (run / "usbguard-rules.conf").read_text(encoding="utf-8")
     assert "allow id 05e0:1200" in policy and "allow id 04b8:0202" in policy
-    assert policy.rstrip().endswith("reject")
+    assert policy.rstrip().endswith("block")
     assert (run / "usbguard-rules.conf").stat().st_mode & 0o777 == 0o600
     rules = (run / "70-valgkiosk-devices.rules").read_text(encoding="utf-8")
     assert 'SUBSYSTEM=="input", KERNEL=="event*", ATTRS{idVendor}=="05e0", ATTRS{idProduct}=="1200"' in rules

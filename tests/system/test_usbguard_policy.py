@@ -60,7 +60,7 @@ def test_generated_policy_parses(name: str, tmp_path: Path) -> None:
     path.write_text(policy, encoding="utf-8")
     result = usbguard_parse(path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "reject" == policy.strip().splitlines()[-1]
+    assert "block" == policy.strip().splitlines()[-1]
 
 
 @needs_parser

@@ -5,7 +5,7 @@ configuration is validated by the very code the kiosk runs): copies
 ``/boot/firmware/valgkiosk/`` (station.toml, the register credential, the register's CA,
 the IT team's SSH keys) to ``/run/valgkiosk``, validates it, and generates from it the
 udev rules that give the kiosk user its scanner and printer and the USBGuard policy that
-allows those and rejects every other USB device. If anything is wrong, the clerk's screen
+allows those and blocks every other USB device. If anything is wrong, the clerk's screen
 (tty1) says so in Norwegian, the journal gets the details, and the unit fails, so the
 kiosk (which Requires= this unit) never starts.
 
@@ -102,7 +102,7 @@ def _allow(match: str, port: str | None, interfaces: str, what: str, *, exactly:
 def usbguard_policy(config: cfg.StationConfig) -> str:
     """The USBGuard rules for this table: the base devices, then the scanner, the clerk's
     keyboard, the printer and the modem, each by its ids (and port, if configured) and the
-    interfaces its kind may present; the last rule rejects everything else."""
+    interfaces its kind may present; the last rule blocks everything else."""
     lines = [BASE_POLICY.rstrip("\n")]
     sc = config.scanner
     if sc.kind in ("evdev", "serial"):
@@ -140,7 +140,9 @@ def usbguard_policy(config: cfg.StationConfig) -> str:
                                   "USB-vakten skal slippe det til.")
         else:
             lines += ["# The mobile fallback's modem (station config [modem]).", _allow(match, None, MODEM, "modemet")]
-    lines += ["# Everything else is rejected.", "reject"]
+    # "block", not "reject": a refused device stays deauthorised (no driver, no interface)
+    # but visible, so the self-test can list it and the IT team see what was refused.
+    lines += ["# Everything else is blocked.", "block"]
     return "\n".join(lines) + "\n"
 
 
