@@ -239,6 +239,15 @@ class HttpRegister:
         _check_status(answer, manntallsnummer)
         return answer.to_port()
 
+    async def voter_address(self, manntallsnummer: str) -> str:
+        body = {"manntallsnummer": manntallsnummer, "with_address": True}
+        answer = await self._call("POST", "/v1/voters/lookup", body, _StatusIn)
+        if answer.verdict is Verdict.CHECKED_OFF:
+            raise _nonsense("a lookup answered checked_off")
+        _check_status(answer, manntallsnummer)
+        voter = answer.to_port().voter
+        return voter.adresse if voter is not None else ""
+
     async def check_off(self, request_id: str, manntallsnummer: str) -> VoterStatus:
         body = {"request_id": request_id, "manntallsnummer": manntallsnummer}
         answer = await self._call("POST", "/v1/checkoffs", body, _StatusIn)

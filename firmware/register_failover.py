@@ -75,6 +75,9 @@ class FailoverRegister:
     async def lookup(self, manntallsnummer: str) -> VoterStatus:
         return await self._each(lambda r: r.lookup(manntallsnummer))
 
+    async def voter_address(self, manntallsnummer: str) -> str:
+        return await self._each(lambda r: r.voter_address(manntallsnummer))
+
     async def check_off(self, request_id: str, manntallsnummer: str) -> VoterStatus:
         return await self._each(lambda r: r.check_off(request_id, manntallsnummer))
 

@@ -139,6 +139,11 @@ class MemoryRegister:
         self._parse(manntallsnummer)
         return self._leave(self._status(manntallsnummer))
 
+    async def voter_address(self, manntallsnummer: str) -> str:
+        await self._enter("voter_address", manntallsnummer)
+        found = self.voters.get(manntallsnummer)
+        return self._leave(found.voter.adresse if found is not None else "")
+
     async def check_off(self, request_id: str, manntallsnummer: str) -> VoterStatus:
         await self._enter("check_off", request_id, manntallsnummer)
         self._parse(manntallsnummer)

@@ -63,6 +63,10 @@ class ThroughSimulatedNetwork:
         self._pass()
         return await self.inner.lookup(manntallsnummer)
 
+    async def voter_address(self, manntallsnummer: str) -> str:
+        self._pass()
+        return await self.inner.voter_address(manntallsnummer)
+
     async def check_off(self, request_id: str, manntallsnummer: str) -> VoterStatus:
         self._pass()
         return await self.inner.check_off(request_id, manntallsnummer)

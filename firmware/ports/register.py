@@ -208,6 +208,11 @@ class Register(Protocol):
 
     async def check_off(self, request_id: str, manntallsnummer: str) -> VoterStatus: ...
 
+    async def voter_address(self, manntallsnummer: str) -> str:
+        """The voter's address for a manual valgkort ("" when the register has none). Asked
+        only when one is printed: lookups and searches carry no address."""
+        ...
+
     async def search(self, query: SearchQuery) -> SearchResult: ...
 
     async def report_misregistration(

@@ -14,7 +14,7 @@ import gc
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -36,7 +36,7 @@ from valgkiosk.ports.connectivity import Connectivity
 from valgkiosk.ports.indicators import Indicators
 from valgkiosk.ports.printer import Receipt
 from valgkiosk.ports.power import PowerChange, PowerSensors, PowerSource
-from valgkiosk.ports.register import KioskInfo, Register, RegisterError
+from valgkiosk.ports.register import KioskInfo, Register, RegisterError, Voter
 from valgkiosk.ports.scanner import Scan, Scanner, ScannerStatus
 from valgkiosk.inprogress import VoterInProgress
 from valgkiosk.inprogress import stage as voter_stage
@@ -594,7 +594,7 @@ class KioskApp(App[int]):
             case co.ClearPersonalData():
                 pass  # the screens show only the state, which no longer holds the data
             case co.PrintManualValgkort(voter=voter, reason=reason):
-                self.printing.print_manual_valgkort(voter, reason)
+                self.run_worker(self._manual_valgkort(voter, reason), group="printer-data", exit_on_error=False)
             case kiosk.RecordVote(manntallsnummer=number, manual_valgkort=manual, checked_off_at=earlier):
                 try:
                     self.station.record_vote(number, manual_valgkort=manual, checked_off_at=earlier)
@@ -609,6 +609,16 @@ class KioskApp(App[int]):
                 self.print_receipt(receipts.manual_valgkort(card, self.printing.columns),
                                    journal_kind="manual_valgkort",
                                    journal_data={"reason": "emergency", "manntallsnummer": False})  # fmt: skip
+
+    async def _manual_valgkort(self, voter: Voter, reason: receipts.ValgkortReason) -> None:
+        """Ask the register for the address (lookups carry none), then print the card; if the
+        register cannot say, the card says so and the clerk writes the address by hand."""
+        try:
+            address = await self.register.voter_address(voter.manntallsnummer)
+        except Exception as exc:  # noqa: BLE001 - the card is printed all the same
+            log.info("no address for the manual valgkort: %s", exc)
+            address = ""
+        self.printing.print_manual_valgkort(replace(voter, adresse=address), reason)
 
     def write_entry(self, entry: ent.LoggbokEntry) -> None:
         """Write one typed entry to the loggbok (durable before this returns)."""

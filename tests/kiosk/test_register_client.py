@@ -59,6 +59,7 @@ def test_the_whole_conversation_with_the_real_register(register: RegisterServer)
                                                        note="Feil person krysset av")
         out["after_misreg"] = await c.lookup(kari.number)
         out["station"] = await c.station_counts()
+        out["address"] = await c.voter_address(kari.number)  # for a manual valgkort
         return out
 
     out = call(register.url, register.credential, conversation)
@@ -70,6 +71,7 @@ def test_the_whole_conversation_with_the_real_register(register: RegisterServer)
     # The register sends the address only when asked for it (issue 16: "with_address"
     # when a manual valgkort is being made); a plain lookup has none.
     assert out["ready"].voter.adresse == ""
+    assert out["address"].startswith("Øvingsveien 1, ")  # asked for when a manual valgkort is printed
     assert out["first"].verdict is Verdict.CHECKED_OFF and out["first"].checkoff.bord == 1
     assert out["retry"] == out["first"]  # the same request id gets the same answer
     assert out["again"].verdict is Verdict.ALREADY_VOTED
