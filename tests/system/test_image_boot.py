@@ -70,7 +70,6 @@ CHAIR_PIN = "4321"
 SCREENS = REPO / "build" / "image-screens"
 
 #: The table booted in the VM. Probe timeouts are wider than a Pi's: the VM is emulated.
-insecure_http = true  # the test's own network inside its namespace: no TLS there
 BOOT_STATION = """\
 [station]
 kommune = "0301"
@@ -84,6 +83,7 @@ year = 2025
 [register]
 url = "http://{host}:{port}"
 credential_file = "/etc/valgkiosk/credential"
+insecure_http = true  # the test's own network inside its namespace: no TLS there
 
 [scanner]
 kind = "serial"
