@@ -23,16 +23,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo
 
 from valgkiosk.core import emergency as em
 from valgkiosk.core import outage
-from valgkiosk.core import sms
+from valgkiosk.core import peopletime, sms
 from valgkiosk.core.loggbok import Entry
 from valgkiosk.ports.register import RegisterError, StatusReceipt
 
 log = logging.getLogger("valgkiosk.office")
-OSLO = ZoneInfo("Europe/Oslo")
 
 
 class StationLike(Protocol):
@@ -45,8 +43,8 @@ class StationLike(Protocol):
 
 
 def hhmm(at: datetime) -> str:
-    """``09.03`` in Norwegian time."""
-    return at.astimezone(OSLO).strftime("%H.%M")
+    """``09.03`` on the people's clock (valgkiosk.core.peopletime: the election's time zone)."""
+    return peopletime.hhmm(at)
 
 
 def station_mode(state: em.StationState) -> tuple[str, datetime | None]:

@@ -15,6 +15,7 @@ from textual.screen import Screen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from valgkiosk.core import peopletime
 from valgkiosk.core import checkoff as co
 from valgkiosk.core.checkoff import Phase, State, birth_date_text
 from valgkiosk.core.outage import Layer
@@ -221,7 +222,7 @@ class DevDock(Static):
         lines.append("  Sifre + Enter på tastaturet skanner som en håndskanner.")
         sender = getattr(app, "sms_sender", None)  # issue 15: the texts the simulated modem sent
         for at, number, sms in (sender.sent[-2:] if sender is not None else []):
-            lines.append(f"  SMS kl. {at.astimezone(texts.OSLO):%H.%M} til {number}: {sms[:120]}")
+            lines.append(f"  SMS {peopletime.clock(at)} til {number}: {sms[:120]}")
         return "\n".join(lines)
 
 

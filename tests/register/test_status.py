@@ -224,7 +224,7 @@ def test_who_may_do_what(office: Office) -> None:
     ({"counts": {"checkoffs": -1, "emergency_votes": 0, "manual_valgkort": 0, "pending_uploads": 0}},
      "Feltet «counts.checkoffs» har ugyldig verdi."),
     ({"sent_at": "2025-09-08T07:30:00"}, "Feltet «sent_at» må ha tidssone."),
-    ({"loggbok_head": "not hex"}, "Feltet «loggbok_head» har ugyldig verdi."),
+    ({"loggbok_head": "not hex"}, "Feltet «loggbok_head» har tegn eller form som ikke er tillatt."),
 ])
 def test_a_report_with_anything_unknown_is_refused(office: Office, changes: dict[str, Any], message: str) -> None:
     with office.client(TABLE_1) as c:
