@@ -207,18 +207,12 @@ def attach_office(app: Any, config: cfg.StationConfig, *, register: Any, sim: bo
 
     o, st = config.office, config.station
     receipt: list[Any] = [None]
-    clock_reading: list[Any] = [float("-inf"), None]
 
     def clock_offset() -> float | None:
-        if sim:
-            return None
-        if app.clock.monotonic() - clock_reading[0] > 30:
-            from valgkiosk.drivers.clocksync import read_kernel_time
-
-            kernel = read_kernel_time()
-            clock_reading[:] = [app.clock.monotonic(),
-                                kernel.offset if kernel is not None and kernel.synchronized else None]
-        return clock_reading[1]
+        """None on the kiosk: its sandbox forbids adjtimex (the unit's seccomp filter leaves
+        out @clock, and the call kills the process with SIGSYS); valgkiosk-clock.service owns
+        the clock, and its state is on the caretaker screen."""
+        return None
 
     from valgkiosk.selftest import read_image_version
 
