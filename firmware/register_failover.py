@@ -13,8 +13,8 @@ answer is passed on at once: another node would say the same.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from valgkiosk.core.emergency import EmergencyVote
 from valgkiosk.ports.register import (
@@ -93,8 +93,14 @@ class FailoverRegister:
     async def counts(self) -> TableCounts:
         return await self._each(lambda r: r.counts())
 
-    async def upload_emergency_votes(self, votes: Sequence[EmergencyVote]) -> UploadResult:
-        return await self._each(lambda r: r.upload_emergency_votes(votes))
+    async def upload_emergency_votes(self, votes: Sequence[EmergencyVote], *, head: Any = None) -> UploadResult:
+        return await self._each(lambda r: r.upload_emergency_votes(votes, head=head))
+
+    async def station_counts(self) -> Any:
+        return await self._each(lambda r: r.station_counts())
+
+    async def report_status(self, report: Mapping[str, Any]) -> Any:
+        return await self._each(lambda r: r.report_status(report))  # type: ignore[attr-defined]
 
     async def aclose(self) -> None:
         for node in self.nodes:

@@ -83,9 +83,17 @@ class ThroughSimulatedNetwork:
         self._pass()
         return await self.inner.counts()
 
-    async def upload_emergency_votes(self, votes: Sequence[EmergencyVote]) -> UploadResult:
+    async def upload_emergency_votes(self, votes: Sequence[EmergencyVote], *, head: Any = None) -> UploadResult:
         self._pass()
-        return await self.inner.upload_emergency_votes(votes)
+        return await self.inner.upload_emergency_votes(votes, head=head)
+
+    async def station_counts(self) -> Any:
+        self._pass()
+        return await self.inner.station_counts()  # type: ignore[attr-defined]
+
+    async def report_status(self, report: Mapping[str, Any]) -> Any:
+        self._pass()
+        return await self.inner.report_status(report)  # type: ignore[attr-defined]
 
     async def aclose(self) -> None:
         await self.inner.aclose()

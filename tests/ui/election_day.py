@@ -99,7 +99,7 @@ async def _choose(rig: Rig, pilot: Pilot[Any], label_start: str) -> None:
     assert isinstance(dialog, printing.PrinterDialog), type(dialog)
     labels = [c.label for c in dialog._choices]
     index = next(i for i, label in enumerate(labels) if label.startswith(label_start))
-    await pilot.press(*["down"] * index, "enter")
+    await pilot.press("home", *["down"] * index, "enter")
     await settle(pilot)
 
 
@@ -193,7 +193,7 @@ async def _dismiss_dialog_by_reprint(rig: Rig, pilot: Pilot[Any]) -> None:
     assert isinstance(dialog, printing.PrinterDialog), type(dialog)
     labels = [c.label for c in dialog._choices]
     index = next(i for i, label in enumerate(labels) if label.startswith("Skriv ut på nytt"))
-    await pilot.press(*["down"] * index, "enter")
+    await pilot.press("home", *["down"] * index, "enter")
     await settle(pilot)
 
 
