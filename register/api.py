@@ -226,7 +226,7 @@ class EmergencyVoteIn(_Strict):
 class ChainHeadIn(_Strict):
     """The kiosk's loggbok head when it sent this (docs/loggbok.md)."""
 
-    entries: int = Field(ge=0, le=10**9)
+    entries: int = Field(ge=0, le=10**9, strict=True)
     hash: str = Field(pattern=r"^[0-9a-f]{64}$")
     sig: str = Field(default="", pattern=r"^([0-9a-f]{128})?$")
 

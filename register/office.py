@@ -14,9 +14,10 @@ from datetime import datetime, timezone
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from valgkiosk.core.outage import DIAGNOSIS_NB, Layer
+from valgkiosk.register.api import JsonTime  # times only as RFC 3339 strings, as in every request
 
 OSLO = ZoneInfo("Europe/Oslo")
 
@@ -46,32 +47,32 @@ class _Strict(BaseModel):
 class StatusCounts(_Strict):
     """The table's own counters (from its loggbok)."""
 
-    checkoffs: int = Field(ge=0, le=10_000_000)
-    emergency_votes: int = Field(ge=0, le=10_000_000)
-    manual_valgkort: int = Field(ge=0, le=10_000_000)
-    pending_uploads: int = Field(ge=0, le=10_000_000)
+    checkoffs: int = Field(ge=0, le=10_000_000, strict=True)
+    emergency_votes: int = Field(ge=0, le=10_000_000, strict=True)
+    manual_valgkort: int = Field(ge=0, le=10_000_000, strict=True)
+    pending_uploads: int = Field(ge=0, le=10_000_000, strict=True)
 
 
 class StatusReport(_Strict):
     """One status report from a kiosk. Nothing in it identifies a voter."""
 
-    sent_at: AwareDatetime
+    sent_at: JsonTime
     mode: Mode
-    mode_since: AwareDatetime | None = None
-    outage_started_at: AwareDatetime | None = None
+    mode_since: JsonTime | None = None
+    outage_started_at: JsonTime | None = None
     diagnosis_layer: LayerName | None = None
-    mains: bool | None = None  # False: on battery
-    router_power: bool | None = None
-    simula_power: bool | None = None
+    mains: bool | None = Field(default=None, strict=True)  # False: on battery
+    router_power: bool | None = Field(default=None, strict=True)
+    simula_power: bool | None = Field(default=None, strict=True)
     printer_state: str = Field(default="unknown", max_length=40)
     printer_paper: Paper = "unknown"
-    scanner_connected: bool | None = None
+    scanner_connected: bool | None = Field(default=None, strict=True)
     counts: StatusCounts
     loggbok_head: str = Field(default="", max_length=128, pattern=r"^[0-9a-f]*$")
-    loggbok_entries: int = Field(default=0, ge=0)
-    clock_offset_s: float | None = Field(default=None, ge=-1e6, le=1e6)
+    loggbok_entries: int = Field(default=0, ge=0, strict=True)
+    clock_offset_s: float | None = Field(default=None, ge=-1e6, le=1e6, strict=True)
     image_version: str = Field(default="", max_length=64)
-    report_interval_s: float = Field(default=5.0, ge=0.5, le=600)
+    report_interval_s: float = Field(default=5.0, ge=0.5, le=600, strict=True)
 
     def state_key(self) -> str:
         """The report without what changes all the time (the send time, the counters,
