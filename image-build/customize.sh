@@ -60,6 +60,8 @@ in_tree systemctl enable valgkiosk.service valgkiosk-config.service valgkiosk-vt
 # The Pi's own boot (issue 17): the data partition grown to the card, the clock rules, the low-battery power-off, the platform self-test.
 install -m 0644 "$SRC"/systemd/*.path "$TREE/etc/systemd/system/"
 in_tree systemctl enable valgkiosk-growdata.service valgkiosk-selftest-platform.service valgkiosk-clock.service valgkiosk-poweroff.path >/dev/null 2>&1
+# The IT team's device self-test at the table, only on a boot with valgkiosk.devicetest.
+in_tree systemctl enable valgkiosk-devicetest.service >/dev/null 2>&1
 in_tree systemctl disable ssh.socket >/dev/null 2>&1 || true
 # No getty anywhere (no console log-in, no serial console), no Ctrl-Alt-Del, no first-boot
 # questions on the clerk's screen, no maintenance timers writing to the read-only root,

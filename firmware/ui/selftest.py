@@ -21,6 +21,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from valgkiosk import selftest as st
+from valgkiosk.service import ServiceNotifier
 
 from . import status, texts
 from .app import LOCKDOWN_BINDINGS
@@ -92,8 +93,12 @@ class SelftestApp(App[int]):
         *,
         checks: Sequence[st.Check] = st.CHECKS,
         sim_scan: Callable[[], None] | None = None,
+        service: ServiceNotifier | None = None,
     ) -> None:
         super().__init__()
+        # On the table (valgkiosk.devicetest, in the kiosk's own unit) systemd waits for
+        # READY and watches the loop as it does the kiosk's; elsewhere these do nothing.
+        self.service = service or ServiceNotifier()
         self.theme = "ansi-dark"
         self.kit = make_kit(self)
         self.checks = checks
@@ -107,6 +112,9 @@ class SelftestApp(App[int]):
     async def on_mount(self) -> None:
         await self.push_screen(self._screen)
         self._screen.query_one("#selftest-identity", Static).update(self._identity())
+        self.service.ready("selvtest")
+        if self.service.watchdog_interval is not None:
+            self.set_interval(self.service.watchdog_interval, self.service.alive)
         self.run_worker(self._run(), group="selftest", exit_on_error=False)
 
     def _identity(self) -> str:
@@ -147,7 +155,7 @@ class SelftestApp(App[int]):
             self.show("")
 
     def on_key(self, event: events.Key) -> None:
-        key = event.key
+        key = event.key.removeprefix("shift+").lower()  # J and N with Shift or Caps Lock too
         if self._answer is not None and not self._answer.done() and key in ("j", "n"):
             self._answer.set_result(key == "j")
         elif self.done and key in ("enter", "f10"):

@@ -112,6 +112,74 @@ def test_n_fails_the_lamp_test_and_the_exit_code(tmp_path: Path) -> None:
     assert app.return_code == 1
 
 
+
+def test_a_capital_j_answers_too(tmp_path: Path) -> None:
+    """With Shift or Caps Lock on, J is still yes."""
+    b = bench(tmp_path)
+    app = make_app(b)
+
+    async def main() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            await answering("J")(pilot)
+            assert "BESTÅTT: alle påkrevde sjekker er i orden" in text(app)
+            await pilot.press("enter")
+            await pilot.pause()
+
+    asyncio.run(main())
+    assert app.return_code == 0
+
+
+def test_on_the_table_it_tells_systemd_it_is_ready_and_alive(tmp_path: Path) -> None:
+    """In the kiosk's unit (Type=notify, WatchdogSec) the self-test says READY once its
+    screen is up and pets the watchdog while it waits for the operator: the datagrams on
+    a real notify socket, as systemd would read them."""
+    import os
+    import socket
+
+    from valgkiosk.service import ServiceNotifier
+
+    path = tmp_path / "notify.sock"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    server.bind(str(path))
+    server.settimeout(5)
+    env = {"NOTIFY_SOCKET": str(path), "WATCHDOG_USEC": "200000", "WATCHDOG_PID": str(os.getpid())}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)  # sdnotify reads the socket's address from the environment
+    try:
+        b = bench(tmp_path)
+        b.kit.timings = st.SelftestTimings(scanner_found=2, scan=30, answer=30, printer=5, network=5, register=5)
+
+        def make_kit(operator: st.Operator) -> st.SelftestKit:
+            b.kit.operator = operator
+            return b.kit
+
+        app = SelftestApp(make_kit, sim_scan=lambda: b.scanner.scan(VALID), service=ServiceNotifier(env))
+
+        async def main() -> None:
+            async with app.run_test(size=SIZE) as pilot:
+                await to_scan_prompt(pilot)
+                await asyncio.sleep(0.5)  # waiting for the operator: the watchdog is petted meanwhile
+                await pilot.pause()
+
+        asyncio.run(main())
+        got = []
+        server.settimeout(0.5)
+        try:
+            while True:
+                got.append(server.recv(4096).decode())
+        except TimeoutError:
+            pass
+    finally:
+        server.close()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    assert got and got[0].startswith("READY=1"), got
+    assert got.count("WATCHDOG=1") >= 2, got
+
+
 def test_a_bug_in_a_check_is_a_failed_self_test_not_a_traceback(tmp_path: Path) -> None:
     b = bench(tmp_path)
 
