@@ -463,6 +463,10 @@ def _setup_logging(config: cfg.StationConfig | None, base: Path | None = None) -
     else:
         handler = logging.NullHandler()  # interactive terminal: keep the screen clean
     root.addHandler(handler)
+    # Every probe and request would otherwise be a journal line (the health probe runs every
+    # few seconds all day): the HTTP libraries say only what went wrong.
+    for chatty in ("httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(max(level, logging.WARNING))
 
 
 def _refuse(path: Path, problems: list[str], *, sim: bool) -> int:
