@@ -189,6 +189,13 @@ def _public_key(value: str) -> str:
 
 
 def cmd_kiosk_key(args: argparse.Namespace) -> int:
+    if args.public_key is None:  # the auditor's question: which key must this kiosk's loggbok carry?
+        with _store(args) as store:
+            known = store.kiosk_key(args.kiosk_id)
+        if known is None:
+            raise CliError(f"Ingen loggboknøkkel er registrert for {args.kiosk_id}.")
+        print(known)
+        return 0
     public = _public_key(args.public_key)
     with _store(args) as store:
         known = {k.kiosk_id for k, _issued, revoked in store.credentials() if revoked is None}
@@ -260,7 +267,8 @@ def cmd_chain_heads(args: argparse.Namespace) -> int:
         heads = store.chain_heads(args.kiosk_id)
     for h in heads:
         sig = {True: "signert", False: "IKKE kioskens signatur", None: "ingen nøkkel registrert"}[h.signature_ok]
-        print(f"{h.kiosk_id:24} {h.received_at:%Y-%m-%d %H:%M:%S} {h.text()} ({sig})")
+        source = {"status": "statusrapport", "emergency_upload": "opplasting"}.get(h.source, h.source)
+        print(f"{h.kiosk_id:24} {h.received_at:%Y-%m-%d %H:%M:%S} {h.text()} ({sig}; {source})")
     if not heads:
         print("Ingen kjedehoder er mottatt.")
     return 0
@@ -407,9 +415,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--public-key", metavar="HEX|FILE",
                    help="the kiosk's loggbok public key (from provision.sh or «valgkiosk log keygen»)")
 
-    p = command("kiosk-key", cmd_kiosk_key, "register (or replace) a kiosk's loggbok public key")
+    p = command("kiosk-key", cmd_kiosk_key,
+                "register (or replace) a kiosk's loggbok public key; without --public-key, print it")
     p.add_argument("--kiosk-id", required=True)
-    p.add_argument("--public-key", metavar="HEX|FILE", required=True,
+    p.add_argument("--public-key", metavar="HEX|FILE",
                    help="64 hex digits, or the NAME.loggbok.pub that provision.sh wrote")
 
     p = command("revoke-credential", cmd_revoke, "revoke a kiosk's credential")

@@ -110,6 +110,9 @@ def test_a_kiosk_key_made_at_provisioning_is_registered_after_the_credential(tmp
                  "--krets", "0101", "--bord", "1"]) == 0
     assert main([*key, str(tmp_path / "bord1.key.pub")]) == 0
     assert main([*key, "not a key"]) == 2
+    capsys.readouterr()
+    assert main(key[:-1]) == 0  # without --public-key: the registered key, for log verify --public-key
+    assert capsys.readouterr().out.strip() == public
     store = open_store(url)
     assert store.kiosk_key(TABLE_1.kiosk_id) == public
     sign, _ = signing.load_signer(tmp_path / "bord1.key")
