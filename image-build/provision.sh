@@ -55,7 +55,7 @@ while [ $# -gt 0 ]; do
     --loggbok-key) LOGGBOK_KEY=$2; shift 2 ;;
     --no-loggbok-key) NO_LOGGBOK_KEY=1; shift ;;
     --check) CHECK_ONLY=1; shift ;;
-    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "provision.sh: ukjent valg $1" >&2; exit 2 ;;
   esac
 done
