@@ -98,7 +98,7 @@ def chain_text(view: KioskView, chain: ChainView | None) -> tuple[str, str, bool
     r = view.report
     head = r.chain_head if r is not None else None
     if head is None and chain is None:
-        return ("Ingen føringer" if r is not None else "", "", False)
+        return ("Ingen føringer" if r is not None and r.loggbok_entries == 0 else "", "", False)
     now_text = f"nr. {head.entries} ({head.hash[:8]})" if head is not None else \
         f"nr. {chain.last_kept.entries} ({chain.last_kept.hash[:8]})" if chain and chain.last_kept else ""
     if chain is not None and chain.conflicts:
