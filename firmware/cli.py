@@ -53,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="another file to destroy (e.g. a technical log outside DATA)")
     wipe.add_argument("--even-if-damaged", action="store_true",
                       help="export and wipe a loggbok that does not verify (the problems go into the export)")
+    wipe.add_argument("--luks-device", metavar="DEVICE",
+                      help="the encrypted data partition: its keyslots are destroyed last (cryptsetup luksErase)")
     wipe.add_argument("--yes", action="store_true", help="really destroy (without it: only say what would go)")
 
     demo = sub.add_parser("demo", help="run the demo: a synthetic register (and the kiosk in sim mode)")
@@ -276,7 +278,8 @@ def run_wipe(args: argparse.Namespace) -> int:
         check = _public_key_check(args.public_key) if args.public_key else None
         report = wipe(data, Path(args.export_to), loggbok=Path(args.loggbok) if args.loggbok else None,
                       expect=heads, check_signature=check, even_if_damaged=args.even_if_damaged,
-                      extra=[Path(p) for p in args.also])  # fmt: skip
+                      extra=[Path(p) for p in args.also],
+                      luks_device=Path(args.luks_device) if args.luks_device else None)  # fmt: skip
     except ValueError as exc:
         print(f"Feil: {exc}.", file=sys.stderr)
         return 2
@@ -285,6 +288,8 @@ def run_wipe(args: argparse.Namespace) -> int:
         return 2
     print(f"Loggboken er eksportert og kontrollert i {report.export_dir} (kjedehode {report.head.text()}).")
     print(f"{len(report.destroyed)} filer med mulige personopplysninger er overskrevet og slettet.")
+    if report.luks_erased is not None:
+        print(f"Nøkkelplassene på {report.luks_erased} er slettet: datapartisjonen kan ikke leses igjen.")
     return 0
 
 

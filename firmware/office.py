@@ -27,7 +27,7 @@ from typing import Any, Protocol
 from valgkiosk.core import emergency as em
 from valgkiosk.core import outage
 from valgkiosk.core import peopletime, sms
-from valgkiosk.core.loggbok import Entry
+from valgkiosk.core.loggbok import Entry, Head
 from valgkiosk.ports.register import RegisterError, StatusReceipt
 
 log = logging.getLogger("valgkiosk.office")
@@ -73,12 +73,15 @@ def routine_text(state: em.StationState) -> str:
 
 class LoggbokTally:
     """The loggbok's head (hash of its last entry), its length and the manual valgkort it
-    records, read again only when the file has grown (it is read a few times a second)."""
+    records, read again only when the file has grown (it is read a few times a second).
+    ``chain_head`` is the head as the register keeps it (the last entry's number, hash and
+    signature), None while the loggbok is empty."""
 
     def __init__(self, journal: Any) -> None:
         self.journal = journal
         self._key: object = None
         self.head, self.entries, self.manual_valgkort = "", 0, 0
+        self.chain_head: Head | None = None
 
     def _size(self) -> object:
         path = getattr(self.journal, "path", None)
@@ -94,10 +97,12 @@ class LoggbokTally:
         if key is not None and key == self._key:
             return self
         head, count, manual = "", 0, 0
-        for entry in self.journal.entries():
-            head, count = entry.hash, count + 1
-            manual += entry.kind == "manual_valgkort"
+        last: Entry | None = None
+        for last in self.journal.entries():
+            head, count = last.hash, count + 1
+            manual += last.kind == "manual_valgkort"
         self._key, self.head, self.entries, self.manual_valgkort = key, head, count, manual
+        self.chain_head = None if last is None else Head(last.seq, last.hash, last.sig)
         return self
 
 
@@ -134,6 +139,9 @@ def status_report(state: em.StationState, facts: Facts, *, tally: LoggbokTally, 
         "loggbok_head": tally.head, "loggbok_entries": tally.entries,
         "clock_offset_s": facts.clock_offset_s, "image_version": facts.image_version[:64],
         "report_interval_s": interval,
+        # the anchor the register keeps, as with emergency uploads (signed by the kiosk's key)
+        "chain_head": None if tally.chain_head is None else {
+            "entries": tally.chain_head.count, "hash": tally.chain_head.hash, "sig": tally.chain_head.sig},
     }
 
 

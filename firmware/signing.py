@@ -1,8 +1,9 @@
 """The kiosk's loggbok key: Ed25519 from the ``cryptography`` package (OpenSSL underneath).
 
-Made once at provisioning (``valgkiosk log keygen``) on the data partition, readable by
-the kiosk only; its public half goes to the register with the kiosk's credential
-(``valgkiosk register kiosk-key``). The kiosk signs every entry's hash, so an entry
+Made once per table at provisioning (``image-build/provision.sh`` through
+:mod:`valgkiosk.provisioning`, or ``valgkiosk log keygen`` by hand), readable by the
+kiosk only; its public half goes to the register (``valgkiosk register kiosk-key``, or
+``issue-credential --public-key``). The kiosk signs every entry's hash, so an entry
 added by someone who can write the file but does not hold the key is detected by
 ``valgkiosk log verify --public-key``. Why Ed25519 from ``cryptography``: small keys and
 signatures (32 and 64 bytes), deterministic signing (no random numbers needed at the

@@ -46,6 +46,24 @@ class WipeReport:
     export_dir: Path
     head: Head
     destroyed: list[Path] = field(default_factory=list)
+    luks_erased: Path | None = None  # the encrypted data partition whose keyslots were destroyed
+
+
+def is_luks(device: Path) -> bool:
+    """Whether ``device`` holds a LUKS header (``cryptsetup isLuks``)."""
+    if shutil.which("cryptsetup") is None:
+        return False
+    return subprocess.run(["cryptsetup", "isLuks", str(device)], check=False, timeout=30).returncode == 0
+
+
+def luks_erase(device: Path) -> None:
+    """Destroy every keyslot of the LUKS volume on ``device`` (``cryptsetup luksErase``):
+    the volume key, wrapped by the board-bound key, is gone, and with it every copy of the
+    data that flash or the file system's journal kept (docs/personal-data.md)."""
+    done = subprocess.run(["cryptsetup", "luksErase", "--batch-mode", str(device)], capture_output=True, text=True,
+                          check=False, timeout=60)
+    if done.returncode != 0:
+        raise OSError(f"cryptsetup luksErase {device}: {done.stderr.strip()[:200] or done.returncode}")
 
 
 def kiosk_running() -> bool:
@@ -67,10 +85,12 @@ def wipe(
     extra: Sequence[Path] = (),
     running: Callable[[], bool] | None = None,
     now: Callable[[], datetime] = lambda: datetime.now().astimezone(),
+    luks_device: Path | None = None,
 ) -> WipeReport:
     """Export and verify the loggbok, then destroy every file under ``data_dir`` (and the
-    files in ``extra``, e.g. a technical log elsewhere). Raises WipeRefused before
-    anything is destroyed."""
+    files in ``extra``, e.g. a technical log elsewhere) and, with ``luks_device`` (the
+    encrypted data partition), its keyslots last. Raises WipeRefused before anything is
+    destroyed."""
     data_dir = data_dir.resolve()
     loggbok = (loggbok or data_dir / "loggbok.jsonl").resolve()
     export_to = export_to.resolve()
@@ -81,6 +101,9 @@ def wipe(
                           "minnepinne til valgstyret.")  # fmt: skip
     if not loggbok.is_file():
         raise WipeRefused(f"Finner ikke loggboken {loggbok}: ingenting slettes før den er eksportert.")
+    if luks_device is not None and not is_luks(luks_device):
+        raise WipeRefused(f"{luks_device} er ikke et kryptert LUKS-volum (eller cryptsetup mangler): ingenting er "
+                          "slettet.")
     lines = read_lines(loggbok)
     problems = verify(lines, expect=expect, check_signature=check_signature)
     if problems and not even_if_damaged:
@@ -115,6 +138,13 @@ def wipe(
         if path.is_file() and destroy(path):
             report.destroyed.append(path)
     _fsync_dir(data_dir)
+    if luks_device is not None:
+        try:
+            luks_erase(luks_device)
+        except OSError as exc:
+            raise WipeRefused(f"Filene er slettet, men nøkkelplassene på {luks_device} kunne ikke slettes ({exc}); "
+                              "kjør «cryptsetup luksErase» selv.") from None
+        report.luks_erased = luks_device
     return report
 
 

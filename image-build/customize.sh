@@ -46,6 +46,7 @@ install -d "$TREE/etc/valgkiosk"
 ln -sfn /run/valgkiosk/station.toml "$TREE/etc/valgkiosk/station.toml"
 ln -sfn /run/valgkiosk/credential "$TREE/etc/valgkiosk/credential"
 ln -sfn /run/valgkiosk/register-ca.pem "$TREE/etc/valgkiosk/register-ca.pem"
+ln -sfn /run/valgkiosk/loggbok.key "$TREE/etc/valgkiosk/loggbok.key"
 ln -sfn /run/valgkiosk/70-valgkiosk-devices.rules "$TREE/etc/udev/rules.d/70-valgkiosk-devices.rules"
 
 # Mount points on the read-only root (see etc/fstab).

@@ -6,9 +6,10 @@
 #   One table, onto a copy of the image:
 #     image-build/provision.sh --image build/image/valgkiosk.img --out OUT/ \
 #         --config bord3.toml [--credential FILE] [--ca FILE] [--authorized-keys FILE] \
-#         [--sign-key ~/.ssh/id_ed25519]
-#   Every table in a CSV list (columns: name,config,credential,ca,authorized_keys; paths
-#   relative to the CSV file; empty cells for files a table does not have):
+#         [--sign-key ~/.ssh/id_ed25519] [--loggbok-key FILE | --no-loggbok-key]
+#   Every table in a CSV list (columns: name,config,credential,ca,authorized_keys and an
+#   optional loggbok_key; paths relative to the CSV file; empty cells for files a table
+#   does not have):
 #     image-build/provision.sh --image build/image/valgkiosk.img --out OUT/ --bulk tables.csv
 #   One table, onto a card that is already flashed (its first partition is the boot FAT):
 #     image-build/provision.sh --device /dev/sdX --config bord3.toml [--credential FILE]
@@ -18,6 +19,13 @@
 # Image mode writes OUT/NAME.img per table, OUT/NAME.img.bmap (bmaptool), OUT/SHA256SUMS
 # and, with --sign-key, OUT/SHA256SUMS.sig (ssh-keygen -Y sign, namespace valgkiosk-image).
 # No mounts: the files go into the FAT partition with mtools (mcopy -i FILE@@OFFSET).
+#
+# Each table gets its loggbok signing key (Ed25519, valgkiosk.provisioning): made new, or
+# taken from --loggbok-key (the CSV's loggbok_key), written as valgkiosk/loggbok.key and
+# named by [log] signing_key in its station.toml. Its public key is printed
+# ("loggboknøkkel NAME HEX") and, in image mode, written to OUT/NAME.loggbok.pub and
+# OUT/loggbok-keys.csv, for the register: valgkiosk register kiosk-key --public-key.
+# --no-loggbok-key leaves the loggbok unsigned.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -31,6 +39,7 @@ PY=${VALGKIOSK_PYTHON:-python3}
 [ -x "$ROOT/.venv/bin/python" ] && [ -z "${VALGKIOSK_PYTHON:-}" ] && PY="$ROOT/.venv/bin/python"
 
 IMAGE="" OUT="" DEVICE="" BULK="" CONFIG="" CREDENTIAL="" CA="" KEYS="" SIGN_KEY="" CHECK_ONLY=0 NAME=""
+LOGGBOK_KEY="" NO_LOGGBOK_KEY=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --image) IMAGE=$2; shift 2 ;;
@@ -43,8 +52,10 @@ while [ $# -gt 0 ]; do
     --authorized-keys) KEYS=$2; shift 2 ;;
     --name) NAME=$2; shift 2 ;;
     --sign-key) SIGN_KEY=$2; shift 2 ;;
+    --loggbok-key) LOGGBOK_KEY=$2; shift 2 ;;
+    --no-loggbok-key) NO_LOGGBOK_KEY=1; shift ;;
     --check) CHECK_ONLY=1; shift ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "provision.sh: ukjent valg $1" >&2; exit 2 ;;
   esac
 done
@@ -64,8 +75,9 @@ fi
 STAGE_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/valgkiosk-provision.XXXXXX")
 trap 'rm -rf "$STAGE_ROOT"' EXIT
 
-# stage NAME CONFIG CREDENTIAL CA KEYS: the boot partition's valgkiosk/ folder for one
-# table, validated as the kiosk will validate it at boot. Prints the folder.
+# stage NAME CONFIG CREDENTIAL CA KEYS [LOGGBOK-KEY]: the boot partition's valgkiosk/
+# folder for one table, with its loggbok key, validated as the kiosk will validate it at
+# boot. Prints the folder; the public key is in FOLDER/loggbok.key.pub.
 stage() {
   local dir="$STAGE_ROOT/$1"
   mkdir -p "$dir"
@@ -75,6 +87,15 @@ stage() {
   [ -z "$4" ] || cp "$4" "$dir/register-ca.pem"
   [ -z "$5" ] || cp "$5" "$dir/authorized_keys"
   cp "$HERE/boot/README.txt" "$dir/LESMEG.txt"
+  if [ "$NO_LOGGBOK_KEY" = 0 ]; then
+    local from=()
+    if [ -n "${6:-}" ]; then
+      [ -f "$6" ] || die "finner ikke loggboknøkkelen $6"
+      from=(--from "$6")
+    fi
+    "$PY" -I -m valgkiosk.provisioning loggbok-key "$dir" "${from[@]}" >/dev/null \
+      || die "loggboknøkkelen for $1 kunne ikke lages; ingenting er skrevet"
+  fi
   local code=0
   "$PY" -I "$IMPORTER" --check "$dir" >&2 || code=$?
   case "$code" in
@@ -113,15 +134,32 @@ table_name() {
 print("valgkiosk-{kommune}-{krets}-bord{bord}".format(**s))' "$1"
 }
 
-# provision_image NAME CONFIG CREDENTIAL CA KEYS: OUT/NAME.img with the table's config.
+# announce_key NAME STAGED-DIR [OUT]: the table's public loggbok key, on stdout's side
+# channel (stderr) and, with OUT, in OUT/NAME.loggbok.pub and OUT/loggbok-keys.csv.
+announce_key() {
+  [ -f "$2/loggbok.key.pub" ] || return 0
+  local public
+  public=$(tr -d '\n' <"$2/loggbok.key.pub")
+  echo "loggboknøkkel $1 $public" >&2
+  if [ -n "${3:-}" ]; then
+    echo "$public" >"$3/$1.loggbok.pub"
+    [ -f "$3/loggbok-keys.csv" ] || echo "name,public_key" >"$3/loggbok-keys.csv"
+    grep -v "^$1," "$3/loggbok-keys.csv" >"$3/loggbok-keys.csv.new" || true
+    echo "$1,$public" >>"$3/loggbok-keys.csv.new"
+    mv "$3/loggbok-keys.csv.new" "$3/loggbok-keys.csv"
+  fi
+}
+
+# provision_image NAME CONFIG CREDENTIAL CA KEYS [LOGGBOK-KEY]: OUT/NAME.img with the table's config.
 provision_image() {
   local staged img
-  staged=$(stage "$1" "$2" "$3" "$4" "$5")
+  staged=$(stage "$1" "$2" "$3" "$4" "$5" "${6:-}")
   img="$OUT/$1.img"
   cp --sparse=always "$IMAGE" "$img.part"
   write_boot "$img.part" "$staged" "$1"
   mv "$img.part" "$img"
   bmaptool -q create -o "$img.bmap" "$img"
+  announce_key "$1" "$staged" "$OUT"
   echo "$img"
 }
 
@@ -136,7 +174,7 @@ fi
 
 if [ "$CHECK_ONLY" = 1 ]; then
   [ -n "$CONFIG" ] || die "--check trenger --config"
-  stage check "$CONFIG" "$CREDENTIAL" "$CA" "$KEYS" >/dev/null
+  stage check "$CONFIG" "$CREDENTIAL" "$CA" "$KEYS" "$LOGGBOK_KEY" >/dev/null
   echo "Konfigurasjonen $CONFIG er gyldig."
   exit 0
 fi
@@ -144,9 +182,10 @@ fi
 if [ -n "$DEVICE" ]; then
   [ -n "$CONFIG" ] || die "--device trenger --config"
   [ -n "$NAME" ] || NAME=$(table_name "$CONFIG")
-  staged=$(stage "$NAME" "$CONFIG" "$CREDENTIAL" "$CA" "$KEYS")
+  staged=$(stage "$NAME" "$CONFIG" "$CREDENTIAL" "$CA" "$KEYS" "$LOGGBOK_KEY")
   write_boot "$DEVICE" "$staged" "$NAME"
   sync
+  announce_key "$NAME" "$staged"
   echo "Skrev $NAME til $DEVICE."
   exit 0
 fi
@@ -161,27 +200,29 @@ if [ -n "$BULK" ]; then
   rel() { if [ -z "$1" ] || [ "${1#/}" != "$1" ]; then echo "$1"; else echo "$base/$1"; fi; }
   # Validate every row before writing any image: a typo in row 12 stops the run at once.
   rows=()
-  while IFS=, read -r name config credential ca keys; do
-    name=${name//$'\r'/}; keys=${keys//$'\r'/}
+  while IFS=, read -r name config credential ca keys lkey; do
+    name=${name//$'\r'/}; keys=${keys//$'\r'/}; lkey=${lkey//$'\r'/}
     if [ -z "$name" ] || [ "$name" = name ]; then continue; fi
     case "$name" in *[!A-Za-z0-9._-]*) die "ugyldig navn «$name» i $BULK (bare bokstaver, sifre, . _ -)";; esac
-    stage "$name" "$(rel "$config")" "$(rel "$credential")" "$(rel "$ca")" "$(rel "$keys")" >/dev/null
-    rows+=("$name|$(rel "$config")|$(rel "$credential")|$(rel "$ca")|$(rel "$keys")")
+    stage "$name" "$(rel "$config")" "$(rel "$credential")" "$(rel "$ca")" "$(rel "$keys")" "$(rel "$lkey")" >/dev/null
+    rows+=("$name|$(rel "$config")|$(rel "$credential")|$(rel "$ca")|$(rel "$keys")|$(rel "$lkey")")
   done <"$BULK"
   [ ${#rows[@]} -gt 0 ] || die "ingen bord i $BULK"
   for row in "${rows[@]}"; do
-    IFS='|' read -r name config credential ca keys <<<"$row"
+    IFS='|' read -r name config credential ca keys lkey <<<"$row"
     rm -rf "${STAGE_ROOT:?}/$name"
-    provision_image "$name" "$config" "$credential" "$ca" "$keys" >/dev/null
+    provision_image "$name" "$config" "$credential" "$ca" "$keys" "$lkey" >/dev/null
     echo "$OUT/$name.img"
   done
 else
   [ -n "$CONFIG" ] || die "--config mangler"
   [ -n "$NAME" ] || NAME=$(table_name "$CONFIG")
-  provision_image "$NAME" "$CONFIG" "$CREDENTIAL" "$CA" "$KEYS"
+  provision_image "$NAME" "$CONFIG" "$CREDENTIAL" "$CA" "$KEYS" "$LOGGBOK_KEY"
 fi
 
-(cd "$OUT" && sha256sum -- *.img *.img.bmap >SHA256SUMS)
+# The public keys too: the register must be given the very keys that are in the images.
+(cd "$OUT" && if [ -f loggbok-keys.csv ]; then extra=(loggbok-keys.csv *.loggbok.pub); else extra=(); fi
+ sha256sum -- *.img *.img.bmap "${extra[@]}" >SHA256SUMS)
 if [ -n "$SIGN_KEY" ]; then
   rm -f "$OUT/SHA256SUMS.sig"
   ssh-keygen -q -Y sign -f "$SIGN_KEY" -n valgkiosk-image "$OUT/SHA256SUMS"

@@ -158,15 +158,10 @@ def cmd_issue(args: argparse.Namespace) -> int:
             if (args.kommune, args.krets) not in known:
                 raise CliError(f"Valgkrets {args.kommune}/{args.krets} finnes ikke i registeret.")
             kiosk = Kiosk(args.kiosk_id, Role.KIOSK, args.kommune, args.krets, args.bord)
+        public = _public_key(args.public_key) if args.public_key else None
         token = credentials.issue(store, kiosk)
-        if args.public_key:
-            from valgkiosk.signing import parse_public
-
-            try:
-                parse_public(args.public_key)
-            except ValueError as exc:
-                raise CliError(f"--public-key: {exc}.") from None
-            store.save_kiosk_key(args.kiosk_id, args.public_key.strip(), datetime.now(timezone.utc))
+        if public is not None:
+            store.save_kiosk_key(args.kiosk_id, public, datetime.now(timezone.utc))
     if args.out:
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -175,6 +170,39 @@ def cmd_issue(args: argparse.Namespace) -> int:
         print(f"Legitimasjon for {args.kiosk_id} skrevet til {out} (vises ikke igjen).")
     else:
         print(token)
+    return 0
+
+
+def _public_key(value: str) -> str:
+    """A loggbok public key given as 64 hex digits or as a file holding them (the
+    ``loggbok.key.pub`` or ``NAME.loggbok.pub`` that keygen and provisioning write)."""
+    from valgkiosk.signing import parse_public
+
+    text = value.strip()
+    if len(text) != 64 and Path(value).is_file():
+        text = Path(value).read_text(encoding="ascii", errors="replace").strip()
+    try:
+        parse_public(text)
+    except ValueError as exc:
+        raise CliError(f"--public-key: {exc}.") from None
+    return text.lower()
+
+
+def cmd_kiosk_key(args: argparse.Namespace) -> int:
+    if args.public_key is None:  # the auditor's question: which key must this kiosk's loggbok carry?
+        with _store(args) as store:
+            known = store.kiosk_key(args.kiosk_id)
+        if known is None:
+            raise CliError(f"Ingen loggboknøkkel er registrert for {args.kiosk_id}.")
+        print(known)
+        return 0
+    public = _public_key(args.public_key)
+    with _store(args) as store:
+        known = {k.kiosk_id for k, _issued, revoked in store.credentials() if revoked is None}
+        if args.kiosk_id not in known:
+            raise CliError(f"Kiosken {args.kiosk_id} har ingen gyldig legitimasjon (issue-credential først).")
+        store.save_kiosk_key(args.kiosk_id, public, datetime.now(timezone.utc))
+    print(f"Loggboknøkkelen til {args.kiosk_id} er registrert: {public}.")
     return 0
 
 
@@ -239,7 +267,8 @@ def cmd_chain_heads(args: argparse.Namespace) -> int:
         heads = store.chain_heads(args.kiosk_id)
     for h in heads:
         sig = {True: "signert", False: "IKKE kioskens signatur", None: "ingen nøkkel registrert"}[h.signature_ok]
-        print(f"{h.kiosk_id:24} {h.received_at:%Y-%m-%d %H:%M:%S} {h.text()} ({sig})")
+        source = {"status": "statusrapport", "emergency_upload": "opplasting"}.get(h.source, h.source)
+        print(f"{h.kiosk_id:24} {h.received_at:%Y-%m-%d %H:%M:%S} {h.text()} ({sig}; {source})")
     if not heads:
         print("Ingen kjedehoder er mottatt.")
     return 0
@@ -383,7 +412,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--bord", type=int)
     p.add_argument("--admin", action="store_true", help="a credential for valgstyret's reports")
     p.add_argument("--out", help="write the credential to this file (mode 600) instead of printing it")
-    p.add_argument("--public-key", help="the kiosk's loggbok public key (from «valgkiosk log keygen»)")
+    p.add_argument("--public-key", metavar="HEX|FILE",
+                   help="the kiosk's loggbok public key (from provision.sh or «valgkiosk log keygen»)")
+
+    p = command("kiosk-key", cmd_kiosk_key,
+                "register (or replace) a kiosk's loggbok public key; without --public-key, print it")
+    p.add_argument("--kiosk-id", required=True)
+    p.add_argument("--public-key", metavar="HEX|FILE",
+                   help="64 hex digits, or the NAME.loggbok.pub that provision.sh wrote")
 
     p = command("revoke-credential", cmd_revoke, "revoke a kiosk's credential")
     p.add_argument("--kiosk-id", required=True)

@@ -27,7 +27,7 @@ from markupsafe import Markup, escape
 from valgkiosk.register.model import Kiosk, Role
 from valgkiosk.register.office import ALERT_KIND_NB, MODE_NB, PAPER_NB, clock, local
 from valgkiosk.register.store import SqlStore
-from valgkiosk.register.store.status import KioskView, Overview, StatusStore
+from valgkiosk.register.store.status import ChainView, KioskView, Overview, StatusStore
 
 HERE = Path(__file__).parent
 COOKIE = "vk_kontor"
@@ -92,6 +92,26 @@ def hour_chart(counts: list[int], hours: list[datetime], title: str) -> Markup:
     return Markup("".join(parts))
 
 
+def chain_text(view: KioskView, chain: ChainView | None) -> tuple[str, str, bool]:
+    """The loggbok cell: the head the kiosk reports, whether its kept heads (status reports
+    and emergency uploads) extend each other, and True when they do not."""
+    r = view.report
+    head = r.chain_head if r is not None else None
+    if head is None and chain is None:
+        return ("Ingen føringer" if r is not None and r.loggbok_entries == 0 else "", "", False)
+    now_text = f"nr. {head.entries} ({head.hash[:8]})" if head is not None else \
+        f"nr. {chain.last_kept.entries} ({chain.last_kept.hash[:8]})" if chain and chain.last_kept else ""
+    if chain is not None and chain.conflicts:
+        return now_text, "Avvik: " + " ".join(chain.conflicts), True
+    if chain is None or chain.last_kept is None:
+        return now_text, "", False
+    signed = {True: "signert med kioskens nøkkel", False: "ikke kioskens signatur",
+              None: "nøkkelen er ikke registrert"}[chain.last_kept.signature_ok]
+    if chain.last_upload is None:
+        return now_text, f"ingen opplasting å sammenligne med; {signed}", False
+    return now_text, f"stemmer med opplastingene (siste nr. {chain.last_upload.entries}); {signed}", False
+
+
 def view_model(o: Overview, names: dict[tuple[str, str], str], admin: Kiosk) -> dict[str, Any]:
     """What the templates need, in the office's words."""
     stations: dict[tuple[str, str], dict[str, Any]] = {}
@@ -101,6 +121,9 @@ def view_model(o: Overview, names: dict[tuple[str, str], str], admin: Kiosk) -> 
             "kommune": v.kommune, "krets": v.krets, "navn": names.get(key, "") or f"Krets {v.krets}",
             "tables": [], "state": "ok"})
         state = table_state(v)
+        chain_now, chain_check, chain_conflict = chain_text(v, o.chains.get(v.kiosk_id))
+        if chain_conflict and state in ("ok", "unknown"):
+            state = "warn"
         r = v.report
         mode = "silent" if v.silent else (r.mode if r else None)
         station["tables"].append({
@@ -115,6 +138,7 @@ def view_model(o: Overview, names: dict[tuple[str, str], str], admin: Kiosk) -> 
             "printer": PAPER_NB[r.printer_paper] if r else "",
             "scanner": yes_no(r.scanner_connected, "Tilkoblet", "Frakoblet") if r else "",
             "age": age_text(v.age_s),
+            "chain_now": chain_now, "chain_check": chain_check, "chain_conflict": chain_conflict,
         })
         if STATE_RANK.index(state) < STATE_RANK.index(station["state"]):
             station["state"] = state

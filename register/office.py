@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field
 
 from valgkiosk.core.outage import DIAGNOSIS_NB, Layer
-from valgkiosk.register.api import JsonTime  # times only as RFC 3339 strings, as in every request
+from valgkiosk.register.api import ChainHeadIn, JsonTime  # times only as RFC 3339 strings, as in every request
 
 OSLO = ZoneInfo("Europe/Oslo")
 
@@ -73,12 +73,15 @@ class StatusReport(_Strict):
     clock_offset_s: float | None = Field(default=None, ge=-1e6, le=1e6, strict=True)
     image_version: str = Field(default="", max_length=64)
     report_interval_s: float = Field(default=5.0, ge=0.5, le=600, strict=True)
+    #: The loggbok's head as with emergency uploads (number, hash, signature), which the
+    #: register keeps among the kiosk's chain heads (docs/loggbok.md); None: empty loggbok.
+    chain_head: ChainHeadIn | None = None
 
     def state_key(self) -> str:
         """The report without what changes all the time (the send time, the counters,
         the loggbok head, sub-second clock drift): equal keys are no change of state."""
         data = self.model_dump(mode="json", exclude={"sent_at", "counts", "loggbok_head",
-                                                    "loggbok_entries", "clock_offset_s"})
+                                                    "loggbok_entries", "clock_offset_s", "chain_head"})
         data["clock_offset_s"] = None if self.clock_offset_s is None else round(self.clock_offset_s)
         return json.dumps(data, sort_keys=True)
 

@@ -20,7 +20,8 @@ from pydantic import BaseModel
 from valgkiosk.register.api import Admin, ApiError, ErrorOut, TableKiosk
 from valgkiosk.register.office import MODE_NB, StatusReport, report_json, ts
 from valgkiosk.register.store import SqlStore
-from valgkiosk.register.store.status import Alert, Overview, StatusAnswer, StatusStore
+from valgkiosk.register.chains import ChainHead
+from valgkiosk.register.store.status import Alert, ChainView, Overview, StatusAnswer, StatusStore
 
 log = logging.getLogger("valgkiosk.register.status")
 
@@ -46,6 +47,18 @@ def alert_json(a: Alert) -> dict[str, Any]:
             "acknowledged_at": opt(a.acknowledged_at), "acknowledged_by": a.acknowledged_by}
 
 
+def chain_json(view: ChainView | None) -> dict[str, Any] | None:
+    """A kiosk's kept chain heads in brief: the latest, the latest upload's, the conflicts."""
+    if view is None:
+        return None
+
+    def head(h: ChainHead | None) -> dict[str, Any] | None:
+        return None if h is None else {"entries": h.entries, "hash": h.hash, "source": h.source,
+                                       "signature_ok": h.signature_ok, "received_at": ts(h.received_at)}
+
+    return {"last": head(view.last_kept), "last_upload": head(view.last_upload), "conflicts": list(view.conflicts)}
+
+
 def overview_json(o: Overview, station_names: dict[tuple[str, str], str]) -> dict[str, Any]:
     return {
         "now": ts(o.now),
@@ -56,6 +69,7 @@ def overview_json(o: Overview, station_names: dict[tuple[str, str], str]) -> dic
             "mode_nb": MODE_NB["silent"] if k.silent else (MODE_NB[k.report.mode] if k.report else "Har aldri meldt seg"),
             "last_seen": None if k.last_seen is None else ts(k.last_seen),
             "age_s": k.age_s, "report": None if k.report is None else report_json(k.report),
+            "chain": chain_json(o.chains.get(k.kiosk_id)),
         } for k in o.kiosks],
         "alerts": [alert_json(a) for a in o.alerts],
         "hours": [ts(h) for h in o.hours],
@@ -82,6 +96,11 @@ def install_office(app: FastAPI, store: SqlStore, *, now: Callable[[], datetime]
         answer = statuses.answer_from_memory(kiosk, body, at)
         if answer is None:
             answer = await anyio.to_thread.run_sync(statuses.record, kiosk, body, at)
+        heads = statuses.heads_to_keep(kiosk, body, at)
+        if heads:
+            for head in await anyio.to_thread.run_sync(statuses.keep_heads, kiosk, heads):
+                if head.signature_ok is False:
+                    log.warning("chain head from %s is not signed by its registered key", kiosk.kiosk_id)
         return JSONResponse(answer_json(answer))
 
     @router.get("/v1/office/overview", tags=["office"], responses=errors)

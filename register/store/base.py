@@ -538,12 +538,13 @@ class SqlStore(abc.ABC):
         return ChainHead(kiosk.kiosk_id, entries, digest, sig, ok, source, now)
 
     def chain_heads(self, kiosk_id: str | None = None) -> list[ChainHead]:
-        """The heads kept, per kiosk in the order received."""
+        """The heads kept, per kiosk in the order received (a status report's head kept
+        late, when the next one did not extend it, carries the time it came)."""
         where, params = ("WHERE kiosk_id = ?", (kiosk_id,)) if kiosk_id is not None else ("", ())
         with self.read() as cur:
             rows = self._q(cur, f"""SELECT kiosk_id, entries, hash, sig, signature_ok, source, first_received_at
                                     FROM chain_heads {where}
-                                    ORDER BY kiosk_id, id""", params).fetchall()
+                                    ORDER BY kiosk_id, first_received_at, id""", params).fetchall()
         return [ChainHead(r[0], int(r[1]), r[2], r[3], None if r[4] is None else bool(r[4]), r[5],
                           self._as_dt(r[6])) for r in rows]  # fmt: skip
 

@@ -31,10 +31,35 @@ from valgkiosk.register.office import (
     local,
     silent_text,
 )
+from valgkiosk.register.api import ChainHeadIn
+from valgkiosk.register.chains import ChainHead, conflicts
 from valgkiosk.register.store.base import SqlStore
 
 #: How long the kiosk's "the office has seen it" answer is reused before it is read again.
 ACK_TTL_S = 2.0
+#: A status report's chain head that only extends the last one is kept at most this often
+#: per kiosk (a head that shrinks or forks is kept at once, with the one before it).
+HEAD_EVERY_S = 30.0
+
+
+@dataclass(slots=True)
+class _HeadSeen:
+    """The last chain head a kiosk reported, and whether it is among the kept heads."""
+
+    head: ChainHeadIn
+    seen_at: datetime  # when it came
+    kept: bool
+    kept_at: float  # monotonic time of the last kept head
+
+
+@dataclass(frozen=True, slots=True)
+class ChainView:
+    """A kiosk's loggbok as the register sees it: its latest kept heads and whether they
+    extend each other (:func:`valgkiosk.register.chains.conflicts`)."""
+
+    last_upload: ChainHead | None  # the head sent with the latest emergency upload
+    last_kept: ChainHead | None  # the latest head kept, from any source
+    conflicts: tuple[str, ...]  # Norwegian sentences; () when every head extends the one before
 
 
 @dataclass(slots=True)
@@ -100,6 +125,7 @@ class Overview:
     alerts: list[Alert]
     hours: list[datetime]  # the chart's hours (UTC, on the hour), oldest first
     per_hour: dict[tuple[str, str], list[int]] = field(default_factory=dict)  # (kommune, krets) → count per hour
+    chains: dict[str, ChainView] = field(default_factory=dict)  # kiosk id → its loggbok's kept heads
 
 
 class StatusStore:
@@ -114,8 +140,10 @@ class StatusStore:
         self.chart_hours = chart_hours
         self.chart_ttl_s = chart_ttl_s
         self._seen: dict[str, _Seen] = {}
+        self._heads: dict[str, _HeadSeen] = {}
         self._lock = threading.Lock()
         self._chart: tuple[float, datetime, dict[tuple[str, str], list[int]]] | None = None
+        self._chains: tuple[float, dict[str, ChainView]] | None = None
 
     # -- reports --------------------------------------------------------------------------
     def answer_from_memory(self, kiosk: Kiosk, report: StatusReport, now: datetime) -> StatusAnswer | None:
@@ -132,6 +160,61 @@ class StatusStore:
             seen.last_seen, seen.report = now, report
             ack = seen.ack if self._needs_ack(report) else (0.0, None, None)
         return StatusAnswer(now, ack[1], ack[2])
+
+    # -- the loggbok's chain head in the reports -------------------------------------------
+    def heads_to_keep(self, kiosk: Kiosk, report: StatusReport,
+                      now: datetime) -> list[tuple[ChainHeadIn, datetime]]:
+        """Which heads to keep among the kiosk's chain heads, with when each came (cheap,
+        in memory): the first one seen, one that does not extend the last one reported
+        (with that one, so the conflict shows), and otherwise one every HEAD_EVERY_S."""
+        head = report.chain_head
+        if head is None:
+            return []
+        mono = self.monotonic()
+        with self._lock:
+            seen = self._heads.get(kiosk.kiosk_id)
+            keep: list[tuple[ChainHeadIn, datetime]]
+            if seen is None:
+                keep = [(head, now)]
+            elif (head.entries, head.hash) == (seen.head.entries, seen.head.hash):
+                keep = []
+            elif head.entries <= seen.head.entries:  # shorter, or as long with another hash
+                keep = ([] if seen.kept else [(seen.head, seen.seen_at)]) + [(head, now)]
+            elif mono - seen.kept_at >= HEAD_EVERY_S:
+                keep = [(head, now)]
+            else:
+                keep = []
+            if keep:
+                self._heads[kiosk.kiosk_id] = _HeadSeen(head, now, True, mono)
+            elif seen is not None and (head.entries, head.hash) != (seen.head.entries, seen.head.hash):
+                self._heads[kiosk.kiosk_id] = _HeadSeen(head, now, False, seen.kept_at)
+        return keep
+
+    def keep_heads(self, kiosk: Kiosk, heads: list[tuple[ChainHeadIn, datetime]]) -> list[ChainHead]:
+        """Store ``heads`` (from :meth:`heads_to_keep`) with their signatures checked."""
+        kept = [self.store.record_chain_head(kiosk, h.entries, h.hash, h.sig, "status", at) for h, at in heads]
+        with self._lock:
+            self._chains = None  # the dashboard reads them again
+        return kept
+
+    def chains(self) -> dict[str, ChainView]:
+        """Every kiosk's chain as the dashboard shows it (cached for ``chart_ttl_s``)."""
+        mono = self.monotonic()
+        cached = self._chains
+        if cached is not None and mono - cached[0] < self.chart_ttl_s:
+            return cached[1]
+        heads = self.store.chain_heads()
+        found: dict[str, list[str]] = {}
+        for c in conflicts(heads):
+            found.setdefault(c.kiosk_id, []).append(c.message)
+        views: dict[str, ChainView] = {}
+        for h in heads:  # per kiosk in the order received
+            before = views.get(h.kiosk_id)
+            upload = h if h.source == "emergency_upload" else (before.last_upload if before else None)
+            views[h.kiosk_id] = ChainView(upload, h, tuple(found.get(h.kiosk_id, ())))
+        with self._lock:
+            self._chains = (mono, views)
+        return views
 
     @staticmethod
     def _needs_ack(report: StatusReport) -> bool:
@@ -314,7 +397,7 @@ class StatusStore:
                                                   None, None, None, False, None)
         hours, per_hour = self._per_hour(now)
         kiosks = sorted(views.values(), key=lambda v: (v.kommune, v.krets, v.bord, v.kiosk_id))
-        return Overview(now, kiosks, self.alerts(), hours, per_hour)
+        return Overview(now, kiosks, self.alerts(), hours, per_hour, self.chains())
 
     def _per_hour(self, now: datetime) -> tuple[list[datetime], dict[tuple[str, str], list[int]]]:
         """Check-offs per hour per station since the morning (cached briefly)."""

@@ -86,3 +86,39 @@ def test_the_wipe_command_needs_yes_and_an_export(data: Path, tmp_path: Path, ca
     assert "kortere enn kjedehodet" in capsys.readouterr().err and (data / "loggbok.jsonl").exists()
     assert main([*args, "--yes"]) == 0
     assert "er eksportert og kontrollert" in capsys.readouterr().out and not (data / "loggbok.jsonl").exists()
+
+
+def recording_cryptsetup(tmp_path: Path, *, luks: bool, erase_ok: bool = True) -> Path:
+    """A ``cryptsetup`` on PATH that records its calls: the LUKS volume itself needs
+    device-mapper (tests/system/test_data_crypt.py runs the real one where there is one)."""
+    folder = tmp_path / "bin"
+    folder.mkdir(exist_ok=True)
+    log = tmp_path / "cryptsetup-calls"
+    tool = folder / "cryptsetup"
+    tool.write_text(f'#!/bin/sh\necho "$@" >> {log}\ncase "$1" in isLuks) exit {0 if luks else 1} ;; '
+                    f'luksErase) exit {0 if erase_ok else 1} ;; esac\n', encoding="utf-8")
+    tool.chmod(0o755)
+    return log
+
+
+def test_wipe_destroys_the_encrypted_partitions_keyslots_last(data: Path, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    log = recording_cryptsetup(tmp_path, luks=True)
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:{os.environ['PATH']}")
+    device = Path("/dev/disk/by-label/valgdata-crypt")
+    report = wipe(data, tmp_path / "stick", running=lambda: False, luks_device=device)
+    assert report.luks_erased == device and list(data.rglob("*")) == []
+    assert log.read_text().splitlines() == [f"isLuks {device}", f"luksErase --batch-mode {device}"]
+
+
+def test_wipe_refuses_a_device_that_is_not_luks_before_destroying_anything(data: Path, tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    log = recording_cryptsetup(tmp_path, luks=False)
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:{os.environ['PATH']}")
+    before = sorted(p.name for p in data.rglob("*"))
+    with pytest.raises(WipeRefused, match="ikke et kryptert LUKS-volum"):
+        wipe(data, tmp_path / "stick", running=lambda: False, luks_device=tmp_path / "sda3")
+    assert sorted(p.name for p in data.rglob("*")) == before and "luksErase" not in log.read_text()
+    recording_cryptsetup(tmp_path, luks=True, erase_ok=False)
+    with pytest.raises(WipeRefused, match="kunne ikke slettes"):
+        wipe(data, tmp_path / "stick2", running=lambda: False, luks_device=tmp_path / "sda3")

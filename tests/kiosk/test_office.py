@@ -94,6 +94,49 @@ def test_the_report_carries_no_personal_data() -> None:
     assert report["loggbok_head"] == list(st.journal.entries())[-1].hash
 
 
+def test_the_report_carries_the_signed_chain_head_which_the_register_keeps(register: RegisterServer,
+                                                                             tmp_path: Path) -> None:
+    from valgkiosk import signing
+    from valgkiosk.journal import Journal, chain_head
+    from valgkiosk.register.store import open_store
+
+    public = signing.generate(tmp_path / "loggbok.key")
+    sign, _ = signing.load_signer(tmp_path / "loggbok.key")
+    store = open_store(register.db)
+    try:
+        store.save_kiosk_key("test-bord1", public, T0)  # as at provisioning (register kiosk-key)
+    finally:
+        store.close()
+    clock = ManualClock()
+
+    async def main() -> None:
+        client = HttpRegister(register.url, register.credential, timeout=3.0)
+        journal = Journal(tmp_path / "loggbok.jsonl", sign=sign)
+        st = Station(journal=journal, register=client, now=clock.now, monotonic=clock.monotonic)  # type: ignore[arg-type]
+        reporter = office.StatusReporter(st, client, office.Facts, now=clock.now, monotonic=clock.monotonic)
+        st.write(ent.parse("emergency_start", {"reachable": True}))
+        assert await reporter.report_once() is not None
+        head = chain_head(journal)
+        assert reporter.last_sent is not None
+        assert reporter.last_sent["chain_head"] == {"entries": head.count, "hash": head.hash, "sig": head.sig}
+        await client.aclose()
+
+    asyncio.run(main())
+    store = open_store(register.db)
+    try:
+        kept = store.chain_heads("test-bord1")
+    finally:
+        store.close()
+    assert [(h.source, h.signature_ok) for h in kept] == [("status", True)]
+
+
+def test_an_empty_loggbok_sends_no_chain_head() -> None:
+    st = station(ManualClock())
+    report = office.status_report(st.state, office.Facts(), tally=office.LoggbokTally(st.journal).read(),
+                                  now=T0, interval=5)
+    assert report["chain_head"] is None
+
+
 # -- texts --------------------------------------------------------------------------------------
 SETTINGS = sms.Settings(numbers=("+4799887766",), station_name="Prøveskolen", krets="0101", bord=1,
                         unreachable_after_s=0, retry_delays_s=(0.5,), max_attempts=3)

@@ -91,3 +91,32 @@ def test_the_public_key_goes_in_with_the_credential_and_reconcile_lists_conflict
     assert "ikke henger sammen" in out and "gikk tilbake fra nr. 9 til nr. 4" in out and f"4:{'b' * 64}" in out
     assert main(["register", "chain-heads", "--db", url]) == 0
     assert "IKKE kioskens signatur" in capsys.readouterr().out
+
+
+def test_a_kiosk_key_made_at_provisioning_is_registered_after_the_credential(tmp_path: Path, capsys) -> None:
+    from valgkiosk.cli import main
+    from valgkiosk.register.store import open_store
+
+    url = f"sqlite:///{tmp_path}/r.db"
+    assert main(["register", "init", "--db", url, "--election-date", "2025-09-08"]) == 0
+    store = open_store(url)
+    fill(store)
+    store.close()
+    public = signing.generate(tmp_path / "bord1.key")  # provision.sh writes NAME.loggbok.pub like this .pub
+    key = ["register", "kiosk-key", "--db", url, "--kiosk-id", TABLE_1.kiosk_id, "--public-key"]
+    assert main([*key, str(tmp_path / "bord1.key.pub")]) == 2  # no credential yet
+    assert "ingen gyldig legitimasjon" in capsys.readouterr().err
+    assert main(["register", "issue-credential", "--db", url, "--kiosk-id", TABLE_1.kiosk_id, "--kommune", "0301",
+                 "--krets", "0101", "--bord", "1"]) == 0
+    assert main([*key, str(tmp_path / "bord1.key.pub")]) == 0
+    assert main([*key, "not a key"]) == 2
+    capsys.readouterr()
+    assert main(key[:-1]) == 0  # without --public-key: the registered key, for log verify --public-key
+    assert capsys.readouterr().out.strip() == public
+    store = open_store(url)
+    assert store.kiosk_key(TABLE_1.kiosk_id) == public
+    sign, _ = signing.load_signer(tmp_path / "bord1.key")
+    head = store.record_chain_head(TABLE_1, 3, "c" * 64, sign("c" * 64), "status", T0)
+    forged = store.record_chain_head(TABLE_1, 4, "d" * 64, "ee" * 64, "status", T0)
+    store.close()
+    assert head.signature_ok is True and forged.signature_ok is False

@@ -119,7 +119,7 @@ def test_bulk_validates_every_row_before_writing(image: Path, tmp_path: Path) ->
     assert "bord = 2" in read_boot(out / "bord2.img", "valgkiosk/station.toml")
     ids = {read_boot(out / f"bord{b}.img", "cmdline.txt").split("systemd.machine_id=")[1][:32] for b in (1, 2, 3)}
     assert len(ids) == 3  # every table its own machine id
-    assert len((out / "SHA256SUMS").read_text(encoding="utf-8").splitlines()) == 6
+    assert len((out / "SHA256SUMS").read_text(encoding="utf-8").splitlines()) == 6 + 4  # + the loggbok keys
 
 
 def test_check_only(tmp_path: Path) -> None:
@@ -173,3 +173,92 @@ def test_from_a_fresh_clone_as_the_guide_says(image: Path, tmp_path: Path) -> No
     assert "bmaptool copy ut/valgkiosk-0301-0101-bord3.img" in guide
     assert made.stdout.splitlines()[0] == str(out / "valgkiosk-0301-0101-bord3.img")
     assert (out / "valgkiosk-0301-0101-bord3.img.bmap").is_file()
+
+
+# -- the loggbok's signing key (issue 13) -------------------------------------------------------
+
+def boot_folder_of(img: Path, into: Path) -> Path:
+    """The image's boot valgkiosk/ folder copied out with mtools, as the kiosk sees it at boot."""
+    into.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["mcopy", "-s", "-i", f"{img}@@{4 * 1024 * 1024}", "::/valgkiosk", str(into)], check=True,
+                   env=env(), capture_output=True)
+    return into / "valgkiosk"
+
+
+def test_each_table_gets_its_own_loggbok_key_for_the_register(image: Path, tmp_path: Path) -> None:
+    import tomllib
+
+    from image_stations import importer
+
+    from valgkiosk import signing
+
+    src = tmp_path / "in"
+    for bord in (1, 2):
+        table(src, bord)
+    (src / "tables.csv").write_text("name,config,credential,ca,authorized_keys\n"
+                                    "bord1,bord1.toml,bord1.cred,,\nbord2,bord2.toml,bord2.cred,,\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = provision("--image", image, "--out", out, "--bulk", src / "tables.csv")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[:2] == [str(out / "bord1.img"), str(out / "bord2.img")]  # stdout as before
+    publics = {}
+    for bord in (1, 2):
+        folder = boot_folder_of(out / f"bord{bord}.img", tmp_path / f"boot{bord}")
+        config = tomllib.loads((folder / "station.toml").read_text(encoding="utf-8"))
+        assert config["log"]["signing_key"] == "/etc/valgkiosk/loggbok.key"
+        assert config["log"]["loggbok"]  # the rest of [log] as the IT team wrote it
+        importer().check_folder(folder)  # what the kiosk checks at boot accepts it
+        sign, public = signing.load_signer(folder / "loggbok.key")
+        assert (out / f"bord{bord}.loggbok.pub").read_text(encoding="ascii").strip() == public
+        assert f"loggboknøkkel bord{bord} {public}" in result.stderr
+        assert signing.checker(public)("ab" * 32, sign("ab" * 32))
+        publics[bord] = public
+    assert publics[1] != publics[2]
+    assert (out / "loggbok-keys.csv").read_text(encoding="utf-8").splitlines() == [
+        "name,public_key", f"bord1,{publics[1]}", f"bord2,{publics[2]}"]
+    sums = (out / "SHA256SUMS").read_text(encoding="utf-8")
+    assert "loggbok-keys.csv" in sums and "bord2.loggbok.pub" in sums
+    subprocess.run(["sha256sum", "--check", "--quiet", "SHA256SUMS"], cwd=out, check=True)
+
+
+def test_a_key_made_beforehand_is_used_and_no_key_on_request(image: Path, tmp_path: Path) -> None:
+    from valgkiosk import signing
+
+    config = table(tmp_path / "in", 6)
+    own = tmp_path / "bord6.key"
+    public = signing.generate(own)
+    out = tmp_path / "out"
+    cred = tmp_path / "in" / "bord6.cred"
+    result = provision("--image", image, "--out", out, "--config", config, "--credential", cred, "--loggbok-key", own)
+    assert result.returncode == 0, result.stderr
+    img = out / "valgkiosk-0301-0101-bord6.img"
+    assert read_boot(img, "valgkiosk/loggbok.key") == own.read_text(encoding="ascii")
+    assert (out / "valgkiosk-0301-0101-bord6.loggbok.pub").read_text(encoding="ascii").strip() == public
+    # a file that is no key stops provisioning before anything is written
+    (tmp_path / "junk.key").write_text("not a key", encoding="ascii")
+    bad = provision("--image", image, "--out", tmp_path / "out2", "--config", config, "--credential", cred,
+                    "--loggbok-key", tmp_path / "junk.key")
+    assert bad.returncode == 1 and "kan ikke leses" in bad.stderr
+    assert not (tmp_path / "out2").exists() or not list((tmp_path / "out2").glob("*.img"))
+    # --no-loggbok-key: the config as written, no key on the card
+    plain = provision("--image", image, "--out", tmp_path / "out3", "--config", config, "--credential", cred,
+                      "--no-loggbok-key")
+    assert plain.returncode == 0, plain.stderr
+    img3 = tmp_path / "out3" / "valgkiosk-0301-0101-bord6.img"
+    import tomllib
+
+    assert "signing_key" not in tomllib.loads(read_boot(img3, "valgkiosk/station.toml"))["log"]
+    listing = subprocess.run(["mdir", "-b", "-i", f"{img3}@@{4 * 1024 * 1024}", "::/valgkiosk"], capture_output=True,
+                             text=True, env=env(), check=True).stdout
+    assert "loggbok.key" not in listing and not list((tmp_path / "out3").glob("*.pub"))
+
+
+def test_onto_a_card_the_public_key_is_printed(image: Path, tmp_path: Path) -> None:
+    card = tmp_path / "card.img"
+    shutil.copyfile(image, card)
+    config = table(tmp_path, 11)
+    result = provision("--device", card, "--config", config, "--credential", tmp_path / "bord11.cred")
+    assert result.returncode == 0, result.stderr
+    line = next(ln for ln in result.stderr.splitlines() if ln.startswith("loggboknøkkel "))
+    assert line.split()[1] == "valgkiosk-0301-0101-bord11" and len(line.split()[2]) == 64
+    assert "BEGIN PRIVATE KEY" in read_boot(card, "valgkiosk/loggbok.key")

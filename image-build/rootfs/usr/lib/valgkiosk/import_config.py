@@ -3,7 +3,7 @@
 Run by ``valgkiosk-config.service`` (with the kiosk's venv Python, so that the
 configuration is validated by the very code the kiosk runs): copies
 ``/boot/firmware/valgkiosk/`` (station.toml, the register credential, the register's CA,
-the IT team's SSH keys) to ``/run/valgkiosk``, validates it, and generates from it the
+the loggbok's signing key, the IT team's SSH keys) to ``/run/valgkiosk``, validates it, and generates from it the
 udev rules that give the kiosk user its scanner and printer and the USBGuard policy that
 allows those and blocks every other USB device. If anything is wrong, the clerk's screen
 (tty1) says so in Norwegian, the journal gets the details, and the unit fails, so the
@@ -32,8 +32,9 @@ ETC = Path("/etc/valgkiosk")
 #: in force (the self-test over SSH checks the authorised devices against it).
 PUBLIC_DIR_NAME = "valgkiosk-public"
 
-#: Files copied from the boot partition when present (the station config is required).
-IMPORTED = ("station.toml", "credential", "register-ca.pem")
+#: Files copied from the boot partition when present (the station config is required);
+#: loggbok.key is the kiosk's loggbok signing key, made by provision.sh.
+IMPORTED = ("station.toml", "credential", "register-ca.pem", "loggbok.key")
 
 #: USB devices every kiosk needs whatever its config: hubs (the Pi 4's VL805, hubs in
 #: between) and the Pi 3's on-board Ethernet, which sits on USB (LAN9514, LAN7515).
@@ -217,7 +218,9 @@ def check_folder(folder: Path) -> cfg.StationConfig:
         raise cfg.ConfigError(path, [f"{path}: filen kan ikke leses ({exc})."]) from None
     config = cfg.parse(text, path)
     reg = config.register_
-    for key, ref in (("register.credential_file", reg.credential_file), ("register.ca_file", reg.ca_file)):
+    files = (("register.credential_file", reg.credential_file), ("register.ca_file", reg.ca_file),
+             ("log.signing_key", config.log.signing_key))
+    for key, ref in files:
         if ref is None:
             continue
         ref_path = Path(ref)
@@ -228,6 +231,13 @@ def check_folder(folder: Path) -> cfg.StationConfig:
         if local.name not in IMPORTED or not local.is_file() or not local.read_text(encoding="utf-8").strip():
             raise cfg.ConfigError(path, [f"{path}: nøkkelen «{key}» peker på en fil som ikke følger med "
                                          f"(legg den ved som {', '.join(IMPORTED[1:])})."])
+        if key == "log.signing_key":
+            from valgkiosk.signing import SigningKeyError, load_signer
+
+            try:
+                load_signer(local)
+            except SigningKeyError as exc:
+                raise cfg.ConfigError(path, [f"{path}: nøkkelen «{key}»: {exc}."]) from None
     return _with_device_rules(config, path)
 
 

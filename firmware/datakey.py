@@ -1,0 +1,163 @@
+"""The data partition's key, bound to the board: derived from a secret in the Raspberry
+Pi's one-time-programmable memory, never stored on the card (docs/personal-data.md).
+
+- :class:`BoardSecret` is the port: ``read()`` gives the board's 32-byte secret.
+  :class:`MailboxOtp` reads the Pi's OTP "private key" rows through the firmware mailbox
+  (``vcmailbox 0x00030081 …``, the call ``rpi-otp-private-key`` makes; it needs the
+  Raspberry Pi kernel's ``/dev/vcio`` and the ``vcmailbox`` tool from raspi-utils).
+  :class:`FileSecret` reads 64 hex digits from a file: the tests' fake, and the only
+  choice on a board or VM without OTP, where it protects nothing (whoever has the file
+  has the key).
+- :func:`derive` turns the secret into the LUKS key: HKDF-SHA256 from the
+  ``cryptography`` package (RFC 5869, the same well-kept OpenSSL binding the loggbok's
+  signatures use), ``info = b"valgkiosk data partition v1"``, 32 bytes. A secret that was
+  never programmed reads as zeros and is refused, never used as a key.
+
+Command line (for ``image-build/data-crypt.sh``)::
+
+    python -m valgkiosk.datakey derive --secret mailbox|FILE   # the key, raw, on stdout
+    python -m valgkiosk.datakey check --secret mailbox|FILE    # exit 0: a usable secret
+
+Errors are one Norwegian sentence on stderr and exit status 1; the key never goes
+anywhere but stdout (to ``cryptsetup --key-file -``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Protocol
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+#: What the derived key is for; a new purpose (or a new scheme) gets a new label.
+INFO = b"valgkiosk data partition v1"
+KEY_BYTES = 32
+SECRET_BYTES = 32
+
+#: The firmware mailbox tag that reads the OTP private-key rows, and the request
+#: ``rpi-otp-private-key`` sends: buffer 40 bytes, row offset 0, 8 rows.
+OTP_PRIVATE_KEY_TAG = 0x00030081
+MAILBOX_REQUEST = ["0x00030081", "40", "40", "0", "8", "0", "0", "0", "0", "0", "0", "0", "0"]
+
+
+class BoardSecretError(RuntimeError):
+    """No usable board secret; the message is Norwegian, for the IT team."""
+
+
+class BoardSecret(Protocol):
+    """Where the board's secret comes from."""
+
+    def read(self) -> bytes:
+        """The 32-byte secret (BoardSecretError when it cannot be read)."""
+        ...
+
+    def describe(self) -> str:
+        """Where it is read from, in Norwegian (for messages and the self-test)."""
+        ...
+
+
+def parse_mailbox_answer(text: str) -> bytes:
+    """The 32 secret bytes from ``vcmailbox``'s answer: the buffer as 32-bit words,
+    ``size, 0x80000000 (success), tag, 40, 0x80000000|length, offset, count, 8 rows, 0``."""
+    try:
+        words = [int(token, 16) for token in text.split()]
+    except ValueError:
+        raise BoardSecretError("svaret fra fastvaren (vcmailbox) er ikke tall") from None
+    if len(words) < 15:
+        raise BoardSecretError(f"svaret fra fastvaren (vcmailbox) er for kort ({len(words)} ord)")
+    if words[1] != 0x80000000:
+        raise BoardSecretError(f"fastvaren avviste lesingen av OTP (kode {words[1]:#010x})")
+    if words[2] != OTP_PRIVATE_KEY_TAG or not words[4] & 0x80000000 or words[6] != 8:
+        raise BoardSecretError("fastvaren svarte på noe annet enn lesingen av OTP-nøkkelen")
+    return b"".join(w.to_bytes(4, "big") for w in words[7:15])
+
+
+class MailboxOtp:
+    """The Pi's OTP private-key rows, read through the firmware mailbox."""
+
+    def __init__(self, command: str = "vcmailbox", *, timeout: float = 10.0) -> None:
+        self.command, self.timeout = command, timeout
+
+    def describe(self) -> str:
+        return "kortets OTP-minne (fastvarens postkasse, vcmailbox)"
+
+    def read(self) -> bytes:
+        tool = shutil.which(self.command)
+        if tool is None:
+            raise BoardSecretError(f"finner ikke {self.command}: OTP-minnet kan bare leses med Raspberry Pi-kjernens "
+                                   "/dev/vcio og vcmailbox (raspi-utils)")
+        try:
+            done = subprocess.run([tool, *MAILBOX_REQUEST], capture_output=True, text=True, timeout=self.timeout,
+                                  check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise BoardSecretError(f"{self.command} kunne ikke kjøres ({type(exc).__name__})") from None
+        if done.returncode != 0:
+            why = (done.stderr.strip().splitlines() or [f"status {done.returncode}"])[-1][:200]
+            raise BoardSecretError(f"{self.command} kunne ikke lese OTP-minnet ({why})")
+        return parse_mailbox_answer(done.stdout)
+
+
+class FileSecret:
+    """A secret written as 64 hex digits in a file: tests, and boards without OTP."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def describe(self) -> str:
+        return f"filen {self.path} (ikke bundet til maskinvaren)"
+
+    def read(self) -> bytes:
+        try:
+            text = self.path.read_text(encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise BoardSecretError(f"{self.path} kan ikke leses ({type(exc).__name__})") from None
+        try:
+            return bytes.fromhex(text)
+        except ValueError:
+            raise BoardSecretError(f"{self.path} skal holde 64 heksadesimale tegn") from None
+
+
+def source(spec: str) -> BoardSecret:
+    """``mailbox`` for the board's OTP, anything else a file path."""
+    return MailboxOtp() if spec == "mailbox" else FileSecret(spec)
+
+
+def derive(secret: bytes) -> bytes:
+    """The data partition's LUKS key from the board's secret."""
+    if len(secret) != SECRET_BYTES:
+        raise BoardSecretError(f"hemmeligheten må være {SECRET_BYTES} byte, ikke {len(secret)}")
+    if not any(secret):
+        raise BoardSecretError("OTP-nøkkelen er ikke programmert (bare nuller): datapartisjonen kan ikke bindes til "
+                               "denne maskinen (rpi-otp-private-key -w ved klargjøringen)")
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=INFO).derive(secret)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m valgkiosk.datakey")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, what in (("derive", "write the data partition's key (raw bytes) to stdout"),
+                       ("check", "exit 0 when the board has a usable secret")):
+        sub = commands.add_parser(name, help=what)
+        sub.add_argument("--secret", default="mailbox", help="mailbox (the Pi's OTP), or a file of 64 hex digits")
+    args = parser.parse_args(argv)
+    where = source(args.secret)
+    try:
+        key = derive(where.read())
+    except BoardSecretError as exc:
+        print(f"datanøkkelen: {exc}.", file=sys.stderr)
+        return 1
+    if args.command == "derive":
+        sys.stdout.buffer.write(key)
+        sys.stdout.buffer.flush()
+    else:
+        print(f"Datapartisjonens nøkkel kan utledes fra {where.describe()}.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
