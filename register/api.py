@@ -39,7 +39,9 @@ from stdnum.no import fodselsnummer as fnr_check
 from valgkiosk import __version__
 from valgkiosk.core import manntallsnummer as mnr
 from valgkiosk.register import search as name_search
-from valgkiosk.register.access import LOOKUP_LIMIT, SEARCH_LIMIT, AccessLog, Limit, RateLimiter, alerts
+from valgkiosk.register.access import (
+    LOOKUP_LIMIT, SEARCH_LIMIT, AccessLog, Limit, RateLimiter, SharedRateLimiter, alerts,
+)
 from valgkiosk.register.credentials import CredentialCache
 from valgkiosk.register.model import (
     Checkoff,
@@ -606,13 +608,18 @@ def create_app(
     app.state.fast_routes = fast_routes
     app.state.credentials = CredentialCache(store, ttl=credential_ttl)
     app.state.kiosks_seen = set()
-    lookups, searches = RateLimiter(lookup_limit), RateLimiter(search_limit)
+    rate_take = getattr(store, "rate_take_async", None)  # PostgreSQL: buckets shared by every node
+    if rate_take is not None:
+        lookups: RateLimiter = SharedRateLimiter(lookup_limit, "lookup", rate_take)
+        searches: RateLimiter = SharedRateLimiter(search_limit, "search", rate_take)
+    else:
+        lookups, searches = RateLimiter(lookup_limit), RateLimiter(search_limit)
     access = AccessLog(store)
     app.state.access = access
     app.router.on_shutdown.append(access.flush)
 
-    def throttle(limiter: RateLimiter, kiosk: Kiosk, kind: str) -> None:
-        wait = limiter.allow(kiosk.kiosk_id)
+    async def throttle(limiter: RateLimiter, kiosk: Kiosk, kind: str) -> None:
+        wait = await limiter.take(kiosk.kiosk_id)
         if wait > 0:
             access.record(now(), kiosk.kiosk_id, kind, "", "rate_limited")
             raise ApiError(429, "rate_limited",
@@ -723,7 +730,7 @@ def create_app(
     @app.post("/v1/voters/lookup", tags=["voters"], response_model=VoterStatusOut, responses=errors)
     async def lookup(body: LookupRequest, kiosk: TableKiosk) -> Response:
         """What the clerk meets for this valgkort; changes nothing."""
-        throttle(lookups, kiosk, "lookup")
+        await throttle(lookups, kiosk, "lookup")
         number = parse_number(body.manntallsnummer)
         if voter_status_async is not None:
             status = await voter_status_async(kiosk, number)
@@ -795,7 +802,7 @@ def create_app(
     async def search(body: SearchRequest, kiosk: TableKiosk) -> Response:
         """Find a voter without a valgkort (at most 50 hits, best first)."""
         kind = "search_fodselsnummer" if body.fodselsnummer is not None else "search_name"
-        throttle(searches, kiosk, kind)
+        await throttle(searches, kiosk, kind)
         answer = await anyio.to_thread.run_sync(_search, body)
         asked = (body.fodselsnummer.replace(" ", "") if body.fodselsnummer is not None
                  else f"{body.navn} / {body.fodselsdato}")
