@@ -27,8 +27,8 @@ import pytest
 
 from valgkiosk.register.store import open_store
 
-from conftest import PG_DSN, create_pg_database, drop_pg_database  # tests/conftest.py
 from .factory import AASE, KARI, OLA, TABLE_1, fill
+from .pgdb import PG_DSN, create_database as create_pg_database, drop_database as drop_pg_database
 
 STANZA = "valgkiosk"
 LIMIT_S = 120  # for every pgBackRest and pg_ctl call

@@ -19,10 +19,11 @@ from valgkiosk.register import credentials
 from valgkiosk.register.api import create_app
 from valgkiosk.register.store import SqlStore, open_store
 
-from conftest import create_pg_database, drop_pg_database  # tests/conftest.py (rootdir on sys.path)
 from .factory import (
     ADMIN, KARI, LAST_ELECTION, NOT_IN_REGISTER, OLA, OTHER_STATION, STRENG, STRICT_TABLE, TABLE_1, fill,
 )
+from .pgdb import create_database as create_pg_database
+from .pgdb import drop_database as drop_pg_database
 
 MORNING = datetime(2025, 9, 8, 7, 30, tzinfo=timezone.utc)
 KIOSKS = (TABLE_1, OTHER_STATION, STRICT_TABLE, ADMIN)
