@@ -2,7 +2,10 @@
 
 Endpoints that touch the database are plain functions, run by FastAPI in its thread
 pool, because both storage backends are synchronous; authentication and health are
-async and normally answered from memory.
+async and normally answered from memory. The hot path is the exception: on PostgreSQL
+check-off, lookup, health and the rate limits run on the event loop through the async
+pool, and a plainly valid check-off is answered by ``Gate``'s fast path without
+FastAPI's routing (``fast_check_off`` in ``create_app``).
 """
 
 from __future__ import annotations
