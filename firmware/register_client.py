@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, Literal, TypeVar
@@ -215,7 +216,8 @@ class HttpRegister:
             base_url=self.base_url,
             headers={"Authorization": f"Bearer {credential}", "Accept": "application/json"},
             timeout=httpx.Timeout(timeout),
-            verify=verify,
+            # a CA file as an SSL context: httpx deprecates verify=<path>
+            verify=ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify,
             transport=transport,
             follow_redirects=False,
         )

@@ -4,8 +4,9 @@ A stolen credential must not be able to empty the register. Three parts:
 
 - :class:`RateLimiter`: a token bucket per credential for lookups and for searches, sized
   for a real table (about a voter every ten seconds, with bursts for a queue at opening
-  time). Each API process (worker, node) keeps its own buckets, so a register with N
-  processes allows at most N times the rate; size ``--lookup-rate`` with that in mind.
+  time). On PostgreSQL the buckets live in the database (:class:`SharedRateLimiter`), so
+  every worker and API node draws from the same one; an SQLite register has one process,
+  whose memory holds them.
 - :class:`AccessLog`: one access record per lookup and search (kiosk, time, what was asked,
   what came of it) written to the database in small batches, never to a log file.
 - :func:`alerts`: the reasons a credential looks like a scraper, from a summary of its
@@ -18,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -43,13 +44,23 @@ SEARCH_LIMIT = Limit(per_minute=2, burst=10)  # a voter without a valgkort is th
 
 
 class RateLimiter:
-    """Token buckets per credential (in this process)."""
+    """Token buckets per credential, in this process (the SQLite register's one process)."""
 
     def __init__(self, limit: Limit, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.limit = limit
         self._clock = clock
         self._buckets: dict[str, tuple[float, float]] = {}  # kiosk -> (tokens, at)
         self._warned: set[str] = set()
+
+    async def take(self, kiosk_id: str) -> float:
+        """0 when the call may go ahead, else the seconds until it may."""
+        return self.allow(kiosk_id)
+
+    def _warn_once(self, kiosk_id: str) -> None:
+        if kiosk_id not in self._warned:  # once per credential and process: no flood of lines
+            self._warned.add(kiosk_id)
+            log.warning("credential %s is over its rate limit (%g a minute, bursts of %d)",
+                        kiosk_id, self.limit.per_minute, self.limit.burst)
 
     def allow(self, kiosk_id: str) -> float:
         """0 when the call may go ahead, else the seconds until it may."""
@@ -63,11 +74,31 @@ class RateLimiter:
             self._buckets[kiosk_id] = (tokens - 1.0, now)
             return 0.0
         self._buckets[kiosk_id] = (tokens, now)
-        if kiosk_id not in self._warned:  # once per credential and process: no flood of lines
-            self._warned.add(kiosk_id)
-            log.warning("credential %s is over its rate limit (%g a minute, bursts of %d)",
-                        kiosk_id, self.limit.per_minute, self.limit.burst)
+        self._warn_once(kiosk_id)
         return (1.0 - tokens) / rate
+
+
+class SharedRateLimiter(RateLimiter):
+    """Token buckets in the database, one per credential and ``kind``: every API node and
+    worker draws from the same bucket, so N processes do not allow N times the rate.
+
+    ``take_from`` is the store's ``rate_take_async`` (one statement on the async pool,
+    into an unlogged table: no WAL flush). When the database cannot answer, the call is
+    refused by the database error like the lookup it guards would be."""
+
+    def __init__(self, limit: Limit, kind: str,
+                 take_from: Callable[[str, str, float, int], Awaitable[float]]) -> None:
+        super().__init__(limit)
+        self.kind = kind
+        self._take_from = take_from
+
+    async def take(self, kiosk_id: str) -> float:
+        if self.limit.per_minute <= 0:
+            return 0.0
+        wait = await self._take_from(kiosk_id, self.kind, self.limit.per_minute / 60.0, self.limit.burst)
+        if wait > 0:
+            self._warn_once(kiosk_id)
+        return wait
 
 
 class AccessLog:

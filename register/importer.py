@@ -33,7 +33,7 @@ from valgkiosk.register.model import Kommune, Krets, Voter
 from valgkiosk.register.store import SqlStore
 
 __all__ = [
-    "COLUMNS", "MAX_LENGTHS", "MAX_REPORTED", "OPTIONAL", "CheckedFile", "ImportProblem",
+    "COLUMNS", "MAX_LENGTHS", "MAX_REPORTED", "OPTIONAL", "RULE_COLUMN", "CheckedFile", "ImportProblem",
     "RegisterImportError", "import_csv", "validate_csv", "write_csv",
 ]
 
@@ -43,10 +43,14 @@ COLUMNS = (
 )
 # A voter without a fixed address has none; every other field must have a value.
 OPTIONAL = frozenset({"adresse", "postnummer", "poststed"})
+# A column the file may leave out: the kommune's rule that its voters vote at their own
+# station (``ja``/``nei``, the same on every row of a kommune). Without it a kommune
+# keeps the rule it has (a new one: any station).
+RULE_COLUMN = "eget_valglokale"
 MAX_LENGTHS: dict[str, int] = {
     "manntallsnummer": 13, "fodselsnummer": 13, "fornavn": 100, "etternavn": 100,
     "fodselsdato": 10, "adresse": 200, "postnummer": 4, "poststed": 100, "kommune": 4,
-    "kommunenavn": 100, "krets": 20, "kretsnavn": 100, "same": 10,
+    "kommunenavn": 100, "krets": 20, "kretsnavn": 100, "same": 10, RULE_COLUMN: 10,
 }
 MAX_REPORTED = 50
 
@@ -115,6 +119,8 @@ class CheckedFile:
     sha256: str
     kommuner: dict[str, str] = field(default_factory=dict)  # kommune -> kommunenavn
     kretser: dict[tuple[str, str], str] = field(default_factory=dict)  # (kommune, krets) -> navn
+    # kommune -> own station required, when the file has the eget_valglokale column
+    rules: dict[str, bool] = field(default_factory=dict)
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -175,7 +181,7 @@ def _header(record: list[str]) -> tuple[list[int], list[ImportProblem]]:
     for name in names:
         if name in seen:
             problems.append(ImportProblem(1, name, "kolonnen står flere ganger i overskriften"))
-        elif name not in COLUMNS:
+        elif name not in COLUMNS and name != RULE_COLUMN:
             problems.append(ImportProblem(1, name or "(tomt)", "ukjent kolonne"))
         seen.add(name)
     missing = [c for c in COLUMNS if c not in seen]
@@ -183,7 +189,10 @@ def _header(record: list[str]) -> tuple[list[int], list[ImportProblem]]:
         problems.append(ImportProblem(
             1, None, "mangler kolonnene " + ", ".join(f"«{c}»" for c in missing)
             + " (overskriftsraden må ha: " + ", ".join(COLUMNS) + ")"))
-    return ([names.index(c) for c in COLUMNS] if not problems else []), problems
+    if problems:
+        return [], problems
+    positions = [names.index(c) for c in COLUMNS]
+    return positions + ([names.index(RULE_COLUMN)] if RULE_COLUMN in names else []), problems
 
 
 # -- one row --------------------------------------------------------------------------------------
@@ -191,23 +200,27 @@ def _header(record: list[str]) -> tuple[list[int], list[ImportProblem]]:
 def _parse_row(
     line: int, record: list[str], positions: list[int], width: int, election_year: int,
     problems: list[ImportProblem],
-) -> tuple[Voter, str, str] | None:
-    """The voter on one line and its place names, or None after adding its problems."""
+) -> tuple[Voter, str, str, bool | None] | None:
+    """The voter on one line, its place names and its kommune's rule (None: the file has
+    no eget_valglokale column), or None after adding its problems."""
     if len(record) != width:
         problems.append(ImportProblem(
             line, None, f"har {len(record)} felt, men overskriften har {width}"))
         return None
     values: dict[str, str] = {}
     before = len(problems)
+    # One search of the whole record; the fields are searched one by one only when it finds
+    # a control character somewhere (nearly never).
+    controls = _CONTROL.search("".join(record)) is not None
     for name, pos in zip(COLUMNS, positions):
-        value = unicodedata.normalize("NFC", record[pos].strip())
+        value = _nfc(record[pos].strip())
         if not value:
             if name not in OPTIONAL:
                 problems.append(ImportProblem(line, name, "mangler verdi"))
         elif len(value) > MAX_LENGTHS[name]:
             problems.append(ImportProblem(
                 line, name, f"er for langt ({len(value)} tegn; høyst {MAX_LENGTHS[name]})"))
-        elif _CONTROL.search(value):
+        elif controls and _CONTROL.search(value):
             problems.append(ImportProblem(line, name, "inneholder kontrolltegn"))
         else:
             values[name] = value
@@ -266,6 +279,18 @@ def _parse_row(
             problems.append(ImportProblem(
                 line, "same", f"«{values['same']}» må være ja eller nei (også godtatt: true/false/1/0)"))
 
+    rule: bool | None = None
+    if len(positions) > len(COLUMNS):  # the optional eget_valglokale column
+        flag = unicodedata.normalize("NFC", record[positions[len(COLUMNS)]].strip())
+        if flag.lower() in _TRUE:
+            rule = True
+        elif flag.lower() in _FALSE:
+            rule = False
+        else:
+            problems.append(ImportProblem(
+                line, RULE_COLUMN, (f"«{flag}» må være ja eller nei" if flag and not _CONTROL.search(flag)
+                                    else "må være ja eller nei") + " (også godtatt: true/false/1/0)"))
+
     if len(problems) > before:
         return None
     assert born is not None
@@ -275,7 +300,12 @@ def _parse_row(
         postnummer=values.get("postnummer", ""), poststed=values.get("poststed", ""),
         kommune=values["kommune"], krets=values["krets"], sami=sami,
     )
-    return voter, values["kommunenavn"], values["kretsnavn"]
+    return voter, values["kommunenavn"], values["kretsnavn"], rule
+
+
+def _nfc(text: str) -> str:
+    """``text`` in Unicode's composed form (NFC); ASCII already is, and is asked in O(1)."""
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
 
 
 def _fnr_and_birth(text: str) -> tuple[str, date]:
@@ -377,6 +407,7 @@ def validate_csv(path: str | Path, *, election_year: int, track: Track = _untrac
     mnrs, mnr_lines, fnrs, fnr_lines = array("Q"), array("I"), array("Q"), array("I")
     kommuner: dict[str, tuple[str, int]] = {}
     kretser: dict[tuple[str, str], tuple[str, int]] = {}
+    rules: dict[str, tuple[bool, int]] = {}
     count = 0
     with open(path, "rb") as raw:
         try:
@@ -397,8 +428,10 @@ def validate_csv(path: str | Path, *, election_year: int, track: Track = _untrac
                     _remember_numbers(record, positions, width, line, found,
                                       mnrs, mnr_lines, fnrs, fnr_lines, election_year)
                     continue
-                voter, kommunenavn, kretsnavn = parsed
+                voter, kommunenavn, kretsnavn, rule = parsed
                 count += 1
+                if rule is not None:
+                    problems.add(_rule_problems(line, voter.kommune, rule, rules))
                 mnrs.append(int(voter.manntallsnummer))
                 mnr_lines.append(line)
                 fnrs.append(int(voter.fodselsnummer))
@@ -416,6 +449,7 @@ def validate_csv(path: str | Path, *, election_year: int, track: Track = _untrac
         rows=count, delimiter=delimiter, sha256=digest.hexdigest(),
         kommuner={k: navn for k, (navn, _) in kommuner.items()},
         kretser={k: navn for k, (navn, _) in kretser.items()},
+        rules={k: rule for k, (rule, _) in rules.items()},
     )
 
 
@@ -453,6 +487,16 @@ def _place_problems(
     return found
 
 
+def _rule_problems(line: int, kommune: str, rule: bool,
+                   rules: dict[str, tuple[bool, int]]) -> list[ImportProblem]:
+    """A kommune's eget_valglokale must be the same on every line."""
+    first_rule, first = rules.setdefault(kommune, (rule, line))
+    if first_rule == rule:
+        return []
+    return [ImportProblem(line, RULE_COLUMN, f"kommune {kommune} har «{'ja' if first_rule else 'nei'}» "
+                                             f"på linje {first}")]
+
+
 def _checked_voters(path: str | Path, checked: CheckedFile, election_year: int) -> Iterator[Voter]:
     """The voters of a validated file, read again; raises if the file changed since."""
     digest = hashlib.sha256()
@@ -479,12 +523,17 @@ def _checked_voters(path: str | Path, checked: CheckedFile, election_year: int) 
         raise changed
 
 
+def _compact_fnr(text: str) -> str:
+    """The 11 digits of a validated fødselsnummer (stdnum's compact only for other forms)."""
+    return text if len(text) == 11 and text.isascii() and text.isdigit() else stdnum_fnr.compact(text)
+
+
 def _trusted_voter(record: list[str], positions: list[int]) -> Voter:
     """A voter from a row the first pass has validated (see ``_checked_voters``)."""
-    values = {name: unicodedata.normalize("NFC", record[pos].strip()) for name, pos in zip(COLUMNS, positions)}
+    values = {name: _nfc(record[pos].strip()) for name, pos in zip(COLUMNS, positions)}
     return Voter(
         manntallsnummer=values["manntallsnummer"].replace(" ", ""),
-        fodselsnummer=stdnum_fnr.compact(values["fodselsnummer"]), fornavn=values["fornavn"],
+        fodselsnummer=_compact_fnr(values["fodselsnummer"]), fornavn=values["fornavn"],
         etternavn=values["etternavn"], fodselsdato=date.fromisoformat(values["fodselsdato"]),
         adresse=values.get("adresse", ""), postnummer=values.get("postnummer", ""),
         poststed=values.get("poststed", ""), kommune=values["kommune"], krets=values["krets"],
@@ -543,6 +592,7 @@ def import_csv(store: SqlStore, path: str | Path, *, track: Track = _untracked) 
             None, None, "Registeret har ikke noe valg: kjør først «valgkiosk register init».")])
     checked = validate_csv(path, election_year=election.year, track=track)
     rule = {k.kommune: k.own_station_required for k in store.kommuner()}
+    rule.update(checked.rules)  # the file's eget_valglokale, where it has the column
     kommuner = [Kommune(k, navn, rule.get(k, False)) for k, navn in checked.kommuner.items()]
     kretser = [Krets(k, s, navn) for (k, s), navn in checked.kretser.items()]
     try:
@@ -565,26 +615,32 @@ def write_csv(
     kommuner: Iterable[Kommune],
     kretser: Iterable[Krets],
     delimiter: str = ";",
+    rule_column: bool = False,
 ) -> int:
-    """Write voters in the import format (UTF-8, header row); returns how many were written."""
+    """Write voters in the import format (UTF-8, header row); returns how many were written.
+
+    ``rule_column`` adds ``eget_valglokale`` with each kommune's rule."""
+    kommuner = list(kommuner)
     kommunenavn = {k.kommune: k.navn for k in kommuner}
+    rules = {k.kommune: k.own_station_required for k in kommuner} if rule_column else None
     kretsnavn = {(s.kommune, s.krets): s.navn for s in kretser}
     if isinstance(target, (str, Path)):
         with open(target, "w", encoding="utf-8", newline="") as out:
-            return _write(out, voters, kommunenavn, kretsnavn, delimiter)
-    return _write(target, voters, kommunenavn, kretsnavn, delimiter)
+            return _write(out, voters, kommunenavn, kretsnavn, delimiter, rules)
+    return _write(target, voters, kommunenavn, kretsnavn, delimiter, rules)
 
 
 def _write(out: TextIO, voters: Iterable[Voter], kommunenavn: dict[str, str],
-           kretsnavn: dict[tuple[str, str], str], delimiter: str) -> int:
+           kretsnavn: dict[tuple[str, str], str], delimiter: str, rules: dict[str, bool] | None) -> int:
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
-    writer.writerow(COLUMNS)
+    writer.writerow(COLUMNS if rules is None else (*COLUMNS, RULE_COLUMN))
     count = 0
     for v in voters:
-        writer.writerow((
+        row: tuple[str, ...] = (
             v.manntallsnummer, v.fodselsnummer, v.fornavn, v.etternavn, v.fodselsdato.isoformat(),
             v.adresse, v.postnummer, v.poststed, v.kommune, kommunenavn[v.kommune], v.krets,
             kretsnavn[(v.kommune, v.krets)], "ja" if v.sami else "nei",
-        ))
+        )
+        writer.writerow(row if rules is None else (*row, "ja" if rules[v.kommune] else "nei"))
         count += 1
     return count

@@ -55,6 +55,22 @@ FROM v LEFT JOIN prior p ON true
 """
 
 
+# One call's draw from a credential's token bucket, shared by every API node: refill by
+# the time since the last call on the database's clock, take a token when there is one.
+# The SET expressions all see the row as it was, so the three agree.
+RATE_TAKE_SQL = """
+INSERT INTO rate_buckets AS b (kiosk_id, kind, tokens, at, allowed)
+VALUES (%(kiosk)s, %(kind)s, %(burst)s - 1.0, extract(epoch FROM clock_timestamp()), true)
+ON CONFLICT (kiosk_id, kind) DO UPDATE SET
+    tokens = least(%(burst)s, b.tokens + greatest(0, excluded.at - b.at) * %(rate)s)
+             - CASE WHEN least(%(burst)s, b.tokens + greatest(0, excluded.at - b.at) * %(rate)s) >= 1
+                    THEN 1 ELSE 0 END,
+    allowed = least(%(burst)s, b.tokens + greatest(0, excluded.at - b.at) * %(rate)s) >= 1,
+    at = excluded.at
+RETURNING allowed, tokens
+"""
+
+
 # After a failover the pool must find the new primary soon: psycopg_pool's default
 # doubles the wait between reconnection attempts (1, 2, 4, 8 s…), which could add
 # seconds after the standby is promoted. A steady half-second retry costs nothing on
@@ -175,6 +191,18 @@ class PostgresStore(SqlStore):
                                      (manntallsnummer,))
             row = await cur.fetchone()
         return self._status_from_row(row, kiosk)
+
+    async def rate_take_async(self, kiosk_id: str, kind: str, per_second: float, burst: int) -> float:
+        """Take one call from the shared bucket (``RATE_TAKE_SQL``): 0 when it may go ahead,
+        else the seconds until it may."""
+        pool = await self._apool()
+        async with pool.connection() as conn:
+            cur = await conn.execute(RATE_TAKE_SQL, {"kiosk": kiosk_id, "kind": kind,
+                                                     "rate": float(per_second), "burst": float(burst)})
+            row = await cur.fetchone()
+        assert row is not None
+        allowed, tokens = row
+        return 0.0 if allowed else (1.0 - float(tokens)) / per_second
 
     def ping(self) -> bool:
         """Whether the server takes writes (a standby answers, but read-only)."""

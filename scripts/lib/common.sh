@@ -73,6 +73,11 @@ port = $port
 unix_socket_directories = '$PG_DIR'
 max_connections = 300
 shared_buffers = 256MB
+# WAL archiving on (it needs a restart), archiving nothing: the pgBackRest test
+# (tests/register/test_backup.py) points archive_command at its own repository for its
+# run, which needs only a reload.
+archive_mode = on
+archive_command = '/bin/true'
 CONF
   "${runas[@]}" "$bindir/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 start >/dev/null
   PG_CTL=("${runas[@]}" "$bindir/pg_ctl" -D "$PG_DIR/data")

@@ -105,3 +105,34 @@ def test_alert_rules() -> None:
     assert any("avkrysninger" in r for r in alerts(reader, 60))
     guesser = AccessSummary("k", 60, 0, 0, 50, 5, at, at)
     assert any("gjetting" in r for r in alerts(guesser, 60))
+
+
+@pytest.mark.slow
+def test_two_api_nodes_share_one_bucket_per_credential(store: SqlStore, store_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Two ``register serve`` processes on one PostgreSQL: a credential's burst is spent
+    across both, not once on each (the buckets are in the database)."""
+    if store_url.startswith("sqlite"):
+        pytest.skip("an SQLite register is served by one process: its limits are in that process")
+    from .server import ProcessServer
+
+    fill(store, many_voters(20))
+    token = credentials.issue(store, TABLE_1)
+    other = credentials.issue(store, TABLE_2)
+    limit = ["--lookup-rate", "1", "--lookup-burst", "4"]  # 1 a minute: no refill during the test
+    nodes = [ProcessServer(store_url, tmp_path / f"node{i}.log", extra_args=limit) for i in (1, 2)]
+    for node in nodes:
+        node.start()
+    try:
+        def lookup(node: ProcessServer, who: str = token) -> httpx.Response:
+            return httpx.post(node.url + "/v1/voters/lookup", json={"manntallsnummer": KARI.manntallsnummer},
+                              headers={"Authorization": f"Bearer {who}"}, timeout=10)
+
+        answers = [lookup(nodes[i % 2]).status_code for i in range(6)]
+        assert answers == [200, 200, 200, 200, 429, 429], answers  # per process it would be 8 × 200
+        refused = lookup(nodes[0])
+        assert refused.json()["error"]["code"] == "rate_limited"
+        assert 1 <= int(refused.headers["Retry-After"]) <= 60
+        assert lookup(nodes[1], other).status_code == 200  # another credential has its own bucket
+    finally:
+        for node in nodes:
+            node.stop()

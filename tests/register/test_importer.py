@@ -400,3 +400,64 @@ def test_write_csv_refuses_a_voter_whose_station_is_unknown() -> None:
     with pytest.raises(KeyError):
         write_csv(io.StringIO(), register.voters(), kommuner=register.kommuner,
                   kretser=[Krets("9999", "0001", "Annet")])
+
+
+def test_eget_valglokale_column_sets_each_kommune_rule(store: SqlStore, tmp_path: Path) -> None:
+    store.set_election(ELECTION)
+    rows = good_rows(20)
+    kommuner = sorted({r["kommune"] for r in rows})
+    assert len(kommuner) == 2
+    strict, relaxed = kommuner
+    for r in rows:
+        r["eget_valglokale"] = {strict: "ja", relaxed: "Nei"}[r["kommune"]]
+    path = save(tmp_path / "rules.csv", rows, columns=(*COLUMNS, "eget_valglokale"))
+    assert import_csv(store, path) == 20
+    assert {k.kommune: k.own_station_required for k in store.kommuner()} == {strict: True, relaxed: False}
+
+
+def test_eget_valglokale_changes_a_rule_and_without_the_column_the_rule_is_kept(
+    store: SqlStore, tmp_path: Path,
+) -> None:
+    store.set_election(ELECTION)
+    first, second = good_rows(6, seed=5), good_rows(6, seed=6)
+    kommune = first[0]["kommune"]
+    store.save_places([Kommune(kommune, first[0]["kommunenavn"], own_station_required=False)], [])
+    for r in first:
+        r["eget_valglokale"] = "ja"
+    import_csv(store, save(tmp_path / "a.csv", first, columns=(*COLUMNS, "eget_valglokale")))
+    assert {k.kommune: k.own_station_required for k in store.kommuner()}[kommune] is True
+    # A later file without the column (new voters of the same kommuner) keeps the rule.
+    taken = {r[c] for r in first for c in ("manntallsnummer", "fodselsnummer")}
+    second = [r for r in second if not {r["manntallsnummer"], r["fodselsnummer"]} & taken]
+    assert second
+    import_csv(store, save(tmp_path / "b.csv", second))
+    assert {k.kommune: k.own_station_required for k in store.kommuner()}[kommune] is True
+
+
+def test_eget_valglokale_must_be_ja_or_nei_and_agree_within_a_kommune(tmp_path: Path) -> None:
+    rows = good_rows(16)
+    kommune = rows[0]["kommune"]
+    same = [i for i, r in enumerate(rows) if r["kommune"] == kommune]
+    for r in rows:
+        r["eget_valglokale"] = "nei"
+    rows[same[0]]["eget_valglokale"] = "ja"
+    rows[same[1]]["eget_valglokale"] = "kanskje"
+    rows[same[2]]["eget_valglokale"] = ""
+    found = problems_of(save(tmp_path / "bad.csv", rows, columns=(*COLUMNS, "eget_valglokale")))
+    messages = {(p.line, p.field): p.message for p in found}
+    assert messages[(same[1] + 2, "eget_valglokale")].startswith("«kanskje» må være ja eller nei")
+    assert messages[(same[2] + 2, "eget_valglokale")].startswith("må være ja eller nei")
+    later = [i for i in same[3:]]
+    assert later, "the kommune needs four rows in this file"
+    assert messages[(later[0] + 2, "eget_valglokale")] == f"kommune {kommune} har «ja» på linje {same[0] + 2}"
+
+
+def test_write_csv_can_write_the_rule_column(store: SqlStore, tmp_path: Path) -> None:
+    store.set_election(ELECTION)
+    register = synthetic.generate(voters=8, seed=4, kommuner=2, kretser_per_kommune=2,
+                                  election_date=ELECTION.date, own_station_required=True)
+    path = tmp_path / "out.csv"
+    write_csv(path, register.voters(), kommuner=register.kommuner, kretser=register.kretser, rule_column=True)
+    assert path.read_text(encoding="utf-8").splitlines()[0].endswith(";eget_valglokale")
+    import_csv(store, path)
+    assert all(k.own_station_required for k in store.kommuner())
