@@ -121,10 +121,23 @@ def _action(value: Any, where: str, key: str) -> str:
     return value
 
 
+#: The keys each kind of table may have.
+TABLE_KEYS = {
+    "voter": {"role", "says", "shows", "id_card", "has_valgkort", "id_name"},
+    "expect": {"do", "good", "missed", "before", "count"},
+    "avoid": {"do", "mistake"},
+    "inject": {"event", "after", "count", "say"},
+}
+
+
 def _table_list(data: dict[str, Any], key: str, where: str) -> list[dict[str, Any]]:
     value = data.get(key, [])
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
         raise DrillError(f"{where}: «{key}» må være en liste av tabeller ([[{key}]]).")
+    for n, table in enumerate(value, 1):
+        unknown = sorted(set(table) - TABLE_KEYS[key])
+        if unknown:
+            raise DrillError(f"{where}, [[{key}]] nr. {n}: ukjent nøkkel «{unknown[0]}».")
     return value
 
 
