@@ -24,6 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from textual import events
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Static
 
 from valgkiosk.core import kiosk
 from valgkiosk.ports.power import PowerSource
@@ -99,6 +103,28 @@ class Session:
     results: list[DrillResult] = field(default_factory=list)
 
 
+class NicknameScreen(ModalScreen[str]):
+    """A course in the browser: the trainee picks a nickname for the course leader's page."""
+
+    DEFAULT_CSS = """
+    NicknameScreen { align: center middle; }
+    NicknameScreen > Vertical { width: 70; height: auto; border: thick $accent; padding: 1 2; background: $panel; }
+    """
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(f"{TRAINING_MARK}\n\nVelkommen til øvingen! Velg et kallenavn (ikke ditt ekte navn): "
+                         "kurslederen ser kallenavnet og poengene dine.", markup=False)
+            yield Input(placeholder="Kallenavn", max_length=24, id="nickname")
+            yield Static("Enter starter den første øvelsen.", markup=False)
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)
+
+
 class TrainingKioskApp(KioskApp):
     """The kiosk app in øvingsmodus."""
 
@@ -139,9 +165,16 @@ class TrainingKioskApp(KioskApp):
         return self.voters[self.voter.role]
 
     def on_mount(self) -> None:
-        super().on_mount()
+        # Textual calls KioskApp.on_mount too, after this one (handlers run down the MRO)
         self._fire_start()
         self._report_progress()
+        if self.session.course_url and not self.session.nickname:
+            self.call_after_refresh(self.push_screen, NicknameScreen(), self._named)
+
+    def _named(self, nickname: str | None) -> None:
+        self.session.nickname = (nickname or "").strip()[:24] or "Anonym"
+        self._report_progress()
+        self.render_state()
 
     def _fire_start(self) -> None:
         for n, injection in enumerate(self.drill.injections):
@@ -516,5 +549,8 @@ def build_training_app(catalogue: Catalogue, *, folder: Path | None = None, firs
     guard = TrainingGuard(register if register is not None else embedded.client)
     app = build_app(config, sim=True, base=folder, clock=clock, register=guard, config_path=path,
                     app_class=TrainingKioskApp)
-    app.setup_training(Session(catalogue, folder, nickname, course_url, session_id), guard, embedded, first)
+    import uuid
+
+    app.setup_training(Session(catalogue, folder, nickname, course_url, session_id or uuid.uuid4().hex), guard,
+                       embedded, first)
     return app

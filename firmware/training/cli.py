@@ -85,9 +85,20 @@ def run(args: argparse.Namespace) -> int:
         if problem:
             print(f"Feil: {problem}", file=sys.stderr)
             return 2
+    import logging
+    import tempfile
+
     from valgkiosk.bootstrap import _setup_logging
 
-    _setup_logging(None)
-    app = build_training_app(catalogue, folder=Path(args.folder) if args.folder else None, first=first,
-                             nickname=args.nickname, course_url=args.course_url, register=register)
-    return int(app.run() or 0)
+    with tempfile.TemporaryDirectory(prefix="valgkiosk-oving-") as scratch:
+        folder = Path(args.folder) if args.folder else Path(scratch)
+        if args.course_url:  # a browser tab: the log goes to the session's folder, not to the page
+            root = logging.getLogger()
+            for handler in list(root.handlers):
+                root.removeHandler(handler)
+            logging.basicConfig(filename=folder / "oving.log", level=logging.INFO, force=True)
+        else:
+            _setup_logging(None)
+        app = build_training_app(catalogue, folder=folder, first=first, nickname=args.nickname,
+                                 course_url=args.course_url, register=register)
+        return int(app.run() or 0)
