@@ -62,3 +62,15 @@ def test_a_bad_drill_is_named_and_left_out(tmp_path: Path) -> None:
 def test_a_missing_folder_is_said(tmp_path: Path) -> None:
     catalogue = dr.load([tmp_path / "nowhere"])
     assert catalogue.problems == [f"Finner ikke mappen med øvelser: {tmp_path / 'nowhere'}."]
+
+
+def test_valgkiosk_train_lists_the_drills_and_refuses_an_unknown_one() -> None:
+    import subprocess
+    import sys
+
+    listed = subprocess.run([sys.executable, "-m", "valgkiosk", "train", "--list"], capture_output=True, text=True,
+                            timeout=60)
+    assert listed.returncode == 0 and "09-strombrudd-beredskap" in listed.stdout and "Feilregistrering" in listed.stdout
+    unknown = subprocess.run([sys.executable, "-m", "valgkiosk", "train", "--drill", "nope"], capture_output=True,
+                             text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert unknown.returncode == 2 and "finner ingen øvelse «nope»" in unknown.stderr

@@ -11,7 +11,7 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 
 from tests.training.rig import app_for, calm, panel, run, shown, until
-from tests.training.test_drills import confirm, ordinary
+from tests.training.test_drills import ordinary
 from valgkiosk.core import checkoff as co
 from valgkiosk.training import TRAINING_MARK
 from valgkiosk.training.app import TrainingKioskApp, mark_receipt
