@@ -138,9 +138,11 @@ def build_app(
     scanner: Scanner | None = None,
     config_path: Path | None = None,
     pin_factory: Any = None,
+    app_class: Any = None,
 ) -> Any:
     """The kiosk app wired from ``config`` (adapters may be handed in, e.g. by the bench;
-    ``pin_factory`` replaces lgpio for a real kiosk's GPIO, e.g. a MockFactory in tests)."""
+    ``pin_factory`` replaces lgpio for a real kiosk's GPIO, e.g. a MockFactory in tests;
+    ``app_class`` a KioskApp subclass, e.g. the training kiosk's)."""
     from valgkiosk.ui.app import KioskApp, SimControls
 
     peopletime.configure(config.election.time_zone)  # every time a person reads (screen, paper)
@@ -171,7 +173,7 @@ def build_app(
     sim_printer = printer if is_sim and hasattr(printer, "device") else None
     controls = (SimControls(scanner, cards, gpio, network, printer=sim_printer)
                 if is_sim and hasattr(scanner, "unplug") else None)  # type: ignore[arg-type]
-    app = KioskApp(
+    app = (app_class or KioskApp)(
         register=register,
         scanner=scanner,
         settings=settings,

@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     from valgkiosk import clockservice
 
     clockservice.add_parser(sub)
+    from valgkiosk.training import cli as training_cli
+
+    training_cli.add_parser(sub)
     add_run_arguments(sub.add_parser("run", help="run the kiosk on this table's screen"))
     add_run_arguments(sub.add_parser("selftest", help="the IT team's self-test of this kiosk (stop the kiosk first); "
                                                       "exit 0 only when every required check passed"))
@@ -252,6 +255,10 @@ def main(argv: list[str] | None = None) -> int:
         return run_pin_hash(args)
     if args.command == "wipe":
         return run_wipe(args)
+    if args.command in ("train", "train-serve"):
+        from valgkiosk.training import cli as training_cli
+
+        return training_cli.run(args)
     return 2
 
 

@@ -178,6 +178,7 @@ class _ElectionIn(_In):
     year: int
     year_digit: int
     title: str = ""
+    training: bool = False
 
 
 class _KioskInfoIn(_In):
@@ -232,7 +233,8 @@ class HttpRegister:
         k, e = info.kiosk, info.election
         self._table = (k.kommune, k.krets, k.bord)
         title = e.title or f"{e.type} {e.year}"
-        return KioskInfo(k.kiosk_id, k.kommune, k.krets, k.krets_navn, k.bord, title, e.year, e.year_digit)
+        return KioskInfo(k.kiosk_id, k.kommune, k.krets, k.krets_navn, k.bord, title, e.year, e.year_digit,
+                         training=e.training)
 
     async def lookup(self, manntallsnummer: str) -> VoterStatus:
         answer = await self._call("POST", "/v1/voters/lookup", {"manntallsnummer": manntallsnummer}, _StatusIn)

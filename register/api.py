@@ -45,7 +45,7 @@ from valgkiosk.register import search as name_search
 from valgkiosk.register.access import (
     LOOKUP_LIMIT, SEARCH_LIMIT, AccessLog, Limit, RateLimiter, SharedRateLimiter, alerts,
 )
-from valgkiosk.register.credentials import CredentialCache
+from valgkiosk.register.credentials import CredentialCache, is_training
 from valgkiosk.register.model import (
     Checkoff,
     Election,
@@ -348,6 +348,7 @@ class ElectionOut(BaseModel):
     date: date
     year_digit: int
     title: str
+    training: bool = False
 
 
 class WhoAmIOut(BaseModel):
@@ -438,7 +439,7 @@ def status_json(status: VoterStatus, *, with_address: bool = False) -> dict[str,
 
 def election_json(e: Election) -> dict[str, Any]:
     return {"type": e.type, "year": e.year, "date": e.date.isoformat(),
-            "year_digit": e.year_digit, "title": e.title}
+            "year_digit": e.year_digit, "title": e.title, "training": e.training}
 
 
 # -- middleware ---------------------------------------------------------------------------
@@ -552,6 +553,14 @@ async def authenticated(request: Request) -> Kiosk:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "unauthorized", "Mangler legitimasjon (Authorization: Bearer …).")
+    training_register = request.app.state.training_election()
+    if is_training(token.strip()) and not training_register:
+        log.warning("refused a training credential: this register holds a real election")
+        raise ApiError(403, "training_credential", "Øvingslegitimasjon avvist: dette registeret har et ekte valg. "
+                       "En kiosk i øvingsmodus kan ikke brukes mot det.")
+    if training_register and not is_training(token.strip()):
+        raise ApiError(403, "training_register", "Dette registeret har et øvingsvalg og tar bare imot "
+                       "øvingslegitimasjon.")
     cache: CredentialCache = request.app.state.credentials
     kiosk = cache.kiosk(token.strip())  # from memory after the first call
     if kiosk is None:
@@ -629,6 +638,15 @@ def create_app(
                            "For mange oppslag fra denne kiosken på kort tid. Vent litt og prøv igjen.",
                            headers={"Retry-After": str(max(1, round(wait)))})
     election_cache: dict[str, Election] = {}
+
+    def training_election() -> bool:
+        """Whether this register holds a training election (a register not set up yet: no)."""
+        try:
+            return election().training
+        except NotConfigured:
+            return False
+
+    app.state.training_election = training_election
     health: dict[str, Any] = {"checked": float("-inf"), "status": "ok"}
     node_name = os.environ.get("VALGKIOSK_REGISTER_NODE") or socket.gethostname()
 

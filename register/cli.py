@@ -106,7 +106,8 @@ def _date(text: str) -> date:
 def cmd_init(args: argparse.Namespace) -> int:
     with _store(args, migrate=True) as store:
         existing = store.election()
-        election = Election(args.election_type, args.election_date.year, args.election_date)
+        election = Election(args.election_type, args.election_date.year, args.election_date,
+                            training=bool(getattr(args, "training", False)))
         if existing is not None and existing != election and store.voter_count() > 0:
             raise CliError(f"Registeret er allerede satt opp for {existing.title} og har velgere.")
         store.set_election(election)
@@ -159,7 +160,10 @@ def cmd_issue(args: argparse.Namespace) -> int:
                 raise CliError(f"Valgkrets {args.kommune}/{args.krets} finnes ikke i registeret.")
             kiosk = Kiosk(args.kiosk_id, Role.KIOSK, args.kommune, args.krets, args.bord)
         public = _public_key(args.public_key) if args.public_key else None
-        token = credentials.issue(store, kiosk)
+        try:
+            token = credentials.issue(store, kiosk, training=bool(getattr(args, "training", False)) or None)
+        except credentials.NotTrainingElection as exc:
+            raise CliError(str(exc)) from None
         if public is not None:
             store.save_kiosk_key(args.kiosk_id, public, datetime.now(timezone.utc))
     if args.out:
@@ -392,6 +396,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p = command("init", cmd_init, "create or migrate the schema and set the election")
     p.add_argument("--election-type", choices=sorted(ELECTION_TYPES), default="stortingsvalg")
     p.add_argument("--election-date", type=_date, required=True, help="election day, YYYY-MM-DD")
+    p.add_argument("--training", action="store_true",
+                   help="a training election (øvingsvalg): only training kiosks, never a real one")
 
     command("migrate", cmd_migrate, "apply schema migrations")
 
@@ -411,6 +417,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--krets")
     p.add_argument("--bord", type=int)
     p.add_argument("--admin", action="store_true", help="a credential for valgstyret's reports")
+    p.add_argument("--training", action="store_true",
+                   help="insist on a training credential (refused unless the election is a training election)")
     p.add_argument("--out", help="write the credential to this file (mode 600) instead of printing it")
     p.add_argument("--public-key", metavar="HEX|FILE",
                    help="the kiosk's loggbok public key (from provision.sh or «valgkiosk log keygen»)")

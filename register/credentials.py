@@ -19,11 +19,23 @@ from valgkiosk.register.model import Kiosk
 from valgkiosk.register.store import SqlStore
 
 TOKEN_PREFIX = "vk1_"
+#: A training kiosk's credential says so itself (issue 18): a register holding a real
+#: election refuses it before looking it up, and a training register takes nothing else.
+TRAINING_PREFIX = "vk1ovning_"
 
 
-def new_token() -> str:
+def new_token(*, training: bool = False) -> str:
     """A fresh credential to hand to one kiosk (shown once, never stored)."""
-    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+    return (TRAINING_PREFIX if training else TOKEN_PREFIX) + secrets.token_urlsafe(32)
+
+
+def is_training(token: str) -> bool:
+    """Whether ``token`` is a training credential (øvingsmodus)."""
+    return token.startswith(TRAINING_PREFIX)
+
+
+class NotTrainingElection(ValueError):
+    """A training credential was asked for on a register that holds a real election."""
 
 
 def token_hash(token: str) -> str:
@@ -31,9 +43,15 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def issue(store: SqlStore, kiosk: Kiosk) -> str:
-    """Issue (or re-issue, replacing the old one) the credential of ``kiosk``."""
-    token = new_token()
+def issue(store: SqlStore, kiosk: Kiosk, *, training: bool | None = None) -> str:
+    """Issue (or re-issue, replacing the old one) the credential of ``kiosk``: a training
+    credential when the register's election is a training election (``training`` may
+    only confirm that; a training credential for a real election is refused)."""
+    election = store.election()
+    held = bool(election is not None and election.training)
+    if training and not held:
+        raise NotTrainingElection("Øvingslegitimasjon kan bare utstedes av et register med et øvingsvalg.")
+    token = new_token(training=held)
     store.save_credential(token_hash(token), kiosk, datetime.now(timezone.utc))
     return token
 

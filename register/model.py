@@ -22,6 +22,8 @@ class Election:
     type: str
     year: int
     date: date
+    #: A training election (øvingsvalg, issue 18): its register takes only training credentials.
+    training: bool = False
 
     @property
     def year_digit(self) -> int:
@@ -31,7 +33,8 @@ class Election:
     @property
     def title(self) -> str:
         """The election's name as people say it."""
-        return f"{ELECTION_TYPES.get(self.type, self.type)} {self.year}"
+        title = f"{ELECTION_TYPES.get(self.type, self.type)} {self.year}"
+        return f"Øvingsvalg: {title}" if self.training else title
 
 
 @dataclass(frozen=True, slots=True)

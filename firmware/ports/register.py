@@ -149,6 +149,8 @@ class KioskInfo:
     election_title: str
     election_year: int
     year_digit: int
+    #: The register holds a training election (øvingsvalg, issue 18).
+    training: bool = False
 
 
 class RegisterError(Exception):

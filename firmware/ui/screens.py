@@ -83,6 +83,9 @@ class KioskScreen(Screen[None]):
         k = self.kiosk
         count = "–" if s.count_today is None else str(s.count_today)
         top = f" {k.station_label}  ·  Bord {k.bord}"
+        mark = getattr(k, "training_mark", "")  # øvingsmodus (valgkiosk.training): on every screen
+        if mark:
+            top = f" {mark}  ·" + top
         right = f"Avkrysset ved bordet i dag: {count} "
         width = max(self.size.width, 80)
         self.query_one("#topbar", Static).update(top + " " * max(1, width - len(top) - len(right)) + right)
@@ -110,7 +113,7 @@ class KioskScreen(Screen[None]):
         self.query_one("#body").display = not busy
         hints = "Esc Avbryt" if busy else self.hints(s)
         if k.sim is not None:
-            hints += "   F12 Utviklerpanel"
+            hints += "   " + getattr(k, "dock_hint", "F12 Utviklerpanel")
             if k.sim_typed:
                 hints = f"Tastatur som skanner: {k.sim_typed}_   " + hints
         self.query_one("#hints", Static).update(" " + hints)
@@ -202,8 +205,12 @@ class DevDock(Static):
 
     @staticmethod
     def text(app: KioskApp) -> str:
-        """The dock's lines, with the simulated supplies as they are now."""
+        """The dock's lines, with the simulated supplies as they are now (a training kiosk
+        shows its drill's panel here instead: valgkiosk.training.app)."""
         assert app.sim is not None
+        panel = getattr(app, "dock_text", None)
+        if panel is not None:
+            return panel()
         lines = ["UTVIKLERPANEL (kun simulering)  ·  F12 lukker  ·  F10 avslutter"]
         for key, card in zip(app.sim.card_keys, app.sim.cards):
             lines.append(f"  {key}  {card.label:<30} {card.number}")

@@ -191,14 +191,14 @@ class SqlStore(abc.ABC):
         """Configure the one election this register serves."""
         with self.write() as cur:
             self._q(cur, "DELETE FROM election")
-            self._q(cur, "INSERT INTO election VALUES (1, ?, ?, ?)",
-                    (election.type, election.year, self._date(election.date)))
+            self._q(cur, "INSERT INTO election (id, type, year, date, training) VALUES (1, ?, ?, ?, ?)",
+                    (election.type, election.year, self._date(election.date), bool(election.training)))
 
     def election(self) -> Election | None:
         """The configured election, or None before ``register init``."""
         with self.read() as cur:
-            row = self._q(cur, "SELECT type, year, date FROM election").fetchone()
-        return None if row is None else Election(row[0], int(row[1]), self._as_date(row[2]))
+            row = self._q(cur, "SELECT type, year, date, training FROM election").fetchone()
+        return None if row is None else Election(row[0], int(row[1]), self._as_date(row[2]), bool(row[3]))
 
     def _upsert_places(self, cur: Any, kommuner: Iterable[Kommune], kretser: Iterable[Krets]) -> None:
         self._station_names.clear()
