@@ -792,6 +792,8 @@ def create_app(
         scheme, _, secret = token.decode("latin-1").partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
             return None
+        if is_training(secret.strip()) != training_election():
+            return None  # a training credential at a real register, or the reverse: the full path refuses it
         kiosk = credentials.kiosk(secret.strip())
         if kiosk is None or kiosk.role is not Role.KIOSK:
             return None

@@ -77,6 +77,18 @@ def test_a_real_register_refuses_a_training_credential(real: Any) -> None:
     assert caught.value.code == "training_credential"
 
 
+
+def test_the_check_off_path_refuses_across_too(real: Any, training: Any) -> None:
+    """POST /v1/checkoffs has its own fast path in the register: it must not let a training
+    credential past a real register, nor a real one past a training register."""
+    body = {"request_id": "00000000-0000-0000-0000-0000000000aa", "manntallsnummer": a_voter()}
+    for server, token, code in ((real, FAKE_TRAINING_TOKEN, "training_credential"),
+                                (training, "vk1_" + "y" * 43, "training_register")):
+        answer = httpx.post(server.url + "/v1/checkoffs", json=body, timeout=5,
+                            headers={"Authorization": f"Bearer {token}"})
+        assert answer.status_code == 403, answer.text
+        assert answer.json()["error"]["code"] == code
+
 def test_a_real_register_issues_no_training_credential(real: Any) -> None:
     done = subprocess.run([sys.executable, "-m", "valgkiosk", "register", "issue-credential", "--db", real.db,
                            "--kiosk-id", "ovning", "--kommune", "0301", "--krets", "0101", "--bord", "3",
