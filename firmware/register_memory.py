@@ -165,11 +165,11 @@ class MemoryRegister:
         await self._enter("search")
         if query.fodselsnummer is not None:
             fnr = query.fodselsnummer.replace(" ", "")
-            hits = [m.voter for m in self.voters.values() if m.fodselsnummer == fnr]
+            hits = [replace(m.voter, adresse="") for m in self.voters.values() if m.fodselsnummer == fnr]
         else:
             words = (query.navn or "").casefold().split()
             hits = [
-                m.voter
+                replace(m.voter, adresse="")
                 for m in self.voters.values()
                 if m.voter.fodselsdato == query.fodselsdato and any(w in m.voter.navn.casefold() for w in words)
             ]
@@ -234,12 +234,15 @@ class MemoryRegister:
         found = self.voters.get(number)
         if found is None:
             return VoterStatus(Verdict.NOT_IN_REGISTER)
-        voter = found.voter
-        if voter.kommune != self.kommune:
-            return VoterStatus(Verdict.OTHER_MUNICIPALITY, voter)
+        voter = replace(found.voter, adresse="")  # answers carry no address (voter_address does)
+        # As the register's own rule (register/rules.py): a voter who has voted is
+        # "already voted" wherever they turn up, also from another kommune's register,
+        # because that is what the chair must know for a special vote.
         record = self.checkoffs.get(number)
         if record is not None:
             return VoterStatus(Verdict.ALREADY_VOTED, voter, record)
+        if voter.kommune != self.kommune:
+            return VoterStatus(Verdict.OTHER_MUNICIPALITY, voter)
         if self.own_station_required and voter.krets != self.krets:
             return VoterStatus(Verdict.OTHER_STATION, voter)
         return VoterStatus(Verdict.READY, voter)

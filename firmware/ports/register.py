@@ -19,10 +19,10 @@ been recorded, so it must be asked again with the same request id.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from valgkiosk.core.emergency import EmergencyVote
 from valgkiosk.core.loggbok import Head
@@ -229,6 +229,11 @@ class Register(Protocol):
         """Hand the table's emergency votes to the register's reconciliation; a vote
         uploaded again is counted once (the register keys them by kiosk and vote id).
         ``head``: the loggbok's chain head now, which the register keeps per kiosk."""
+        ...
+
+    async def report_status(self, report: Mapping[str, Any]) -> StatusReceipt:
+        """Send the table's status (no personal data, ``valgkiosk.office.status_report``) to the
+        election office's dashboard; the answer says whether the office has seen the incident."""
         ...
 
     async def aclose(self) -> None: ...
