@@ -591,7 +591,7 @@ class ValgkortScreen(KioskScreen):
         voter = s.status.voter if s.status else None
         if voter is None:
             return
-        lines = [voter.navn, f"Født {birth_date_text(voter.fodselsdato)}", voter.adresse or "(adresse ikke oppgitt)"]
+        lines = [voter.navn, f"Født {birth_date_text(voter.fodselsdato)}", voter.adresse or "(adressen hentes fra manntallet ved utskrift)"]
         self.query_one("#valgkort-voter", Static).update(plain("\n".join(lines)))
 
     @on(OptionList.OptionSelected, "#valgkort-reasons")
