@@ -214,7 +214,7 @@ class MemoryRegister:
     async def report_status(self, report: Mapping[str, object]) -> StatusReceipt:
         """Keep the latest status report (the twin has no election office to acknowledge)."""
         if self.down:  # not in ``calls``: the reporter runs beside whatever a test drives
-            raise RegisterUnreachable("Får ikke kontakt med registeret.")
+            raise RegisterUnreachable("Får ikke kontakt med manntallet.")
         self.status_reports.append(dict(report))
         by = "valgstyret" if self.office_acknowledged_at else None
         return StatusReceipt(self.office_acknowledged_at, by)
@@ -252,7 +252,7 @@ class MemoryRegister:
         if self.delay:
             await asyncio.sleep(self.delay)
         if self.down:
-            raise RegisterUnreachable("Får ikke kontakt med registeret.")
+            raise RegisterUnreachable("Får ikke kontakt med manntallet.")
         if self._failures and not self._failures[0][1]:
             raise self._failures.popleft()[0]
 

@@ -156,7 +156,7 @@ def failure_of(exc: BaseException) -> co.Failure:
     """A port error (or anything unexpected) as the core's Failure."""
     if isinstance(exc, RegisterError):
         return co.Failure(exc.kind, str(exc), definite=not exc.uncertain, code=getattr(exc, "code", "") or "")
-    return co.Failure("error", "Uventet feil i kiosken under samtalen med registeret.")
+    return co.Failure("error", "Uventet feil i kiosken under samtalen med manntallet.")
 
 
 class KioskApp(App[int]):
@@ -315,7 +315,7 @@ class KioskApp(App[int]):
             self.printing.learn(info)
             year = self.kiosk_state.settings.election_year
             if info.election_year != year:
-                msg = (f"Registeret gjelder {info.election_title}, men kiosken er satt opp for valget i {year}. "
+                msg = (f"Manntallet gjelder {info.election_title}, men kiosken er satt opp for valget i {year}. "
                        "Varsle IKT-ansvarlig.")  # fmt: skip
                 log.error(msg)
                 self.set_notice(msg)
@@ -504,9 +504,9 @@ class KioskApp(App[int]):
         """Let time pass in the core (timeouts, retries)."""
         self.dispatch(co.Tick(self.clock.monotonic()))
 
-    def send(self, event_type: type, *args: Any) -> bool:
+    def send(self, event_type: type, *args: Any, **fields: Any) -> bool:
         """Send a clerk's event stamped with the clock; False if the phase does not take it."""
-        return self.dispatch(event_type(*args, at=self.clock.monotonic()))
+        return self.dispatch(event_type(*args, at=self.clock.monotonic(), **fields))
 
     def confirm(self) -> bool:
         """The clerk confirmed: make the request id here (it is kept for every retry)."""

@@ -207,10 +207,32 @@ def test_a_fault_is_shown_logged_kept_and_printed_again_only_when_asked(fault: s
         _fixed(rig)
         await pilot.press("f1")
         await settle(pilot)
+        # the fault is gone, so is its title; the job still waits for the clerk
+        text = seen(rig)
+        assert title not in text and "SKRIVEREN ER KLAR IGJEN" in text and "Skriv ut på nytt: Testside" in text
         await pick(pilot, rig, "Skriv ut på nytt")
         assert len(rig.printer.printed) == 1 and rig.queue.pending() == []
         assert journal_kinds(rig, "manual_valgkort") == [{"årsak": "emergency"}]
         assert "utskrift venter" not in seen(rig)
+
+    drive(script, rig_with(tmp_path))
+
+
+def test_the_fault_title_goes_while_the_dialog_is_open(tmp_path: Path) -> None:
+    async def script(rig: Rig, pilot: Pilot[Any]) -> None:
+        _out_of_paper(rig)
+        rig.app.print_receipt(a_page())
+        await settle(pilot)
+        assert "TOM FOR PAPIR" in seen(rig)
+        await pilot.pause(printing.FAULT_RECHECK + 0.5)  # still out of paper: still said
+        await settle(pilot)
+        assert "TOM FOR PAPIR" in seen(rig)
+        _fixed(rig)  # a new roll, the dialog still open
+        await pilot.pause(printing.FAULT_RECHECK + 0.5)
+        await settle(pilot)
+        text = seen(rig)
+        assert "TOM FOR PAPIR" not in text and "SKRIVEREN ER KLAR IGJEN" in text
+        assert isinstance(rig.app.screen, printing.PrinterDialog) and rig.printer.printed == []
 
     drive(script, rig_with(tmp_path))
 
