@@ -86,7 +86,8 @@ def build_printing(config: cfg.StationConfig, *, sim: bool, config_path: Path | 
     (``queue_dir``) is on the data partition, so a job that has not printed survives a
     restart; the app offers it again, never prints it by itself.
     """
-    from valgkiosk.drivers.printer import PrinterSettings, PrintQueue, build_printer
+    from valgkiosk.drivers.printer import PrinterSettings, build_printer
+    from valgkiosk.printqueue import PrintQueue
 
     section = config.printer
     if section.kind == "none" and not sim:
@@ -166,11 +167,11 @@ def build_app(
         from valgkiosk.sim_register import ThroughSimulatedNetwork
 
         # the dock's cuts reach the register calls too, not only the probes
-        register = ThroughSimulatedNetwork(register, network)  # type: ignore[assignment]
+        register = ThroughSimulatedNetwork(register, network)
     printer, print_queue = build_printing(config, sim=is_sim, config_path=config_path)
     sim_printer = printer if is_sim and hasattr(printer, "device") else None
-    controls = (SimControls(scanner, cards, gpio, network, printer=sim_printer)
-                if is_sim and hasattr(scanner, "unplug") else None)  # type: ignore[arg-type]
+    controls = (SimControls(scanner, cards, gpio, network, printer=sim_printer)  # type: ignore[arg-type]
+                if is_sim and hasattr(scanner, "unplug") else None)
     app = KioskApp(
         register=register,
         scanner=scanner,
@@ -193,7 +194,7 @@ def build_app(
         clock_report=None if is_sim else build_clock_report(config),
         ups=None if is_sim else build_ups(config, pin_factory=pin_factory),
     )
-    app.config_warnings = config.warnings()  # shown on the caretaker screen (e.g. insecure http)
+    app.config_warnings = config.warnings()  # type: ignore[attr-defined]  # the caretaker screen reads it
     attach_office(app, config, register=register, sim=is_sim)
     return app
 

@@ -16,6 +16,7 @@ import asyncio
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import TypeVar
 from datetime import date, datetime, timedelta, timezone
 
 from stdnum.no import fodselsnummer as fnr_check
@@ -40,6 +41,8 @@ from valgkiosk.ports.register import (
     Voter,
     VoterStatus,
 )
+
+T = TypeVar("T")
 
 DEMO_TIME = datetime(2025, 9, 8, 9, 14, 3, tzinfo=timezone.utc)
 
@@ -185,7 +188,9 @@ class MemoryRegister:
         if record.misregistration is None:
             m = Misregistration(self.now(), reported_by, self.krets, self.bord, note)
             self.checkoffs[manntallsnummer] = replace(record, misregistration=m)
-        return self._leave(self.checkoffs[manntallsnummer].misregistration)  # type: ignore[arg-type]
+        misregistration = self.checkoffs[manntallsnummer].misregistration
+        assert misregistration is not None
+        return self._leave(misregistration)
 
     async def counts(self) -> TableCounts:
         await self._enter("counts")
@@ -256,7 +261,7 @@ class MemoryRegister:
         if self._failures and not self._failures[0][1]:
             raise self._failures.popleft()[0]
 
-    def _leave(self, answer):  # type: ignore[no-untyped-def]
+    def _leave(self, answer: T) -> T:
         if self._failures and self._failures[0][1]:
             raise self._failures.popleft()[0]
         return answer

@@ -513,9 +513,9 @@ async def close(kit: SelftestKit) -> None:
                 closer()
             except Exception:  # noqa: BLE001 - closing must not fail the exit
                 log.exception("closing %r failed", part)
-    for part in (kit.register, kit.connectivity):
-        if part is not None:
+    for closing in (kit.register, kit.connectivity):
+        if closing is not None:
             try:
-                await part.aclose()
+                await closing.aclose()
             except Exception:  # noqa: BLE001
                 log.exception("closing %r failed", part)

@@ -28,12 +28,12 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import Union
+from typing import Any, Union
 
 from valgkiosk.core import entries
 from valgkiosk.core import manntallsnummer as mnr
 from valgkiosk.core.receipts import ValgkortReason
-from valgkiosk.ports.register import (
+from valgkiosk.core.values import (
     Misregistration,
     SearchQuery,
     SearchResult,
@@ -513,7 +513,7 @@ def _clear_effects(s: State) -> list[Effect]:
     return [ClearPersonalData()] if s.shows_personal_data else []
 
 
-def _show(s: State, outcome: Outcome, at: float, **changes: object) -> Result:
+def _show(s: State, outcome: Outcome, at: float, **changes: Any) -> Result:
     """Show ``outcome``; personal data leaves the screen after the timeout."""
     new = replace(s, phase=Phase.OUTCOME, outcome=outcome, deadline=at + s.settings.timings.personal_data,
                   retry_at=None, **changes)  # fmt: skip
@@ -904,7 +904,8 @@ _SEARCH_FROM = (P.IDLE, P.OUTCOME)
 _MISREG_FROM = (P.IDLE, P.OUTCOME)
 _VALGKORT_FROM = (P.CONFIRMING, P.OUTCOME)
 
-Handler = Callable[[State, object], Result]
+#: the table's key says which event type each handler takes
+Handler = Callable[[State, Any], Result]
 
 TRANSITIONS: dict[tuple[Phase, type], Handler] = {
     **{(p, Scanned): _on_scan for p in _SCAN_PHASES},
@@ -931,7 +932,7 @@ TRANSITIONS: dict[tuple[Phase, type], Handler] = {
     **{(p, StartManualValgkort): _on_start_valgkort for p in _VALGKORT_FROM},
     (P.CHOOSING_VALGKORT, ChooseValgkortReason): _on_choose_valgkort_reason,
     (P.CHOOSING_VALGKORT, Cancel): _on_cancel_valgkort,
-}  # type: ignore[dict-item]
+}
 
 
 def step(state: State, event: Event) -> Result:

@@ -31,7 +31,7 @@ from valgkiosk.core import entries as ent
 from valgkiosk.core import peopletime
 
 from valgkiosk.core.outage import DIAGNOSIS_NB, DetectorState, Layer, Mode
-from valgkiosk.ports.indicators import AlarmMode
+from valgkiosk.core.values import AlarmMode
 
 
 class Alarm(enum.Enum):

@@ -409,7 +409,7 @@ def parse(kind: str, data: Mapping[str, Any]) -> LoggbokEntry:
     values: dict[str, Any] = {}
     for key, f in known.items():
         if key in data:
-            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[operator]
             values[f.name] = _coerce(data[key], default)
     return cls(**values)  # type: ignore[no-any-return]
 

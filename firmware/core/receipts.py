@@ -23,7 +23,7 @@ from datetime import date, datetime
 from valgkiosk.core import peopletime
 from valgkiosk.core.emergency import duration_nb
 from valgkiosk.core.manntallsnummer import Manntallsnummer
-from valgkiosk.ports.printer import Barcode, Block, Cut, Receipt, Separator, Text
+from valgkiosk.core.values import Barcode, Block, Cut, Receipt, Separator, Text
 
 __all__ = [
     "COLUMNS",

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from textual import events
 from textual.app import App
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 from valgkiosk.core import checkoff as co
 from valgkiosk.core import emergency as em
@@ -68,7 +68,7 @@ log = logging.getLogger("valgkiosk.kiosk")
 
 #: Keys that must do nothing on the kiosk (the terminal's and Textual's own).
 LOCKED_KEYS = ("ctrl+q", "ctrl+c", "ctrl+p", "ctrl+z", "ctrl+backslash", "ctrl+d", "ctrl+s", "ctrl+w")
-LOCKDOWN_BINDINGS = [Binding(key, "noop", show=False, priority=True) for key in LOCKED_KEYS]
+LOCKDOWN_BINDINGS: list[BindingType] = [Binding(key, "noop", show=False, priority=True) for key in LOCKED_KEYS]
 
 _LEVELS = {"info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 
@@ -519,7 +519,7 @@ class KioskApp(App[int]):
         self.render_state()
 
     # -- the core -----------------------------------------------------------------------------
-    def dispatch(self, event: co.Event) -> bool:  # type: ignore[override]
+    def dispatch(self, event: co.Event) -> bool:
         """Feed one event of the check-off flow; False if the flow does not take it now."""
         try:
             co.step(self.kiosk_state, event)  # pure: only asks whether the phase takes it
@@ -701,7 +701,7 @@ class KioskApp(App[int]):
         """What the banner on every screen says now (None: nothing)."""
         view = ui_em.banner(self.station)
         note = self.office_note() if view is not None else ""
-        return view if not note else (view[0], f"{view[1]}\n{note}")
+        return view if view is None or not note else (view[0], f"{view[1]}\n{note}")
 
     def station_key(self, key: str) -> bool:
         """F3 acknowledges the alarm, F5 asks for the chair's PIN, F11 shows the loggbok."""

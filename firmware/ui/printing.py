@@ -1,6 +1,6 @@
 """Printing in the kiosk: the controller the app owns, and the printer's dialog.
 
-Every receipt goes into the persistent :class:`~valgkiosk.drivers.printer.PrintQueue`
+Every receipt goes into the persistent :class:`~valgkiosk.printqueue.PrintQueue`
 (on disk before a byte is sent) and prints in a worker thread (``asyncio.to_thread``),
 never on the UI's loop. When the printer took a job, its loggbok entry is written (a
 manual valgkort is logged only once it is on paper). A fault keeps the job, writes a
@@ -26,6 +26,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -50,7 +51,7 @@ from valgkiosk.ports.register import KioskInfo, Voter
 from .widgets import plain
 
 if TYPE_CHECKING:
-    from valgkiosk.drivers.printer import PrintJob, PrintOutcome, PrintQueue
+    from valgkiosk.printqueue import PrintJob, PrintOutcome, PrintQueue
 
     from .app import KioskApp
 
@@ -207,7 +208,7 @@ class Printing:
         clerk gives it up."""
         if self.queue is None:
             return
-        from valgkiosk.drivers.printer import JobBusy
+        from valgkiosk.printqueue import JobBusy
 
         try:
             job = self.queue.discard(job_id)
@@ -385,13 +386,13 @@ class Printing:
             title = job.receipt.title
             if job.may_have_printed:
                 out.append(Choice(f"Kom ut helt: {title}. Ikke skriv ut igjen",
-                                  lambda j=job.id: self.discard(j, came_out=True)))  # fmt: skip
+                                  partial(self.discard, job.id, came_out=True)))  # fmt: skip
                 out.append(Choice(f"Kom ikke ut (helt): {title}. Skriv ut på nytt",
-                                  lambda j=job.id: self.reprint(j)))  # fmt: skip
+                                  partial(self.reprint, job.id)))  # fmt: skip
             else:
-                out.append(Choice(f"Skriv ut på nytt: {title}", lambda j=job.id: self.reprint(j)))
+                out.append(Choice(f"Skriv ut på nytt: {title}", partial(self.reprint, job.id)))
                 out.append(Choice(f"Forkast: {title} (skriv for hånd)",
-                                  lambda j=job.id: self.discard(j, came_out=False)))  # fmt: skip
+                                  partial(self.discard, job.id, came_out=False)))  # fmt: skip
         return out
 
     def first_choice(self, choices: list[Choice]) -> int:

@@ -291,7 +291,7 @@ def _interrupted(tmp_path: Path) -> None:
     """A job the kiosk was printing when it stopped (its file still says "printing")."""
     rig = rig_with(tmp_path)
     job = rig.queue._store  # the queue's own writer, so the file is what it writes
-    from valgkiosk.drivers.printer import JobState, PrintJob
+    from valgkiosk.printqueue import JobState, PrintJob
 
     job(PrintJob("cafe", a_page(), PRINT_TIME.isoformat(), JobState.PRINTING, 1, journal_kind="manual_valgkort",
                  journal_data={"årsak": "emergency"}))  # fmt: skip
