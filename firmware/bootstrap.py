@@ -7,6 +7,7 @@ kiosk, picking real or simulated adapters.
 from __future__ import annotations
 
 import logging
+from importlib import resources
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -24,8 +25,10 @@ from valgkiosk.ports.scanner import Scanner
 
 log = logging.getLogger("valgkiosk.bootstrap")
 
-#: The demo configuration ``run --sim`` uses when no path is given.
-SIM_CONFIG = Path(__file__).resolve().parent.parent / "config" / "sim-offline.toml"
+#: The demo configuration ``run --sim`` uses when no path is given: package data, so that an
+#: installed wheel runs ``valgkiosk run --sim`` from any folder (``config/sim-offline.toml``
+#: in the repository is a link to it).
+SIM_CONFIG = Path(str(resources.files("valgkiosk") / "sim-offline.toml"))
 
 
 @dataclass
