@@ -11,7 +11,7 @@
    the measured rates it works out the share of the register's capacity a
    municipality's kiosks would take.
 2. **From the cut to the text handed to the modem** (root only): the station of
-   ``valgkiosk.drivers.network.testbed`` as its station's messenger in a network
+   ``tests/netns_testbed.py`` as its station's messenger in a network
    namespace, the register in another, the fake modem on a pty; the uplink is cut
    ``--cycles`` times. Per cycle: cut → alarm (the kiosk's own clock line), alarm → the
    modem has the whole text (Ctrl-Z). Goal: ≤ 5 s p99 after the alarm.
@@ -125,7 +125,8 @@ def cut_to_sms(cycles: int) -> dict[str, Any]:
     from fake_modem import SMS_GOOD, FakeModem
 
     from tests.drivers.test_station_netns import register_db
-    from valgkiosk.drivers.network.testbed import JsonLines, NamespacePair
+    from tests.netns_testbed import SCRIPT as TESTBED
+    from tests.netns_testbed import JsonLines, NamespacePair
 
     tmp = Path(tempfile.mkdtemp(prefix="vk-sms-bench-"))
     db, token = register_db(tmp)
@@ -137,7 +138,7 @@ def cut_to_sms(cycles: int) -> dict[str, Any]:
     alarm_sms: list[float] = []
     try:
         bed.serve(db, tmp / "register.log")
-        kiosk = JsonLines(bed.in_kiosk(sys.executable, "-m", "valgkiosk.drivers.network.testbed", bed.url, token,
+        kiosk = JsonLines(bed.in_kiosk(sys.executable, str(TESTBED), bed.url, token,
                                        str(tmp / "loggbok.jsonl"), str(tmp / "modem"), stdin=subprocess.PIPE,
                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE))
         kiosk.until(lambda s: s[-1].get("network") == "reachable", 30, "reachable")

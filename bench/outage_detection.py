@@ -4,7 +4,7 @@
 
 The station (real probes on the uplink, the default detector: a round every 0.25 s,
 8 failed rounds to alarm, 12 good ones to recover) runs in the kiosk's network namespace
-(valgkiosk.drivers.network.testbed); the register serves in another. Each cut sets the
+(tests/netns_testbed.py); the register serves in another. Each cut sets the
 router's end of the veth pair down; detection is cut → the alarm output switched on;
 recovery is restore → the station says "reachable". Times are CLOCK_MONOTONIC, which the
 two processes share. The reference, measured in the same run, is the bound the detector's
@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.drivers.test_station_netns import KioskProcess, register_db  # noqa: E402
 from valgkiosk.core.outage import Timings  # noqa: E402
-from valgkiosk.drivers.network.testbed import NamespacePair  # noqa: E402
+from tests.netns_testbed import NamespacePair  # noqa: E402
 
 
 def pct(values: list[float], p: float) -> float:

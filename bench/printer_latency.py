@@ -48,7 +48,8 @@ from escpos.printer import Dummy, File, Network
 
 from valgkiosk.core.manntallsnummer import make
 from valgkiosk.core.receipts import ManualValgkort, StationInfo, ValgkortReason, manual_valgkort
-from valgkiosk.drivers.printer import EscposPrinter, PrinterSettings, PrintQueue
+from valgkiosk.drivers.printer import EscposPrinter, PrinterSettings
+from valgkiosk.printqueue import PrintQueue
 from valgkiosk.drivers.printer.emulator import EmulatedPrinter, TcpPrinter
 from valgkiosk.drivers.printer.render import render
 

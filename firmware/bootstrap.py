@@ -7,6 +7,7 @@ kiosk, picking real or simulated adapters.
 from __future__ import annotations
 
 import logging
+from importlib import resources
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -24,8 +25,10 @@ from valgkiosk.ports.scanner import Scanner
 
 log = logging.getLogger("valgkiosk.bootstrap")
 
-#: The demo configuration ``run --sim`` uses when no path is given.
-SIM_CONFIG = Path(__file__).resolve().parent.parent / "config" / "sim-offline.toml"
+#: The demo configuration ``run --sim`` uses when no path is given: package data, so that an
+#: installed wheel runs ``valgkiosk run --sim`` from any folder (``config/sim-offline.toml``
+#: in the repository is a link to it).
+SIM_CONFIG = Path(str(resources.files("valgkiosk") / "sim-offline.toml"))
 
 
 @dataclass
@@ -86,7 +89,8 @@ def build_printing(config: cfg.StationConfig, *, sim: bool, config_path: Path | 
     (``queue_dir``) is on the data partition, so a job that has not printed survives a
     restart; the app offers it again, never prints it by itself.
     """
-    from valgkiosk.drivers.printer import PrinterSettings, PrintQueue, build_printer
+    from valgkiosk.drivers.printer import PrinterSettings, build_printer
+    from valgkiosk.printqueue import PrintQueue
 
     section = config.printer
     if section.kind == "none" and not sim:
@@ -168,11 +172,11 @@ def build_app(
         from valgkiosk.sim_register import ThroughSimulatedNetwork
 
         # the dock's cuts reach the register calls too, not only the probes
-        register = ThroughSimulatedNetwork(register, network)  # type: ignore[assignment]
+        register = ThroughSimulatedNetwork(register, network)
     printer, print_queue = build_printing(config, sim=is_sim, config_path=config_path)
     sim_printer = printer if is_sim and hasattr(printer, "device") else None
-    controls = (SimControls(scanner, cards, gpio, network, printer=sim_printer)
-                if is_sim and hasattr(scanner, "unplug") else None)  # type: ignore[arg-type]
+    controls = (SimControls(scanner, cards, gpio, network, printer=sim_printer)  # type: ignore[arg-type]
+                if is_sim and hasattr(scanner, "unplug") else None)
     app = (app_class or KioskApp)(
         register=register,
         scanner=scanner,
@@ -195,7 +199,7 @@ def build_app(
         clock_report=None if is_sim else build_clock_report(config),
         ups=None if is_sim else build_ups(config, pin_factory=pin_factory),
     )
-    app.config_warnings = config.warnings()  # shown on the caretaker screen (e.g. insecure http)
+    app.config_warnings = config.warnings()  # type: ignore[attr-defined]  # the caretaker screen reads it
     attach_office(app, config, register=register, sim=is_sim)
     return app
 

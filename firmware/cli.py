@@ -150,7 +150,7 @@ def run_log(args: argparse.Namespace) -> int:
         reached = f", når kjedehodet {', '.join(h.short() for h in heads)}" if heads else ""
         print(f"Loggboken {path} er intakt: {len(lines)} føringer, kjeden er hel{reached}; {signed}.")
         if not heads:
-            print("Merk: uten --expect (et kjedehode fra avslutningsrapporten eller registeret) kan kjeden ikke "
+            print("Merk: uten --expect (et kjedehode fra avslutningsrapporten eller manntallet) kan kjeden ikke "
                   "vise om føringer er slettet fra slutten.")
         return 0
     entries = []
@@ -214,8 +214,8 @@ def run_demo(args: argparse.Namespace) -> int:
         return demo.run(Path(args.folder), args.port)
     prepared = demo.prepare(Path(args.folder))
     demo.print_cards(prepared)
-    print(f"Registeret svarer på http://127.0.0.1:{args.port} (API: /docs); "
-          f"kioskens legitimasjon ligger i {prepared.credential_file}. Stopp med Ctrl+C.")
+    print(f"Manntallet svarer på http://127.0.0.1:{args.port} (API: /docs); "
+          f"kioskens tilgangsnøkkel ligger i {prepared.credential_file}. Stopp med Ctrl+C.")
     from valgkiosk.register import cli as register_cli
 
     return register_cli.run(register_cli.serve_args(prepared.db_url, port=args.port))

@@ -178,7 +178,7 @@ class RegisterSection(_Section):
             raise ValueError("oppgi nøyaktig én av «credential» og «credential_file»")
         plain = [u for u in (self.url, *self.urls) if u.startswith("http://") and not is_loopback(u)]
         if plain and not self.insecure_http:
-            raise ValueError("«url» bruker http://, så legitimasjonen går i klartekst over nettet: bruk https://, "
+            raise ValueError("«url» bruker http://, så tilgangsnøkkelen går i klartekst over nettet: bruk https://, "
                              "eller sett «insecure_http = true» om det virkelig er meningen")
         return self
 
@@ -479,14 +479,14 @@ class StationConfig(_Section):
         out = []
         if self.register_.url.startswith("http://") and not is_loopback(self.register_.url):
             out.append("Kiosken snakker med manntallet over ukryptert http:// («insecure_http»): "
-                       "legitimasjonen kan leses på nettet. Varsle IKT-ansvarlig.")
+                       "tilgangsnøkkelen kan leses på nettet. Varsle IKT-ansvarlig.")
         return out
 
     def sim_only(self) -> list[tuple[str, str]]:
         """(key, why) for what only sim mode may use: refused on a real kiosk."""
         found = []
         if self.register_.url.startswith("memory:"):
-            found.append(("register.url", "«memory:» er demoregisteret i minnet, bare for sim-modus"))
+            found.append(("register.url", "«memory:» er demomanntallet i minnet, bare for sim-modus"))
         if self.scanner.kind == "sim":
             found.append(("scanner.kind", "«sim» er den simulerte skanneren, bare for sim-modus"))
         if self.printer.kind == "sim":

@@ -32,7 +32,7 @@ class ConsoleDriver(LinuxDriver):
 
     def __init__(self, app: Any, **kwargs: Any) -> None:
         super().__init__(app, **kwargs)
-        self._file = _terminal_writer(self.fileno)
+        self._file = _terminal_writer(self.fileno)  # type: ignore[assignment]  # Textual declares a TextIOWrapper
 
     def _get_terminal_size(self) -> tuple[int, int]:
         # shutil.get_terminal_size asks stdout, which is the journal here

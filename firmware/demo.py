@@ -191,7 +191,7 @@ def run(folder: Path, port: int) -> int:
             except OSError:
                 pass
             if register.poll() is not None or time.monotonic() > deadline:
-                print(f"Registeret startet ikke; se {folder / 'register.log'}.", file=sys.stderr)
+                print(f"Manntallet startet ikke; se {folder / 'register.log'}.", file=sys.stderr)
                 return 1
             time.sleep(0.1)
         config = write_kiosk_config(demo, url)

@@ -60,10 +60,12 @@ from valgkiosk.ports.register import (
 
 log = logging.getLogger(__name__)
 
-UNREACHABLE = "Får ikke kontakt med registeret."
-TIMEOUT = "Registeret svarte ikke i tide."
-SERVER_ERROR = "Registeret har en feil (serverfeil {status})."
-NONSENSE = "Registeret ga et svar kiosken ikke forstår."
+UNREACHABLE = "Får ikke kontakt med manntallet."
+TIMEOUT = "Manntallet svarte ikke i tide."
+SERVER_ERROR = "Manntallet har en feil (serverfeil {status})."
+NONSENSE = "Manntallet ga et svar kiosken ikke forstår."
+#: a refused credential (401): the kiosk's access key, not the voter's ID ("legitimasjon")
+CREDENTIAL_REFUSED = "Manntallet godtar ikke kioskens tilgangsnøkkel. Varsle IKT-ansvarlig."
 PROXY = "Nettverket imellom slipper ikke forespørselen fram (status {status})."
 
 #: The largest answer the kiosk reads (a search's hits are the largest: well under this).
@@ -359,8 +361,11 @@ class HttpRegister:
             try:
                 err = _ErrorBody.model_validate_json(content)
             except ValidationError:
-                raise RegisterRefused(f"Registeret avviste forespørselen ({status}).", status=status,
+                raise RegisterRefused(f"Manntallet avviste forespørselen ({status}).", status=status,
                                       code=f"http_{status}") from None  # fmt: skip
+            if status == 401:  # the register's own words name the credential; the clerk's are ours
+                log.warning("the register refused the kiosk's credential: %s", err.error.message)
+                raise RegisterRefused(CREDENTIAL_REFUSED, status=status, code=err.error.code)
             raise RegisterRefused(err.error.message, status=status, code=err.error.code)
         if status != 200:
             raise _nonsense(f"status {status}")

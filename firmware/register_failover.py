@@ -13,24 +13,17 @@ answer is passed on at once: another node would say the same.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import TypeVar
 
-from valgkiosk.core.emergency import EmergencyVote
 from valgkiosk.ports.register import (
-    KioskInfo,
-    Misregistration,
     Register,
     RegisterError,
     RegisterServerError,
     RegisterTimeout,
     RegisterUnreachable,
-    SearchQuery,
-    SearchResult,
-    TableCounts,
-    UploadResult,
-    VoterStatus,
 )
+from valgkiosk.register_wrapper import Call, ForwardingRegister
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -40,7 +33,7 @@ T = TypeVar("T")
 NEXT_NODE = (RegisterUnreachable, RegisterTimeout, RegisterServerError)
 
 
-class FailoverRegister:
+class FailoverRegister(ForwardingRegister):
     """The :class:`~valgkiosk.ports.register.Register` port over several API nodes."""
 
     def __init__(self, nodes: Sequence[Register], *, names: Sequence[str] | None = None) -> None:
@@ -50,7 +43,7 @@ class FailoverRegister:
         self.names = list(names) if names is not None else [f"node {i + 1}" for i in range(len(nodes))]
         self.current = 0  # the node that answered last
 
-    async def _each(self, call: Callable[[Register], Awaitable[T]]) -> T:
+    async def _each(self, call: Call[T]) -> T:
         last: RegisterError | None = None
         start = self.current
         for step in range(len(self.nodes)):
@@ -69,42 +62,19 @@ class FailoverRegister:
         assert last is not None
         raise last
 
-    async def kiosk_info(self) -> KioskInfo:
-        return await self._each(lambda r: r.kiosk_info())
-
-    async def lookup(self, manntallsnummer: str) -> VoterStatus:
-        return await self._each(lambda r: r.lookup(manntallsnummer))
-
-    async def voter_address(self, manntallsnummer: str) -> str:
-        return await self._each(lambda r: r.voter_address(manntallsnummer))
-
-    async def check_off(self, request_id: str, manntallsnummer: str) -> VoterStatus:
-        return await self._each(lambda r: r.check_off(request_id, manntallsnummer))
-
-    async def search(self, query: SearchQuery) -> SearchResult:
-        return await self._each(lambda r: r.search(query))
-
-    async def report_misregistration(
-        self, manntallsnummer: str, *, reported_by: str, note: str = ""
-    ) -> Misregistration:
-        return await self._each(lambda r: r.report_misregistration(manntallsnummer, reported_by=reported_by,
-                                                                   note=note))
-
-    async def counts(self) -> TableCounts:
-        return await self._each(lambda r: r.counts())
-
-    async def upload_emergency_votes(self, votes: Sequence[EmergencyVote], *, head: Any = None) -> UploadResult:
-        return await self._each(lambda r: r.upload_emergency_votes(votes, head=head))
-
-    async def station_counts(self) -> Any:
-        return await self._each(lambda r: r.station_counts())
-
-    async def report_status(self, report: Mapping[str, Any]) -> Any:
-        return await self._each(lambda r: r.report_status(report))  # type: ignore[attr-defined]
+    async def _around(self, method: str, call: Call[T]) -> T:
+        return await self._each(call)
 
     async def aclose(self) -> None:
+        """Close every node, also when closing one of them fails (the first failure is raised)."""
+        failed: list[BaseException] = []
         for node in self.nodes:
-            await node.aclose()
+            try:
+                await node.aclose()
+            except Exception as exc:  # noqa: BLE001 - the other nodes are still closed
+                failed.append(exc)
+        if failed:
+            raise failed[0]
 
 
 __all__ = ["FailoverRegister"]

@@ -16,6 +16,7 @@ import asyncio
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import TypeVar
 from datetime import date, datetime, timedelta, timezone
 
 from stdnum.no import fodselsnummer as fnr_check
@@ -40,6 +41,8 @@ from valgkiosk.ports.register import (
     Voter,
     VoterStatus,
 )
+
+T = TypeVar("T")
 
 DEMO_TIME = datetime(2025, 9, 8, 9, 14, 3, tzinfo=timezone.utc)
 
@@ -165,11 +168,11 @@ class MemoryRegister:
         await self._enter("search")
         if query.fodselsnummer is not None:
             fnr = query.fodselsnummer.replace(" ", "")
-            hits = [m.voter for m in self.voters.values() if m.fodselsnummer == fnr]
+            hits = [replace(m.voter, adresse="") for m in self.voters.values() if m.fodselsnummer == fnr]
         else:
             words = (query.navn or "").casefold().split()
             hits = [
-                m.voter
+                replace(m.voter, adresse="")
                 for m in self.voters.values()
                 if m.voter.fodselsdato == query.fodselsdato and any(w in m.voter.navn.casefold() for w in words)
             ]
@@ -185,7 +188,9 @@ class MemoryRegister:
         if record.misregistration is None:
             m = Misregistration(self.now(), reported_by, self.krets, self.bord, note)
             self.checkoffs[manntallsnummer] = replace(record, misregistration=m)
-        return self._leave(self.checkoffs[manntallsnummer].misregistration)  # type: ignore[arg-type]
+        misregistration = self.checkoffs[manntallsnummer].misregistration
+        assert misregistration is not None
+        return self._leave(misregistration)
 
     async def counts(self) -> TableCounts:
         await self._enter("counts")
@@ -214,7 +219,7 @@ class MemoryRegister:
     async def report_status(self, report: Mapping[str, object]) -> StatusReceipt:
         """Keep the latest status report (the twin has no election office to acknowledge)."""
         if self.down:  # not in ``calls``: the reporter runs beside whatever a test drives
-            raise RegisterUnreachable("Får ikke kontakt med registeret.")
+            raise RegisterUnreachable("Får ikke kontakt med manntallet.")
         self.status_reports.append(dict(report))
         by = "valgstyret" if self.office_acknowledged_at else None
         return StatusReceipt(self.office_acknowledged_at, by)
@@ -234,12 +239,15 @@ class MemoryRegister:
         found = self.voters.get(number)
         if found is None:
             return VoterStatus(Verdict.NOT_IN_REGISTER)
-        voter = found.voter
-        if voter.kommune != self.kommune:
-            return VoterStatus(Verdict.OTHER_MUNICIPALITY, voter)
+        voter = replace(found.voter, adresse="")  # answers carry no address (voter_address does)
+        # As the register's own rule (register/rules.py): a voter who has voted is
+        # "already voted" wherever they turn up, also from another kommune's register,
+        # because that is what the chair must know for a special vote.
         record = self.checkoffs.get(number)
         if record is not None:
             return VoterStatus(Verdict.ALREADY_VOTED, voter, record)
+        if voter.kommune != self.kommune:
+            return VoterStatus(Verdict.OTHER_MUNICIPALITY, voter)
         if self.own_station_required and voter.krets != self.krets:
             return VoterStatus(Verdict.OTHER_STATION, voter)
         return VoterStatus(Verdict.READY, voter)
@@ -249,11 +257,11 @@ class MemoryRegister:
         if self.delay:
             await asyncio.sleep(self.delay)
         if self.down:
-            raise RegisterUnreachable("Får ikke kontakt med registeret.")
+            raise RegisterUnreachable("Får ikke kontakt med manntallet.")
         if self._failures and not self._failures[0][1]:
             raise self._failures.popleft()[0]
 
-    def _leave(self, answer):  # type: ignore[no-untyped-def]
+    def _leave(self, answer: T) -> T:
         if self._failures and self._failures[0][1]:
             raise self._failures.popleft()[0]
         return answer

@@ -344,7 +344,7 @@ async def check_network(kit: SelftestKit) -> CheckResult:
 
 async def check_register(kit: SelftestKit) -> CheckResult:
     """The register accepts the credential, and it belongs to this table."""
-    key, title = "register", "Manntall og legitimasjon"
+    key, title = "register", "Manntall og tilgangsnøkkel"
     if kit.register is None or kit.config is None:
         return CheckResult(key, title, Verdict.FAILED, "Manntallet kan ikke spørres uten gyldig konfigurasjon.")
     try:
@@ -360,14 +360,14 @@ async def check_register(kit: SelftestKit) -> CheckResult:
     st = kit.config.station
     if (info.kommune, info.krets, info.bord) != (st.kommune, st.krets, st.bord):
         return CheckResult(key, title, Verdict.FAILED,
-                           f"Legitimasjonen gjelder kommune {info.kommune}, krets {info.krets}, bord {info.bord}, "
+                           f"Tilgangsnøkkelen gjelder kommune {info.kommune}, krets {info.krets}, bord {info.bord}, "
                            f"men kiosken er satt opp for kommune {st.kommune}, krets {st.krets}, bord {st.bord}.")  # fmt: skip
     if info.election_year != kit.config.election.year:
         return CheckResult(key, title, Verdict.FAILED,
                            f"Manntallet gjelder {info.election_title}, men kiosken er satt opp for "
                            f"valget i {kit.config.election.year}.")  # fmt: skip
     return CheckResult(key, title, Verdict.PASSED,
-                       f"Legitimasjonen er godtatt: kiosk {info.kiosk_id}, {info.election_title}.")  # fmt: skip
+                       f"Tilgangsnøkkelen er godtatt: kiosk {info.kiosk_id}, {info.election_title}.")  # fmt: skip
 
 
 async def check_clock(kit: SelftestKit) -> CheckResult:
@@ -513,9 +513,9 @@ async def close(kit: SelftestKit) -> None:
                 closer()
             except Exception:  # noqa: BLE001 - closing must not fail the exit
                 log.exception("closing %r failed", part)
-    for part in (kit.register, kit.connectivity):
-        if part is not None:
+    for closing in (kit.register, kit.connectivity):
+        if closing is not None:
             try:
-                await part.aclose()
+                await closing.aclose()
             except Exception:  # noqa: BLE001
                 log.exception("closing %r failed", part)

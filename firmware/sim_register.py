@@ -11,23 +11,14 @@ connection and never answers ("timeout": the answer is unknown).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol, TypeVar
 
 from valgkiosk.core.outage import Layer
-from valgkiosk.ports.register import (
-    EmergencyVote,
-    KioskInfo,
-    Misregistration,
-    Register,
-    RegisterTimeout,
-    RegisterUnreachable,
-    SearchQuery,
-    SearchResult,
-    TableCounts,
-    UploadResult,
-    VoterStatus,
-)
+from valgkiosk.ports.register import Register, RegisterTimeout, RegisterUnreachable
+from valgkiosk.register_wrapper import Call, ForwardingRegister
+
+T = TypeVar("T")
 
 
 class SimulatedNetwork(Protocol):
@@ -36,7 +27,7 @@ class SimulatedNetwork(Protocol):
     def failing(self) -> Mapping[Layer, str]: ...
 
 
-class ThroughSimulatedNetwork:
+class ThroughSimulatedNetwork(ForwardingRegister):
     """A Register whose calls meet the simulated network's faults first. Other attributes
     (a MemoryRegister's test controls) pass through to the wrapped register."""
 
@@ -51,49 +42,11 @@ class ThroughSimulatedNetwork:
         failing = self.network.failing()
         for layer in (Layer.LINK, Layer.GATEWAY, Layer.DNS, Layer.TCP):
             if layer in failing:
-                raise RegisterUnreachable(f"Får ikke kontakt med registeret ({failing[layer]}).")
+                raise RegisterUnreachable(f"Får ikke kontakt med manntallet ({failing[layer]}).")
         if Layer.HEALTH in failing:
-            raise RegisterTimeout("Registeret svarte ikke i tide.")
+            raise RegisterTimeout("Manntallet svarte ikke i tide.")
 
-    async def kiosk_info(self) -> KioskInfo:
-        self._pass()
-        return await self.inner.kiosk_info()
-
-    async def lookup(self, manntallsnummer: str) -> VoterStatus:
-        self._pass()
-        return await self.inner.lookup(manntallsnummer)
-
-    async def voter_address(self, manntallsnummer: str) -> str:
-        self._pass()
-        return await self.inner.voter_address(manntallsnummer)
-
-    async def check_off(self, request_id: str, manntallsnummer: str) -> VoterStatus:
-        self._pass()
-        return await self.inner.check_off(request_id, manntallsnummer)
-
-    async def search(self, query: SearchQuery) -> SearchResult:
-        self._pass()
-        return await self.inner.search(query)
-
-    async def report_misregistration(self, manntallsnummer: str, *, reported_by: str, note: str = "") -> Misregistration:
-        self._pass()
-        return await self.inner.report_misregistration(manntallsnummer, reported_by=reported_by, note=note)
-
-    async def counts(self) -> TableCounts:
-        self._pass()
-        return await self.inner.counts()
-
-    async def upload_emergency_votes(self, votes: Sequence[EmergencyVote], *, head: Any = None) -> UploadResult:
-        self._pass()
-        return await self.inner.upload_emergency_votes(votes, head=head)
-
-    async def station_counts(self) -> Any:
-        self._pass()
-        return await self.inner.station_counts()  # type: ignore[attr-defined]
-
-    async def report_status(self, report: Mapping[str, Any]) -> Any:
-        self._pass()
-        return await self.inner.report_status(report)  # type: ignore[attr-defined]
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
+    async def _around(self, method: str, call: Call[T]) -> T:
+        if method != "aclose":  # closing is local: no network in the way
+            self._pass()
+        return await call(self.inner)

@@ -31,7 +31,7 @@ from datetime import datetime
 from pathlib import Path
 
 from valgkiosk.core.loggbok import BadLine, Head, from_line, head_of, verify
-from valgkiosk.drivers.printer.queue import destroy
+from valgkiosk.printqueue import destroy
 from valgkiosk.journal import export, read_lines
 
 

@@ -887,7 +887,8 @@ def create_app(
         tables = [{"kommune": r.kommune, "krets": r.krets, "bord": r.bord, "checkoffs": r.checkoffs,
                    "emergency_votes": r.emergency_votes, "misregistrations": r.misregistrations}
                   for r in rows]
-        total = {k: sum(t[k] for t in tables) for k in ("checkoffs", "emergency_votes", "misregistrations")}
+        total = {k: sum(int(t[k]) for t in tables)  # type: ignore[call-overload]
+                 for k in ("checkoffs", "emergency_votes", "misregistrations")}
         return JSONResponse({"tables": tables, "total": total})
 
     @app.get("/v1/reconciliation", tags=["reports"], response_model=ReconciliationOut, responses=errors)

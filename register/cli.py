@@ -387,8 +387,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     reg = sub.add_parser("register", help="the electronic register service")
     cmds = reg.add_subparsers(dest="register_command", required=True, metavar="COMMAND")
 
-    def command(name: str, func, help: str) -> argparse.ArgumentParser:  # type: ignore[no-untyped-def]
-        p = cmds.add_parser(name, help=help, description=help)
+    def command(name: str, func: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
+        p: argparse.ArgumentParser = cmds.add_parser(name, help=help, description=help)
         p.add_argument("--db", help=f"database: sqlite:///fil.db or postgresql://… (default: ${DB_ENV})")
         p.set_defaults(func=func)
         return p
@@ -479,7 +479,9 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:  # import validation errors carry their own Norwegian text
         print(f"Feil: {exc}", file=sys.stderr)
         return 2
-    except (sqlite3.OperationalError, *_pg_errors()) as exc:
+    except Exception as exc:
+        if not isinstance(exc, (sqlite3.OperationalError, *_pg_errors())):
+            raise
         print(f"Feil: får ikke kontakt med databasen ({type(exc).__name__}).", file=sys.stderr)
         return 3
 

@@ -88,7 +88,7 @@ def hour_chart(counts: list[int], hours: list[datetime], title: str) -> Markup:
         if n <= 8 or i % 3 == 0 or i == n - 1:
             parts.append(f'<text x="{x + (slot - 2) / 2:.1f}" y="{height - 2}" text-anchor="middle">'
                          f'{local(hour):%H}</text>')
-    parts.append(f'<text x="2" y="8" class="max">maks {top if counts and max(counts) else 0}/t</text></svg>')
+    parts.append(f'<text x="2" y="8" class="max">maks {top if any(counts) else 0}/t</text></svg>')
     return Markup("".join(parts))
 
 

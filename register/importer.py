@@ -364,7 +364,7 @@ def _field_order(name: str | None) -> int:
     return COLUMNS.index(name) if name in COLUMNS else -1
 
 
-def _duplicates(values: array, lines: array, what: str, field_name: str) -> Iterator[ImportProblem]:
+def _duplicates(values: array[int], lines: array[int], what: str, field_name: str) -> Iterator[ImportProblem]:
     """A problem for every line that repeats a number from an earlier line (in line order)."""
     ordered = sorted(values)
     repeated = {a for a, b in zip(ordered, ordered[1:]) if a == b}
@@ -455,7 +455,7 @@ def validate_csv(path: str | Path, *, election_year: int, track: Track = _untrac
 
 def _remember_numbers(
     record: list[str], positions: list[int], width: int, line: int, found: list[ImportProblem],
-    mnrs: array, mnr_lines: array, fnrs: array, fnr_lines: array, election_year: int,
+    mnrs: array[int], mnr_lines: array[int], fnrs: array[int], fnr_lines: array[int], election_year: int,
 ) -> None:
     """Keep a rejected row's valid numbers so that their duplicates are still found."""
     if len(record) != width:

@@ -64,7 +64,7 @@ class GpioPowerSensors:
 
     def _present(self, source: PowerSource) -> bool:
         """The raw reading of ``source`` now, with the wiring's polarity applied."""
-        return self._devices[source].is_active != self._pins[source].inverted
+        return bool(self._devices[source].is_active) != self._pins[source].inverted
 
     def states(self) -> dict[PowerSource, bool | None]:
         """The stable state of every source (``None``: unknown or not fitted)."""

@@ -1,24 +1,19 @@
 """Receipt printer drivers: python-escpos (USB, serial, network, file), the simulated
-printer for sim mode, the byte-level emulator, and the persistent print queue.
+printer for sim mode and the byte-level emulator. (The persistent print queue is not a device:
+it is ``valgkiosk.printqueue``.)
 
 The composition root builds one printer from the station's ``[printer]`` settings with
-:func:`build_printer` and wraps it in a :class:`PrintQueue`.
+:func:`build_printer` and wraps it in a ``valgkiosk.printqueue.PrintQueue``.
 """
 
 from __future__ import annotations
 
 from .escpos_printer import EscposPrinter, profile_columns
-from .queue import JobBusy, JobState, PrintJob, PrintOutcome, PrintQueue
 from .settings import PrinterSettings
 from .simulated import SimulatedPrinter
 
 __all__ = [
     "EscposPrinter",
-    "JobBusy",
-    "JobState",
-    "PrintJob",
-    "PrintOutcome",
-    "PrintQueue",
     "PrinterSettings",
     "SimulatedPrinter",
     "build_printer",

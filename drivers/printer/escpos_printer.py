@@ -60,6 +60,22 @@ class _Serial(Serial):
         return first + self.device.read(self.device.in_waiting)
 
 
+class _DeviceFile(File):
+    """File that opens an existing device node only: python-escpos opens with "wb", which
+    on a kiosk whose USB printer is unplugged (``/dev/usb/lp0`` gone) would create a
+    regular file there and "print" every job into it."""
+
+    def open(self, raise_not_found: bool = True) -> None:
+        if self._device:
+            self.close()
+        try:
+            fd = os.open(self.devfile, os.O_WRONLY | os.O_NOCTTY)  # no O_CREAT
+        except OSError as exc:
+            self.device = None
+            raise DeviceNotFoundError(f"Could not open the specified file {self.devfile}:\n{exc}") from exc
+        self.device = os.fdopen(fd, "wb")
+
+
 class EscposPrinter:
     """A receipt printer reached through python-escpos, as configured by ``settings``.
 
@@ -146,7 +162,7 @@ class EscposPrinter:
                                    dsrdtr=False, profile=s.profile)
         if s.kind == "network":
             return lambda: Network(s.host, port=s.port, timeout=s.timeout, profile=s.profile)
-        return lambda: File(s.device, profile=s.profile)
+        return lambda: _DeviceFile(s.device, profile=s.profile)
 
     def _open(self) -> Escpos:
         p = self._connect()

@@ -81,7 +81,7 @@ class EvdevScanner:
         rescan_interval: float = 1.0,
         max_length: int = DEFAULT_MAX_LENGTH,
         list_devices: Callable[[], Iterable[str]] = evdev.list_devices,
-        open_device: Callable[[str], InputDeviceLike] = evdev.InputDevice,
+        open_device: Callable[[str], InputDeviceLike] = evdev.InputDevice,  # type: ignore[assignment]
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if vendor is None and product is None and not name and not path:

@@ -182,7 +182,11 @@ async def _readable(fd: int) -> None:
     """Wait until ``fd`` is readable (or hung up) without blocking the event loop."""
     loop = asyncio.get_running_loop()
     ready = loop.create_future()
-    loop.add_reader(fd, lambda: ready.done() or ready.set_result(None))
+    def wake() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    loop.add_reader(fd, wake)
     try:
         await ready
     finally:

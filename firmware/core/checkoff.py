@@ -28,12 +28,12 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import Union
+from typing import Any, Union
 
 from valgkiosk.core import entries
 from valgkiosk.core import manntallsnummer as mnr
 from valgkiosk.core.receipts import ValgkortReason
-from valgkiosk.ports.register import (
+from valgkiosk.core.values import (
     Misregistration,
     SearchQuery,
     SearchResult,
@@ -296,6 +296,9 @@ class StartSearch:
 class SubmitSearch:
     query: SearchQuery
     at: float
+    #: what the form found wrong with a typed date of birth (a date that does not exist,
+    #: one in the future); the query then has no date
+    born_problem: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -467,19 +470,19 @@ class IllegalTransition(Exception):
 
 Result = tuple[State, list[Effect]]
 MISREGISTRATION_NOTE = "Feil person krysset av"
-BUSY_NOTICE = "Skanningen ble ikke brukt: kiosken venter på registeret. Skann på nytt etterpå."
+BUSY_NOTICE = "Skanningen ble ikke brukt: kiosken venter på manntallet. Skann på nytt etterpå."
 #: A confirm screen whose time ran out: the clerk must not let the ballot into the urn.
 CONFIRM_TIMED_OUT = ("✖ IKKE KRYSSET AV: tiden gikk ut før avkrysningen ble bekreftet. Ikke stemple. "
                      "Skann valgkortet på nytt.")
 #: The clerk left a check-off the register has not answered.
 LEFT_UNRESOLVED = ("! AVKRYSNINGEN ER IKKE BEKREFTET. Ikke stemple for denne velgeren. Kiosken spør "
-                   "registeret igjen i bakgrunnen (aldri to ganger) og sier fra når svaret kommer.")
+                   "manntallet igjen i bakgrunnen (aldri to ganger) og sier fra når svaret kommer.")
 RESOLVED_CHECKED_OFF = ("✔ Den ubekreftede avkrysningen er nå bekreftet: velgeren ER krysset av i manntallet. "
                         "Varsle stemmestyrets leder.")
 RESOLVED_NOT_CHECKED_OFF = ("! Den ubekreftede avkrysningen ble ikke registrert: velgeren er IKKE krysset av "
                             "({why}). Varsle stemmestyrets leder.")
-MISREGISTRATION_LEFT = ("! Feilregistreringen ble ikke bekreftet av registeret. Meld den på nytt (F4) når "
-                        "registeret svarer, og varsle stemmestyrets leder.")
+MISREGISTRATION_LEFT = ("! Feilregistreringen ble ikke bekreftet av manntallet. Meld den på nytt (F4) når "
+                        "manntallet svarer, og varsle stemmestyrets leder.")
 
 
 _PERSONAL_DEFAULTS: dict[str, object] = dict(
@@ -510,7 +513,7 @@ def _clear_effects(s: State) -> list[Effect]:
     return [ClearPersonalData()] if s.shows_personal_data else []
 
 
-def _show(s: State, outcome: Outcome, at: float, **changes: object) -> Result:
+def _show(s: State, outcome: Outcome, at: float, **changes: Any) -> Result:
     """Show ``outcome``; personal data leaves the screen after the timeout."""
     new = replace(s, phase=Phase.OUTCOME, outcome=outcome, deadline=at + s.settings.timings.personal_data,
                   retry_at=None, **changes)  # fmt: skip
@@ -528,7 +531,7 @@ def _on_scan(s: State, e: Scanned) -> Result:
             return replace(s, last_scan=(text, e.at)), [LogEntry("info", "Dobbel skanning ignorert.")]
     s = replace(s, last_scan=(text, e.at))
     if s.phase in BUSY_PHASES:
-        return s, [Notice(BUSY_NOTICE), LogEntry("info", "Skanning ignorert: venter på registeret.")]
+        return s, [Notice(BUSY_NOTICE), LogEntry("info", "Skanning ignorert: venter på manntallet.")]
     effects = _clear_effects(s)
     base = _cleared(s, Phase.IDLE)
     try:
@@ -554,7 +557,7 @@ def _on_lookup_answered(s: State, e: LookupAnswered) -> Result:
     outcome = _VERDICT_OUTCOME.get(status.verdict)
     if outcome is None or outcome is Outcome.CHECKED_OFF:
         # "ready" without a voter, or "checked_off" from a read-only lookup: nonsense.
-        failure = Failure("nonsense", "Registeret ga et svar kiosken ikke forstår.")
+        failure = Failure("nonsense", "Manntallet ga et svar kiosken ikke forstår.")
         return _on_lookup_failed(s, LookupFailed(e.ticket, failure, e.at))
     new, effects = _show(s, outcome, e.at, status=status)
     return new, effects + [LogEntry("info", f"Oppslag: {status.verdict.value}.")]
@@ -586,7 +589,7 @@ def _on_checkoff_answered(s: State, e: CheckoffAnswered) -> Result:
     status = e.status
     outcome = _VERDICT_OUTCOME.get(status.verdict)
     if outcome is None:  # "ready" is no answer to a check-off
-        failure = Failure("nonsense", "Registeret ga et svar kiosken ikke forstår.")
+        failure = Failure("nonsense", "Manntallet ga et svar kiosken ikke forstår.")
         return _on_checkoff_failed(s, CheckoffFailed(e.request_id, failure, e.at))
     assert s.request_id is not None and s.manntallsnummer is not None
     log = LogEntry("info", f"Avkrysning besvart: {status.verdict.value} (forespørsel {s.request_id}, "
@@ -679,7 +682,7 @@ def _on_checkoff_answer(s: State, e: CheckoffAnswered) -> Result:
     status = e.status
     outcome = _VERDICT_OUTCOME.get(status.verdict)
     if outcome is None:  # "ready" is no answer to a check-off
-        failure = Failure("nonsense", "Registeret ga et svar kiosken ikke forstår.")
+        failure = Failure("nonsense", "Manntallet ga et svar kiosken ikke forstår.")
         return _on_checkoff_failure(s, CheckoffFailed(e.request_id, failure, e.at))
     rest = _without(s, e.request_id)
     resolved = JournalEntry(entries.CheckoffResolved(u.request_id, status.verdict.value))
@@ -709,7 +712,7 @@ def _on_checkoff_failure(s: State, e: CheckoffFailed) -> Result:
     if f.definite:
         resolved = JournalEntry(entries.CheckoffResolved(u.request_id, "refused"))
         return replace(s, unresolved=_without(s, e.request_id)), [
-            Notice(RESOLVED_NOT_CHECKED_OFF.format(why=f"registeret avviste den: {f.message}")),
+            Notice(RESOLVED_NOT_CHECKED_OFF.format(why=f"manntallet avviste den: {f.message}")),
             LogEntry("error", f"Avkrysning i bakgrunnen avvist ({f.code or f.kind}): {f.message}"), resolved]
     again = replace(u, attempts=u.attempts + 1, retry_at=e.at + s.settings.timings.retry_interval)
     kept = tuple(again if x.request_id == u.request_id else x for x in s.unresolved)
@@ -721,7 +724,7 @@ def _on_checkoff_failure(s: State, e: CheckoffFailed) -> Result:
 def _on_leave_misregistration(s: State, e: Cancel) -> Result:
     """The clerk leaves a misregistration report the register has not answered."""
     return _cleared(s, Phase.IDLE), [Notice(MISREGISTRATION_LEFT),
-                                     LogEntry("warning", "Feilregistrering forlatt uten svar fra registeret.")]
+                                     LogEntry("warning", "Feilregistrering forlatt uten svar fra manntallet.")]
 
 
 def _on_cancel(s: State, e: Cancel) -> Result:
@@ -751,8 +754,9 @@ def _on_start_search(s: State, e: StartSearch) -> Result:
     return new, _clear_effects(s)
 
 
-def search_problem(q: SearchQuery) -> str:
-    """Why a search cannot be sent (Norwegian), or "" when it can."""
+def search_problem(q: SearchQuery, *, born_problem: str = "") -> str:
+    """Why a search cannot be sent (Norwegian), or "" when it can. ``born_problem``: what
+    the form found wrong with the date of birth typed in."""
     if q.fodselsnummer is not None:
         if q.navn or q.fodselsdato:
             return "Søk enten på fødselsnummer, eller på navn og fødselsdato."
@@ -763,12 +767,12 @@ def search_problem(q: SearchQuery) -> str:
     if not q.navn or len(q.navn.strip()) < 2:
         return "Skriv navnet (minst to bokstaver) og fødselsdatoen, eller fødselsnummeret."
     if q.fodselsdato is None:
-        return "Skriv fødselsdatoen (DD.MM.ÅÅÅÅ)."
+        return born_problem or "Skriv fødselsdatoen (DD.MM.ÅÅÅÅ)."
     return ""
 
 
 def _on_submit_search(s: State, e: SubmitSearch) -> Result:
-    problem = search_problem(e.query)
+    problem = search_problem(e.query, born_problem=e.born_problem)
     if problem:
         return replace(s, search_error=problem, deadline=e.at + s.settings.timings.confirm), []
     ticket = s.ticket + 1
@@ -900,7 +904,8 @@ _SEARCH_FROM = (P.IDLE, P.OUTCOME)
 _MISREG_FROM = (P.IDLE, P.OUTCOME)
 _VALGKORT_FROM = (P.CONFIRMING, P.OUTCOME)
 
-Handler = Callable[[State, object], Result]
+#: the table's key says which event type each handler takes
+Handler = Callable[[State, Any], Result]
 
 TRANSITIONS: dict[tuple[Phase, type], Handler] = {
     **{(p, Scanned): _on_scan for p in _SCAN_PHASES},
@@ -927,7 +932,7 @@ TRANSITIONS: dict[tuple[Phase, type], Handler] = {
     **{(p, StartManualValgkort): _on_start_valgkort for p in _VALGKORT_FROM},
     (P.CHOOSING_VALGKORT, ChooseValgkortReason): _on_choose_valgkort_reason,
     (P.CHOOSING_VALGKORT, Cancel): _on_cancel_valgkort,
-}  # type: ignore[dict-item]
+}
 
 
 def step(state: State, event: Event) -> Result:

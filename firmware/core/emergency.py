@@ -31,7 +31,7 @@ from valgkiosk.core import entries as ent
 from valgkiosk.core import peopletime
 
 from valgkiosk.core.outage import DIAGNOSIS_NB, DetectorState, Layer, Mode
-from valgkiosk.ports.indicators import AlarmMode
+from valgkiosk.core.values import AlarmMode
 
 
 class Alarm(enum.Enum):
@@ -280,7 +280,7 @@ def describe_entry(entry: ent.LoggbokEntry) -> str:
             number = entry.manntallsnummer
             return "Manuelt valgkort." if number is None else f"Manntallsnummer {number}."
         case ent.EmergencyVotesUploaded():
-            return f"{len(entry.vote_ids or ())} stemmer sendt, {entry.accepted or 0} nye i registeret."
+            return f"{len(entry.vote_ids or ())} stemmer sendt, {entry.accepted or 0} nye i manntallet."
         case ent.EmergencyEnded():
             return f"{entry.votes or 0} beredskapsstemmer ved bordet."
         case ent.PowerChanged():
@@ -289,7 +289,7 @@ def describe_entry(entry: ent.LoggbokEntry) -> str:
                 return f"{source}: {'på' if entry.present else 'AV'} ved oppstart."
             return f"{source}: {'tilbake' if entry.present else 'borte'}."
         case ent.CheckoffUnresolved():
-            return "Kiosken spør registeret igjen i bakgrunnen med samme forespørsel."
+            return "Kiosken spør manntallet igjen i bakgrunnen med samme forespørsel."
         case ent.CheckoffResolved():
             return "Velgeren ble krysset av." if entry.outcome == "checked_off" else "Velgeren ble IKKE krysset av."
         case (ent.KioskStarted() | ent.KioskStopped() | ent.Recovered() | ent.AlarmAcknowledged() | ent.PinRefused()

@@ -208,38 +208,37 @@ class PowerShutdown:
 
 
 @dataclass(frozen=True, slots=True)
-class SmsSent:
-    """A text reached the election office's number (valgkiosk.core.sms; no personal data)."""
+class SmsAttempt:
+    """What every attempt at a text to the election office records (no personal data): why
+    it is sent, to whom, which attempt, and what the modem said. Not a kind of its own."""
 
-    KIND: ClassVar[str] = "sms_sent"
     reason: str = field(default="", metadata=_key("reason"))
     to: str = field(default="", metadata=_key("to"))
     attempt: int = field(default=1, metadata=_key("attempt"))
     detail: str = field(default="", metadata=_key("detail"))
+
+
+@dataclass(frozen=True, slots=True)
+class SmsSent(SmsAttempt):
+    """A text reached the election office's number (valgkiosk.core.sms)."""
+
+    KIND: ClassVar[str] = "sms_sent"
     text: str = field(default="", metadata=_key("text"))
 
 
 @dataclass(frozen=True, slots=True)
-class SmsFailed:
+class SmsFailed(SmsAttempt):
     """A text did not go; it is tried again in ``retry_in_s``."""
 
     KIND: ClassVar[str] = "sms_failed"
-    reason: str = field(default="", metadata=_key("reason"))
-    to: str = field(default="", metadata=_key("to"))
-    attempt: int = field(default=1, metadata=_key("attempt"))
-    detail: str = field(default="", metadata=_key("detail"))
     retry_in_s: float | None = field(default=None, metadata=_key("retry_in_s", optional=True))
 
 
 @dataclass(frozen=True, slots=True)
-class SmsGivenUp:
+class SmsGivenUp(SmsAttempt):
     """A text was given up (no SIM, too many attempts)."""
 
     KIND: ClassVar[str] = "sms_given_up"
-    reason: str = field(default="", metadata=_key("reason"))
-    to: str = field(default="", metadata=_key("to"))
-    attempt: int = field(default=1, metadata=_key("attempt"))
-    detail: str = field(default="", metadata=_key("detail"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -409,7 +408,7 @@ def parse(kind: str, data: Mapping[str, Any]) -> LoggbokEntry:
     values: dict[str, Any] = {}
     for key, f in known.items():
         if key in data:
-            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[operator]
             values[f.name] = _coerce(data[key], default)
     return cls(**values)  # type: ignore[no-any-return]
 

@@ -29,13 +29,13 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import Union
+from typing import Any, Union
 
 from valgkiosk.core import checkoff as co
 from valgkiosk.core import emergency as em
 from valgkiosk.core import manntallsnummer as mnr
 from valgkiosk.core import sensing
-from valgkiosk.ports.indicators import AlarmMode, LedMode
+from valgkiosk.core.values import AlarmMode, LedMode
 
 P = co.Phase
 
@@ -386,7 +386,8 @@ def _on_manual(s: KioskState, e: ManualValgkortTyped) -> Result:
             [PrintEmergencyValgkort(e.name.strip(), e.born, e.address.strip())])
 
 
-Handler = Callable[[KioskState, object], Result]
+#: the table's key says which event type each handler takes
+Handler = Callable[[KioskState, Any], Result]
 
 TRANSITIONS: dict[type, Handler] = {
     Flow: _on_flow,
@@ -399,7 +400,7 @@ TRANSITIONS: dict[type, Handler] = {
     WalkNext: _on_walk_next,
     VoteAnswered: _on_vote,
     ManualValgkortTyped: _on_manual,
-}  # type: ignore[dict-item]
+}
 
 
 def step(state: KioskState, event: Event) -> Result:

@@ -23,7 +23,7 @@ from datetime import date, datetime
 from valgkiosk.core import peopletime
 from valgkiosk.core.emergency import duration_nb
 from valgkiosk.core.manntallsnummer import Manntallsnummer
-from valgkiosk.ports.printer import Barcode, Block, Cut, Receipt, Separator, Text
+from valgkiosk.core.values import Barcode, Block, Cut, Receipt, Separator, Text
 
 __all__ = [
     "COLUMNS",
@@ -483,7 +483,7 @@ def closing_report(report: ClosingReport, columns: int) -> Receipt:
         _count("Avkrysninger ikke bekreftet", len(report.unresolved), columns),
     ]
     for at in report.unresolved:
-        blocks += _para(f"  {peopletime.stamp(at, today).capitalize()}: kiosken stoppet før registeret svarte. "
+        blocks += _para(f"  {peopletime.stamp(at, today).capitalize()}: kiosken stoppet før manntallet svarte. "
                         "Slå opp velgeren i manntallet.", columns)
     blocks += [Separator(), *_outage_lines(report.outages, report.printed_at, columns), Separator()]
     if report.flagged_votes:

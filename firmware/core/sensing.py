@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from valgkiosk.core.outage import Layer
-from valgkiosk.ports.indicators import AlarmMode, LedMode, Output
-from valgkiosk.ports.power import PowerChange, PowerSource
+from valgkiosk.core.values import AlarmMode, LedMode, Output
+from valgkiosk.core.values import PowerChange, PowerSource
 
 #: Times closer than this count as equal (so that "exactly at the threshold" survives
 #: float rounding, e.g. 1000.0 + 0.05 - 1000.0 < 0.05).
@@ -195,12 +195,13 @@ def alarm_led(mode: AlarmMode) -> LedMode:
 
 def led_signal(mode: LedMode, timings: Timings) -> Signal:
     """The pattern behind an LED mode."""
-    return {
+    patterns: dict[LedMode, Signal] = {
         LedMode.OFF: Steady(False),
         LedMode.ON: Steady(True),
         LedMode.SLOW_BLINK: timings.slow_blink,
         LedMode.FAST_BLINK: timings.fast_blink,
-    }[mode]
+    }
+    return patterns[mode]
 
 
 def buzzer_signal(mode: AlarmMode, timings: Timings) -> Signal:

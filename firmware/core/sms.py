@@ -227,7 +227,7 @@ def step(state: SmsState, event: Event, settings: Settings) -> tuple[SmsState, l
             state, more = _after_due(state, settings, at)
             effects += more
         case Reachable(at=at):
-            if state.outage_since is not None:
+            if (outage_since := state.outage_since) is not None:
                 waiting = tuple(m for m in state.outbox
                                 if m.reason is Reason.UNREACHABLE and m.message_id != state.in_flight)
                 if state.outage_delivered:
@@ -238,7 +238,7 @@ def step(state: SmsState, event: Event, settings: Settings) -> tuple[SmsState, l
                     flying = any(m.reason is Reason.UNREACHABLE and m.message_id == state.in_flight
                                  for m in state.outbox)
                     state = replace(state, outbox=tuple(m for m in state.outbox if m not in waiting),
-                                    ended_in_flight=(state.outage_since, at) if flying else None)
+                                    ended_in_flight=(outage_since, at) if flying else None)
                     if not flying:
                         effects.append(Record("sms_dropped", {
                             "reason": Reason.UNREACHABLE.value,

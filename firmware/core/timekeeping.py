@@ -29,7 +29,7 @@ import enum
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
-from valgkiosk.ports.printer import Cut, Receipt, Text
+from valgkiosk.core.values import Cut, Receipt, Text
 
 __all__ = [
     "PLAUSIBLE_FROM",

@@ -9,40 +9,12 @@ from __future__ import annotations
 import enum
 from typing import Protocol
 
-
-class LedMode(enum.Enum):
-    """What one LED shows."""
-
-    OFF = "off"
-    ON = "on"
-    SLOW_BLINK = "slow_blink"
-    FAST_BLINK = "fast_blink"
-
-
-class AlarmMode(enum.Enum):
-    """The emergency-routine alarm: ALARM LED and buzzer together."""
-
-    QUIET = "quiet"  # no alarm: LED off, buzzer silent
-    ALARM = "alarm"  # LED blinks fast, buzzer beeps
-    ACKNOWLEDGED = "acknowledged"  # someone pressed acknowledge: buzzer silent, LED steady
-
-
-class Output(enum.Enum):
-    """The physical outputs, in lamp-test order."""
-
-    POWER_LED = "power_led"
-    NETWORK_LED = "network_led"
-    ALARM_LED = "alarm_led"
-    BUZZER = "buzzer"
-
-
-#: The outputs' names on the caretaker box's label.
-OUTPUT_NB: dict[Output, str] = {
-    Output.POWER_LED: "STRØM-lampen",
-    Output.NETWORK_LED: "NETT-lampen",
-    Output.ALARM_LED: "ALARM-lampen",
-    Output.BUZZER: "Summeren",
-}
+from valgkiosk.core.values import (
+    LedMode,
+    AlarmMode,
+    Output,
+    OUTPUT_NB,
+)
 
 
 class Indicators(Protocol):
@@ -67,3 +39,12 @@ class Indicators(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+__all__ = [
+    "LedMode",
+    "AlarmMode",
+    "Output",
+    "OUTPUT_NB",
+    "Indicators",
+]

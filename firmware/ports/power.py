@@ -12,35 +12,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-
-class PowerSource(enum.Enum):
-    """What is sensed. ``MAINS`` is the kiosk's own supply (present: not on battery)."""
-
-    MAINS = "mains"
-    ROUTER = "router"
-    SIMULA = "simula"
-
-
-#: The caretaker's words for each source, for screens and the loggbok.
-SOURCE_NB: dict[PowerSource, str] = {
-    PowerSource.MAINS: "Strøm til kiosken",
-    PowerSource.ROUTER: "Strøm til ruteren",
-    PowerSource.SIMULA: "Strøm til SIMULA-boksen",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class PowerChange:
-    """A stable change of one source: ``present`` from ``previous`` (``None``: unknown).
-
-    ``edge_at`` is when the input changed, ``at`` when it had held for the stable time
-    (both on the shell's monotonic clock)."""
-
-    source: PowerSource
-    present: bool
-    previous: bool | None
-    edge_at: float
-    at: float
+from valgkiosk.core.values import (
+    PowerSource,
+    SOURCE_NB,
+    PowerChange,
+)
 
 
 class PowerSensors(Protocol):
@@ -52,3 +28,11 @@ class PowerSensors(Protocol):
         ...
 
     async def run(self, on_change: Callable[[PowerChange], None]) -> None: ...
+
+
+__all__ = [
+    "PowerSource",
+    "SOURCE_NB",
+    "PowerChange",
+    "PowerSensors",
+]

@@ -27,124 +27,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeAlias
 
-
-class Paper(str, enum.Enum):
-    """The roll paper sensor as the printer reported it."""
-
-    OK = "ok"
-    NEAR_END = "near_end"
-    OUT = "out"
-    UNKNOWN = "unknown"  # no answer, or a connection that cannot read back
-
-
-@dataclass(frozen=True, slots=True)
-class PrinterStatus:
-    """What the printer said about itself. ``None`` means unknown, never "fine"."""
-
-    online: bool | None
-    paper: Paper
-    cover_open: bool | None = None
-    detail: str = ""  # Norwegian, for the clerk
-
-    @property
-    def known(self) -> bool:
-        """True when the printer answered at all."""
-        return self.online is not None
-
-
-# -- receipt blocks -----------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Text:
-    """One printed line. ``double`` is double width and height (half the columns)."""
-
-    text: str
-    bold: bool = False
-    double: bool = False
-    centred: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Barcode:
-    """A CODE128 barcode (code set B) with its human-readable text below it."""
-
-    payload: str
-
-
-@dataclass(frozen=True, slots=True)
-class Separator:
-    """A full-width rule made of ``char``."""
-
-    char: str = "-"
-
-
-@dataclass(frozen=True, slots=True)
-class Cut:
-    """Feed the paper past the cutter and cut."""
-
-
-Block: TypeAlias = Text | Barcode | Separator | Cut
-
-
-@dataclass(frozen=True, slots=True)
-class Receipt:
-    """A receipt laid out for ``columns`` characters per line (font A).
-
-    ``kind`` names the layout (``manual_valgkort``, ``closing_report``, ``log``,
-    ``test_page``); ``title`` is a short Norwegian label for the print queue's list and
-    carries no personal data.
-    """
-
-    kind: str
-    title: str
-    columns: int
-    blocks: tuple[Block, ...]
-
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-able dict (for the persistent print queue)."""
-        return {
-            "kind": self.kind,
-            "title": self.title,
-            "columns": self.columns,
-            "blocks": [_block_to_json(b) for b in self.blocks],
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Receipt:
-        """The inverse of :meth:`to_json`; raises ``ValueError`` on anything else."""
-        try:
-            blocks = tuple(_block_from_json(b) for b in data["blocks"])
-            receipt = cls(str(data["kind"]), str(data["title"]), int(data["columns"]), blocks)
-        except (KeyError, TypeError) as exc:
-            raise ValueError(f"not a receipt: {exc!r}") from exc
-        return receipt
-
-
-def _block_to_json(block: Block) -> dict[str, Any]:
-    if isinstance(block, Text):
-        return {"t": "text", "text": block.text, "bold": block.bold,
-                "double": block.double, "centred": block.centred}
-    if isinstance(block, Barcode):
-        return {"t": "barcode", "payload": block.payload}
-    if isinstance(block, Separator):
-        return {"t": "separator", "char": block.char}
-    if isinstance(block, Cut):
-        return {"t": "cut"}
-    raise TypeError(f"not a receipt block: {block!r}")
-
-
-def _block_from_json(data: Mapping[str, Any]) -> Block:
-    kind = data["t"]
-    if kind == "text":
-        return Text(str(data["text"]), bool(data["bold"]), bool(data["double"]), bool(data["centred"]))
-    if kind == "barcode":
-        return Barcode(str(data["payload"]))
-    if kind == "separator":
-        return Separator(str(data["char"]))
-    if kind == "cut":
-        return Cut()
-    raise ValueError(f"unknown receipt block {kind!r}")
+from valgkiosk.core.values import (
+    Paper,
+    PrinterStatus,
+    Text,
+    Barcode,
+    Separator,
+    Cut,
+    Block,
+    Receipt,
+)
 
 
 # -- errors -------------------------------------------------------------------------
@@ -213,3 +105,22 @@ class ReceiptPrinter(Protocol):
 
     def print(self, receipt: Receipt) -> None: ...
 
+
+__all__ = [
+    "Paper",
+    "PrinterStatus",
+    "Text",
+    "Barcode",
+    "Separator",
+    "Cut",
+    "Block",
+    "Receipt",
+    "PrinterError",
+    "PrinterOutOfPaper",
+    "PrinterCoverOpen",
+    "PrinterOffline",
+    "PrinterTimeout",
+    "PrinterUnplugged",
+    "ERROR_KINDS",
+    "ReceiptPrinter",
+]

@@ -19,138 +19,27 @@ been recorded, so it must be asked again with the same request id.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from valgkiosk.core.emergency import EmergencyVote
 from valgkiosk.core.loggbok import Head
-
-
-class Verdict(str, enum.Enum):
-    """What the register says about a voter at this table."""
-
-    READY = "ready"  # lookup only: may be checked off here
-    CHECKED_OFF = "checked_off"  # this request checked the voter off
-    ALREADY_VOTED = "already_voted"
-    NOT_IN_REGISTER = "not_in_register"
-    OTHER_STATION = "other_station"
-    OTHER_MUNICIPALITY = "other_municipality"
-
-
-@dataclass(frozen=True, slots=True)
-class Voter:
-    """The voter details the clerk needs to compare with the ID."""
-
-    manntallsnummer: str
-    navn: str
-    fodselsdato: date
-    kommune: str = ""
-    krets: str = ""
-    krets_navn: str = ""
-    sami: bool = False
-    adresse: str = ""  # as it goes on a manual valgkort: "Storgata 1, 0150 Oslo"
-
-
-@dataclass(frozen=True, slots=True)
-class Misregistration:
-    """A report that a check-off was made on the wrong person."""
-
-    reported_at: datetime
-    reported_by: str
-    krets: str = ""
-    bord: int = 0
-    note: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class CheckoffRecord:
-    """When and where a voter was checked off."""
-
-    checked_off_at: datetime
-    krets: str = ""
-    krets_navn: str = ""
-    bord: int = 0
-    misregistration: Misregistration | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class VoterStatus:
-    """The register's answer to a lookup or a check-off."""
-
-    verdict: Verdict
-    voter: Voter | None = None
-    checkoff: CheckoffRecord | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SearchQuery:
-    """Find a voter without a valgkort: by fødselsnummer, or by name and date of birth."""
-
-    fodselsnummer: str | None = None
-    navn: str | None = None
-    fodselsdato: date | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SearchResult:
-    """Voters matching a search, best first; ``truncated`` when there were more."""
-
-    hits: tuple[Voter, ...]
-    truncated: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class StatusReceipt:
-    """The register's answer to a status report: whether the election office has
-    acknowledged this table's current incident, and when (issue 15)."""
-
-    office_acknowledged_at: datetime | None = None
-    office_acknowledged_by: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class TableCounts:
-    """Counts for this kiosk's own table."""
-
-    checkoffs: int
-    emergency_votes: int = 0
-    misregistrations: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class StationTableCounts:
-    """One table of this kiosk's polling station, as the register counts it."""
-
-    bord: int
-    checkoffs: int
-    emergency_votes: int = 0
-    misregistrations: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class UploadResult:
-    """What the register did with uploaded emergency votes: new ones, and ones it already had."""
-
-    accepted: int
-    already_recorded: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class KioskInfo:
-    """Who the credential belongs to and which election the register serves."""
-
-    kiosk_id: str
-    kommune: str
-    krets: str
-    krets_navn: str
-    bord: int
-    election_title: str
-    election_year: int
-    year_digit: int
-    #: The register holds a training election (øvingsvalg, issue 18).
-    training: bool = False
+from valgkiosk.core.values import (
+    Verdict,
+    Voter,
+    Misregistration,
+    CheckoffRecord,
+    VoterStatus,
+    SearchQuery,
+    SearchResult,
+    StatusReceipt,
+    TableCounts,
+    StationTableCounts,
+    UploadResult,
+    KioskInfo,
+)
 
 
 class RegisterError(Exception):
@@ -233,4 +122,32 @@ class Register(Protocol):
         ``head``: the loggbok's chain head now, which the register keeps per kiosk."""
         ...
 
+    async def report_status(self, report: Mapping[str, Any]) -> StatusReceipt:
+        """Send the table's status (no personal data, ``valgkiosk.office.status_report``) to the
+        election office's dashboard; the answer says whether the office has seen the incident."""
+        ...
+
     async def aclose(self) -> None: ...
+
+
+__all__ = [
+    "Verdict",
+    "Voter",
+    "Misregistration",
+    "CheckoffRecord",
+    "VoterStatus",
+    "SearchQuery",
+    "SearchResult",
+    "StatusReceipt",
+    "TableCounts",
+    "StationTableCounts",
+    "UploadResult",
+    "KioskInfo",
+    "RegisterError",
+    "RegisterUnreachable",
+    "RegisterTimeout",
+    "RegisterServerError",
+    "RegisterNonsense",
+    "RegisterRefused",
+    "Register",
+]

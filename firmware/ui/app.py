@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from textual import events
 from textual.app import App
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 from valgkiosk.core import checkoff as co
 from valgkiosk.core import emergency as em
@@ -68,7 +68,7 @@ log = logging.getLogger("valgkiosk.kiosk")
 
 #: Keys that must do nothing on the kiosk (the terminal's and Textual's own).
 LOCKED_KEYS = ("ctrl+q", "ctrl+c", "ctrl+p", "ctrl+z", "ctrl+backslash", "ctrl+d", "ctrl+s", "ctrl+w")
-LOCKDOWN_BINDINGS = [Binding(key, "noop", show=False, priority=True) for key in LOCKED_KEYS]
+LOCKDOWN_BINDINGS: list[BindingType] = [Binding(key, "noop", show=False, priority=True) for key in LOCKED_KEYS]
 
 _LEVELS = {"info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 
@@ -156,7 +156,7 @@ def failure_of(exc: BaseException) -> co.Failure:
     """A port error (or anything unexpected) as the core's Failure."""
     if isinstance(exc, RegisterError):
         return co.Failure(exc.kind, str(exc), definite=not exc.uncertain, code=getattr(exc, "code", "") or "")
-    return co.Failure("error", "Uventet feil i kiosken under samtalen med registeret.")
+    return co.Failure("error", "Uventet feil i kiosken under samtalen med manntallet.")
 
 
 class KioskApp(App[int]):
@@ -315,7 +315,7 @@ class KioskApp(App[int]):
             self.printing.learn(info)
             year = self.kiosk_state.settings.election_year
             if info.election_year != year:
-                msg = (f"Registeret gjelder {info.election_title}, men kiosken er satt opp for valget i {year}. "
+                msg = (f"Manntallet gjelder {info.election_title}, men kiosken er satt opp for valget i {year}. "
                        "Varsle IKT-ansvarlig.")  # fmt: skip
                 log.error(msg)
                 self.set_notice(msg)
@@ -504,9 +504,9 @@ class KioskApp(App[int]):
         """Let time pass in the core (timeouts, retries)."""
         self.dispatch(co.Tick(self.clock.monotonic()))
 
-    def send(self, event_type: type, *args: Any) -> bool:
+    def send(self, event_type: type, *args: Any, **fields: Any) -> bool:
         """Send a clerk's event stamped with the clock; False if the phase does not take it."""
-        return self.dispatch(event_type(*args, at=self.clock.monotonic()))
+        return self.dispatch(event_type(*args, at=self.clock.monotonic(), **fields))
 
     def confirm(self) -> bool:
         """The clerk confirmed: make the request id here (it is kept for every retry)."""
@@ -519,7 +519,7 @@ class KioskApp(App[int]):
         self.render_state()
 
     # -- the core -----------------------------------------------------------------------------
-    def dispatch(self, event: co.Event) -> bool:  # type: ignore[override]
+    def dispatch(self, event: co.Event) -> bool:
         """Feed one event of the check-off flow; False if the flow does not take it now."""
         try:
             co.step(self.kiosk_state, event)  # pure: only asks whether the phase takes it
@@ -701,7 +701,7 @@ class KioskApp(App[int]):
         """What the banner on every screen says now (None: nothing)."""
         view = ui_em.banner(self.station)
         note = self.office_note() if view is not None else ""
-        return view if not note else (view[0], f"{view[1]}\n{note}")
+        return view if view is None or not note else (view[0], f"{view[1]}\n{note}")
 
     def station_key(self, key: str) -> bool:
         """F3 acknowledges the alarm, F5 asks for the chair's PIN, F11 shows the loggbok."""

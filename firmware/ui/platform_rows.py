@@ -9,7 +9,8 @@ from typing import Protocol
 
 from valgkiosk.core import peopletime
 
-from .status import BAD, OK, UKJENT, UNKNOWN, Row
+from .status import UKJENT, UNKNOWN, Row
+from .texts import BAD, OK
 
 
 class ClockReportLike(Protocol):

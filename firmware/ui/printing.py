@@ -1,6 +1,6 @@
 """Printing in the kiosk: the controller the app owns, and the printer's dialog.
 
-Every receipt goes into the persistent :class:`~valgkiosk.drivers.printer.PrintQueue`
+Every receipt goes into the persistent :class:`~valgkiosk.printqueue.PrintQueue`
 (on disk before a byte is sent) and prints in a worker thread (``asyncio.to_thread``),
 never on the UI's loop. When the printer took a job, its loggbok entry is written (a
 manual valgkort is logged only once it is on paper). A fault keeps the job, writes a
@@ -26,6 +26,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -50,7 +51,7 @@ from valgkiosk.ports.register import KioskInfo, Voter
 from .widgets import plain
 
 if TYPE_CHECKING:
-    from valgkiosk.drivers.printer import PrintJob, PrintOutcome, PrintQueue
+    from valgkiosk.printqueue import PrintJob, PrintOutcome, PrintQueue
 
     from .app import KioskApp
 
@@ -68,6 +69,9 @@ NO_LOGGBOK = "Loggboken er ikke satt opp på denne kiosken: utskriften kan ikke 
 KIOSK_FAULT = "Feil i kiosken under utskrift. Varsle IKT-ansvarlig."
 NO_STATION_COUNTS = ("Manntallet svarer ikke: rapporten for hele valglokalet kan ikke skrives ut nå. "
                      "Bordets egen avslutningsrapport kan skrives ut.")
+
+#: How often (s) an open dialog that names a fault asks the printer whether it is still there.
+FAULT_RECHECK = 2.0
 
 #: What a fault is called in the dialog's title, by the port's error kind.
 FAULT_TITLES = {
@@ -141,6 +145,7 @@ class Printing:
         self.in_flight = 0
         self.last_printed = ""  # the title of the last receipt the printer took
         self.attention: str | None = None  # the job whose fault the dialog shows
+        self.fault_gone = False  # the printer said it is ready again since that job's fault
 
     # -- what the app asks ----------------------------------------------------------
     @property
@@ -203,7 +208,7 @@ class Printing:
         clerk gives it up."""
         if self.queue is None:
             return
-        from valgkiosk.drivers.printer import JobBusy
+        from valgkiosk.printqueue import JobBusy
 
         try:
             job = self.queue.discard(job_id)
@@ -253,7 +258,21 @@ class Printing:
         self._journal("printer_fault", {"feil": job.error_kind, "utskrift": job.receipt.kind,
                                         "kan_være_skrevet_ut": job.may_have_printed, "forsøk": job.attempts})
         self.attention = job.id
+        self.fault_gone = False
         self.open_dialog()
+
+    async def check_fault(self) -> None:
+        """Ask the printer whether the fault the dialog names is still there (a printer that
+        does not answer still has it): the title says a fault only while there is one."""
+        if self.attention is None or self.queue is None:
+            return
+        printer = self.queue.printer
+        try:
+            status = await asyncio.to_thread(printer.status)
+        except Exception:  # noqa: BLE001 - a status that cannot be read leaves the fault shown
+            log.debug("printer status failed", exc_info=True)
+            return
+        self.fault_gone = status.online is True and status.paper is not Paper.OUT and status.cover_open is not True
 
     # -- the manual valgkort and the chair's printouts ------------------------------------
     def print_manual_valgkort(self, voter: Voter, reason: rc.ValgkortReason) -> None:
@@ -367,13 +386,13 @@ class Printing:
             title = job.receipt.title
             if job.may_have_printed:
                 out.append(Choice(f"Kom ut helt: {title}. Ikke skriv ut igjen",
-                                  lambda j=job.id: self.discard(j, came_out=True)))  # fmt: skip
+                                  partial(self.discard, job.id, came_out=True)))  # fmt: skip
                 out.append(Choice(f"Kom ikke ut (helt): {title}. Skriv ut på nytt",
-                                  lambda j=job.id: self.reprint(j)))  # fmt: skip
+                                  partial(self.reprint, job.id)))  # fmt: skip
             else:
-                out.append(Choice(f"Skriv ut på nytt: {title}", lambda j=job.id: self.reprint(j)))
+                out.append(Choice(f"Skriv ut på nytt: {title}", partial(self.reprint, job.id)))
                 out.append(Choice(f"Forkast: {title} (skriv for hånd)",
-                                  lambda j=job.id: self.discard(j, came_out=False)))  # fmt: skip
+                                  partial(self.discard, job.id, came_out=False)))  # fmt: skip
         return out
 
     def first_choice(self, choices: list[Choice]) -> int:
@@ -390,9 +409,13 @@ class Printing:
         """The dialog's tone, title and message."""
         kept = self.kept()
         job = next((j for j in kept if j.id == self.attention), None)
-        if job is not None:
+        if job is not None and not self.fault_gone:
             title = FAULT_TITLES.get(job.error_kind, FAULT_TITLES["error"])
             return "-bad", f"✖  SKRIVEREN: {title}", f"{job.receipt.title}: {job.error}"
+        if job is not None:  # the fault is gone; the job still waits for the clerk
+            todo = ("Kom den ut helt? Velg under." if job.may_have_printed
+                    else "Den er ikke skrevet ut: velg «Skriv ut på nytt».")  # fmt: skip
+            return "-warn", "!  SKRIVEREN ER KLAR IGJEN", f"{job.receipt.title}: {todo}"
         if kept:
             lines = [f"• {j.receipt.title}: {j.error or 'ikke skrevet ut ennå.'}" for j in kept]
             return "-warn", "!  UTSKRIFTER VENTER", "Disse er ikke skrevet ut (eller kanskje bare delvis):\n" + \
@@ -481,6 +504,24 @@ class PrinterDialog(ModalScreen[None]):
         choices = self.query_one("#printer-choices", OptionList)
         choices.highlighted = self.printing.first_choice(self._choices)
         choices.focus()
+        if self.printing.attention is not None:  # while a fault is named, ask whether it is still there
+            self._recheck()
+            self.set_interval(FAULT_RECHECK, self._recheck)
+
+    def _recheck(self) -> None:
+        self.run_worker(self._refresh_fault(), group="printer-status", exclusive=True, exit_on_error=False)
+
+    async def _refresh_fault(self) -> None:
+        before = self.printing.dialog_text()
+        await self.printing.check_fault()
+        tone, title, message = after = self.printing.dialog_text()
+        if after == before or not self.is_mounted:
+            return
+        shown = self.query_one("#printer-title", Static)
+        shown.remove_class("-bad", "-warn", "-info")
+        shown.add_class(tone)
+        shown.update(plain(title))
+        self.query_one("#printer-message", Static).update(plain(message))
 
     @on(OptionList.OptionSelected, "#printer-choices")
     def pick(self, event: OptionList.OptionSelected) -> None:

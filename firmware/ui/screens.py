@@ -265,7 +265,7 @@ class IdleScreen(KioskScreen):
         big.set_text(str(s.count_today) if known else "")
         big.display = known
         unknown = self.query_one("#idle-count-unknown", Static)
-        unknown.update("" if known else "(ukjent: registeret har ikke svart)")
+        unknown.update("" if known else "(ukjent: manntallet har ikke svart)")
         unknown.display = not known
 
 
@@ -306,7 +306,7 @@ class CheckingOffScreen(KioskScreen):
     """A check-off is on its way, or its answer was lost and it is being asked again. Esc
     leaves it to go on in the background (the core keeps it, and every screen says so)."""
 
-    HINTS = "Esc Gå videre (kiosken spør registeret videre i bakgrunnen)"
+    HINTS = "Esc Gå videre (kiosken spør manntallet videre i bakgrunnen)"
     KEYS = {"escape": "cancel"}
 
     def compose_body(self) -> ComposeResult:
@@ -469,9 +469,11 @@ class SearchScreen(KioskScreen):
         fnr = self.query_one("#fnr", Input).value.replace(" ", "")
         navn = self.query_one("#navn", Input).value.strip()
         born_text = self.query_one("#born", Input).value.strip()
+        problem = birth_date_problem(born_text) if born_text else ""
         query = SearchQuery(fodselsnummer=fnr or None, navn=navn or None,
-                            fodselsdato=parse_birth_date(born_text) if born_text else None)  # fmt: skip
-        self.kiosk.send(co.SubmitSearch, query)  # both kinds filled in: the core asks for one
+                            fodselsdato=parse_birth_date(born_text) if born_text and not problem else None)  # fmt: skip
+        # both kinds filled in: the core asks for one; a date that cannot be a birth date says why
+        self.kiosk.send(co.SubmitSearch, query, born_problem=problem)
 
     @on(OptionList.OptionSelected)
     def pick(self, event: OptionList.OptionSelected) -> None:
@@ -494,11 +496,11 @@ class MisregistrationScreen(KioskScreen):
         last = s.last_checkoff
         when = f" ({texts.clock_time(last.checked_off_at)})" if last and last.checked_off_at else ""
         text = (f"Meldes: den siste avkrysningen ved dette bordet{when}. Den ble gjort på feil person.\n\n"
-                "Trykk Enter for å melde det til registeret. Velgeren foran deg: ikke stemple; henvis velgeren "
+                "Trykk Enter for å melde det til manntallet. Velgeren foran deg: ikke stemple; henvis velgeren "
                 "til stemmestyrets leder, som tar imot en særskilt stemmegivning. Varsle lederen om "
                 "feilregistreringen.")  # fmt: skip
         if s.phase is Phase.REPORTING_MISREGISTRATION:
-            text = "Melder feilregistreringen til registeret …"
+            text = "Melder feilregistreringen til manntallet …"
         self.query_one("#misreg-text", Static).update(plain(text))
 
     def confirm(self) -> None:
@@ -598,7 +600,7 @@ class ValgkortScreen(KioskScreen):
         voter = s.status.voter if s.status else None
         if voter is None:
             return
-        lines = [voter.navn, f"Født {birth_date_text(voter.fodselsdato)}", voter.adresse or "(adresse ikke oppgitt)"]
+        lines = [voter.navn, f"Født {birth_date_text(voter.fodselsdato)}", voter.adresse or "(adressen hentes fra manntallet ved utskrift)"]
         self.query_one("#valgkort-voter", Static).update(plain("\n".join(lines)))
 
     @on(OptionList.OptionSelected, "#valgkort-reasons")

@@ -93,7 +93,8 @@ def make_rig(
     net = SimulatedConnectivity(named=False, now=clock.now) if network else None
     sim_printer = queue = None
     if printer or print_dir is not None:
-        from valgkiosk.drivers.printer import PrintQueue, SimulatedPrinter
+        from valgkiosk.drivers.printer import SimulatedPrinter
+        from valgkiosk.printqueue import PrintQueue
 
         sim_printer = SimulatedPrinter(columns=48)
         queue = PrintQueue(sim_printer, print_dir or tempfile.mkdtemp(prefix="valgkiosk-print-"))
@@ -101,7 +102,7 @@ def make_rig(
     # probes use (the rig's ``register`` stays the inner one, whose controls the tests drive)
     reached = ThroughSimulatedNetwork(register, net) if net is not None and connectivity is None else register
     app = KioskApp(
-        register=reached,  # type: ignore[arg-type]
+        register=reached,
         scanner=scanner,
         settings=co.Settings(election_year=2025, reported_by=f"Avkrysser bord {bord}", timings=timings),
         station_label="Prøveskolen",

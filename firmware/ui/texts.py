@@ -107,7 +107,7 @@ def outcome_view(s: State) -> View:
         return View(WARN, "VALGKORT FRA ET ANNET VALG",
                     "Valgkortet gjelder ikke dette valget. Søk opp velgeren uten valgkort (F2).")  # fmt: skip
     if o is Outcome.LOOKUP_FAILED:
-        return View(WARN, "REGISTERET SVARER IKKE",
+        return View(WARN, "MANNTALLET SVARER IKKE",
                     "Ingen er krysset av. Skann på nytt om litt. Varsle stemmestyrets leder hvis det fortsetter: "
                     "lederen avgjør om beredskapsrutinen skal tas i bruk.",
                     (s.problem,) if s.problem else ())  # fmt: skip
@@ -130,13 +130,13 @@ def outcome_view(s: State) -> View:
 def uncertain_view(s: State) -> View:
     """The check-off screen while the answer is awaited or was lost."""
     if s.attempts == 0:
-        return View(WARN, "KRYSSER AV …", "Vent på svar fra registeret. Ikke stemple ennå.")
-    reason = s.failure.message if s.failure else "Registeret har ikke svart."
-    asking = "Spør registeret igjen nå" if s.phase is Phase.CHECKING_OFF else "Spør registeret igjen om litt"
+        return View(WARN, "KRYSSER AV …", "Vent på svar fra manntallet. Ikke stemple ennå.")
+    reason = s.failure.message if s.failure else "Manntallet har ikke svart."
+    asking = "Spør manntallet igjen nå" if s.phase is Phase.CHECKING_OFF else "Spør manntallet igjen om litt"
     return View(WARN, "AVKRYSNINGEN ER IKKE BEKREFTET",
                 "Ikke stemple ennå. Velgeren venter ved bordet. Varsle stemmestyrets leder hvis det varer.",
                 (reason, f"{asking} (forsøk {s.attempts + 1}). Det blir aldri krysset av to ganger.",
-                 "Esc går videre: kiosken spør da registeret i bakgrunnen og sier fra når svaret kommer."))  # fmt: skip
+                 "Esc går videre: kiosken spør da manntallet i bakgrunnen og sier fra når svaret kommer."))  # fmt: skip
 
 
 def voter_line(v: Voter) -> str:
@@ -157,5 +157,5 @@ def scanner_banner(search_offered: bool) -> str:
 def unresolved_line(count: int) -> str:
     """The line every screen shows while check-offs the clerk left are still unanswered."""
     what = "1 avkrysning" if count == 1 else f"{count} avkrysninger"
-    return (f"! IKKE BEKREFTET: {what} venter fortsatt på svar fra registeret. Ikke stemple for "
+    return (f"! IKKE BEKREFTET: {what} venter fortsatt på svar fra manntallet. Ikke stemple for "
             "den velgeren; kiosken spør igjen av seg selv, og det blir aldri krysset av to ganger.")

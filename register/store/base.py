@@ -292,7 +292,8 @@ class SqlStore(abc.ABC):
         Columns: 0 id, 1-11 the voter, 12 station name, 13 own_station_required,
         14-26 the check-off as in ``_CHECKOFF_SELECT`` (all NULL when there is none).
         """
-        return self._q(cur, self._VOTER_ROW_SQL.format(where=where), (value,)).fetchone()
+        row: tuple[Any, ...] | None = self._q(cur, self._VOTER_ROW_SQL.format(where=where), (value,)).fetchone()
+        return row
 
     def _status_from_row(self, row: Sequence[Any] | None, kiosk: Kiosk) -> VoterStatus:
         """What the clerk meets, from a ``_voter_row`` row."""
@@ -366,7 +367,7 @@ class SqlStore(abc.ABC):
         with self.write() as cur:
             cur = self._q(cur, "UPDATE credentials SET revoked_at = ? WHERE kiosk_id = ? AND revoked_at IS NULL",
                           (self._ts(at), kiosk_id))
-            return cur.rowcount > 0
+            return bool(cur.rowcount > 0)
 
     def credentials(self) -> list[tuple[Kiosk, datetime, datetime | None]]:
         """Every credential: the kiosk, when it was issued, and when revoked."""

@@ -263,4 +263,4 @@ class PostgresStore(SqlStore):
                 copy.write_row(row)
 
     def _table_exists(self, cur: Any, name: str) -> bool:
-        return cur.execute("SELECT to_regclass(%s) IS NOT NULL", (name,)).fetchone()[0]
+        return bool(cur.execute("SELECT to_regclass(%s) IS NOT NULL", (name,)).fetchone()[0])

@@ -31,7 +31,7 @@ KARI = Voter(GOOD, "Kari Prøvesen", date(1980, 4, 1), "0301", "0101", "Prøvesk
 WHEN = datetime(2025, 9, 8, 9, 14, 3, tzinfo=timezone.utc)
 READY = VoterStatus(Verdict.READY, KARI)
 DONE = VoterStatus(Verdict.CHECKED_OFF, KARI, CheckoffRecord(WHEN, "0101", "Prøveskolen", 3))
-UNREACHABLE = co.Failure("unreachable", "Får ikke kontakt med registeret.")
+UNREACHABLE = co.Failure("unreachable", "Får ikke kontakt med manntallet.")
 REFUSED = co.Failure("refused", "Avvist.", definite=True, code="request_id_conflict")
 
 

@@ -88,3 +88,19 @@ def test_an_unknown_kind_or_key_is_kept_as_read() -> None:
 def test_entries_are_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         ent.KioskStarted(1).bord = 2  # type: ignore[misc]
+
+
+def test_the_three_sms_attempts_share_one_frozen_base_and_keep_their_form() -> None:
+    """SmsSent, SmsFailed and SmsGivenUp record the same four facts of an attempt, declared
+    once (ent.SmsAttempt); the loggbok's form of each is what it was."""
+    for cls in (ent.SmsSent, ent.SmsFailed, ent.SmsGivenUp):
+        assert issubclass(cls, ent.SmsAttempt) and cls.__dataclass_params__.frozen  # type: ignore[attr-defined]
+        assert [f.name for f in dataclasses.fields(cls)][:4] == ["reason", "to", "attempt", "detail"]
+    assert "SmsAttempt" not in {c.__name__ for c in ent.REGISTRY.values()}  # not a kind of its own
+    sent = ent.SmsSent("unreachable", "+4790000000", 2, "OK", "Bord 1: manntallet kan ikke nås")
+    assert ent.record(sent) == ("sms_sent", {"reason": "unreachable", "to": "+4790000000", "attempt": 2,
+                                                 "detail": "OK", "text": "Bord 1: manntallet kan ikke nås"})
+    failed = ent.SmsFailed("back", "+4790000000", 1, "ERROR", 30.0)
+    assert ent.record(failed) == ("sms_failed", {"reason": "back", "to": "+4790000000", "attempt": 1,
+                                                     "detail": "ERROR", "retry_in_s": 30.0})
+    assert ent.parse(*ent.record(failed)) == failed

@@ -174,7 +174,7 @@ class Kiosk(RuleBasedStateMachine):
             self.open.discard(rid)
             assert count is None or self.s.checkoff.count_today == count + 1
         else:
-            self.flow(co.CheckoffFailed(rid, co.Failure("timeout", "Registeret svarte ikke i tide."), self.now))
+            self.flow(co.CheckoffFailed(rid, co.Failure("timeout", "Manntallet svarte ikke i tide."), self.now))
 
     # -- time and the network -------------------------------------------------------------------
     @rule(seconds=st.sampled_from([0.5, 2.0, 16.0, 61.0]))

@@ -218,7 +218,7 @@ class TestPrinterReceipts:
         assert "Fra manntallet (svarte ikke):" in lines
         assert next(t for t in lines if t.startswith("Avkrysninger ved")).endswith(" ukjent")
         assert next(t for t in lines if t.startswith("  ikke overført")).endswith(" 2")
-        assert squeeze("Kl. 10.12: kiosken stoppet før registeret svarte.") in flat
+        assert squeeze("Kl. 10.12: kiosken stoppet før manntallet svarte.") in flat
         assert "LEGG TIL SIDE FOR VALGSTYRET" in lines
         assert squeeze("- Beredskapsstemme kl. 09.14, manntallsnr. 0000012345 82; krysset av kl. 08.03.") in flat
         assert "Loggbokens kjedehode: nr. 57" in lines and any(t.startswith("3f2a9c1b4d5e6f70") for t in lines)
@@ -290,8 +290,8 @@ def _selftest_summary(passed: bool) -> SelftestSummary:
         printed_at=datetime(2025, 9, 1, 7, 30), passed=passed,
         lines=(SelftestLine("Konfigurasjon", "OK", "Gyldig: kommune 0301, krets 0101, bord 3."),
                SelftestLine("Lampetest", "IKKE MONTERT", "Ingen lamper eller summer er satt opp."),
-               SelftestLine("Manntall og legitimasjon og et veldig langt navn på sjekken", "FEIL",
-                            "Legitimasjonen gjelder kommune 0301, krets 0101, bord 4, men kiosken er satt opp "
+               SelftestLine("Manntall og tilgangsnøkkel og et veldig langt navn på sjekken", "FEIL",
+                            "Tilgangsnøkkelen gjelder kommune 0301, krets 0101, bord 4, men kiosken er satt opp "
                             "for kommune 0301, krets 0101, bord 3.")),
     )  # fmt: skip
 

@@ -197,12 +197,12 @@ def test_a_register_for_another_table_fails(tmp_path: Path) -> None:
 def test_a_refused_credential_fails_with_the_registers_words(tmp_path: Path) -> None:
     class Refusing:
         async def kiosk_info(self) -> Any:
-            raise RegisterError("Manntallet godtar ikke kioskens legitimasjon.")
+            raise RegisterError("Manntallet godtar ikke kioskens tilgangsnøkkel.")
 
     b = bench(tmp_path)
     b.kit.register = Refusing()  # type: ignore[assignment]
     r = run(st.check_register, b)
-    assert r.failed and "legitimasjon" in r.detail
+    assert r.failed and "tilgangsnøkkel" in r.detail
 
 
 @pytest.mark.parametrize(

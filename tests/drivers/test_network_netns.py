@@ -22,7 +22,7 @@ import pytest
 from tests.register.factory import fill
 from valgkiosk.core import outage
 from valgkiosk.core.outage import Layer, Timings
-from valgkiosk.drivers.network.testbed import (
+from tests.netns_testbed import (
     KIOSK_IF,
     REGISTER_ADDR,
     REGISTER_IF,

@@ -15,7 +15,7 @@ import pytest
 
 from fake_modem import SMS_GOOD, FakeModem
 from test_station_netns import KioskProcess, register_db
-from valgkiosk.drivers.network.testbed import NamespacePair
+from tests.netns_testbed import NamespacePair
 from valgkiosk.journal import Journal
 from valgkiosk.register.store import open_store
 
@@ -34,10 +34,11 @@ class MessengerProcess(KioskProcess):
         import subprocess
         import sys
 
-        from valgkiosk.drivers.network.testbed import JsonLines
+        from tests.netns_testbed import SCRIPT as TESTBED
+        from tests.netns_testbed import JsonLines
 
         JsonLines.__init__(self, bed.in_kiosk(
-            sys.executable, "-m", "valgkiosk.drivers.network.testbed", bed.url, credential, str(loggbok),
+            sys.executable, str(TESTBED), bed.url, credential, str(loggbok),
             str(modem), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
 
 

@@ -16,7 +16,8 @@ import pytest
 
 from tests.register.factory import fill
 from valgkiosk.core import manntallsnummer as mnr
-from valgkiosk.drivers.network.testbed import JsonLines, NamespacePair
+from tests.netns_testbed import SCRIPT as TESTBED
+from tests.netns_testbed import JsonLines, NamespacePair
 from valgkiosk.journal import Journal
 from valgkiosk.register import credentials
 from valgkiosk.register.model import Kiosk, Role
@@ -31,10 +32,10 @@ pytestmark = [
 
 
 class KioskProcess(JsonLines):
-    """The station in the kiosk's namespace (valgkiosk.drivers.network.testbed), driven over stdin."""
+    """The station in the kiosk's namespace (tests/netns_testbed.py), driven over stdin."""
 
     def __init__(self, bed: NamespacePair, credential: str, loggbok: Path) -> None:
-        super().__init__(bed.in_kiosk(sys.executable, "-m", "valgkiosk.drivers.network.testbed", bed.url, credential,
+        super().__init__(bed.in_kiosk(sys.executable, str(TESTBED), bed.url, credential,
                                       str(loggbok), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                       stderr=subprocess.PIPE))  # fmt: skip
 

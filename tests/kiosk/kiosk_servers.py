@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -97,17 +97,19 @@ def _cli(*args: str) -> str:
 class RegisterServer:
     """``valgkiosk register serve`` on a free loopback port over a temp SQLite database."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, *, voters_csv: str | None = None,
+                 cli: Callable[..., str] | None = None) -> None:
+        cli = cli or _cli
         self.tmp = tmp
         self.db = f"sqlite:///{tmp}/register.db"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
-        _cli("init", "--db", self.db, "--election-date", f"{YEAR}-09-08")
-        (tmp / "voters.csv").write_text(_csv(), encoding="utf-8")
-        _cli("import", "--db", self.db, str(tmp / "voters.csv"))
+        cli("init", "--db", self.db, "--election-date", f"{YEAR}-09-08")
+        (tmp / "voters.csv").write_text(voters_csv or _csv(), encoding="utf-8")
+        cli("import", "--db", self.db, str(tmp / "voters.csv"))
         cred = tmp / "credential"
-        _cli("issue-credential", "--db", self.db, "--kiosk-id", "test-bord1", "--kommune", KOMMUNE, "--krets",
+        cli("issue-credential", "--db", self.db, "--kiosk-id", "test-bord1", "--kommune", KOMMUNE, "--krets",
              KRETS, "--bord", str(BORD), "--out", str(cred))
         self.credential = cred.read_text(encoding="utf-8").strip()
         self.credential_file = cred

@@ -108,6 +108,9 @@ def test_a_wrong_credential_is_refused(register: RegisterServer) -> None:
     with pytest.raises(RegisterRefused) as caught:
         call(register.url, "not-a-credential-at-all", lambda c: c.kiosk_info())
     assert caught.value.status == 401 and caught.value.code == "unauthorized"
+    # the kiosk's access key, in the clerk's words: "legitimasjon" is the voter's ID at this table
+    assert str(caught.value) == "Manntallet godtar ikke kioskens tilgangsnøkkel. Varsle IKT-ansvarlig."
+    assert "legitimasjon" not in str(caught.value).lower()
 
 
 def test_request_id_reused_for_another_voter_is_refused(register: RegisterServer) -> None:

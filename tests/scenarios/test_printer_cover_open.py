@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from valgkiosk.core.receipts import TestPage, test_page
-from valgkiosk.drivers.printer import EscposPrinter, PrinterSettings, PrintQueue
+from valgkiosk.drivers.printer import EscposPrinter, PrinterSettings
+from valgkiosk.printqueue import PrintQueue
 from valgkiosk.drivers.printer.emulator import EmulatedPrinter, TcpPrinter
 from valgkiosk.ports.printer import PrinterCoverOpen
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from valgkiosk.core.receipts import TestPage, test_page
-from valgkiosk.drivers.printer import EscposPrinter, JobState, PrinterSettings, PrintQueue
+from valgkiosk.drivers.printer import EscposPrinter, PrinterSettings
+from valgkiosk.printqueue import JobState, PrintQueue
 from valgkiosk.drivers.printer.emulator import EmulatedPrinter, PtyPrinter
 from valgkiosk.ports.printer import Paper, PrinterOutOfPaper
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from valgkiosk.core.manntallsnummer import parse
 from valgkiosk.core.receipts import ManualValgkort, StationInfo, ValgkortReason, manual_valgkort
-from valgkiosk.drivers.printer import PrintQueue, SimulatedPrinter
+from valgkiosk.drivers.printer import SimulatedPrinter
+from valgkiosk.printqueue import PrintQueue
 from valgkiosk.ports.printer import Cut, Paper, Receipt, Text
 
 STATION = StationInfo("Stortingsvalget 2025", "0301 Oslo", "0101 Sentrum", 3)

@@ -16,7 +16,8 @@ import pytest
 
 from valgkiosk.core.manntallsnummer import parse
 from valgkiosk.core.receipts import ManualValgkort, StationInfo, ValgkortReason, manual_valgkort
-from valgkiosk.drivers.printer import JobState, PrintQueue, SimulatedPrinter
+from valgkiosk.drivers.printer import SimulatedPrinter
+from valgkiosk.printqueue import JobState, PrintQueue
 from valgkiosk.ports.printer import Paper
 
 pytestmark = pytest.mark.timeout(15)
@@ -57,7 +58,8 @@ def test_failed_job_survives_a_restart_and_prints_once_on_request(tmp_path: Path
 
 CHILD = """
 import sys, time
-from valgkiosk.drivers.printer import PrintQueue, SimulatedPrinter
+from valgkiosk.drivers.printer import SimulatedPrinter
+from valgkiosk.printqueue import PrintQueue
 from valgkiosk.ports.printer import Receipt, Text, Cut
 
 class Stuck(SimulatedPrinter):

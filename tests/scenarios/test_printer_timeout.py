@@ -12,7 +12,8 @@ import pytest
 from escpos.printer import Dummy
 
 from valgkiosk.core.receipts import TestPage, test_page
-from valgkiosk.drivers.printer import EscposPrinter, PrinterSettings, PrintQueue
+from valgkiosk.drivers.printer import EscposPrinter, PrinterSettings
+from valgkiosk.printqueue import PrintQueue
 from valgkiosk.drivers.printer.emulator import EmulatedPrinter, TcpPrinter
 from valgkiosk.ports.printer import Paper, PrinterTimeout
 

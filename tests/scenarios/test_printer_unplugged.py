@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from valgkiosk.core.receipts import TestPage, test_page
-from valgkiosk.drivers.printer import EscposPrinter, PrinterSettings, PrintQueue
+from valgkiosk.drivers.printer import EscposPrinter, PrinterSettings
+from valgkiosk.printqueue import PrintQueue
 from valgkiosk.drivers.printer.emulator import EmulatedPrinter, PtyPrinter
 from valgkiosk.ports.printer import PrinterUnplugged
 

@@ -60,7 +60,7 @@ async def scan(rig: Rig, pilot: Pilot[Any], text: str) -> None:
 async def register_fails(rig: Rig, pilot: Pilot[Any]) -> None:
     """The register stops answering: every call times out, and the watchdog declares it."""
     assert rig.network is not None
-    rig.register.fail_next(RegisterTimeout("Registeret svarte ikke i tide."), times=1000)
+    rig.register.fail_next(RegisterTimeout("Manntallet svarte ikke i tide."), times=1000)
     rig.network.fail_layer(Layer.HEALTH)
     await probe(rig, pilot, FAIL_AFTER)
 
@@ -71,7 +71,7 @@ async def register_fails(rig: Rig, pilot: Pilot[Any]) -> None:
 def test_esc_leaves_an_unanswered_checkoff_and_it_goes_on_in_the_background() -> None:
     async def script(rig: Rig, pilot: Pilot[Any]) -> None:
         await scan(rig, pilot, rig.card("Klar til avkrysning"))
-        rig.register.fail_next(RegisterTimeout("Registeret svarte ikke i tide."), times=3)
+        rig.register.fail_next(RegisterTimeout("Manntallet svarte ikke i tide."), times=3)
         await pilot.press("enter")
         await settle(pilot)
         assert rig.app.kiosk_state.phase is Phase.UNCERTAIN
@@ -98,7 +98,7 @@ def test_f5_and_f6_work_during_an_outage_whatever_the_phase(phase: str) -> None:
     async def script(rig: Rig, pilot: Pilot[Any]) -> None:
         await scan(rig, pilot, rig.card("Klar til avkrysning"))
         if phase == "uncertain":
-            rig.register.fail_next(RegisterTimeout("Registeret svarte ikke i tide."), times=1000)
+            rig.register.fail_next(RegisterTimeout("Manntallet svarte ikke i tide."), times=1000)
             await pilot.press("enter")
             await settle(pilot)
         elif phase == "search":

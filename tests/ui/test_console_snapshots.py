@@ -25,7 +25,7 @@ CONSOLE = (80, 25)
 async def unresolved(rig: Rig, pilot: Pilot[Any]) -> None:
     rig.scanner.scan(rig.card("Klar til avkrysning"))
     await settle(pilot)
-    rig.register.fail_next(RegisterTimeout("Registeret svarte ikke i tide."), times=100)
+    rig.register.fail_next(RegisterTimeout("Manntallet svarte ikke i tide."), times=100)
     await pilot.press("enter")
     await settle(pilot)
     await pilot.press("escape")

@@ -197,6 +197,26 @@ def test_search_problems_are_explained() -> None:
     drive(script)
 
 
+@pytest.mark.parametrize(("typed", "said"), [
+    ("31.02.1980", "Datoen 31.02.1980 finnes ikke"),  # the right shape, but no such day
+    ("29.02.1981", "Datoen 29.02.1981 finnes ikke"),
+    ("01.01.2999", "Fødselsdatoen 01.01.2999 er fram i tid"),
+    ("1.1.80", "Fødselsdatoen må skrives som DD.MM.ÅÅÅÅ"),
+])
+def test_a_date_of_birth_that_cannot_be_is_called_so_in_the_search(typed: str, said: str) -> None:
+    async def script(rig: Rig, pilot: Pilot[Any]) -> None:
+        await pilot.press("f2")
+        await settle(pilot)
+        await pilot.press("tab", *"Kari Prøvesen", "tab", *typed, "enter")
+        await settle(pilot)
+        text = seen(rig)
+        assert said in text and "Skriv fødselsdatoen (DD.MM.ÅÅÅÅ)" not in text
+        assert isinstance(rig.app.screen, screens.SearchScreen)
+        assert not any(call[0] == "search" for call in rig.register.calls)  # nothing was asked
+
+    drive(script)
+
+
 def test_misregistration_of_the_last_checkoff() -> None:
     async def script(rig: Rig, pilot: Pilot[Any]) -> None:
         await pilot.press("f4")
@@ -232,23 +252,23 @@ def test_misregistration_failure_is_shown() -> None:
     drive(script)
 
 
-@pytest.mark.parametrize("error", [RegisterUnreachable("Får ikke kontakt med registeret."),
-                                   RegisterTimeout("Registeret svarte ikke i tide."),
-                                   RegisterServerError("Registeret har en feil (serverfeil 500).")])
+@pytest.mark.parametrize("error", [RegisterUnreachable("Får ikke kontakt med manntallet."),
+                                   RegisterTimeout("Manntallet svarte ikke i tide."),
+                                   RegisterServerError("Manntallet har en feil (serverfeil 500).")])
 def test_lookup_failure_tells_the_clerk_plainly(error: Exception) -> None:
     async def script(rig: Rig, pilot: Pilot[Any]) -> None:
         rig.register.fail_next(error)
         await scan(rig, pilot, rig.card("Klar til avkrysning"))
         text = seen(rig)
-        assert "REGISTERET SVARER IKKE" in text and str(error) in text and "Ingen er krysset av" in text
+        assert "MANNTALLET SVARER IKKE" in text and str(error) in text and "Ingen er krysset av" in text
 
     drive(script)
 
 
-@pytest.mark.parametrize("error", [RegisterUnreachable("Får ikke kontakt med registeret."),
-                                   RegisterTimeout("Registeret svarte ikke i tide."),
-                                   RegisterServerError("Registeret har en feil (serverfeil 500)."),
-                                   RegisterNonsense("Registeret ga et svar kiosken ikke forstår.")])
+@pytest.mark.parametrize("error", [RegisterUnreachable("Får ikke kontakt med manntallet."),
+                                   RegisterTimeout("Manntallet svarte ikke i tide."),
+                                   RegisterServerError("Manntallet har en feil (serverfeil 500)."),
+                                   RegisterNonsense("Manntallet ga et svar kiosken ikke forstår.")])
 def test_a_lost_checkoff_answer_is_resolved_with_the_same_request_id(error: Exception) -> None:
     async def script(rig: Rig, pilot: Pilot[Any]) -> None:
         number = rig.card("Klar til avkrysning")

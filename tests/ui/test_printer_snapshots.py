@@ -13,7 +13,7 @@ import pytest
 from textual.pilot import Pilot
 
 from valgkiosk.core.receipts import TestPage, test_page
-from valgkiosk.drivers.printer import JobState, PrintJob
+from valgkiosk.printqueue import JobState, PrintJob
 from valgkiosk.journal import Journal
 from valgkiosk.ports.printer import Paper
 from valgkiosk.ui.testing import PRINT_TIME, SIZE, Rig, make_rig, settle

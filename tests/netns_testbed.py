@@ -1,7 +1,8 @@
 """A network-fault testbed: the register and the kiosk in two network namespaces joined by
 a veth pair whose link can be cut and restored. Root only (``ip`` from iproute2).
 
-Used by the tests and by ``bench/outage_detection.py``. Addresses are private and exist
+Used by the tests and by ``bench/outage_detection.py``; run as a script (:data:`SCRIPT`), it is
+the kiosk's side of the station tests inside the kiosk's namespace. Addresses are private and exist
 only inside the namespaces made here: the register listens on 10.203.0.1 in one, the
 kiosk uses 10.203.0.2 in the other with a default route through 10.203.0.1 (the
 register's end plays the router). Nothing else is ever contacted; :meth:`close` deletes
@@ -20,6 +21,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+#: this file, run as a script inside the kiosk's namespace
+SCRIPT = Path(__file__).resolve()
 
 REGISTER_ADDR, KIOSK_ADDR, PREFIX = "10.203.0.1", "10.203.0.2", 30
 REGISTER_PORT = 8470
@@ -100,7 +104,7 @@ class NamespacePair:
 
     def in_kiosk(self, *command: str, **popen: object) -> subprocess.Popen[bytes]:
         """Run ``command`` inside the kiosk's namespace."""
-        return subprocess.Popen(["ip", "netns", "exec", self.kiosk_ns, *command], **popen)  # type: ignore[call-overload]
+        return subprocess.Popen(["ip", "netns", "exec", self.kiosk_ns, *command], **popen)  # type: ignore[call-overload,no-any-return]
 
     def cut(self) -> None:
         """The router's end of the cable goes dark (the kiosk sees NO-CARRIER)."""
