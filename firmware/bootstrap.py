@@ -177,7 +177,7 @@ def build_app(
     sim_printer = printer if is_sim and hasattr(printer, "device") else None
     controls = (SimControls(scanner, cards, gpio, network, printer=sim_printer)  # type: ignore[arg-type]
                 if is_sim and hasattr(scanner, "unplug") else None)
-    app = (app_class or KioskApp)(
+    app: Any = (app_class or KioskApp)(
         register=register,
         scanner=scanner,
         settings=settings,
@@ -199,7 +199,7 @@ def build_app(
         clock_report=None if is_sim else build_clock_report(config),
         ups=None if is_sim else build_ups(config, pin_factory=pin_factory),
     )
-    app.config_warnings = config.warnings()  # type: ignore[attr-defined]  # the caretaker screen reads it
+    app.config_warnings = config.warnings()  # the caretaker screen reads it
     attach_office(app, config, register=register, sim=is_sim)
     return app
 

@@ -202,8 +202,8 @@ def cmd_kiosk_key(args: argparse.Namespace) -> int:
         return 0
     public = _public_key(args.public_key)
     with _store(args) as store:
-        known = {k.kiosk_id for k, _issued, revoked in store.credentials() if revoked is None}
-        if args.kiosk_id not in known:
+        valid = {k.kiosk_id for k, _issued, revoked in store.credentials() if revoked is None}
+        if args.kiosk_id not in valid:
             raise CliError(f"Kiosken {args.kiosk_id} har ingen gyldig legitimasjon (issue-credential først).")
         store.save_kiosk_key(args.kiosk_id, public, datetime.now(timezone.utc))
     print(f"Loggboknøkkelen til {args.kiosk_id} er registrert: {public}.")

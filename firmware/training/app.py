@@ -305,7 +305,7 @@ class TrainingKioskApp(KioskApp):
         return self.report
 
     # -- the hooks: the core's events, the loggbok --------------------------------------------
-    def feed(self, event: kiosk.Event) -> bool:  # type: ignore[override]
+    def feed(self, event: kiosk.Event) -> bool:
         before = self.core
         after, effects = kiosk.step(before, event)  # pure: the same step the shell takes next
         for action in sc.actions_of(before, event, after, effects):
@@ -553,4 +553,5 @@ def build_training_app(catalogue: Catalogue, *, folder: Path | None = None, firs
 
     app.setup_training(Session(catalogue, folder, nickname, course_url, session_id or uuid.uuid4().hex), guard,
                        embedded, first)
+    assert isinstance(app, TrainingKioskApp)
     return app

@@ -200,13 +200,13 @@ class TrainingGuard:
         return await (await self._checked()).counts()
 
     async def station_counts(self) -> Any:
-        return await (await self._checked()).station_counts()  # type: ignore[attr-defined]
+        return await (await self._checked()).station_counts()
 
     async def upload_emergency_votes(self, votes: Sequence[Any], *, head: Any = None) -> Any:
         return await (await self._checked()).upload_emergency_votes(votes, head=head)
 
     async def report_status(self, report: Mapping[str, object]) -> Any:
-        return await (await self._checked()).report_status(report)  # type: ignore[attr-defined]
+        return await (await self._checked()).report_status(report)
 
     async def aclose(self) -> None:
         await self.inner.aclose()

@@ -163,7 +163,8 @@ def satisfied(expect: Expect, steps: Sequence[Step]) -> bool:
 def score(expects: Sequence[Expect], avoids: Sequence[Avoid], steps: Sequence[Step], seconds: float, *,
           finished: bool = True) -> Score:
     """The drill's score and feedback."""
-    good, missed = [], []
+    good: list[str] = []
+    missed: list[str] = []
     for expect in expects:
         (good if satisfied(expect, steps) else missed).append(expect.good if satisfied(expect, steps)
                                                               else expect.missed)

@@ -210,7 +210,7 @@ class DevDock(Static):
         assert app.sim is not None
         panel = getattr(app, "dock_text", None)
         if panel is not None:
-            return panel()
+            return str(panel())
         lines = ["UTVIKLERPANEL (kun simulering)  ·  F12 lukker  ·  F10 avslutter"]
         for key, card in zip(app.sim.card_keys, app.sim.cards):
             lines.append(f"  {key}  {card.label:<30} {card.number}")
