@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 from typing import Any, TextIO
 
@@ -43,12 +44,49 @@ class ConsoleDriver(LinuxDriver):
         return columns or 80, lines or 25
 
 
+#: Symbols the UI draws that the console font (Lat15-Terminus32x16, /etc/vconsole.conf: 256
+#: glyphs, so the console keeps its 16 colours) has no glyph for, and the glyph of the same
+#: width from that font the clerk sees instead: without this the Linux console draws its
+#: box for a missing glyph, and "✔ KRYSSET AV" reads "■ KRYSSET AV".
+CONSOLE_GLYPHS = str.maketrans({"✔": "☑", "✖": "✘", "⚠": "▲"})
+
+
+#: One SGR (colour and style) escape sequence.
+_SGR = re.compile(r"\x1b\[([0-9;]*)m")
+
+
+def _black_stays_black(match: re.Match[str]) -> str:
+    """The Linux console draws bold as bright, so bold black text is dark grey: on the
+    green "KRYSSET AV" band and the grey key bar it can hardly be read. Black text is
+    drawn without bold there (every other colour keeps it)."""
+    params = match.group(1).split(";")
+    if "1" in params and "30" in params:
+        params = [p for p in params if p != "1"]
+        return "\x1b[" + ";".join(params) + "m"
+    return match.group(0)
+
+
+class _ConsoleText:
+    """A text stream on the console that draws what the console can show: the symbols
+    its font lacks swapped (CONSOLE_GLYPHS), black text never bold."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(_SGR.sub(_black_stays_black, text.translate(CONSOLE_GLYPHS)))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def _terminal_writer(fd: int) -> TextIO:
     """A text stream on the terminal behind ``fd`` (its own descriptor, opened for writing)."""
     try:
-        return open(os.ttyname(fd), "w", encoding="utf-8", errors="replace")  # noqa: SIM115 (the driver's for life)
+        stream = open(os.ttyname(fd), "w", encoding="utf-8", errors="replace")  # noqa: SIM115 (the driver's for life)
     except OSError:
-        return open(os.dup(fd), "w", encoding="utf-8", errors="replace")  # noqa: SIM115
+        stream = open(os.dup(fd), "w", encoding="utf-8", errors="replace")  # noqa: SIM115
+    return _ConsoleText(stream)  # type: ignore[return-value]  # a TextIO in all the driver uses
 
 
 def stderr_is_journal() -> bool:
