@@ -257,55 +257,6 @@ class Walk:
         return self.step == len(STEPS_NB)
 
 
-def describe(kind: str, data: Mapping[str, Any]) -> str:
-    """A loggbok entry's details in words for the chair (never names)."""
-    return describe_entry(ent.parse(kind, data))
-
-
-def describe_entry(entry: ent.LoggbokEntry) -> str:
-    """A typed loggbok entry's details in words for the chair (never names)."""
-    match entry:
-        case ent.OutageStarted():
-            words = {True: "på", False: "AV", None: "ukjent"}
-            parts = [DIAGNOSIS_NB[_layer(entry.layer)]]
-            if entry.detail:
-                parts.append(str(entry.detail))
-            sensed = [f"{POWER_NB.get(k, k)}: {words.get(v, 'ukjent')}" for k, v in (entry.power or {}).items()]
-            if sensed:
-                parts.append("Strøm: " + ", ".join(sensed))
-            return " ".join(p if p.endswith(".") else p + "." for p in parts)
-        case ent.OutageEnded():
-            return f"Varte {duration_nb(float(entry.duration_s or 0))}."
-        case ent.EmergencyVoteRecorded():
-            number = entry.manntallsnummer
-            return "Manuelt valgkort." if number is None else f"Manntallsnummer {number}."
-        case ent.EmergencyVotesUploaded():
-            return f"{len(entry.vote_ids or ())} stemmer sendt, {entry.accepted or 0} nye i manntallet."
-        case ent.EmergencyEnded():
-            return f"{entry.votes or 0} beredskapsstemmer ved bordet."
-        case ent.PowerChanged():
-            source = POWER_NB.get(str(entry.source), str(entry.source))
-            if entry.previous is None:
-                return f"{source}: {'på' if entry.present else 'AV'} ved oppstart."
-            return f"{source}: {'tilbake' if entry.present else 'borte'}."
-        case ent.CheckoffUnresolved():
-            return "Kiosken spør manntallet igjen i bakgrunnen med samme forespørsel."
-        case ent.CheckoffResolved():
-            return "Velgeren ble krysset av." if entry.outcome == "checked_off" else "Velgeren ble IKKE krysset av."
-        case (ent.KioskStarted() | ent.KioskStopped() | ent.Recovered() | ent.AlarmAcknowledged() | ent.PinRefused()
-              | ent.EmergencyStarted() | ent.ManualValgkortPrinted() | ent.MisregistrationReported()
-              | ent.ScannerFault() | ent.PrinterFault() | ent.SelftestRun() | ent.ScannerConnected()
-              | ent.VoterInterrupted() | ent.PowerShutdown() | ent.SmsSent() | ent.SmsFailed()
-              | ent.SmsGivenUp() | ent.SmsDropped() | ent.UnknownEntry()):  # fmt: skip
-            return ""
-        case _:
-            assert_never(entry)
-
-
-#: Power sources as the loggbok names them, in the caretaker's words.
-POWER_NB: dict[str, str] = {"mains": "strømnett", "router": "ruter", "simula": "SIMULA-boks"}
-
-
 def duration_nb(seconds: float) -> str:
     """``45 s``, ``3 min 20 s``, ``1 t 5 min``."""
     s = int(round(seconds))

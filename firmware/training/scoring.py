@@ -18,6 +18,7 @@ from typing import Any
 from valgkiosk.core import checkoff as co
 from valgkiosk.core import emergency as em
 from valgkiosk.core import kiosk
+from valgkiosk.core.emergency import duration_nb as duration_nb  # the one wording of a duration
 
 #: The trainee's actions at the table that the kiosk cannot see (the drill panel's keys).
 PANEL_ACTIONS: dict[str, str] = {
@@ -128,13 +129,6 @@ class Score:
         if not self.finished:
             out.append("! Øvelsen ble avbrutt før den var ferdig.")
         return out
-
-
-def duration_nb(seconds: float) -> str:
-    """«1 min 5 s», «42 s»."""
-    whole = max(0, round(seconds))
-    minutes, rest = divmod(whole, 60)
-    return f"{minutes} min {rest} s" if minutes else f"{rest} s"
 
 
 def _first(steps: Sequence[Step], action: str, nth: int = 1) -> int | None:

@@ -65,7 +65,6 @@ def test_every_kind_round_trips_and_has_words(cls: type) -> None:
     assert ent.of(back) == entry
     # every reader handles every kind (an unhandled one fails assert_never)
     em.apply_entry(em.StationState(), entry, T0)
-    assert isinstance(em.describe_entry(entry), str)
 
 
 def test_fields_with_values_round_trip() -> None:
