@@ -35,10 +35,10 @@ KRETS, KRETS_NAVN = "0001", "Øvingsskolen"
 OTHER_KRETS, OTHER_KRETS_NAVN = "0002", "Øvingshallen"
 BORD = 1
 
-REAL_REGISTER_REFUSED = ("Kiosken er i øvingsmodus, men registeret har et ekte valg: øvingskiosken brukes "
-                         "aldri mot et ekte register. Ingen velgere er slått opp eller krysset av.")
-REAL_CREDENTIAL_REFUSED = ("Kiosken er i øvingsmodus, men legitimasjonen er en ekte kiosks: øvingsmodus "
-                           "trenger øvingslegitimasjon fra et øvingsregister.")
+REAL_REGISTER_REFUSED = ("Kiosken er i øvingsmodus, men manntallet hører til et ekte valg: øvingskiosken brukes "
+                         "aldri mot et ekte manntall. Ingen velgere er slått opp eller krysset av.")
+REAL_CREDENTIAL_REFUSED = ("Kiosken er i øvingsmodus, men tilgangsnøkkelen er en ekte kiosks: øvingsmodus "
+                           "trenger en øvingsnøkkel fra et øvingsmanntall.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +224,7 @@ async def check_register(register: Register) -> str:
     try:
         info = await register.kiosk_info()
     except RegisterRefused as exc:
-        return f"Registeret avviste øvingskiosken: {exc}"
+        return f"Manntallet avviste øvingskiosken: {exc}"
     except RegisterError as exc:
-        return f"Øvingsregisteret svarer ikke: {exc}"
+        return f"Øvingsmanntallet svarer ikke: {exc}"
     return "" if info.training else REAL_REGISTER_REFUSED
