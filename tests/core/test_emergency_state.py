@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from valgkiosk.core import emergency as em
+from valgkiosk.core import sentences
 from valgkiosk.core.loggbok import next_entry
 from valgkiosk.core.outage import Layer, Mode
 from valgkiosk.ports.indicators import AlarmMode
@@ -95,10 +96,11 @@ def test_the_walk_skips_the_manual_valgkort_for_a_scanned_card() -> None:
     assert w.step == 6 and w.last_step
 
 
-def test_describe_names_no_person_and_says_the_power() -> None:
-    text = em.describe("outage_start", OUTAGE[1])
-    assert "ruter: AV" in text and "Ruteren svarer ikke" in text
-    assert em.describe("outage_end", {"duration_s": 200}) == "Varte 3 min 20 s."
+def test_the_loggbok_sentence_names_no_person_and_says_the_power() -> None:
+    """The chair reads an outage's entries in words (core/sentences, the one describer)."""
+    text = sentences.phrase(*OUTAGE)
+    assert "ruteren svarer ikke" in text and "ruteren er uten strøm" in text
+    assert sentences.phrase("outage_end", {"duration_s": 200}).endswith("etter 3 min 20 s")
 
 
 @given(st.lists(st.sampled_from(["outage_start", "outage_end", "alarm_acknowledged", "emergency_start",
