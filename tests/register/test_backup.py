@@ -118,7 +118,9 @@ def test_pgbackrest_backup_and_point_in_time_restore_keep_a_checked_off_voter(wo
             as_postgres("pgbackrest", f"--config={conf}", f"--stanza={STANZA}", "--type=full", "backup")
             # After the backup: Ola before the restore target, Åse after it.
             assert store.check_off(TABLE_1, str(uuid.uuid4()), OLA.manntallsnummer, moment).checkoff
-            time.sleep(0.5)
+            # pgBackRest keeps the backup's stop time in whole seconds: a target in the same
+            # second as the backup's end finds "no backup set with stop time less than" it
+            time.sleep(1.5)
             (target,), = sql(url, "SELECT clock_timestamp()")
             time.sleep(0.5)
             assert store.check_off(TABLE_1, str(uuid.uuid4()), AASE.manntallsnummer, moment).checkoff
