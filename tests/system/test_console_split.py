@@ -61,16 +61,14 @@ def test_ui_on_the_terminal_logs_in_the_journal(tmp_path: Path) -> None:
     assert b"kiosk starting" not in screen, "a log line was drawn on the clerk's screen"
 
 
-def test_the_console_draws_symbols_its_font_has() -> None:
-    """The console font (Lat15-Terminus32x16) has no ✔, ✖ or ⚠: on the kiosk's terminal
-    they become ☑, ✘ and ▲ (one column each, so nothing moves); every other character
-    passes unchanged."""
+def drawn_on_console(text: str) -> str:
+    """What the kiosk's console writer puts on a terminal (a pty) for ``text``."""
     from valgkiosk.console import _terminal_writer
 
     master, slave = os.openpty()
     try:
         writer = _terminal_writer(slave)
-        writer.write("✔  KRYSSET AV · ⚠ ALARM ✖ æøå █\n")
+        writer.write(text)
         writer.flush()
         time.sleep(0.1)
         drawn = os.read(master, 4096).decode("utf-8")
@@ -78,6 +76,14 @@ def test_the_console_draws_symbols_its_font_has() -> None:
     finally:
         os.close(master)
         os.close(slave)
+    return drawn
+
+
+def test_the_console_draws_symbols_its_font_has() -> None:
+    """The console font (Lat15-Terminus32x16) has no ✔, ✖ or ⚠: on the kiosk's terminal
+    they become ☑, ✘ and ▲ (one column each, so nothing moves); every other character
+    passes unchanged."""
+    drawn = drawn_on_console("✔  KRYSSET AV · ⚠ ALARM ✖ æøå █\n")
     assert "☑  KRYSSET AV · ▲ ALARM ✘ æøå █" in drawn, drawn
     assert not {"✔", "⚠", "✖"} & set(drawn)
 
@@ -85,18 +91,6 @@ def test_the_console_draws_symbols_its_font_has() -> None:
 def test_black_text_is_never_bold_on_the_console() -> None:
     """Bold is bright on the Linux console: bold black on the green verdict band would be
     dark grey. Black loses its bold there; white on red keeps it."""
-    from valgkiosk.console import _terminal_writer
-
-    master, slave = os.openpty()
-    try:
-        writer = _terminal_writer(slave)
-        writer.write("\x1b[1;30;42mKRYSSET AV\x1b[0m \x1b[1;97;41mALARM\x1b[0m\n")
-        writer.flush()
-        time.sleep(0.1)
-        drawn = os.read(master, 4096).decode("utf-8")
-        writer.close()
-    finally:
-        os.close(master)
-        os.close(slave)
+    drawn = drawn_on_console("\x1b[1;30;42mKRYSSET AV\x1b[0m \x1b[1;97;41mALARM\x1b[0m\n")
     assert "\x1b[30;42mKRYSSET AV" in drawn, repr(drawn)
     assert "\x1b[1;97;41mALARM" in drawn, repr(drawn)
