@@ -63,7 +63,7 @@ class DemoCard:
     number: str
 
 
-def _fnr(born: date, individual: int) -> str:
+def synthetic_fnr(born: date, individual: int) -> str:
     """A fødselsnummer with correct check digits (synthetic)."""
     for ind in range(individual, individual + 100):
         body = f"{born.day:02d}{born.month:02d}{born.year % 100:02d}{ind:03d}"
@@ -282,7 +282,7 @@ def demo_register(*, kommune: str = "0301", krets: str = "0101", krets_navn: str
     def voter(serial: int, navn: str, born: date, *, k: str = kommune, kr: str = krets, kn: str = krets_navn,
               sami: bool = False) -> Voter:  # fmt: skip
         v = Voter(number(serial), navn, born, k, kr, kn, sami, f"Øvingsveien {serial % 100}, 0150 Oslo")
-        reg.add(v, _fnr(born, 400 + serial % 100))
+        reg.add(v, synthetic_fnr(born, 400 + serial % 100))
         return v
 
     kari = voter(1001, "Kari Prøvesen", date(1980, 4, 1))

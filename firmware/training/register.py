@@ -24,6 +24,7 @@ from typing import Any
 
 from valgkiosk.core import manntallsnummer as mnr
 from valgkiosk.ports.register import KioskInfo, Register, RegisterRefused
+from valgkiosk.register_memory import synthetic_fnr
 
 from . import TRAINING_CREDENTIAL_PREFIX
 
@@ -71,20 +72,6 @@ _PEOPLE: dict[str, tuple[str, str, date, int, str, bool]] = {
 }
 #: Not in the register: a number with a valid check digit that nobody has.
 NOT_IN_REGISTER_SERIAL = 9_999_001
-
-
-def _fnr(born: date, start: int) -> str:
-    from stdnum.no import fodselsnummer as check
-
-    for ind in range(start, start + 200):
-        body = f"{born.day:02d}{born.month:02d}{born.year % 100:02d}{ind:03d}"
-        k1 = check.calc_check_digit1(body)
-        if len(k1) != 1:
-            continue
-        k2 = check.calc_check_digit2(body + k1)
-        if len(k2) == 1 and check.is_valid(body + k1 + k2):
-            return body + k1 + k2
-    raise ValueError(born)
 
 
 def voters() -> dict[str, TrainingVoter]:
@@ -135,7 +122,7 @@ def make_training_register(folder: Path, *, now: datetime | None = None) -> Embe
     store.set_election(Election("stortingsvalg", TRAINING_YEAR, TRAINING_DATE, training=True))
     rows = []
     for n, (role, (given, surname, born, serial, krets, sami)) in enumerate(_PEOPLE.items()):
-        rows.append(Voter(mnr.make(serial, TRAINING_YEAR).digits, _fnr(born, 100 + n * 7), given, surname, born,
+        rows.append(Voter(mnr.make(serial, TRAINING_YEAR).digits, synthetic_fnr(born, 100 + n * 7), given, surname, born,
                           f"Øvingsveien {serial % 100}", "9999", "Øvingsby", KOMMUNE, krets, sami))
     store.import_voters(rows, kommuner=[Kommune(KOMMUNE, KOMMUNE_NAVN, own_station_required=True)],
                         kretser=[Krets(KOMMUNE, KRETS, KRETS_NAVN), Krets(KOMMUNE, OTHER_KRETS, OTHER_KRETS_NAVN)])

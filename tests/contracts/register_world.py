@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from stdnum.no import fodselsnummer as fnr_check
 
 from kiosk_servers import RegisterServer
 from valgkiosk.cli import main as valgkiosk_main
@@ -25,6 +24,7 @@ from valgkiosk.core import manntallsnummer as mnr
 from valgkiosk.ports.register import CheckoffRecord, Voter
 from valgkiosk.register_client import HttpRegister
 from valgkiosk.register_memory import MemoryRegister
+from valgkiosk.register_memory import synthetic_fnr
 
 YEAR = 2025
 KOMMUNE, KRETS, KRETS_NAVN, BORD = "0301", "0101", "Prøveskolen", 1
@@ -32,18 +32,6 @@ BERGEN, BERGEN_KRETS, BERGEN_NAVN = "4601", "0001", "Bergen sentrum"
 OTHER_KRETS, OTHER_NAVN = "0102", "Øvingshallen"
 STREET, POSTNUMMER, POSTSTED = "Øvingsveien 1", "0150", "OSLO"
 ADDRESS = f"{STREET}, {POSTNUMMER} {POSTSTED}"  # as a manual valgkort carries it
-
-
-def _fnr(born: date, start: int) -> str:
-    for ind in range(start, start + 100):
-        body = f"{born.day:02d}{born.month:02d}{born.year % 100:02d}{ind:03d}"
-        k1 = fnr_check.calc_check_digit1(body)
-        if len(k1) != 1:
-            continue
-        k2 = fnr_check.calc_check_digit2(body + k1)
-        if len(k2) == 1 and fnr_check.is_valid(body + k1 + k2):
-            return body + k1 + k2
-    raise ValueError(born)
 
 
 @dataclass(frozen=True)
@@ -65,7 +53,7 @@ class WorldVoter:
 
     @property
     def fnr(self) -> str:
-        return _fnr(self.born, 400 + self.serial % 100)
+        return synthetic_fnr(self.born, 400 + self.serial % 100)
 
     @property
     def navn(self) -> str:
