@@ -344,19 +344,21 @@ def build_journal(config: cfg.StationConfig, *, sim: bool, base: Path | None = N
 
 def build_connectivity(config: cfg.StationConfig, *, sim: bool, clock: Clock, base: Path | None = None) -> Any:
     """The watchdog's probes: layered network probes towards the register on a real kiosk;
-    the simulated network (driven from the dev dock) in sim mode and for the memory register."""
+    the simulated network (driven from the dev dock) for the memory register; in sim mode
+    against a real register, the simulated cable and router with the register probed for real."""
     url = config.register_.url
-    if sim or url.startswith("memory:"):
-        from valgkiosk.drivers.network import SimulatedConnectivity
-
-        return SimulatedConnectivity(named=False, now=clock.now)
-    from valgkiosk.drivers.network import NetworkProbes
+    from valgkiosk.drivers.network import NetworkProbes, SimulatedConnectivity
 
     net = config.network
+    verify = str(cfg.resolve(config.register_.ca_file, base or Path.cwd())) if config.register_.ca_file else True
+    if url.startswith("memory:"):
+        return SimulatedConnectivity(named=False, now=clock.now)
+    if sim:  # the cable and router are the dock's; a real register is probed for real (stopped = alarm)
+        register = NetworkProbes(url, interface=None, check_gateway=False, timings=net.timings(), verify=verify,
+                                 now=clock.now, other_urls=config.register_.urls)  # fmt: skip
+        return SimulatedConnectivity(named=False, now=clock.now, register=register)
     return NetworkProbes(url, interface=net.interface, gateway_port=net.gateway_port,
-                         check_gateway=net.check_gateway, timings=net.timings(),
-                         verify=str(cfg.resolve(config.register_.ca_file, base or Path.cwd()))
-                         if config.register_.ca_file else True, now=clock.now,
+                         check_gateway=net.check_gateway, timings=net.timings(), verify=verify, now=clock.now,
                          other_urls=config.register_.urls)  # fmt: skip
 
 

@@ -1,6 +1,12 @@
 """The simulated twin of the network probes, for sim mode, the dev dock and scenario
 tests: no sockets, every layer ok until told otherwise.
 
+In sim mode against a real register (the demo, `valgkiosk run --sim` with an http(s) URL),
+the register's own layers can be probed for real as well (``register=``): the simulated
+cable and router come first, and while they are "up" the DNS, TCP and health layers are
+what the real probes found. A register that is really stopped or hung then sounds the
+alarm in sim mode just as on a kiosk, instead of the simulation saying all is well.
+
 The controls may be called from any thread; the next round sees them.
 """
 
@@ -11,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from valgkiosk.core.outage import DIAGNOSIS_NB, Layer
-from valgkiosk.ports.connectivity import LayerResult, LayerStatus, ProbeResult
+from valgkiosk.ports.connectivity import Connectivity, LayerResult, LayerStatus, ProbeResult
 
 from .probes import layer_name
 
@@ -30,7 +36,10 @@ class SimulatedConnectivity:
     """A :class:`~valgkiosk.ports.connectivity.Connectivity` driven by controls.
 
     ``named`` says whether the register is reached by name (DNS probed) or by an IP
-    literal (DNS skipped). ``delay`` is how long a round takes (0: as fast as possible)."""
+    literal (DNS skipped). ``delay`` is how long a round takes (0: as fast as possible).
+    ``register``, if given, is a real probe of the register (its LINK and GATEWAY layers
+    are not used): the DNS, TCP and HEALTH layers come from it whenever the simulation
+    fails none of them."""
 
     def __init__(
         self,
@@ -39,8 +48,10 @@ class SimulatedConnectivity:
         delay: float = 0.0,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        register: Connectivity | None = None,
     ) -> None:
         self.named = named
+        self.register = register
         self.delay = delay
         self._now = now
         self._sleep = sleep
@@ -111,6 +122,8 @@ class SimulatedConnectivity:
         if self.delay:
             await self._sleep(self.delay)
         failing = self.failing()
+        if not failing and self.register is not None:
+            return await self._with_real_register()
         first = min(failing) if failing else None
         results = []
         for layer in Layer:
@@ -125,5 +138,15 @@ class SimulatedConnectivity:
         self.rounds += 1
         return ProbeResult(self._now(), tuple(results))
 
+    async def _with_real_register(self) -> ProbeResult:
+        """A round with the simulated cable and router up and the register's layers probed for real."""
+        assert self.register is not None
+        real = await self.register.probe_round()
+        results = [LayerResult(layer, LayerStatus.OK, "i orden (simulert)") for layer in (Layer.LINK, Layer.GATEWAY)]
+        results += [r for r in real.layers if r.layer not in (Layer.LINK, Layer.GATEWAY)]
+        self.rounds += 1
+        return ProbeResult(self._now(), tuple(sorted(results, key=lambda r: r.layer)))
+
     async def aclose(self) -> None:
-        return None
+        if self.register is not None:
+            await self.register.aclose()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import http.server
+import signal
 import socket
 import threading
 import time
@@ -393,3 +394,42 @@ def test_every_node_down_reports_the_first_nodes_failure(failing_server: str, ro
     result = probe(dead, routes, other_urls=[failing_server])
     assert result.first_failed is Layer.TCP and "avviser forbindelsen" in result.detail
     assert result.status(Layer.HEALTH) is SKIPPED
+
+
+# -- sim mode against a real register: the dock's cable and router, the register for real --
+
+
+def test_sim_network_probes_a_real_register_for_real(tmp_path: Path, routes: Path) -> None:
+    """In sim mode the demo's register is a real process: stopping it (SIGSTOP: connected, never
+    answering) must fail the health layer as on a kiosk, not be hidden by the simulation; the
+    dock's cable cut still comes first and the real register is then not asked."""
+    server = ProcessServer(make_db(tmp_path), tmp_path / "server.log")
+    server.start()
+    try:
+        real = NetworkProbes(server.url, interface=None, check_gateway=False, proc_net_route=routes,
+                             timings=Timings(health_timeout=0.5))
+        sim = SimulatedConnectivity(named=False, register=real)
+
+        async def rounds() -> list[ProbeResult]:
+            found = [await sim.probe_round()]
+            server.proc.send_signal(signal.SIGSTOP)
+            try:
+                found.append(await sim.probe_round())
+                sim.cut_link()
+                found.append(await sim.probe_round())
+                sim.restore_link()
+            finally:
+                server.proc.send_signal(signal.SIGCONT)
+            found.append(await sim.probe_round())
+            await sim.aclose()
+            return found
+
+        healthy, hung, cut, back = asyncio.run(rounds())
+    finally:
+        server.stop()
+    assert statuses(healthy) == {"LINK": "ok", "GATEWAY": "ok", "DNS": "skipped", "TCP": "ok", "HEALTH": "ok"}
+    assert "manntallet svarer" in healthy.result(Layer.HEALTH).detail  # the real probe's words, not "(simulert)"
+    assert hung.first_failed is Layer.HEALTH and "simulert" not in hung.detail
+    assert cut.first_failed is Layer.LINK and statuses(cut)["HEALTH"] == "skipped"
+    assert back.ok and back.first_failed is None
+    assert sim.rounds == 4
