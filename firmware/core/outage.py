@@ -28,7 +28,7 @@ DIAGNOSIS_NB: dict[Layer, str] = {
     Layer.GATEWAY: "Ruteren svarer ikke: sjekk strøm til ruteren og sikringene, deretter SIMULA-boksen.",
     Layer.DNS: "Navneoppslag feiler: ruteren har trolig mistet internett. Sjekk SIMULA-boksen, ring valgtelefonen (tast 3).",
     Layer.TCP: "Manntallet kan ikke nås over nettet: ring valgtelefonen (tast 3, IT).",
-    Layer.HEALTH: "Manntallet svarer, men melder feil: ring valgtelefonen (tast 3, IT).",
+    Layer.HEALTH: "Manntallet svarer ikke riktig (en feil, eller ikke noe svar): ring valgtelefonen (tast 3, IT).",
 }
 
 

@@ -278,7 +278,7 @@ def next_check(power: Mapping[PowerSource, bool | None], failed: Layer | None = 
             return NextCheck(Check.SIMULA_POWER, f"{why}, og SIMULA-boksen har ikke strøm.")
         return NextCheck(Check.CALL_ELECTION_PHONE, f"{why}, og strømmen er i orden.")
     if failed is Layer.HEALTH:
-        return NextCheck(Check.CALL_ELECTION_PHONE, "Manntallet svarer, men melder feil.")
+        return NextCheck(Check.CALL_ELECTION_PHONE, "Manntallet svarer ikke riktig (en feil, eller ikke noe svar).")
     if simula is False:
         return NextCheck(Check.SIMULA_POWER, "Nettet virker, men reserveløsningen (SIMULA-boksen) har ikke strøm.")
     return None

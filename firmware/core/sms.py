@@ -36,7 +36,7 @@ SHORT_DIAGNOSIS_NB: dict[Layer, str] = {
     Layer.GATEWAY: "ruteren svarer ikke (strøm til ruteren, sikringer, SIMULA-boksen)",
     Layer.DNS: "navneoppslag feiler: ruteren har trolig mistet internett",
     Layer.TCP: "manntallet kan ikke nås over nettet",
-    Layer.HEALTH: "manntallet svarer, men melder feil",
+    Layer.HEALTH: "manntallet svarer ikke riktig",
 }
 
 
