@@ -32,7 +32,7 @@ from pathlib import Path
 import httpx
 
 from valgkiosk import config as station_config
-from valgkiosk.bootstrap import build_app
+from valgkiosk import wiring
 from valgkiosk.core import checkoff as co
 from valgkiosk.register import credentials, synthetic
 from valgkiosk.register.model import Election, Kiosk, Role
@@ -105,13 +105,14 @@ file = "{folder}/kiosk.log"
 async def measure_latency(config_path: Path, numbers: list[str]) -> list[float]:
     """Seconds from each scan to the refreshed screen that shows the register's answer."""
     config = station_config.load(config_path)
-    app = build_app(config, sim=True, base=config_path.parent)
-    scanner = app.scanner
+    kiosk = wiring.build_kiosk(config, sim=True, base=config_path.parent, config_path=config_path)
+    app, scanner = kiosk.app, kiosk.scanner
     latencies: list[float] = []
     failed: list[str] = []  # a lookup that failed is no verdict: the run is void
     answered = asyncio.Event()
     started = 0.0
-    dispatch = app.dispatch
+    shell = app.shell  # the register's answers come back through the shell (valgkiosk.shell)
+    dispatch = shell.dispatch
 
     def instrumented(event: co.Event) -> bool:
         result = dispatch(event)
@@ -124,7 +125,7 @@ async def measure_latency(config_path: Path, numbers: list[str]) -> list[float]:
             app.call_after_refresh(mark)
         return result
 
-    app.dispatch = instrumented  # type: ignore[method-assign]
+    shell.dispatch = instrumented  # type: ignore[method-assign]
     async with app.run_test(size=(100, 32)) as pilot:
         await pilot.pause(0.5)
         for number in numbers:

@@ -15,8 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from valgkiosk import config as cfg
-from valgkiosk.core import checkoff as co
-from valgkiosk.core import peopletime
 from valgkiosk.ports.clock import Clock, SystemClock
 from valgkiosk.ports.indicators import Indicators
 from valgkiosk.ports.power import PowerSensors
@@ -29,16 +27,6 @@ log = logging.getLogger("valgkiosk.bootstrap")
 #: installed wheel runs ``valgkiosk run --sim`` from any folder (``config/sim-offline.toml``
 #: in the repository is a link to it).
 SIM_CONFIG = Path(str(resources.files("valgkiosk") / "sim-offline.toml"))
-
-
-@dataclass
-class Wiring:
-    """The adapters chosen for a configuration."""
-
-    register: Register
-    scanner: Scanner
-    sim: Any  # SimControls or None
-    demo_cards: list[Any]
 
 
 def build_register(config: cfg.StationConfig, *, base: Path | None = None) -> tuple[Register, list[Any]]:
@@ -144,64 +132,14 @@ def build_app(
     pin_factory: Any = None,
     app_class: Any = None,
 ) -> Any:
-    """The kiosk app wired from ``config`` (adapters may be handed in, e.g. by the bench;
-    ``pin_factory`` replaces lgpio for a real kiosk's GPIO, e.g. a MockFactory in tests;
-    ``app_class`` a KioskApp subclass, e.g. the training kiosk's)."""
-    from valgkiosk.ui.app import KioskApp, SimControls
+    """The kiosk app wired from ``config`` by the one wiring (valgkiosk.wiring.build_kiosk;
+    adapters may be handed in, e.g. by the training kiosk; ``pin_factory`` replaces lgpio
+    for a real kiosk's GPIO, e.g. a MockFactory in tests; ``app_class`` a KioskApp subclass)."""
+    from valgkiosk import wiring
 
-    peopletime.configure(config.election.time_zone)  # every time a person reads (screen, paper)
-    cards: list[Any] = []
-    if register is None:
-        register, cards = build_register(config, base=base)
-    if scanner is None:
-        scanner = build_scanner(config, sim=sim)
-    cards = cards or [c for c in config.sim.demo_cards]
-    st = config.station
-    settings = co.Settings(
-        election_year=config.election.year,
-        reported_by=f"Avkrysser bord {st.bord}",
-        timings=config.timings.timings(),
-    )
-    is_sim = sim or config.scanner.kind == "sim"
-    journal = build_journal(config, sim=is_sim, base=base)
-    clock = clock or SystemClock()
-    box = build_gpio(config, sim=is_sim, clock=clock, pin_factory=pin_factory)
-    gpio = box.simulated
-    network = build_connectivity(config, sim=sim, clock=clock, base=base)  # a simulated scanner alone simulates no network
-    if hasattr(network, "fail_layer"):
-        from valgkiosk.sim_register import ThroughSimulatedNetwork
-
-        # the dock's cuts reach the register calls too, not only the probes
-        register = ThroughSimulatedNetwork(register, network)
-    printer, print_queue = build_printing(config, sim=is_sim, config_path=config_path)
-    sim_printer = printer if is_sim and hasattr(printer, "device") else None
-    controls = (SimControls(scanner, cards, gpio, network, printer=sim_printer)  # type: ignore[arg-type]
-                if is_sim and hasattr(scanner, "unplug") else None)
-    app: Any = (app_class or KioskApp)(
-        register=register,
-        scanner=scanner,
-        settings=settings,
-        station_label=st.navn or f"Krets {st.krets}",
-        bord=st.bord,
-        clock=clock,
-        sim=controls,
-        journal=journal,
-        power=box.sensors,
-        print_queue=print_queue,
-        print_place=_print_place(config, printer),
-        print_preview=sim_printer is not None,  # sim mode shows each receipt on screen
-        connectivity=network,
-        outage_timings=config.network.timings(),
-        indicators=box.indicators,
-        chair_pin_hash=config.emergency.chair_pin_hash,
-        modem=build_modem(config),
-        modem_interval=config.modem.poll_seconds if config.modem else 5.0,
-        clock_report=None if is_sim else build_clock_report(config),
-        ups=None if is_sim else build_ups(config, pin_factory=pin_factory),
-    )
-    app.config_warnings = config.warnings()  # the caretaker screen reads it
-    attach_office(app, config, register=register, sim=is_sim)
-    return app
+    overrides = wiring.Overrides(clock=clock, register=register, scanner=scanner, pin_factory=pin_factory,
+                                 app_class=app_class)  # fmt: skip
+    return wiring.build_kiosk(config, sim=sim, base=base, config_path=config_path, overrides=overrides).app
 
 
 def attach_office(app: Any, config: cfg.StationConfig, *, register: Any, sim: bool) -> None:

@@ -1,20 +1,18 @@
-"""The kiosk's Textual app: the service shell around the pure check-off core.
+"""The kiosk's Textual app: renders what the service shell publishes.
 
-The app collects inputs (scanner callbacks, keys, ticks), stamps them with the injected
-clock, feeds them to :func:`valgkiosk.core.checkoff.step`, carries out the effects
-through the ports (register calls run as workers and come back as events) and shows the
-screen for the new phase. It is locked down: no command palette, no quit key; the
-terminal's own keys (ctrl+q, ctrl+c, …) are priority no-op bindings.
+The shell (:class:`valgkiosk.shell.KioskShell`) owns the ports, the workers and the pure
+kiosk core's state; it carries out the effects and publishes a view. The app shows the
+screen the core's routing table picks, and hands the clerk's requests (keys, forms) to the
+shell. It is locked down: no command palette, no quit key; the terminal's own keys
+(ctrl+q, ctrl+c, …) are priority no-op bindings.
 """
 
 from __future__ import annotations
 
-import asyncio
-import gc
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -28,23 +26,18 @@ from valgkiosk.core import entries as ent
 from valgkiosk.core import kiosk
 from valgkiosk.core import outage
 from valgkiosk.core.outage import Layer
-from valgkiosk.core import receipts
-from valgkiosk.core import sensing
-from valgkiosk.journal import MemoryJournal
-from valgkiosk.ports.clock import Clock, SystemClock
+from valgkiosk.ports.clock import Clock
 from valgkiosk.ports.connectivity import Connectivity
 from valgkiosk.ports.indicators import Indicators
 from valgkiosk.ports.printer import Receipt
-from valgkiosk.ports.power import PowerChange, PowerSensors, PowerSource
-from valgkiosk.ports.register import KioskInfo, Register, RegisterError, Voter
-from valgkiosk.ports.scanner import Scan, Scanner, ScannerStatus
-from valgkiosk.inprogress import VoterInProgress
-from valgkiosk.inprogress import stage as voter_stage
+from valgkiosk.ports.power import PowerSensors, PowerSource
+from valgkiosk.ports.register import Register
+from valgkiosk.ports.scanner import Scanner
 from valgkiosk.service import ServiceNotifier
-from valgkiosk.station import JOURNAL_FAILED, Station, StationRefused
+from valgkiosk.shell import NO_PIN, JournalLike, KioskShell, KioskView, ModemLike, ModemStatusLike  # noqa: F401
+from valgkiosk.shell import failure_of  # noqa: F401 - re-exported
 
 from . import emergency as ui_em
-from . import texts
 from .printing import Place, Printing
 from .emergency import ACK_KEY, EMERGENCY_KEY, LOG_KEY, EmergencyScreen, LogScreen, PinScreen
 from .screens import (
@@ -70,11 +63,7 @@ log = logging.getLogger("valgkiosk.kiosk")
 LOCKED_KEYS = ("ctrl+q", "ctrl+c", "ctrl+p", "ctrl+z", "ctrl+backslash", "ctrl+d", "ctrl+s", "ctrl+w")
 LOCKDOWN_BINDINGS: list[BindingType] = [Binding(key, "noop", show=False, priority=True) for key in LOCKED_KEYS]
 
-_LEVELS = {"info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
-
 CARETAKER_REFUSED = kiosk.CARETAKER_REFUSED
-NO_PIN = ("Ingen PIN-kode for stemmestyrets leder er satt opp: beredskapsrutinen kan ikke startes. "
-          "Varsle IKT-ansvarlig.")
 CHAIR_REFUSED = kiosk.CHAIR_REFUSED
 
 #: The screen for each of the core's routes (valgkiosk.core.kiosk.route).
@@ -91,31 +80,6 @@ SCREENS: dict[kiosk.Screen, type[KioskScreen]] = {
     kiosk.Screen.PIN: PinScreen,
     kiosk.Screen.LOG: LogScreen,
 }
-
-
-class JournalLike(Protocol):
-    """The loggbok (valgkiosk.journal.Journal): durable before ``append`` returns."""
-
-    def append(self, kind: str, data: dict[str, Any], *, at: Any = None) -> Any: ...
-    def entries(self) -> Any: ...
-    def verify(self) -> Any: ...
-
-
-class ModemStatusLike(Protocol):
-    """One modem reading (valgkiosk.drivers.modem.ModemStatus)."""
-
-    @property
-    def state(self) -> Any: ...
-    @property
-    def registered(self) -> bool: ...
-    @property
-    def detail(self) -> str: ...
-
-
-class ModemLike(Protocol):
-    """The mobile-fallback modem (valgkiosk.drivers.modem.Modem): never raises."""
-
-    async def read_status_async(self) -> Any: ...
 
 
 class SimScanner(Protocol):
@@ -152,15 +116,15 @@ class SimControls:
         return "abcdefghijklmnopqstvwyz"[: len(self.cards)]
 
 
-def failure_of(exc: BaseException) -> co.Failure:
-    """A port error (or anything unexpected) as the core's Failure."""
-    if isinstance(exc, RegisterError):
-        return co.Failure(exc.kind, str(exc), definite=not exc.uncertain, code=getattr(exc, "code", "") or "")
-    return co.Failure("error", "Uventet feil i kiosken under samtalen med manntallet.")
+def _shell_attr(name: str, doc: str = "") -> Any:
+    """An attribute of the app that lives in its shell (read and written there)."""
+    return property(lambda self: getattr(self.shell, name), lambda self, value: setattr(self.shell, name, value),
+                    doc=doc or f"The shell's ``{name}``.")  # fmt: skip
 
 
 class KioskApp(App[int]):
-    """The clerk's screen at one check-off table."""
+    """The clerk's screen at one check-off table: renders the shell's view and hands the
+    clerk's requests to it (valgkiosk.shell.KioskShell owns the ports and the core)."""
 
     CSS_PATH = "kiosk.tcss"
     ENABLE_COMMAND_PALETTE = False
@@ -197,298 +161,151 @@ class KioskApp(App[int]):
         ups: Any = None,
     ) -> None:
         super().__init__()
-        self.service = service or ServiceNotifier()
         self.theme = "ansi-dark"
-        self.register = register
-        self.scanner = scanner
-        self.clock = clock or SystemClock()
-        self.new_request_id = new_request_id
+        #: The service shell: ports, workers, the core's state (valgkiosk.shell).
+        self.shell = KioskShell(
+            register=register, scanner=scanner, settings=settings, station_label=station_label, bord=bord,
+            clock=clock, new_request_id=new_request_id, auto_tick=auto_tick, on_verdict=on_verdict,
+            journal=journal, service=service, power=power, connectivity=connectivity,
+            outage_timings=outage_timings, indicators=indicators, chair_pin_hash=chair_pin_hash, modem=modem,
+            modem_interval=modem_interval, clock_report=clock_report, ups=ups,
+            spawn=self._spawn, on_change=self._show_view)  # fmt: skip
+        # the hooks go through the app's methods, which a subclass (the training kiosk) may extend
+        self.shell.feed_hook = self.feed
+        self.shell.journal_hook = self._journal
+        self.shell.start_job = self._start
         self.sim = sim
-        self.auto_tick = auto_tick
-        self.on_verdict = on_verdict
-        self.journal: JournalLike = journal if journal is not None else MemoryJournal()
-        self.station_label = station_label
-        self.bord = bord
-        self.notice = ""
         self.dock_open = False
         self.sim_typed = ""
-        self.kiosk_info_error = ""
-        self.power = power
-        #: The stable power states as the sensors last reported them (None: unknown).
-        self.power_states: dict[PowerSource, bool | None] = {source: None for source in PowerSource}
-        #: What the network probes last said (nothing, until a watchdog feeds it).
-        self.network = NetworkLayers.unknown()
-        # -- the watchdog and the emergency routine (valgkiosk.station) --
-        self.indicators = indicators
-        self.station = Station(journal=self.journal, register=register, now=self.clock.now,  # type: ignore[arg-type]
-                               monotonic=self.clock.monotonic, connectivity=connectivity, timings=outage_timings,
-                               indicators=indicators, power_states=self._power_for_log,
-                               chair_pin_hash=chair_pin_hash, on_change=self._station_changed)  # fmt: skip
-        self.kiosk_info: KioskInfo | None = None
-        #: Everything that decides what the kiosk shows and does (valgkiosk.core.kiosk), stepped by ``feed``.
-        self.core = kiosk.initial_state(settings, self.station.state)
         # -- the receipt printer (issue 5): print_queue is a PrintQueue, or None without a printer
         self.printing = Printing(self, print_queue, place=print_place or Place("", "", ""), journal=self._journal,
                                  entries=self.journal.entries, now=print_now or self.clock.now,
                                  sim_printer=sim.printer if sim is not None else None,
                                  preview=print_preview)  # fmt: skip
-        #: The mobile-fallback modem, its latest reading (None: not read yet) and the poll interval.
-        self.modem = modem
-        self.modem_status: ModemStatusLike | None = None
-        self.modem_interval = modem_interval
-        #: The clock service's report (issue 17): a reader, and its latest answer.
-        self.clock_report = clock_report
-        self.clock_status: Any = None
-        #: The UPS (valgkiosk.power_watch.Ups), its latest reading, and why it shut down.
-        self.ups = ups
-        self.ups_reading: Any = None
-        self.power_shutdown: str | None = None
-        #: Jobs that run beside the kiosk for as long as it runs (the office link, issue 15),
-        #: and the banner's line about the election office ("" when there is none).
-        self.background: list[Callable[[], Any]] = []
-        self.office_note: Callable[[], str] = lambda: ""
+        self.shell.printing = self.printing
 
-        # -- issue 14: the voter in progress (for a restart) and this kiosk's check-offs today
-        self.voter_marker = VoterInProgress.beside(self.journal)
+    service = _shell_attr("service")
+    register = _shell_attr("register")
+    scanner = _shell_attr("scanner")
+    clock = _shell_attr("clock")
+    new_request_id = _shell_attr("new_request_id")
+    auto_tick = _shell_attr("auto_tick")
+    on_verdict = _shell_attr("on_verdict")
+    journal = _shell_attr("journal")
+    station_label = _shell_attr("station_label")
+    bord = _shell_attr("bord")
+    notice = _shell_attr("notice")
+    kiosk_info = _shell_attr("kiosk_info")
+    kiosk_info_error = _shell_attr("kiosk_info_error")
+    power = _shell_attr("power")
+    power_states = _shell_attr("power_states", "The stable power states as the sensors last reported them.")
+    network = _shell_attr("network", "What the network probes last said.")
+    indicators = _shell_attr("indicators")
+    station = _shell_attr("station", "The watchdog and the emergency routine (valgkiosk.station).")
+    core = _shell_attr("core", "The kiosk core's state (valgkiosk.core.kiosk).")
+    modem = _shell_attr("modem")
+    modem_status = _shell_attr("modem_status")
+    modem_interval = _shell_attr("modem_interval")
+    clock_report = _shell_attr("clock_report")
+    clock_status = _shell_attr("clock_status")
+    ups = _shell_attr("ups")
+    ups_reading = _shell_attr("ups_reading")
+    power_shutdown = _shell_attr("power_shutdown")
+    background = _shell_attr("background", "Jobs that run beside the kiosk (the office link, issue 15).")
+    office_note = _shell_attr("office_note", "The banner's line about the election office.")
+    voter_marker = _shell_attr("voter_marker")
+    config_warnings = _shell_attr("config_warnings", "What the configuration warns about (the caretaker reads it).")
+
+    def _spawn(self, job: Any, group: str) -> Any:
+        """The shell's workers run as the app's workers (Textual cancels them at exit)."""
+        return self.run_worker(job, group=group, exit_on_error=False)
 
     # -- life cycle ---------------------------------------------------------------------------
     def on_mount(self) -> None:
-        self.write_entry(ent.KioskStarted(self.bord))
-        interrupted = self.voter_marker.take()
-        if interrupted is not None:
-            self.write_entry(ent.VoterInterrupted(interrupted))
-        if self.station.chair_pin_hash is None and self.sim is None:
-            log.error("no chair PIN configured ([emergency] chair_pin_hash): the routine cannot be started")
-            self.notice = NO_PIN
+        self.shell.begin(warn_no_pin=self.sim is None)
         self.push_screen(self._screen_for(IdleScreen))
-        self.run_worker(self._run_scanner(), group="scanner", exit_on_error=False)
-        self.run_worker(self._start(), group="register", exit_on_error=False)
-        if self.power is not None:
-            self.power_states.update(self.power.states())
-            self.run_worker(self._run_power(), group="power", exit_on_error=False)
-        self._start_station_hardware()
-        if self.auto_tick:
-            self.set_interval(self.kiosk_state.settings.timings.tick, self.tick)
-            if self.station.connectivity is not None:
-                self.run_worker(self.station.run_watchdog(), group="watchdog", exit_on_error=False)
-        for job in self.background:
-            self.run_worker(job(), group="office", exit_on_error=False)
-        self.call_after_refresh(self._report_ready)
+        self.shell.start_workers()
+        self.call_after_refresh(self.shell.ready)
         self.call_after_refresh(self.printing.offer_kept)
 
-    def _report_ready(self) -> None:
-        """The first screen is drawn: tell systemd, and pet its watchdog from this loop from now on."""
-        # Everything made so far (modules, screens, widgets) lives as long as the kiosk:
-        # taking it out of the collector's sight keeps full collections from stalling a
-        # scan's verdict for tens of milliseconds (bench/kiosk_scan.py: p99 81 -> 33 ms).
-        gc.freeze()
-        self.service.ready(f"bord {self.bord}")
-        if self.service.watchdog_interval is not None:
-            self.set_interval(self.service.watchdog_interval, self.service.alive)
-
     async def on_unmount(self) -> None:
-        self.service.stopping()
-        self._stop_station_hardware()
-        self.write_entry(ent.KioskStopped(self.bord))
-        try:
-            await self.register.aclose()
-        except Exception:  # noqa: BLE001 - closing must not fail the shutdown
-            log.exception("closing the register client failed")
-
-    async def _run_scanner(self) -> None:
-        await self.scanner.run(self._on_scan, self._on_scanner_status)
-
-    async def _run_power(self) -> None:
-        assert self.power is not None
-        await self.power.run(self._on_power_change)
+        await self.shell.stop()
 
     async def _start(self) -> None:
         """Ask the register who we are (station name, election) and our count."""
-        try:
-            info = await self.register.kiosk_info()
-        except RegisterError as exc:
-            log.warning("kiosk info failed (%s): %s", exc.kind, exc)
-        else:
-            self.kiosk_info = info
-            if info.krets_navn:
-                self.station_label = info.krets_navn
-            self.printing.learn(info)
-            year = self.kiosk_state.settings.election_year
-            if info.election_year != year:
-                msg = (f"Manntallet gjelder {info.election_title}, men kiosken er satt opp for valget i {year}. "
-                       "Varsle IKT-ansvarlig.")  # fmt: skip
-                log.error(msg)
-                self.set_notice(msg)
-            self.render_state()
-        await self._counts()
+        await self.shell.learn_who_we_are()
 
     def action_noop(self) -> None:
         """The locked keys end here."""
 
     # -- inputs -------------------------------------------------------------------------------
-    def _on_scan(self, scan: Scan) -> None:
-        self.feed(kiosk.Flow(co.Scanned(scan.text, self.clock.monotonic())))
-
-    def _on_scanner_status(self, status: ScannerStatus) -> None:
-        self.dispatch(co.ScannerChanged(status.connected, status.detail))
-
-    def _on_power_change(self, change: PowerChange) -> None:
-        """A stable power change (called on this loop by the sensors): log it, show it."""
-        self.power_states[change.source] = change.present
-        self.write_entry(ent.PowerChanged(change.source.value, change.present, change.previous))
-        self._power_notice(change)
-        self.check_battery()
-        self._show_power_led()
-        self.render_state()
-
     def set_network_status(self, network: NetworkLayers) -> None:
         """What the latest network probe round says, layer by layer (for the caretaker's
         screen). Call on the app's loop; from another thread use ``call_from_thread``."""
-        self.network = network
-        self.render_state()
-
-    # -- the caretaker box's POWER LED and the modem ---------------------------------------
-    def _start_station_hardware(self) -> None:
-        """Show the POWER LED for what is known now, and start polling the modem."""
-        self._show_power_led()
-        if self.modem is not None:
-            self.run_worker(self._poll_modem(), group="modem", exit_on_error=False)
-        if self.clock_report is not None:
-            self.run_worker(self._poll_clock(), group="clock", exit_on_error=False)
-        if self.ups is not None:
-            self.run_worker(self._poll_ups(), group="ups", exit_on_error=False)
-
-    def _show_power_led(self) -> None:
-        """POWER LED: steady on mains, slow blink on battery (unknown shows steady)."""
-        if self.indicators is not None:
-            self.indicators.set_power(sensing.power_led(self.power_states[PowerSource.MAINS]))
-
-    async def _poll_modem(self) -> None:
-        """Read the modem on a worker thread every ``modem_interval`` seconds; the driver
-        never raises, and whatever it says is shown on the caretaker's screen."""
-        assert self.modem is not None
-        while True:
-            status = await self.modem.read_status_async()
-            if self.modem_status is None or status.state != self.modem_status.state:
-                log.info("modem: %s", status.detail)
-            self.modem_status = status
-            if self.caretaker_open:
-                self.render_state()
-            await asyncio.sleep(self.modem_interval)
-
-    async def _poll_clock(self) -> None:
-        """Read the clock service's report every ``modem_interval`` seconds (issue 17)."""
-        assert self.clock_report is not None
-        while True:
-            self.clock_status = await asyncio.to_thread(self.clock_report)
-            if self.caretaker_open:
-                self.render_state()
-            await asyncio.sleep(self.modem_interval)
-
-    async def _poll_ups(self) -> None:
-        """Read the UPS every ``ups.interval`` seconds and act on a low battery (issue 17)."""
-        assert self.ups is not None
-        while True:
-            self.ups_reading = await asyncio.to_thread(self.ups.read)
-            self.check_battery()
-            if self.caretaker_open:
-                self.render_state()
-            await asyncio.sleep(self.ups.interval)
+        self.shell.set_network_status(network)
 
     def check_battery(self) -> None:
-        """On battery and nearly empty: the last loggbok entry, the clerk told, then the
-        power-off request (once). The loggbok brings the kiosk back to the same state."""
-        from valgkiosk.core import ups as up
-
-        if self.ups is None or self.power_shutdown is not None:
-            return
-        now = up.supply(self.power_states[PowerSource.MAINS], self.ups_reading)
-        reason = up.shutdown_reason(now, self.ups_reading, self.ups.policy)
-        if reason is None:
-            return
-        self.power_shutdown = reason
-        r = self.ups_reading
-        self.write_entry(ent.PowerShutdown(reason, r.charge_percent, r.runtime_seconds))
-        self.notice = up.SHUTDOWN_NOTICE
-        self.render_state()
-        self.ups.poweroff()
-
-    def _power_notice(self, change: PowerChange) -> None:
-        """Mains lost: the printer has no power, the clerk writes manual valgkort by hand."""
-        from valgkiosk.core import ups as up
-
-        if change.source is not PowerSource.MAINS or self.power_shutdown is not None:
-            return
-        if not change.present:
-            self.notice = up.ON_BATTERY_NOTICE
-        elif self.notice == up.ON_BATTERY_NOTICE:
-            self.notice = ""
+        self.shell.check_battery()
 
     @property
     def clock_trusted(self) -> bool | None:
         """Whether a source vouches for the clock (``None``: no clock service here). A
         receipt printed while this is ``False`` says so (core.timekeeping)."""
-        if self.clock_report is None:
-            return None
-        return bool(self.clock_status is not None and self.clock_status.synchronized)
-
-    def _stop_station_hardware(self) -> None:
-        """The kiosk stops: LEDs and buzzer off, pins released."""
-        if self.indicators is not None:
-            try:
-                self.indicators.close()
-            except Exception:  # noqa: BLE001 - closing must not fail the shutdown
-                log.exception("closing the indicators failed")
+        return self.shell.clock_trusted
 
     # -- the kiosk core's state, as the screens read it ---------------------------------------
     @property
+    def view(self) -> KioskView:
+        """What to show, as the shell last published it."""
+        return self.shell.view
+
+    @property
     def kiosk_state(self) -> co.State:
         """The check-off flow's state."""
-        return self.core.checkoff
+        return self.shell.core.checkoff
 
     @property
     def checked_off_here(self) -> dict[str, datetime]:
         """This kiosk's electronic check-offs today: manntallsnummer -> when (memory only)."""
-        return dict(self.core.checked_off_here)
+        return dict(self.shell.core.checked_off_here)
 
     @property
     def walk(self) -> em.Walk:
         """The voter going through the emergency routine now."""
-        return self.core.walk
+        return self.shell.core.walk
 
     @property
     def walk_message(self) -> tuple[str, str]:
-        return self.core.walk_message
+        return self.shell.core.walk_message
 
     @property
     def caretaker_open(self) -> bool:
-        return self.core.overlay is kiosk.Overlay.CARETAKER
+        return self.shell.caretaker_open
 
     @property
     def chair_view(self) -> str | None:
         """``"pin"`` or ``"log"``: the chair's screens, over everything else."""
-        return {kiosk.Overlay.PIN: "pin", kiosk.Overlay.LOG: "log"}.get(self.core.overlay)
+        return self.shell.chair_view
 
     @property
     def pin_error(self) -> str:
-        return self.core.pin_error
+        return self.shell.core.pin_error
 
     @property
     def outage_now(self) -> bool:
         """True while the watchdog says the register cannot be reached."""
-        return self.core.outage
+        return self.shell.core.outage
 
     @property
     def register_answers(self) -> bool:
         """Whether to offer what needs the register (the search): not during an outage or the routine."""
-        return self.core.register_answers
+        return self.shell.core.register_answers
 
-    # -- the caretaker's screen ---------------------------------------------------------------
+    # -- the clerk's requests, handed to the shell ----------------------------------------------
     def toggle_caretaker(self) -> bool:
         """F6: open the caretaker's screen, or close it when it is up (valgkiosk.core.kiosk's rules:
         refused mid check-off, except during an outage, when the flow is left first)."""
-        self.feed(kiosk.OpenCaretaker(self.clock.monotonic()))
-        return self.caretaker_open
+        return self.shell.toggle_caretaker()
 
     def open_caretaker(self) -> bool:
         if not self.caretaker_open:
@@ -498,59 +315,53 @@ class KioskApp(App[int]):
     def close_caretaker(self) -> None:
         """Back to the clerk's screen for the current phase."""
         if self.caretaker_open:
-            self.feed(kiosk.Back(self.clock.monotonic()))
+            self.shell.back()
 
     def tick(self) -> None:
         """Let time pass in the core (timeouts, retries)."""
-        self.dispatch(co.Tick(self.clock.monotonic()))
+        self.shell.tick()
 
     def send(self, event_type: type, *args: Any, **fields: Any) -> bool:
         """Send a clerk's event stamped with the clock; False if the phase does not take it."""
-        return self.dispatch(event_type(*args, at=self.clock.monotonic(), **fields))
+        return self.shell.send(event_type, *args, **fields)
 
     def confirm(self) -> bool:
-        """The clerk confirmed: make the request id here (it is kept for every retry)."""
-        if not co.accepts(self.kiosk_state, co.Confirm):
-            return False
-        return self.dispatch(co.Confirm(self.new_request_id(), self.clock.monotonic()))
+        """The clerk confirmed: the shell makes the request id (it is kept for every retry)."""
+        return self.shell.confirm()
 
     def set_notice(self, text: str) -> None:
-        self.notice = text
-        self.render_state()
+        self.shell.set_notice(text)
 
-    # -- the core -----------------------------------------------------------------------------
     def dispatch(self, event: co.Event) -> bool:
         """Feed one event of the check-off flow; False if the flow does not take it now."""
-        try:
-            co.step(self.kiosk_state, event)  # pure: only asks whether the phase takes it
-        except co.IllegalTransition as exc:
-            log.debug("ignored: %s", exc)
-            return False
-        return self.feed(kiosk.Flow(event))
+        return self.shell.dispatch(event)
 
     def feed(self, event: kiosk.Event) -> bool:
-        """Step the kiosk core with ``event``, carry out the effects and show the result;
-        False when nothing changed."""
-        before = self.core
-        state, effects = kiosk.step(before, event)
-        if state == before and not effects:
-            return False
-        self.core = state
-        if state.checkoff.phase is not before.checkoff.phase or state.overlay is not before.overlay:
-            self.notice = ""
-        for effect in effects:
-            self._carry_out(effect)
-        self.render_state()
-        return True
+        """Step the kiosk core with ``event`` (the shell carries out the effects and
+        publishes the view); False when nothing changed."""
+        return self.shell.step(event)
 
+    def write_entry(self, entry: ent.LoggbokEntry) -> None:
+        """Write one typed entry to the loggbok (durable before this returns)."""
+        self.shell.write_entry(entry)
+
+    def _journal(self, kind: str, data: Mapping[str, Any]) -> None:
+        """The loggbok by kind and data, for the print queue's kept jobs (valgkiosk.ui.printing)."""
+        self.shell.write_record(kind, data)
+
+    # -- the screen ---------------------------------------------------------------------------
     def render_state(self) -> None:
+        """Publish a fresh view of the shell's state, and show it."""
+        self.shell.publish()
+
+    def _show_view(self) -> None:
         """Show the screen the core's routing table picks (switching only when it changes)."""
-        self.voter_marker.set(voter_stage(self.kiosk_state.phase, emergency_voter=self.walk.started))
         if not self.is_running or not self.screen_stack:
             return
-        self.printing.follow(self.kiosk_state.phase)
+        view = self.shell.view
+        self.printing.follow(view.phase)
         current = self.screen
-        where = kiosk.route(self.core)
+        where = view.screen
         if where is kiosk.Screen.BUSY:
             target = type(current) if isinstance(current, KioskScreen) else IdleScreen  # a lookup shows in place
         else:
@@ -569,71 +380,6 @@ class KioskApp(App[int]):
             self.install_screen(kind(), name)
         return name
 
-    def _carry_out(self, effect: object) -> None:
-        match effect:
-            case co.AskLookup(ticket=ticket, manntallsnummer=number):
-                self.run_worker(self._lookup(ticket, number), group="register", exit_on_error=False)
-            case co.AskCheckoff(request_id=rid, manntallsnummer=number):
-                self.run_worker(self._check_off(rid, number), group="register", exit_on_error=False)
-            case co.AskSearch(ticket=ticket, query=query):
-                self.run_worker(self._search(ticket, query), group="register", exit_on_error=False)
-            case co.AskMisregistration(ticket=ticket, manntallsnummer=number, reported_by=who, note=note):
-                self.run_worker(self._misregistration(ticket, number, who, note), group="register",
-                                exit_on_error=False)  # fmt: skip
-            case co.AskCounts():
-                self.run_worker(self._counts(), group="register", exit_on_error=False)
-            case co.LogEntry(level=level, message=message):
-                log.log(_LEVELS.get(level, logging.INFO), message)
-            case co.JournalEntry(entry=entry):
-                self.write_entry(entry)
-            case co.Notice(text=text):
-                self.notice = text
-            case co.ShowVerdict(outcome=outcome):
-                if self.on_verdict is not None:
-                    self.on_verdict(outcome)
-            case co.ClearPersonalData():
-                pass  # the screens show only the state, which no longer holds the data
-            case co.PrintManualValgkort(voter=voter, reason=reason):
-                self.run_worker(self._manual_valgkort(voter, reason), group="printer-data", exit_on_error=False)
-            case kiosk.RecordVote(manntallsnummer=number, manual_valgkort=manual, checked_off_at=earlier):
-                try:
-                    self.station.record_vote(number, manual_valgkort=manual, checked_off_at=earlier)
-                except StationRefused as exc:
-                    self.feed(kiosk.VoteAnswered(False, str(exc)))
-                else:
-                    self.feed(kiosk.VoteAnswered(True, f"✔ Beredskapsstemme nr. {self.station.state.vote_count} er "
-                                                       "talt. Klar for neste velger."))  # fmt: skip
-            case kiosk.PrintEmergencyValgkort(name=name, born=born, address=address):
-                card = receipts.ManualValgkort(self.printing.station(), self.clock.now(),
-                                               receipts.ValgkortReason.EMERGENCY, name, born, address)  # fmt: skip
-                self.print_receipt(receipts.manual_valgkort(card, self.printing.columns),
-                                   journal_kind="manual_valgkort",
-                                   journal_data={"reason": "emergency", "manntallsnummer": False})  # fmt: skip
-
-    async def _manual_valgkort(self, voter: Voter, reason: receipts.ValgkortReason) -> None:
-        """Ask the register for the address (lookups carry none), then print the card; if the
-        register cannot say, the card says so and the clerk writes the address by hand."""
-        try:
-            address = await self.register.voter_address(voter.manntallsnummer)
-        except Exception as exc:  # noqa: BLE001 - the card is printed all the same
-            log.info("no address for the manual valgkort: %s", exc)
-            address = ""
-        self.printing.print_manual_valgkort(replace(voter, adresse=address), reason)
-
-    def write_entry(self, entry: ent.LoggbokEntry) -> None:
-        """Write one typed entry to the loggbok (durable before this returns)."""
-        kind, data = ent.record(entry)
-        self._journal(kind, data)
-
-    def _journal(self, kind: str, data: Mapping[str, Any]) -> None:
-        """The loggbok by kind and data, for the print queue's kept jobs (valgkiosk.ui.printing)."""
-        kind, data = ent.record(ent.parse(kind, data))  # the typed entry decides what is written
-        try:
-            self.journal.append(kind, data, at=self.clock.now())
-        except OSError:
-            log.exception("the loggbok could not be written")
-            self.notice = JOURNAL_FAILED
-
     # -- the receipt printer (issue 5) ---------------------------------------------------------
     def print_receipt(self, receipt: Receipt, *, journal_kind: str | None = None,
                       journal_data: Mapping[str, Any] | None = None) -> None:
@@ -643,60 +389,7 @@ class KioskApp(App[int]):
         clerk prints it again or drops it (valgkiosk.ui.printing)."""
         self.printing.print_receipt(receipt, journal_kind=journal_kind, journal_data=journal_data)
 
-    # -- effects through the Register port ----------------------------------------------------
-    async def _lookup(self, ticket: int, number: str) -> None:
-        try:
-            status = await self.register.lookup(number)
-        except Exception as exc:  # noqa: BLE001 - every failure goes to the core
-            self.dispatch(co.LookupFailed(ticket, failure_of(exc), self.clock.monotonic()))
-        else:
-            self.dispatch(co.LookupAnswered(ticket, status, self.clock.monotonic()))
-
-    async def _check_off(self, request_id: str, number: str) -> None:
-        try:
-            status = await self.register.check_off(request_id, number)
-        except Exception as exc:  # noqa: BLE001
-            self.dispatch(co.CheckoffFailed(request_id, failure_of(exc), self.clock.monotonic()))
-        else:
-            self.dispatch(co.CheckoffAnswered(request_id, status, self.clock.monotonic()))
-
-    async def _search(self, ticket: int, query: Any) -> None:
-        try:
-            result = await self.register.search(query)
-        except Exception as exc:  # noqa: BLE001
-            self.dispatch(co.SearchFailed(ticket, failure_of(exc), self.clock.monotonic()))
-        else:
-            self.dispatch(co.SearchAnswered(ticket, result, self.clock.monotonic()))
-
-    async def _misregistration(self, ticket: int, number: str, who: str, note: str) -> None:
-        try:
-            m = await self.register.report_misregistration(number, reported_by=who, note=note)
-        except Exception as exc:  # noqa: BLE001
-            self.dispatch(co.MisregistrationFailed(ticket, failure_of(exc), self.clock.monotonic()))
-        else:
-            self.dispatch(co.MisregistrationAnswered(ticket, m, self.clock.monotonic()))
-
-    async def _counts(self) -> None:
-        try:
-            counts = await self.register.counts()
-        except Exception as exc:  # noqa: BLE001
-            log.info("counts unavailable: %s", exc)
-        else:
-            self.dispatch(co.CountsAnswered(counts.checkoffs))
-
-    # -- the watchdog, the alarm and the emergency routine ---------------------------------------
-    def _power_for_log(self) -> dict[str, bool | None]:
-        """The power sense states for an outage entry (None: not fitted or not known)."""
-        return {source.value: present for source, present in self.power_states.items()}
-
-    def _station_changed(self) -> None:
-        """The station's state changed (probe round, alarm, routine): the core learns it."""
-        probe = self.station.last_probe
-        if probe is not None:
-            self.network = NetworkLayers.from_results(probe.layers)
-        if not self.feed(kiosk.StationUpdated(self.station.state, self.station.network)):
-            self.render_state()  # the caretaker's rows follow the probes
-
+    # -- the alarm and the emergency routine ----------------------------------------------------
     def banner_view(self) -> tuple[str, str] | None:
         """What the banner on every screen says now (None: nothing)."""
         view = ui_em.banner(self.station)
@@ -706,11 +399,7 @@ class KioskApp(App[int]):
     def station_key(self, key: str) -> bool:
         """F3 acknowledges the alarm, F5 asks for the chair's PIN, F11 shows the loggbok."""
         if key == ACK_KEY:
-            try:
-                if self.station.acknowledge_alarm():
-                    self.set_notice("Alarmen er kvittert. Si fra til stemmestyrets leder.")
-            except StationRefused as exc:
-                self.set_notice(str(exc))
+            self.shell.acknowledge_alarm()
             return True
         if key == EMERGENCY_KEY:
             self.open_chair_view("pin")
@@ -723,45 +412,15 @@ class KioskApp(App[int]):
     def open_chair_view(self, view: str) -> bool:
         """The chair's PIN or log screen (valgkiosk.core.kiosk's rules: refused mid check-off or
         mid voter, except during an outage, when the flow is left first)."""
-        overlay = kiosk.Overlay.PIN if view == "pin" else kiosk.Overlay.LOG
-        self.feed(kiosk.OpenChair(overlay, self.clock.monotonic()))
-        return self.core.overlay is overlay
+        return self.shell.open_chair_view(view)
 
     def close_chair_view(self) -> None:
         if self.chair_view is not None:
-            self.feed(kiosk.Back(self.clock.monotonic()))
+            self.shell.back()
 
     def submit_chair_pin(self, pin: str) -> None:
         """The chair's PIN: starts the routine, or ends it (and the upload follows)."""
-        answer = self.station.check_pin(pin)
-        if not answer.ok:
-            self.feed(kiosk.PinAnswered(False, answer.message))
-            return
-        ending = self.station.state.emergency
-        interrupted = self.walk.started  # a voter waited under the chair's screen
-        try:
-            if ending:
-                self.station.end_emergency()
-            else:
-                self.station.start_emergency()
-        except StationRefused as exc:
-            self.feed(kiosk.PinAnswered(False, str(exc)))
-            return
-        self.feed(kiosk.PinAnswered(True))
-        if ending:
-            self.notice = "Beredskapsrutinen er avsluttet. Elektronisk avkrysning fortsetter."
-            if interrupted:
-                self.notice += " Velgeren som var i gang, fikk ingen beredskapsstemme talt."
-            if self.station.state.pending:
-                self.run_worker(self._upload_after_end(), group="register", exit_on_error=False)
-        self.render_state()
-
-    async def _upload_after_end(self) -> None:
-        count = len(self.station.state.pending)
-        if await self.station.upload_pending():
-            self.set_notice(f"Beredskapsrutinen er avsluttet, og {count} beredskapsstemmer er overført til "
-                            "manntallet. Elektronisk avkrysning fortsetter.")  # fmt: skip
-            await self._counts()
+        self.shell.submit_chair_pin(pin)
 
     def emergency_without_valgkort(self) -> None:
         self.feed(kiosk.WalkWithoutValgkort())
@@ -772,7 +431,7 @@ class KioskApp(App[int]):
 
     def emergency_cancel(self) -> None:
         """Esc: this voter leaves the routine without a counted vote."""
-        self.feed(kiosk.Back(self.clock.monotonic()))
+        self.shell.back()
 
     def emergency_manual_valgkort(self, name: str, born: str, address: str) -> None:
         """Step 2: print the manual valgkort typed from the voter's ID, then on to step 3."""

@@ -131,7 +131,7 @@ class EmergencyScreen(KioskScreen):
         yield Static(id="emergency-message", markup=False)
 
     def hints(self, s: State) -> str:
-        walk = self.kiosk.walk
+        walk = self.view.walk
         if walk.step == 1:
             return "Skann valgkort  M Uten valgkort  F5 Avslutt (leder)  F6 Vaktmester  F11 Logg"  # 80 columns
         if walk.step == 2:
@@ -141,13 +141,12 @@ class EmergencyScreen(KioskScreen):
         return "Enter Steget er gjort   Esc Avbryt velgeren"
 
     def show_body(self, s: State) -> None:
-        k = self.kiosk
-        state = k.station.state
+        state = self.view.station
         since = f"  (startet kl. {hhmm(state.emergency_since)})" if state.emergency_since else ""
         self.query_one("#emergency-title", Static).update(plain(f"BEREDSKAPSRUTINE{since}"))
         self.query_one("#emergency-count", Static).update(
             plain(f"Beredskapsstemmer ved dette bordet: {state.vote_count}"))
-        walk = k.walk
+        walk = self.view.walk
         if walk.manntallsnummer:
             voter = f"Velger med valgkort {walk.manntallsnummer[:10]} {walk.manntallsnummer[10:]}"
         elif walk.manual_valgkort:
@@ -172,7 +171,7 @@ class EmergencyScreen(KioskScreen):
         elif walk.step != 2 and self.focused is not None:
             self.set_focus(None)
         message = self.query_one("#emergency-message", Static)
-        tone, text = k.walk_message
+        tone, text = self.view.walk_message
         message.update(plain(text))
         message.display = bool(text)
         for name in ("-ok", "-bad", "-warn"):
@@ -192,14 +191,14 @@ class EmergencyScreen(KioskScreen):
             self.no_valgkort()
 
     def next_step(self) -> None:
-        if self.kiosk.walk.step != 2:
+        if self.view.walk.step != 2:
             self.kiosk.emergency_next()
 
     def cancel_voter(self) -> None:
         self.kiosk.emergency_cancel()
 
     def no_valgkort(self) -> None:
-        if self.kiosk.walk.step == 1:
+        if self.view.walk.step == 1:
             self.kiosk.emergency_without_valgkort()
 
     @on(Input.Submitted)
@@ -239,13 +238,12 @@ class PinScreen(KioskScreen):
         self.query_one("#pin", Input).focus()
 
     def show_body(self, s: State) -> None:
-        k = self.kiosk
-        ending = k.station.state.emergency
+        ending = self.view.station.emergency
         if ending:
             title = "STEMMESTYRETS LEDER: AVSLUTT BEREDSKAPSRUTINEN"
-            text = (f"{k.station.state.vote_count} beredskapsstemmer er registrert ved bordet. Når rutinen "
+            text = (f"{self.view.station.vote_count} beredskapsstemmer er registrert ved bordet. Når rutinen "
                     "avsluttes, overføres de til manntallet, og elektronisk avkrysning fortsetter.")
-            if not k.station.state.reachable:
+            if not self.view.station.reachable:
                 text += "\nMerk: manntallet kan fortsatt ikke nås."
         else:
             title = "STEMMESTYRETS LEDER: START BEREDSKAPSRUTINEN"
@@ -254,8 +252,8 @@ class PinScreen(KioskScreen):
         self.query_one("#pin-title", Static).update(plain(title))
         self.query_one("#pin-text", Static).update(plain(text))
         error = self.query_one("#pin-error", Static)
-        error.update(plain(k.pin_error))
-        error.display = bool(k.pin_error)
+        error.update(plain(self.view.pin_error))
+        error.display = bool(self.view.pin_error)
 
     @on(Input.Submitted, "#pin")
     def submit_pin(self, event: Input.Submitted) -> None:

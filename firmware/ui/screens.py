@@ -27,6 +27,8 @@ from .printing import NO_PRINTER, NO_VOTER, PRINTER_KEY, REASON_LABELS, VALGKORT
 from .widgets import BigText, plain
 
 if TYPE_CHECKING:
+    from valgkiosk.shell import KioskView
+
     from .app import KioskApp
 
 
@@ -52,6 +54,11 @@ class KioskScreen(Screen[None]):
     @property
     def kiosk(self) -> KioskApp:
         return self.app  # type: ignore[return-value]
+
+    @property
+    def view(self) -> KioskView:
+        """What to show, as the kiosk's shell last published it (valgkiosk.shell.KioskView)."""
+        return self.kiosk.view
 
     def compose(self) -> ComposeResult:
         yield Static(id="topbar", markup=False)
@@ -80,9 +87,9 @@ class KioskScreen(Screen[None]):
 
     def show(self, s: State) -> None:
         """Bring the screen up to date with ``s``."""
-        k = self.kiosk
+        k, v = self.kiosk, self.view
         count = "–" if s.count_today is None else str(s.count_today)
-        top = f" {k.station_label}  ·  Bord {k.bord}"
+        top = f" {v.station_label}  ·  Bord {v.bord}"
         mark = getattr(k, "training_mark", "")  # øvingsmodus (valgkiosk.training): on every screen
         if mark:
             top = f" {mark}  ·" + top
@@ -92,15 +99,15 @@ class KioskScreen(Screen[None]):
         scanner_banner = self.query_one("#scanner-banner", Static)
         scanner_banner.display = not s.scanner_connected
         if not s.scanner_connected:
-            scanner_banner.update(texts.scanner_banner(k.register_answers))
+            scanner_banner.update(texts.scanner_banner(v.register_answers))
         unresolved = self.query_one("#unresolved-line", Static)
         unresolved.display = bool(s.unresolved)
         if s.unresolved:
             unresolved.update(texts.unresolved_line(len(s.unresolved)))
         self._show_banner(k.banner_view())
         notice = self.query_one("#notice", Static)
-        notice.update(k.notice)
-        notice.display = bool(k.notice)
+        notice.update(v.notice)
+        notice.display = bool(v.notice)
         printer_line = self.query_one("#printer-line", Static)
         line = k.printing.status_line()
         printer_line.update(line)
@@ -173,7 +180,7 @@ class KioskScreen(Screen[None]):
 
     # actions shared by several screens
     def go_search(self) -> None:
-        if self.kiosk.register_answers:  # offered only while the register answers
+        if self.view.register_answers:  # offered only while the register answers
             self.kiosk.send(co.StartSearch)
 
     def go_misregistration(self) -> None:
@@ -240,7 +247,7 @@ class IdleScreen(KioskScreen):
     KEYS = {"f2": "go_search", "f4": "go_misregistration"}
 
     def hints(self, s: State) -> str:
-        if not self.kiosk.register_answers:
+        if not self.view.register_answers:
             return f"{PRINTER_HINT}  F4 Feilregistrering  {CARETAKER_HINT}  F11 Logg"
         return f"{PRINTER_HINT}  {self.HINTS}"
 
@@ -257,8 +264,8 @@ class IdleScreen(KioskScreen):
         ready = s.scanner_connected and self.kiosk.banner_view() is None
         self.query_one("#idle-title").display = ready
         lead = self.query_one("#idle-lead", Static)
-        lead.display = ready or (s.scanner_connected and self.kiosk.register_answers)
-        lead.update("Velgeren viser legitimasjon og valgkort." + (" Uten valgkort: F2." if self.kiosk.register_answers
+        lead.display = ready or (s.scanner_connected and self.view.register_answers)
+        lead.update("Velgeren viser legitimasjon og valgkort." + (" Uten valgkort: F2." if self.view.register_answers
                                                                   else ""))  # fmt: skip
         known = s.count_today is not None
         big = self.query_one("#idle-count", BigText)
@@ -327,10 +334,10 @@ class OutcomeScreen(KioskScreen):
     KEYS = {"escape": "cancel", "f2": "go_search", "f4": "go_misregistration", VALGKORT_KEY: "manual_valgkort"}
 
     def hints(self, s: State) -> str:
-        search = "   F2 Søk" if self.kiosk.register_answers else ""
+        search = "   F2 Søk" if self.view.register_answers else ""
         if s.status is not None and s.status.voter is not None:  # a voter from the register: M prints
             return f"Esc Ferdig   {VALGKORT_HINT}{search}   F4 Feilregistrering   {CARETAKER_HINT}"
-        if not self.kiosk.register_answers:
+        if not self.view.register_answers:
             return f"Esc Ferdig   F4 Meld feilregistrering   {CARETAKER_HINT}"
         return self.HINTS
 
@@ -522,15 +529,15 @@ class CaretakerScreen(KioskScreen):
         yield Static("Strøm", classes="label", markup=False)
         for row in status.power_rows({}):
             yield from self._compose_row(row)
-        if self.kiosk.ups is not None:
+        if self.view.has_ups:
             yield from self._compose_row(platform_rows.ups_row(None, None), tall=True)
         yield Static("Nett", classes="label", markup=False)
         for row in status.network_rows(status.NetworkLayers.unknown()):
             yield from self._compose_row(row)
-        if self.kiosk.modem is not None:
+        if self.view.has_modem:
             yield Static("Mobilt reservenett", classes="label", markup=False)
             yield from self._compose_row(status.modem_row(None), tall=True)
-        if self.kiosk.clock_report is not None:
+        if self.view.has_clock:
             yield Static("Klokke", classes="label", markup=False)
             yield from self._compose_row(platform_rows.clock_row(None), tall=True)
         yield Static(id="next-check", markup=False)
@@ -542,22 +549,23 @@ class CaretakerScreen(KioskScreen):
             yield Static(id=f"status-{row.key}", classes="status-state", markup=False)
 
     def show_body(self, s: State) -> None:
-        k = self.kiosk
-        rows = [*status.power_rows(k.power_states), *status.network_rows(k.network)]
-        if k.ups is not None:
-            rows.append(platform_rows.ups_row(k.power_states[PowerSource.MAINS], k.ups_reading))
-        if k.modem is not None:
-            rows.append(status.modem_row(k.modem_status))
+        k, v = self.kiosk, self.view
+        power = v.power_states
+        rows = [*status.power_rows(power), *status.network_rows(v.network)]
+        if v.has_ups:
+            rows.append(platform_rows.ups_row(power[PowerSource.MAINS], v.ups_reading))
+        if v.has_modem:
+            rows.append(status.modem_row(v.modem_status))
             sms_result = getattr(getattr(k, "sms_sender", None), "last_result", "")  # issue 15: the texts
             if sms_result:
                 rows[-1] = replace(rows[-1], detail=sms_result)
-        if k.clock_report is not None:
-            rows.append(platform_rows.clock_row(k.clock_status))
+        if v.has_clock:
+            rows.append(platform_rows.clock_row(v.clock_status))
         for row in rows:
             self._set_tone(self.query_one(f"#status-{row.key}", Static), row.tone,
                            f"{row.symbol}  {row.words}" + (f"  ({row.detail})" if row.detail else ""))  # fmt: skip
-        nxt = status.next_view(k.power_states, k.network)
-        warnings = [f"! {w}\n" for w in getattr(k, "config_warnings", ())]  # e.g. insecure http (valgkiosk.config)
+        nxt = status.next_view(power, v.network)
+        warnings = [f"! {w}\n" for w in v.config_warnings]  # e.g. insecure http (valgkiosk.config)
         text = plain("".join(warnings) + f"{nxt.symbol}  NESTE: {nxt.title}\n", "bold")
         text.append(nxt.reason)
         tone = texts.WARN if nxt.tone == texts.BAD else nxt.tone

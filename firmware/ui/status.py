@@ -7,78 +7,22 @@ alone. Anything not measured is shown as ``ukjent``: the kiosk never pretends.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Protocol
 
 from valgkiosk.core import sensing
 from valgkiosk.core.outage import Layer
 from valgkiosk.ports.power import PowerSource
 
+from valgkiosk.shell import LayerResultLike as LayerResultLike  # noqa: F401 - the shell publishes them
+from valgkiosk.shell import NetworkLayers as NetworkLayers
+
 from .texts import BAD, OK
 
 UNKNOWN = "unknown"
 SYMBOL = {OK: "✔", BAD: "✖", UNKNOWN: "?"}
 UKJENT = "ukjent"
-
-
-class LayerResultLike(Protocol):
-    """One layer of one probe round (valgkiosk.ports.connectivity.LayerResult fits)."""
-
-    @property
-    def layer(self) -> Layer: ...
-    @property
-    def ok(self) -> bool: ...
-    @property
-    def failed(self) -> bool: ...
-    @property
-    def detail(self) -> str: ...
-
-
-@dataclass(frozen=True, slots=True)
-class NetworkLayers:
-    """What the latest probe round says about each network layer: ``True`` works,
-    ``False`` fails, missing or ``None`` unknown (not probed, or not tried because a
-    lower layer failed). ``details`` holds a short Norwegian note per layer."""
-
-    layers: Mapping[Layer, bool | None] = field(default_factory=dict)
-    details: Mapping[Layer, str] = field(default_factory=dict)
-
-    @classmethod
-    def unknown(cls) -> NetworkLayers:
-        """No probe data (the state until the watchdog reports)."""
-        return cls()
-
-    @classmethod
-    def after_round(cls, failed: Layer | None) -> NetworkLayers:
-        """From the detector's view of a round: every layer below ``failed`` works,
-        ``failed`` fails, the ones above were not tried. ``None``: every layer works."""
-        layers: dict[Layer, bool | None] = {}
-        for layer in Layer:
-            if failed is None or layer < failed:
-                layers[layer] = True
-            elif layer is failed:
-                layers[layer] = False
-        return cls(layers)
-
-    @classmethod
-    def from_results(cls, results: Iterable[LayerResultLike]) -> NetworkLayers:
-        """From one round's per-layer results (ok, failed, or skipped: unknown)."""
-        layers: dict[Layer, bool | None] = {}
-        details: dict[Layer, str] = {}
-        for r in results:
-            layers[r.layer] = True if r.ok else False if r.failed else None
-            if r.detail:
-                details[r.layer] = r.detail
-        return cls(layers, details)
-
-    def state(self, layer: Layer) -> bool | None:
-        return self.layers.get(layer)
-
-    @property
-    def first_failed(self) -> Layer | None:
-        """The lowest failing layer (``None``: none failing, or nothing known)."""
-        return next((layer for layer in Layer if self.layers.get(layer) is False), None)
 
 
 @dataclass(frozen=True, slots=True)

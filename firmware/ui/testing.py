@@ -23,9 +23,8 @@ from valgkiosk.drivers.scanner import SimulatedScanner
 from valgkiosk.ports.clock import ManualClock
 from valgkiosk.ports.register import Register
 from valgkiosk.register_memory import DemoCard, demo_register
-from valgkiosk.sim_register import ThroughSimulatedNetwork
 
-from .app import KioskApp, SimControls
+from .app import KioskApp
 from .printing import Place
 
 PRINT_PLACE = Place("0301", "0101", "Stortingsvalget 2025", kiosk_id="k-0101-1", printer="sim TM-T20II",
@@ -75,12 +74,14 @@ def make_rig(
     print_preview: bool = False,
 ) -> Rig:
     """A kiosk app over the demo register (or ``register``), not yet running; with
-    ``gpio`` a simulated caretaker box (all supplies on) feeds its power sensors."""
+    ``gpio`` a simulated caretaker box (all supplies on) feeds its power sensors. Built by
+    the one wiring (valgkiosk.wiring.build_kiosk) from :func:`rig_config`, with the rig's
+    manual clock, request ids and register handed in."""
+    from valgkiosk import wiring
+
     cards: list[DemoCard] = []
     if register is None:
         register, cards = demo_register(bord=bord)
-    scanner = SimulatedScanner()
-    clock = ManualClock()
     ids: list[str] = []
 
     def new_id() -> str:
@@ -89,8 +90,6 @@ def make_rig(
         return rid
 
     verdicts: list[co.Outcome] = []
-    box = SimulatedGpio(clock=clock) if gpio else None
-    net = SimulatedConnectivity(named=False, now=clock.now) if network else None
     sim_printer = queue = None
     if printer or print_dir is not None:
         from valgkiosk.drivers.printer import SimulatedPrinter
@@ -100,33 +99,42 @@ def make_rig(
         queue = PrintQueue(sim_printer, print_dir or tempfile.mkdtemp(prefix="valgkiosk-print-"))
     # sim mode is honest: the register is reached through the same simulated network the
     # probes use (the rig's ``register`` stays the inner one, whose controls the tests drive)
-    reached = ThroughSimulatedNetwork(register, net) if net is not None and connectivity is None else register
-    app = KioskApp(
-        register=reached,
-        scanner=scanner,
-        settings=co.Settings(election_year=2025, reported_by=f"Avkrysser bord {bord}", timings=timings),
-        station_label="Prøveskolen",
-        bord=bord,
-        clock=clock,
-        new_request_id=new_id,
-        sim=SimControls(scanner, cards, box, net, printer=sim_printer) if sim else None,
-        auto_tick=False,
-        on_verdict=verdicts.append,
-        power=box.sensors if box is not None else None,
-        connectivity=connectivity if connectivity is not None else net,
-        outage_timings=outage_timings,
-        indicators=box.indicators if box is not None else None,
-        chair_pin_hash=DEMO_PIN_HASH,
-        journal=journal,
-        print_queue=queue,
-        print_place=PRINT_PLACE,
-        print_now=lambda: PRINT_TIME,
-        print_preview=print_preview,
-    )
+    overrides = wiring.Overrides(
+        clock=ManualClock(), register=register, cards=cards, scanner=SimulatedScanner(), journal=journal,
+        timings=timings, outage_timings=outage_timings, connectivity=connectivity, gpio=gpio, network=network,
+        printing=(sim_printer, queue), print_place=PRINT_PLACE, print_now=lambda: PRINT_TIME,
+        print_preview=print_preview, dock=sim, new_request_id=new_id, auto_tick=False,
+        on_verdict=verdicts.append, office=False)  # fmt: skip
+    built = wiring.build_kiosk(rig_config(bord), sim=True, overrides=overrides)
+    app: KioskApp = built.app
     vote_numbers = iter(range(1, 1_000_000))
     app.station.new_vote_id = lambda: f"vote-{next(vote_numbers):04d}"  # same loggbok hashes every run
-    return Rig(app, scanner, register, clock, {c.label: c.number for c in cards}, ids, verdicts, box, net,
+    return Rig(app, built.scanner, register, built.clock, {c.label: c.number for c in cards}, ids,  # type: ignore[arg-type]
+               verdicts, built.gpio, built.network if network and connectivity is None else None,
                sim_printer, queue)  # fmt: skip
+
+
+def rig_config(bord: int = 1) -> Any:
+    """The rig's station: a sim-mode table at Prøveskolen (Oslo, krets 0101), for 2025."""
+    from valgkiosk import config as cfg
+
+    return cfg.parse(f"""
+[station]
+kommune = "0301"
+krets = "0101"
+bord = {bord}
+navn = "Prøveskolen"
+[election]
+year = 2025
+[register]
+url = "memory:"
+[scanner]
+kind = "sim"
+[printer]
+kind = "none"
+[emergency]
+chair_pin_hash = "{DEMO_PIN_HASH}"
+""", "<testrigg>")
 
 
 #: The workers ``settle`` waits for: register calls and print jobs (never the scanner).
