@@ -615,7 +615,8 @@ class KioskShell:
     async def _upload_after_end(self) -> None:
         count = len(self.station.state.pending)
         if await self.station.upload_pending():
-            self.set_notice(f"Beredskapsrutinen er avsluttet, og {count} beredskapsstemmer er overført til "
+            votes = "1 beredskapsstemme" if count == 1 else f"{count} beredskapsstemmer"
+            self.set_notice(f"Beredskapsrutinen er avsluttet, og {votes} er overført til "
                             "manntallet. Elektronisk avkrysning fortsetter.")  # fmt: skip
             await self._counts()
 

@@ -474,9 +474,6 @@ BUSY_NOTICE = "Skanningen ble ikke brukt: kiosken venter på manntallet. Skann p
 #: A confirm screen whose time ran out: the clerk must not let the ballot into the urn.
 CONFIRM_TIMED_OUT = ("✖ IKKE KRYSSET AV: tiden gikk ut før avkrysningen ble bekreftet. Ikke stemple. "
                      "Skann valgkortet på nytt.")
-#: The clerk left a check-off the register has not answered.
-LEFT_UNRESOLVED = ("! AVKRYSNINGEN ER IKKE BEKREFTET. Ikke stemple for denne velgeren. Kiosken spør "
-                   "manntallet igjen i bakgrunnen (aldri to ganger) og sier fra når svaret kommer.")
 RESOLVED_CHECKED_OFF = ("✔ Den ubekreftede avkrysningen er nå bekreftet: velgeren ER krysset av i manntallet. "
                         "Varsle stemmestyrets leder.")
 RESOLVED_NOT_CHECKED_OFF = ("! Den ubekreftede avkrysningen ble ikke registrert: velgeren er IKKE krysset av "
@@ -665,8 +662,7 @@ def _on_leave_checkoff(s: State, e: Cancel) -> Result:
     left = Unresolved(s.request_id, s.manntallsnummer, s.attempts, None if in_flight else (s.retry_at or e.at))
     new = _cleared(s, Phase.IDLE, unresolved=s.unresolved + (left,))
     return new, [
-        ClearPersonalData(),
-        Notice(LEFT_UNRESOLVED),
+        ClearPersonalData(),  # (no notice: every screen's unresolved line says it until the answer comes)
         LogEntry("warning", f"Avkrysning ikke bekreftet, spørres videre i bakgrunnen (forespørsel {s.request_id})."),
         JournalEntry(entries.CheckoffUnresolved(s.request_id, s.attempts)),
     ]

@@ -159,7 +159,9 @@ class EmergencyScreen(KioskScreen):
         lines = [(n, st, text) for n, (st, text) in enumerate(step_lines(walk), start=1)]
         if walk.step == 2:  # the form needs the rows: only the step at hand
             lines = [line for line in lines if line[1] == "now"]
-        steps = "\n".join(f"{STEP_MARK[st]} {n}. {text}" for n, st, text in lines)
+        steps = "\n".join(f"{STEP_MARK[st]} {n}. {text}" for n, st, text in lines if st in ("now", "todo"))
+        if walk.step > 2:  # the steps done in one line: the step at hand stays on an 80×25 console under a full banner
+            steps = f"{STEP_MARK['done']} Steg 1–{walk.step - 1} er gjort.\n{steps}"
         self.query_one("#emergency-steps", Static).update(plain(steps))
         form = self.query_one("#emergency-form")
         opening = walk.step == 2 and not form.display

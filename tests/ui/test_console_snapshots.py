@@ -51,11 +51,23 @@ async def confirm_timed_out(rig: Rig, pilot: Pilot[Any]) -> None:
     await advance(rig, pilot, TIMINGS.confirm)
 
 
+async def routine_last_step_under_full_banner(rig: Rig, pilot: Pilot[Any]) -> None:
+    """The routine's last step while the banner is at its fullest (outage, unresolved check-off):
+    the step at hand must still be on the screen (it fell below 80×25 when every step was listed)."""
+    await routine_unresolved(rig, pilot)
+    rig.scanner.scan(rig.card("Klar til avkrysning"))
+    await settle(pilot)
+    for _ in range(3):
+        await pilot.press("enter")
+        await settle(pilot)
+
+
 BAD_DAY = {
     "checkoff_left_unresolved": unresolved,
     "pin_mid_checkoff_outage": pin_mid_checkoff,
     "routine_with_unresolved_checkoff": routine_unresolved,
     "confirm_timed_out": confirm_timed_out,
+    "routine_last_step_under_full_banner": routine_last_step_under_full_banner,
 }
 #: (the printer's interrupted job needs a restart with a job kept on disk: at 100×32 only)
 ALL = {**KIOSK, **EMERGENCY, **{k: v for k, v in PRINTER.items() if k != "printer_interrupted"}, **BAD_DAY}
