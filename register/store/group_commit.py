@@ -26,10 +26,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
 log = logging.getLogger("valgkiosk.register")
+
+# ``VALGKIOSK_REGISTER_GROUP_COMMIT=0`` in the server's environment: every check-off in a
+# transaction of its own, as before group commit (for comparing, bench/register_load.py
+# --no-group-commit; docs/register-operations.md).
+# A number above 0 is how many transactions of gathered check-offs PostgreSQL may have
+# in flight at once (``GroupCommit.writers``; SQLite has one writer whatever it says).
+_SETTING = os.environ.get("VALGKIOSK_REGISTER_GROUP_COMMIT", "").strip()
+ENABLED = _SETTING != "0"
+PG_WRITERS = int(_SETTING) if _SETTING.isdigit() and int(_SETTING) > 0 else 4
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")

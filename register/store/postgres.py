@@ -16,6 +16,7 @@ from psycopg_pool.base import AttemptWithBackoff
 from valgkiosk.register.model import Checkoff, Kiosk, RequestIdConflict, Verdict, VoterStatus
 from valgkiosk.register.rules import verdict_for
 from valgkiosk.register.store.base import _VOTER_SELECT, VOTER_COLUMNS, SqlStore
+from valgkiosk.register.store import group_commit as _group_commit
 from valgkiosk.register.store.group_commit import GroupCommit
 
 Row = tuple[Any, ...] | None
@@ -173,7 +174,8 @@ class PostgresStore(SqlStore):
         self._async_size = (min_size, max_size)
         self._closed = False
         # Check-offs waiting together share one transaction (valgkiosk.register.store.group_commit).
-        self.group_commit: GroupCommit[dict[str, Any], Row] = GroupCommit(self._checkoff_rows)
+        self.group_commit: GroupCommit[dict[str, Any], Row] = GroupCommit(self._checkoff_rows,
+                                                                             writers=_group_commit.PG_WRITERS)
 
     # -- the hot path --------------------------------------------------------------------------
     def _checkoff_params(self, kiosk: Kiosk, request_id: str, manntallsnummer: str,
@@ -235,7 +237,10 @@ class PostgresStore(SqlStore):
                               now: datetime) -> VoterStatus:
         """``check_off`` on the event loop (no thread hand-off)."""
         params = self._checkoff_params(kiosk, request_id, manntallsnummer, now)
-        row = await self.group_commit.submit(params)
+        if _group_commit.ENABLED:
+            row = await self.group_commit.submit(params)
+        else:
+            row = await self._checkoff_row_alone(params)
         try:
             return self._checkoff_outcome(row, kiosk, request_id, now)
         except _Retry:

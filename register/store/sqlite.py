@@ -14,6 +14,7 @@ import anyio
 
 from valgkiosk.register.model import Kiosk, VoterStatus
 from valgkiosk.register.store.base import SqlStore
+from valgkiosk.register.store import group_commit as _group_commit
 from valgkiosk.register.store.group_commit import GroupCommit
 
 # One check-off's arguments, as ``SqlStore.check_off`` takes them.
@@ -74,6 +75,8 @@ class SqliteStore(SqlStore):
                               now: datetime) -> VoterStatus:
         """``check_off`` through the group commit: the check-offs waiting together share one
         transaction and one fsync (valgkiosk.register.store.group_commit)."""
+        if not _group_commit.ENABLED:
+            return await anyio.to_thread.run_sync(self.check_off, kiosk, request_id, manntallsnummer, now)
         return await self.group_commit.submit((kiosk, request_id, manntallsnummer, now))
 
     async def _check_off_group(self, items: Sequence[CheckoffArgs]) -> list[VoterStatus | BaseException]:

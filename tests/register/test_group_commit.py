@@ -225,3 +225,29 @@ def test_the_writer_answers_each_caller_after_its_batch_and_fails_a_whole_batch_
     assert results[8:16] == ["lost"] * 8  # 13's batch failed as a whole
     assert [r for i, r in enumerate(results) if i != 7 and not 8 <= i < 16] == \
         [i * 10 for i in range(20) if i != 7 and not 8 <= i < 16]
+
+
+def test_two_writers_run_two_batches_at_once_and_leave_no_item_behind() -> None:
+    in_flight = 0
+    most = 0
+
+    async def run(items: Sequence[int]) -> list[int | BaseException]:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        await asyncio.sleep(0.005)
+        in_flight -= 1
+        return [i + 1 for i in items]
+
+    group: GroupCommit[int, int] = GroupCommit(run, max_batch=4, writers=2)
+
+    async def kiosk(k: int) -> list[int]:
+        # each kiosk sends its next item when the last one is answered, as a kiosk does
+        return [await group.submit(k * 100 + n) for n in range(25)]
+
+    async def main() -> list[list[int]]:
+        return list(await asyncio.gather(*(kiosk(k) for k in range(8))))
+
+    answers = asyncio.run(main())
+    assert answers == [[k * 100 + n + 1 for n in range(25)] for k in range(8)]
+    assert most == 2 and group.items == 200 and group.batches < 200
