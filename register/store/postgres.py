@@ -256,9 +256,9 @@ class PostgresStore(SqlStore):
         voter in a batch give one check-off and one "already voted", as one at a time would.
 
         A lost database fails the whole batch (every caller answers "uncertain" and its
-        kiosk retries with the same request id); any other error (a statement refused)
-        aborts the transaction, so nothing of it is kept, and each runs again alone so
-        that only the one at fault fails."""
+        kiosk retries with the same request id); any other error (a statement refused, a
+        deadlock with another batch in flight) aborts the transaction, so nothing of it is
+        kept, and each runs again alone so that only the one at fault fails."""
         if len(batch) == 1:
             return [await self._checkoff_row_alone(batch[0])]
         pool = await self._apool()
@@ -274,11 +274,16 @@ class PostgresStore(SqlStore):
                         for row in await cur.fetchall():
                             rows[run[row[0] - 1]] = None if row[1] is None else row[1:]
             return list(rows)
-        except psycopg.OperationalError:
-            raise
+        except psycopg.OperationalError as exc:
+            # class 40, transaction rollback (a deadlock with another transaction holding two
+            # of these voters in the other order, a serialisation failure): the transaction
+            # was undone, the database is there; anything else is a lost database
+            if not (exc.sqlstate or "").startswith("40"):
+                raise
         except psycopg.Error:
-            return list(await asyncio.gather(*(self._checkoff_row_alone(p) for p in batch),
-                                             return_exceptions=True))
+            pass  # a statement refused: undone, one at a time below
+        return list(await asyncio.gather(*(self._checkoff_row_alone(p) for p in batch),
+                                         return_exceptions=True))
 
     async def _checkoff_row_alone(self, params: dict[str, Any]) -> Row:
         """One check-off, one autocommit statement."""

@@ -191,6 +191,49 @@ def test_a_database_lost_at_commit_acknowledges_nothing_and_retries_land_once(fi
     _on_one_loop(filled, scenario)
 
 
+@pytest.mark.postgres
+def test_a_deadlock_with_another_transaction_reruns_the_batch_one_at_a_time(filled: SqlStore) -> None:
+    """Another transaction holds voter B and then waits for A, which the batch [A, B] holds
+    while it waits for B: PostgreSQL aborts the batch (deadlock), and each of its check-offs
+    runs again alone instead of failing."""
+    if filled.dialect != "postgres":
+        pytest.skip("row locks between transactions are PostgreSQL's case")
+    import threading
+    import time
+
+    import psycopg
+
+    a, b = VOTERS[0].manntallsnummer, VOTERS[1].manntallsnummer
+    holds_b = threading.Event()
+    other_got_a: list[bool] = []  # the other transaction was not the one aborted: the batch was
+    insert = """INSERT INTO checkoffs VALUES ((SELECT id FROM voters WHERE manntallsnummer = %s), %s,
+                now(), 'annen', '0301', '0101', 9)"""
+
+    def other_transaction() -> None:
+        with psycopg.connect(filled.dsn) as conn:  # type: ignore[attr-defined]
+            conn.execute(insert, (b, "other-b"))
+            holds_b.set()
+            time.sleep(0.3)  # the batch has inserted A and waits for B
+            conn.execute(insert, (a, "other-a"))  # waits for the batch: a deadlock, found in ~1 s
+            other_got_a.append(True)
+            time.sleep(0.3)
+            conn.rollback()
+
+    calls = [(KIOSKS[0], _rid(), a), (KIOSKS[1], _rid(), b)]
+
+    async def scenario() -> None:
+        other = threading.Thread(target=other_transaction)
+        other.start()
+        await asyncio.to_thread(holds_b.wait, 10)
+        results = await _together(filled, calls)
+        await asyncio.to_thread(other.join, 10)
+        assert other_got_a == [True], "PostgreSQL aborted the other transaction: the test proves nothing"
+        assert all(isinstance(r, VoterStatus) and r.verdict is Verdict.CHECKED_OFF for r in results), results
+        assert _rows(filled) == {rid: mnr for _, rid, mnr in calls}
+
+    _on_one_loop(filled, scenario)
+
+
 # -- the writer on its own ---------------------------------------------------------------------
 def test_the_writer_answers_each_caller_after_its_batch_and_fails_a_whole_batch_together() -> None:
     seen: list[list[int]] = []
