@@ -104,7 +104,7 @@ def free_port() -> int:
 
 
 def find_tool(name: str) -> str:
-    found = shutil.which(name)
+    found = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))  # .venv/bin
     if found:
         return found
     for d in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
@@ -392,6 +392,29 @@ class Bench:
     def wrk_run(self, server: Server, backend: str, mode: str, kiosks: int, seconds: float,
                 numbers: Path | None, first: int, count: int, tokens: list[str],
                 record: bool = True) -> Phase:
+        profiler = self.profile(server, backend, mode, kiosks, seconds) if record else None
+        try:
+            return self._wrk_run(server, backend, mode, kiosks, seconds, numbers, first, count, tokens, record)
+        finally:
+            if profiler is not None:
+                profiler.wait(timeout=seconds + 30)
+
+    def profile(self, server: Server, backend: str, mode: str, kiosks: int,
+                seconds: float) -> subprocess.Popen[bytes] | None:
+        """``--profile DIR``: py-spy samples the server through the phase (collapsed stacks,
+        one file per phase; without pausing the server, --nonblocking)."""
+        if not self.args.profile or server.proc is None:
+            return None
+        folder = Path(self.args.profile)
+        folder.mkdir(parents=True, exist_ok=True)
+        out = folder / f"{backend}-{mode}-c{kiosks}.txt"
+        return subprocess.Popen([find_tool("py-spy"), "record", "--nonblocking", "-f", "raw", "-r", "200",
+                                 "-d", str(max(1, int(seconds) - 1)), "-p", str(server.proc.pid), "-o", str(out)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def _wrk_run(self, server: Server, backend: str, mode: str, kiosks: int, seconds: float,
+                 numbers: Path | None, first: int, count: int, tokens: list[str],
+                 record: bool = True) -> Phase:
         threads = max(1, min(kiosks, self.args.wrk_threads))
         self.nonce += 1
         cmd = [self.wrk, "-t", str(threads), "-c", str(kiosks), "-d", f"{seconds:.0f}s",
@@ -608,6 +631,8 @@ def machine_info(args: argparse.Namespace, pg_url: str | None) -> dict[str, Any]
     mem = re.search(r"MemTotal:\s*(\d+)", Path("/proc/meminfo").read_text())
     info["memory_gib"] = round(int(mem.group(1)) / 1024 / 1024, 1) if mem else None
     info["kernel"] = os.uname().release
+    info["group_commit"] = os.environ.get("VALGKIOSK_REGISTER_GROUP_COMMIT", "1") != "0"
+    info["load_average"] = [round(x, 2) for x in os.getloadavg()]
     info["python"] = sys.version.split()[0]
     info["sqlite"] = sqlite3.sqlite_version
     try:
@@ -647,6 +672,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--workers", default="1", help="uvicorn workers (register serve --workers); "
                    "a comma-separated list serves and measures each in turn, e.g. 1,2")
     p.add_argument("--wrk-threads", type=int, default=2, help="at most this many wrk threads / pgbench jobs")
+    p.add_argument("--no-group-commit", action="store_true",
+                   help="serve with VALGKIOSK_REGISTER_GROUP_COMMIT=0: a transaction per check-off (for comparing)")
+    p.add_argument("--profile", metavar="DIR",
+                   help="sample the server with py-spy in every measured phase (pip install py-spy)")
     p.add_argument("--seed", type=int, default=2025)
     p.add_argument("--json", help="also write the figures as JSON here")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder and databases")
@@ -676,6 +705,8 @@ def main(argv: list[str]) -> int:
     if args.fallback_load:
         fallback_load(args.fallback_load[0], int(args.fallback_load[1]))
         return 0
+    if args.no_group_commit:  # the servers started below inherit it
+        os.environ["VALGKIOSK_REGISTER_GROUP_COMMIT"] = "0"
     started = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="vk-bench-"))
     pg_db = f"vkbench_{os.getpid()}_{random.randrange(10**6)}"

@@ -385,38 +385,43 @@ class SqlStore(abc.ABC):
         the same record, never "already voted".
         """
         with self.write() as cur:
-            row = self._voter_row(cur, "v.manntallsnummer", manntallsnummer)
-            if row is None:
-                return VoterStatus(Verdict.NOT_IN_REGISTER)
-            voter_id, voter, krets_navn = row[0], self._voter(row[1:12]), row[12]
-            existing = self._checkoff_in(row)
+            return self._check_off_in(cur, kiosk, request_id, manntallsnummer, now)
+
+    def _check_off_in(self, cur: Any, kiosk: Kiosk, request_id: str, manntallsnummer: str,
+                      now: datetime) -> VoterStatus:
+        """``check_off`` inside the caller's write transaction (one of a group commit's)."""
+        row = self._voter_row(cur, "v.manntallsnummer", manntallsnummer)
+        if row is None:
+            return VoterStatus(Verdict.NOT_IN_REGISTER)
+        voter_id, voter, krets_navn = row[0], self._voter(row[1:12]), row[12]
+        existing = self._checkoff_in(row)
+        if existing is None:
+            verdict = verdict_for(voter, None, kiosk, own_station_required=bool(row[13]))
+            if verdict is not Verdict.READY:
+                return VoterStatus(verdict, voter, krets_navn)
+            inserted = self._q(cur, """
+                INSERT INTO checkoffs VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT DO NOTHING RETURNING voter_id""",
+                (voter_id, request_id, self._ts(now), kiosk.kiosk_id, kiosk.kommune,
+                 kiosk.krets, kiosk.bord)).fetchone()
+            if inserted is not None:
+                return VoterStatus(Verdict.CHECKED_OFF, voter, krets_navn, Checkoff(
+                    checked_off_at=now.astimezone(timezone.utc), kiosk_id=kiosk.kiosk_id,
+                    kommune=kiosk.kommune, krets=kiosk.krets,
+                    krets_navn=self._station_name(cur, kiosk.kommune, kiosk.krets),
+                    bord=kiosk.bord, request_id=request_id))
+            # Another transaction won the race, or the request id was used before.
+            existing = self._checkoff_of(cur, voter_id)
             if existing is None:
-                verdict = verdict_for(voter, None, kiosk, own_station_required=bool(row[13]))
-                if verdict is not Verdict.READY:
-                    return VoterStatus(verdict, voter, krets_navn)
-                inserted = self._q(cur, """
-                    INSERT INTO checkoffs VALUES (?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT DO NOTHING RETURNING voter_id""",
-                    (voter_id, request_id, self._ts(now), kiosk.kiosk_id, kiosk.kommune,
-                     kiosk.krets, kiosk.bord)).fetchone()
-                if inserted is not None:
-                    return VoterStatus(Verdict.CHECKED_OFF, voter, krets_navn, Checkoff(
-                        checked_off_at=now.astimezone(timezone.utc), kiosk_id=kiosk.kiosk_id,
-                        kommune=kiosk.kommune, krets=kiosk.krets,
-                        krets_navn=self._station_name(cur, kiosk.kommune, kiosk.krets),
-                        bord=kiosk.bord, request_id=request_id))
-                # Another transaction won the race, or the request id was used before.
-                existing = self._checkoff_of(cur, voter_id)
-                if existing is None:
-                    raise RequestIdConflict("Forespørsels-id-en er allerede brukt for en annen velger.")
-            if existing.request_id == request_id:
-                if existing.kiosk_id != kiosk.kiosk_id:
-                    raise RequestIdConflict("Forespørsels-id-en er brukt av en annen kiosk.")
-                return VoterStatus(Verdict.CHECKED_OFF, voter, krets_navn, existing)
-            used = self._q(cur, "SELECT 1 FROM checkoffs WHERE request_id = ?", (request_id,)).fetchone()
-            if used is not None:
                 raise RequestIdConflict("Forespørsels-id-en er allerede brukt for en annen velger.")
-            return VoterStatus(Verdict.ALREADY_VOTED, voter, krets_navn, existing)
+        if existing.request_id == request_id:
+            if existing.kiosk_id != kiosk.kiosk_id:
+                raise RequestIdConflict("Forespørsels-id-en er brukt av en annen kiosk.")
+            return VoterStatus(Verdict.CHECKED_OFF, voter, krets_navn, existing)
+        used = self._q(cur, "SELECT 1 FROM checkoffs WHERE request_id = ?", (request_id,)).fetchone()
+        if used is not None:
+            raise RequestIdConflict("Forespørsels-id-en er allerede brukt for en annen velger.")
+        return VoterStatus(Verdict.ALREADY_VOTED, voter, krets_navn, existing)
 
     def report_misregistration(
         self, kiosk: Kiosk, manntallsnummer: str, reported_by: str, note: str, now: datetime

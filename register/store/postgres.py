@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime, timezone
 from functools import lru_cache
 from typing import Any
@@ -16,6 +16,10 @@ from psycopg_pool.base import AttemptWithBackoff
 from valgkiosk.register.model import Checkoff, Kiosk, RequestIdConflict, Verdict, VoterStatus
 from valgkiosk.register.rules import verdict_for
 from valgkiosk.register.store.base import _VOTER_SELECT, VOTER_COLUMNS, SqlStore
+from valgkiosk.register.store import group_commit as _group_commit
+from valgkiosk.register.store.group_commit import GroupCommit
+
+Row = tuple[Any, ...] | None
 
 # The check-off in one statement, one round trip: find the voter (with their station,
 # the kommune's rule and any earlier check-off), insert the check-off when the rules
@@ -53,6 +57,64 @@ SELECT v.*, p.checked_off_at, p.kiosk_id, p.kommune, p.krets, p.navn, p.bord, p.
        (SELECT navn FROM kretser WHERE kommune = %(kommune)s AND krets = %(krets)s)
 FROM v LEFT JOIN prior p ON true
 """
+
+
+# The group commit's statement: ``CHECKOFF_SQL`` for many check-offs at once (one
+# execution, one plan), the rows in the order given, each laid out as CHECKOFF_SQL's
+# (``n`` first, then its columns 0-29; the voter's columns NULL when not in the register).
+# The rows of one statement are independent only when no two share a voter or a request
+# id: ``_independent`` puts such a pair in different statements, in arrival order.
+CHECKOFF_MANY_SQL = f"""
+WITH r AS (
+    SELECT * FROM unnest(%(mnr)s::text[], %(rid)s::text[], %(now)s::timestamptz[], %(kiosk_id)s::text[],
+                         %(kommune)s::text[], %(krets)s::text[], %(bord)s::integer[])
+           WITH ORDINALITY AS r(mnr, rid, now, kiosk_id, kommune, krets, bord, n)
+), v AS (
+    SELECT r.n, v.id, {_VOTER_SELECT}, k.navn AS krets_navn, ko.own_station_required AS strict
+    FROM r
+    JOIN voters v ON v.manntallsnummer = r.mnr
+    JOIN kretser k ON k.kommune = v.kommune AND k.krets = v.krets
+    JOIN kommuner ko ON ko.kommune = v.kommune
+), prior AS (
+    SELECT c.voter_id, c.checked_off_at, c.kiosk_id, c.kommune, c.krets, ck.navn, c.bord, c.request_id,
+           m.reported_at, m.reported_by, m.kiosk_id AS m_kiosk_id, m.krets AS m_krets, m.bord AS m_bord, m.note
+    FROM checkoffs c
+    JOIN v ON c.voter_id = v.id
+    LEFT JOIN kretser ck ON ck.kommune = c.kommune AND ck.krets = c.krets
+    LEFT JOIN misregistrations m ON m.voter_id = c.voter_id
+), ins AS (
+    INSERT INTO checkoffs (voter_id, request_id, checked_off_at, kiosk_id, kommune, krets, bord)
+    SELECT v.id, r.rid, r.now, r.kiosk_id, r.kommune, r.krets, r.bord FROM v JOIN r ON r.n = v.n
+    WHERE NOT EXISTS (SELECT 1 FROM prior WHERE prior.voter_id = v.id)
+      AND v.kommune = r.kommune AND (NOT v.strict OR v.krets = r.krets)
+    ON CONFLICT DO NOTHING
+    RETURNING voter_id
+)
+SELECT r.n, v.id, {", ".join(f"v.{c}" for c in VOTER_COLUMNS)}, v.krets_navn, v.strict,
+       p.checked_off_at, p.kiosk_id, p.kommune, p.krets, p.navn, p.bord, p.request_id,
+       p.reported_at, p.reported_by, p.m_kiosk_id, p.m_krets, p.m_bord, p.note,
+       EXISTS (SELECT 1 FROM ins WHERE ins.voter_id = v.id),
+       EXISTS (SELECT 1 FROM checkoffs WHERE request_id = r.rid),
+       (SELECT navn FROM kretser WHERE kommune = r.kommune AND krets = r.krets)
+FROM r LEFT JOIN v ON v.n = r.n LEFT JOIN prior p ON p.voter_id = v.id
+ORDER BY r.n
+"""
+
+
+def _independent(batch: Sequence[dict[str, Any]]) -> list[list[int]]:
+    """The batch's positions in runs for ``CHECKOFF_MANY_SQL``: in arrival order, a new run
+    wherever a check-off shares its voter or request id with one already in the run."""
+    runs: list[list[int]] = []
+    voters: set[str] = set()
+    rids: set[str] = set()
+    for i, params in enumerate(batch):
+        if not runs or params["mnr"] in voters or params["rid"] in rids:
+            runs.append([])
+            voters, rids = set(), set()
+        runs[-1].append(i)
+        voters.add(params["mnr"])
+        rids.add(params["rid"])
+    return runs
 
 
 # One call's draw from a credential's token bucket, shared by every API node: refill by
@@ -111,6 +173,9 @@ class PostgresStore(SqlStore):
         self._async_loop: asyncio.AbstractEventLoop | None = None
         self._async_size = (min_size, max_size)
         self._closed = False
+        # Check-offs waiting together share one transaction (valgkiosk.register.store.group_commit).
+        self.group_commit: GroupCommit[dict[str, Any], Row] = GroupCommit(self._checkoff_rows,
+                                                                             writers=_group_commit.PG_WRITERS)
 
     # -- the hot path --------------------------------------------------------------------------
     def _checkoff_params(self, kiosk: Kiosk, request_id: str, manntallsnummer: str,
@@ -172,16 +237,60 @@ class PostgresStore(SqlStore):
                               now: datetime) -> VoterStatus:
         """``check_off`` on the event loop (no thread hand-off)."""
         params = self._checkoff_params(kiosk, request_id, manntallsnummer, now)
-        pool = await self._apool()
-        async with pool.connection() as conn:
-            cur = await conn.execute(CHECKOFF_SQL, params)
-            row = await cur.fetchone()
+        if _group_commit.ENABLED:
+            row = await self.group_commit.submit(params)
+        else:
+            row = await self._checkoff_row_alone(params)
         try:
             return self._checkoff_outcome(row, kiosk, request_id, now)
         except _Retry:
             import anyio
 
             return await anyio.to_thread.run_sync(super().check_off, kiosk, request_id, manntallsnummer, now)
+
+    async def _checkoff_rows(self, batch: Sequence[dict[str, Any]]) -> list[Row | BaseException]:
+        """The group commit's writer: every check-off waiting, in one transaction (one WAL
+        flush) and one ``CHECKOFF_MANY_SQL`` statement per run of independent ones, rows
+        returned after its COMMIT. Runs go in arrival order, each statement seeing the rows
+        of the ones before it (READ COMMITTED: a new snapshot per statement), so two of one
+        voter in a batch give one check-off and one "already voted", as one at a time would.
+
+        A lost database fails the whole batch (every caller answers "uncertain" and its
+        kiosk retries with the same request id); any other error (a statement refused, a
+        deadlock with another batch in flight) aborts the transaction, so nothing of it is
+        kept, and each runs again alone so that only the one at fault fails."""
+        if len(batch) == 1:
+            return [await self._checkoff_row_alone(batch[0])]
+        pool = await self._apool()
+        runs = _independent(batch)
+        rows: list[Row] = [None] * len(batch)
+        try:
+            async with pool.connection() as conn:
+                async with conn.transaction():
+                    for run in runs:
+                        cur = await conn.execute(CHECKOFF_MANY_SQL, {
+                            key: [batch[i][key] for i in run]
+                            for key in ("mnr", "rid", "now", "kiosk_id", "kommune", "krets", "bord")})
+                        for row in await cur.fetchall():
+                            rows[run[row[0] - 1]] = None if row[1] is None else row[1:]
+            return list(rows)
+        except psycopg.OperationalError as exc:
+            # class 40, transaction rollback (a deadlock with another transaction holding two
+            # of these voters in the other order, a serialisation failure): the transaction
+            # was undone, the database is there; anything else is a lost database
+            if not (exc.sqlstate or "").startswith("40"):
+                raise
+        except psycopg.Error:
+            pass  # a statement refused: undone, one at a time below
+        return list(await asyncio.gather(*(self._checkoff_row_alone(p) for p in batch),
+                                         return_exceptions=True))
+
+    async def _checkoff_row_alone(self, params: dict[str, Any]) -> Row:
+        """One check-off, one autocommit statement."""
+        pool = await self._apool()
+        async with pool.connection() as conn:
+            cur = await conn.execute(CHECKOFF_SQL, params)
+            return await cur.fetchone()
 
     async def voter_status_async(self, kiosk: Kiosk, manntallsnummer: str) -> VoterStatus:
         """``voter_status`` on the event loop."""
