@@ -19,10 +19,10 @@ manntallsnummer), never names.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 import types
 import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, Union
 
 __all__ = [
@@ -452,7 +452,14 @@ def _fits(value: Any, hint: Any) -> bool:
     raise TypeError(f"no check for a field of type {hint!r}")  # a new kind's field: teach _fits
 
 
-_HINTS: dict[type[Any], dict[str, Any]] = {cls: typing.get_type_hints(cls) for cls in _CLASSES}
+_HINTS: dict[type[Any], dict[str, Any]] = {}
+
+
+def _hints(cls: type[Any]) -> dict[str, Any]:
+    """A kind's field types, evaluated when first read (not at import: start-up cost)."""
+    if cls not in _HINTS:
+        _HINTS[cls] = typing.get_type_hints(cls)
+    return _HINTS[cls]
 
 
 def read(kind: str, data: Mapping[str, Any]) -> KnownEntry | Unreadable:
@@ -472,8 +479,8 @@ def read(kind: str, data: Mapping[str, Any]) -> KnownEntry | Unreadable:
             if f.metadata.get("optional"):
                 continue
             return Unreadable(kind, dict(data), f"missing {key!r}")
-        if not _fits(data[key], _HINTS[cls][f.name]):
-            return Unreadable(kind, dict(data), f"{key!r} is not {_HINTS[cls][f.name]}")
+        if not _fits(data[key], _hints(cls)[f.name]):
+            return Unreadable(kind, dict(data), f"{key!r} is not {_hints(cls)[f.name]}")
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[operator]
         values[f.name] = _coerce(data[key], default)
     return cls(**values)  # type: ignore[no-any-return]
