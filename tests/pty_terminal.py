@@ -55,9 +55,11 @@ def run_until_drawn(argv: Sequence[str], until: bytes, *, rows: int, columns: in
                 break  # and nothing left to read
     finally:
         returncode = proc.poll()
-        os.killpg(proc.pid, signal.SIGTERM)
         try:
+            os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=20)
+        except ProcessLookupError:  # it and its session are gone already
+            proc.wait()
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
