@@ -552,21 +552,21 @@ async def authenticated(request: Request) -> Kiosk:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise ApiError(401, "unauthorized", "Mangler legitimasjon (Authorization: Bearer …).")
+        raise ApiError(401, "unauthorized", "Mangler tilgangsnøkkel (Authorization: Bearer …).")
     training_register = request.app.state.training_election()
     if is_training(token.strip()) and not training_register:
         log.warning("refused a training credential: this register holds a real election")
-        raise ApiError(403, "training_credential", "Øvingslegitimasjon avvist: dette registeret har et ekte valg. "
+        raise ApiError(403, "training_credential", "Øvingsnøkkel avvist: dette registeret har et ekte valg. "
                        "En kiosk i øvingsmodus kan ikke brukes mot det.")
     if training_register and not is_training(token.strip()):
         raise ApiError(403, "training_register", "Dette registeret har et øvingsvalg og tar bare imot "
-                       "øvingslegitimasjon.")
+                       "øvingsnøkler.")
     cache: CredentialCache = request.app.state.credentials
     kiosk = cache.kiosk(token.strip())  # from memory after the first call
     if kiosk is None:
         client = request.client.host if request.client else "?"
         log.warning("refused an unknown or revoked credential from %s", client)
-        raise ApiError(401, "unauthorized", "Ukjent eller tilbakekalt legitimasjon.")
+        raise ApiError(401, "unauthorized", "Ukjent eller tilbakekalt tilgangsnøkkel.")
     seen: set[str] = request.app.state.kiosks_seen
     if kiosk.kiosk_id not in seen:
         seen.add(kiosk.kiosk_id)

@@ -171,7 +171,7 @@ def cmd_issue(args: argparse.Namespace) -> int:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.touch(mode=0o600)
         out.write_text(token + "\n", encoding="utf-8")
-        print(f"Legitimasjon for {args.kiosk_id} skrevet til {out} (vises ikke igjen).")
+        print(f"Tilgangsnøkkelen for {args.kiosk_id} er skrevet til {out} (vises ikke igjen).")
     else:
         print(token)
     return 0
@@ -204,7 +204,7 @@ def cmd_kiosk_key(args: argparse.Namespace) -> int:
     with _store(args) as store:
         valid = {k.kiosk_id for k, _issued, revoked in store.credentials() if revoked is None}
         if args.kiosk_id not in valid:
-            raise CliError(f"Kiosken {args.kiosk_id} har ingen gyldig legitimasjon (issue-credential først).")
+            raise CliError(f"Kiosken {args.kiosk_id} har ingen gyldig tilgangsnøkkel (issue-credential først).")
         store.save_kiosk_key(args.kiosk_id, public, datetime.now(timezone.utc))
     print(f"Loggboknøkkelen til {args.kiosk_id} er registrert: {public}.")
     return 0
@@ -213,8 +213,8 @@ def cmd_kiosk_key(args: argparse.Namespace) -> int:
 def cmd_revoke(args: argparse.Namespace) -> int:
     with _store(args) as store:
         if not store.revoke_credential(args.kiosk_id, datetime.now(timezone.utc)):
-            raise CliError(f"Kiosken {args.kiosk_id} har ingen gyldig legitimasjon.")
-    print(f"Legitimasjonen til {args.kiosk_id} er tilbakekalt.")
+            raise CliError(f"Kiosken {args.kiosk_id} har ingen gyldig tilgangsnøkkel.")
+    print(f"Tilgangsnøkkelen til {args.kiosk_id} er tilbakekalt.")
     return 0
 
 

@@ -50,7 +50,7 @@ def issue(store: SqlStore, kiosk: Kiosk, *, training: bool | None = None) -> str
     election = store.election()
     held = bool(election is not None and election.training)
     if training and not held:
-        raise NotTrainingElection("Øvingslegitimasjon kan bare utstedes av et register med et øvingsvalg.")
+        raise NotTrainingElection("En øvingsnøkkel kan bare utstedes av et register med et øvingsvalg.")
     token = new_token(training=held)
     store.save_credential(token_hash(token), kiosk, datetime.now(timezone.utc))
     return token

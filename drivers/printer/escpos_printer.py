@@ -17,6 +17,8 @@ import os
 import socket
 from collections.abc import Callable
 
+from . import capabilities_cache  # noqa: F401 - first: python-escpos reads its pickle folder on import
+
 import serial
 from escpos.escpos import Escpos
 from escpos.exceptions import DeviceNotFoundError

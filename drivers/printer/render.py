@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import io
-
-from escpos.escpos import Escpos
+from typing import TYPE_CHECKING
 
 from valgkiosk.core.receipts import printable
 from valgkiosk.ports.printer import Barcode, Cut, Receipt, Separator, Text
+
+if TYPE_CHECKING:  # python-escpos is imported where a real printer is made (start-up cost, docs/benchmarks.md)
+    from escpos.escpos import Escpos
 
 CODEPAGE = "CP865"
 #: CODE128 module width in dots (2 keeps 12 digits inside 72 mm) and bar height.

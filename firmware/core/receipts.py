@@ -47,6 +47,7 @@ __all__ = [
     "receipt_text",
     "station_report",
     "test_page",
+    "unreadable_nb",
     "wrap",
 ]
 
@@ -135,6 +136,7 @@ class ClosingReport:
     flagged_votes: tuple[FlaggedVote, ...] = ()
     pending_upload: int = 0  # emergency votes the register has not confirmed yet
     chain_head: str = ""  # the loggbok's head, COUNT:HASH (valgkiosk.core.loggbok.Head.text)
+    unreadable: int = 0  # loggbok entries that did not read (valgkiosk.core.tally): not in the counts
 
 
 @dataclass(frozen=True, slots=True)
@@ -458,6 +460,12 @@ def _signatures(columns: int) -> list[Block]:
             Text(""), Text("Stemmestyremedlem:"), Text(""), Text(rule)]
 
 
+def unreadable_nb(count: int) -> str:
+    """What the chair is told of loggbok entries the kiosk could not read (never dropped silently)."""
+    what = "oppføring" if count == 1 else "oppføringer"
+    return f"{count} {what} i loggboken kunne ikke leses og er ikke med i tallene over. Se loggboken."
+
+
 def closing_report(report: ClosingReport, columns: int) -> Receipt:
     """The chair's closing report for this table, fit to sign for the møtebok: where it
     comes from and what period it covers, each count under its source, what the chair must
@@ -485,6 +493,8 @@ def closing_report(report: ClosingReport, columns: int) -> Receipt:
     for at in report.unresolved:
         blocks += _para(f"  {peopletime.stamp(at, today).capitalize()}: kiosken stoppet før manntallet svarte. "
                         "Slå opp velgeren i manntallet.", columns)
+    if report.unreadable:
+        blocks += _para(unreadable_nb(report.unreadable), columns, bold=True)
     blocks += [Separator(), *_outage_lines(report.outages, report.printed_at, columns), Separator()]
     if report.flagged_votes:
         blocks += _para("LEGG TIL SIDE FOR VALGSTYRET", columns, bold=True)

@@ -6,15 +6,21 @@ the register was away is only in the loggbok: emergency votes (``emergency_vote`
 manual valgkort printed (``manual_valgkort``), misregistrations (``misregistration``)
 and outages (``outage_start`` … ``outage_end``). Only the given day's entries count.
 Personal data in an entry (an emergency vote's manntallsnummer) never reaches the paper.
+
+Entries are read typed (:func:`valgkiosk.core.entries.read`) and never silently dropped:
+a known kind with newer keys counts as its kind; a line that does not read (a kind this
+build does not know, a missing key, a value of the wrong type) is counted apart as
+``unreadable``, and the closing report says so.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import assert_never
 
+from valgkiosk.core import entries as ent
 from valgkiosk.core import peopletime, sentences
 from valgkiosk.core.loggbok import Entry
 from valgkiosk.core.receipts import FlaggedVote, LogEntry, Outage
@@ -33,18 +39,24 @@ class Tally:
     period_start: datetime | None = None  # the first entry's time
     unresolved: tuple[datetime, ...] = ()  # check-offs the kiosk stopped in the middle of
     flagged_votes: tuple[FlaggedVote, ...] = ()  # emergency votes for voters checked off here
+    unreadable: int = 0  # entries that did not read as any kind: the chair looks in the loggbok
 
 
 def _when(entry: Entry) -> datetime:
     return datetime.fromisoformat(entry.at)
 
 
-def _stamped(entry: Entry, key: str) -> datetime:
+def _typed(entries: Iterable[Entry]) -> list[tuple[datetime, ent.KnownEntry | ent.Unreadable]]:
+    """Each entry's time and its typed reading."""
+    return [(_when(e), ent.read(e.kind, e.data)) for e in entries]
+
+
+def _stamped(stamp: str, fallback: datetime) -> datetime:
     """The time the watchdog gave (``since``/``until``, as F11 shows it), else the entry's."""
     try:
-        return datetime.fromisoformat(str(entry.data[key]))
-    except (KeyError, ValueError):
-        return _when(entry)
+        return datetime.fromisoformat(stamp)
+    except ValueError:
+        return fallback
 
 
 def todays(entries: Iterable[Entry], day: date) -> list[Entry]:
@@ -60,57 +72,87 @@ def outages(entries: Iterable[Entry]) -> tuple[Outage, ...]:
     """
     found: list[Outage] = []
     open_: Outage | None = None
-    for entry in entries:
-        if entry.kind == "outage_start" and open_ is None:
-            open_ = Outage(_stamped(entry, "since"), None, _cause(entry.data))
-        elif entry.kind == "outage_end" and open_ is not None:
-            found.append(Outage(open_.started, _stamped(entry, "until"), open_.cause or _cause(entry.data)))
+    for at, entry in _typed(entries):
+        if isinstance(entry, ent.OutageStarted) and open_ is None:
+            open_ = Outage(_stamped(entry.since, at), None, _cause(entry))
+        elif isinstance(entry, ent.OutageEnded) and open_ is not None:
+            found.append(Outage(open_.started, _stamped(entry.until, at), open_.cause))
             open_ = None
     if open_ is not None:
         found.append(open_)
     return tuple(found)
 
 
-def _cause(data: Mapping[str, Any]) -> str:
+def _cause(entry: ent.OutageStarted) -> str:
     """The outage's cause in the routine's words, with the power sense lines."""
-    return sentences.outage_cause(data)
+    return sentences.outage_cause(ent.record(entry)[1])
+
+
+def _flagged(at: datetime, vote: ent.EmergencyVoteRecorded) -> FlaggedVote | None:
+    """The vote as the chair sets it aside, if this kiosk had checked its voter off before."""
+    if not vote.checked_off_here:
+        return None
+    try:
+        checked = datetime.fromisoformat(vote.checked_off_here)
+    except ValueError:
+        return None
+    number = vote.manntallsnummer or ""
+    shown = f"{number[:10]} {number[10:]}" if len(number) == 12 else (number or "ukjent")
+    return FlaggedVote(at, checked, shown)
 
 
 def flagged_votes(entries: Iterable[Entry]) -> tuple[FlaggedVote, ...]:
     """Emergency votes whose voter this kiosk had checked off electronically before
     (``krysset_av_her`` in the entry): the chair sets those envelopes aside."""
-    found = []
-    for e in entries:
-        if e.kind != "emergency_vote" or not e.data.get("krysset_av_her"):
-            continue
-        try:
-            checked = datetime.fromisoformat(str(e.data["krysset_av_her"]))
-        except ValueError:
-            continue
-        number = str(e.data.get("manntallsnummer") or "")
-        shown = f"{number[:10]} {number[10:]}" if len(number) == 12 else (number or "ukjent")
-        found.append(FlaggedVote(_when(e), checked, shown))
-    return tuple(found)
+    return tally(entries).flagged_votes
 
 
 def unresolved(entries: Iterable[Entry]) -> tuple[datetime, ...]:
     """When the kiosk stopped with a check-off sent but not confirmed (``voter_interrupted``)."""
-    return tuple(_when(e) for e in entries if e.kind == "voter_interrupted" and e.data.get("fase") == "avkrysning")
+    return tally(entries).unresolved
 
 
 def tally(entries: Iterable[Entry]) -> Tally:
-    """Count emergency votes, manual valgkort, misregistrations and outages, and find what
-    the chair must still see to."""
+    """Count emergency votes, manual valgkort, misregistrations, outages and unreadable
+    entries, and find what the chair must still see to."""
     listed = list(entries)
-    kinds = [e.kind for e in listed]
+    votes = valgkort = misregistrations = unreadable = 0
+    stopped: list[datetime] = []
+    flagged: list[FlaggedVote] = []
+    for at, entry in _typed(listed):
+        match entry:
+            case ent.EmergencyVoteRecorded():
+                votes += 1
+                if (vote := _flagged(at, entry)) is not None:
+                    flagged.append(vote)
+            case ent.ManualValgkortPrinted():
+                valgkort += 1
+            case ent.MisregistrationReported():
+                misregistrations += 1
+            case ent.VoterInterrupted(phase=phase):
+                if phase == "avkrysning":
+                    stopped.append(at)
+            case ent.Unreadable():
+                unreadable += 1
+            case (ent.OutageStarted() | ent.OutageEnded()):
+                pass  # paired by outages() below
+            case (ent.KioskStarted() | ent.KioskStopped() | ent.Recovered() | ent.AlarmAcknowledged()
+                  | ent.PinRefused() | ent.EmergencyStarted() | ent.EmergencyEnded() | ent.EmergencyVotesUploaded()
+                  | ent.ScannerFault() | ent.PrinterFault() | ent.PowerChanged() | ent.SelftestRun()
+                  | ent.CheckoffUnresolved() | ent.CheckoffResolved() | ent.ScannerConnected() | ent.PowerShutdown()
+                  | ent.SmsSent() | ent.SmsFailed() | ent.SmsGivenUp() | ent.SmsDropped()):  # fmt: skip
+                pass  # not in the chair's counts (the log printout has them in words)
+            case _:
+                assert_never(entry)
     return Tally(
-        emergency_votes=kinds.count("emergency_vote"),
-        manual_valgkort=kinds.count("manual_valgkort"),
-        misregistrations=kinds.count("misregistration"),
+        emergency_votes=votes,
+        manual_valgkort=valgkort,
+        misregistrations=misregistrations,
         outages=outages(listed),
         period_start=min((_when(e) for e in listed), default=None),
-        unresolved=unresolved(listed),
-        flagged_votes=flagged_votes(listed),
+        unresolved=tuple(stopped),
+        flagged_votes=tuple(flagged),
+        unreadable=unreadable,
     )
 
 

@@ -38,11 +38,11 @@ def _external_register(url: str, credential_file: str | None) -> tuple[Any, str]
     from .register import REAL_CREDENTIAL_REFUSED, check_register, credential_is_training
 
     if not credential_file:
-        return None, "--register trenger --credential-file (øvingslegitimasjonen)."
+        return None, "--register trenger --credential-file (øvingsnøkkelen)."
     try:
         token = Path(credential_file).read_text(encoding="utf-8").strip()
     except OSError as exc:
-        return None, f"Legitimasjonsfilen {credential_file} kan ikke leses ({exc.strerror})."
+        return None, f"Filen med øvingsnøkkelen, {credential_file}, kan ikke leses ({exc.strerror})."
     if not credential_is_training(token):
         return None, REAL_CREDENTIAL_REFUSED
     register = HttpRegister(url, token)

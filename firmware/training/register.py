@@ -16,15 +16,15 @@ register, whatever URL or credential it was given.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from valgkiosk.core import manntallsnummer as mnr
-from valgkiosk.ports.register import KioskInfo, Register, RegisterRefused
+from valgkiosk.ports.register import Register, RegisterRefused
 from valgkiosk.register_memory import synthetic_fnr
+from valgkiosk.register_wrapper import Call, ForwardingRegister
 
 from . import TRAINING_CREDENTIAL_PREFIX
 
@@ -35,6 +35,8 @@ KOMMUNE, KOMMUNE_NAVN = "9999", "Øvingskommune"
 KRETS, KRETS_NAVN = "0001", "Øvingsskolen"
 OTHER_KRETS, OTHER_KRETS_NAVN = "0002", "Øvingshallen"
 BORD = 1
+
+T = TypeVar("T")
 
 REAL_REGISTER_REFUSED = ("Kiosken er i øvingsmodus, men manntallet hører til et ekte valg: øvingskiosken brukes "
                          "aldri mot et ekte manntall. Ingen velgere er slått opp eller krysset av.")
@@ -139,10 +141,12 @@ def make_training_register(folder: Path, *, now: datetime | None = None) -> Embe
     return EmbeddedRegister(store, app, token, client)
 
 
-class TrainingGuard:
+class TrainingGuard(ForwardingRegister):
     """A training kiosk's Register port: every call goes to ``inner`` only once the
     register has said it holds a training election (:data:`REAL_REGISTER_REFUSED`
-    otherwise). ``inner`` may be swapped for the next drill's fresh register."""
+    otherwise). ``inner`` may be swapped for the next drill's fresh register. Each port
+    method comes from :class:`~valgkiosk.register_wrapper.ForwardingRegister`, so the guard
+    cannot fall behind the port."""
 
     def __init__(self, inner: Register) -> None:
         self.inner = inner
@@ -163,40 +167,11 @@ class TrainingGuard:
         self.confirmed = self.inner
         return self.inner
 
-    async def kiosk_info(self) -> KioskInfo:
-        inner = await self._checked()
-        return await inner.kiosk_info()
-
-    async def lookup(self, manntallsnummer: str) -> Any:
-        return await (await self._checked()).lookup(manntallsnummer)
-
-    async def voter_address(self, manntallsnummer: str) -> str:
-        return await (await self._checked()).voter_address(manntallsnummer)
-
-    async def check_off(self, request_id: str, manntallsnummer: str) -> Any:
-        return await (await self._checked()).check_off(request_id, manntallsnummer)
-
-    async def search(self, query: Any) -> Any:
-        return await (await self._checked()).search(query)
-
-    async def report_misregistration(self, manntallsnummer: str, *, reported_by: str, note: str = "") -> Any:
-        return await (await self._checked()).report_misregistration(manntallsnummer, reported_by=reported_by,
-                                                                   note=note)
-
-    async def counts(self) -> Any:
-        return await (await self._checked()).counts()
-
-    async def station_counts(self) -> Any:
-        return await (await self._checked()).station_counts()
-
-    async def upload_emergency_votes(self, votes: Sequence[Any], *, head: Any = None) -> Any:
-        return await (await self._checked()).upload_emergency_votes(votes, head=head)
-
-    async def report_status(self, report: Mapping[str, object]) -> Any:
-        return await (await self._checked()).report_status(report)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
+    async def _around(self, method: str, call: Call[T]) -> T:
+        """Every call but closing waits for the register to say it holds a training election."""
+        if method == "aclose":
+            return await call(self.inner)
+        return await call(await self._checked())
 
 
 def credential_is_training(token: str) -> bool:

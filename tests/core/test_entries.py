@@ -65,6 +65,21 @@ def test_every_kind_round_trips_and_has_words(cls: type) -> None:
     assert ent.of(back) == entry
     # every reader handles every kind (an unhandled one fails assert_never)
     em.apply_entry(em.StationState(), entry, T0)
+    # the tally's strict reading knows every field's type, and reads back what was written
+    assert ent.read(kind, data) == entry
+
+
+def test_the_strict_reading_keeps_values_and_leaves_newer_keys_aside() -> None:
+    for entry in (ent.EmergencyVotesUploaded(("a", "b"), 2, 0), ent.PrinterFault("out_of_paper", "test_page", False, 1),
+                  ent.OutageStarted("TCP", T0.isoformat(), "d", "x", {"mains": True, "router": None}),
+                  ent.SelftestRun("0301", "0101", 1, "k", "v", True, {"printer": "passed"}, ("x",))):
+        kind, data = ent.record(entry)
+        assert ent.read(kind, data) == entry
+        assert ent.read(kind, {**data, "added_later": [1, 2]}) == entry
+    assert ent.read("printer_fault", {"feil": 3}) == ent.Unreadable("printer_fault", {"feil": 3}, "'feil' is not <class 'str'>")
+    assert isinstance(ent.read("outage_start", {**ent.record(ent.OutageStarted())[1], "power": {"mains": "ja"}}),
+                      ent.Unreadable)
+    assert ent.read("power", {"source": "mains", "present": True}).why == "missing 'previous'"  # type: ignore[union-attr]
 
 
 def test_fields_with_values_round_trip() -> None:

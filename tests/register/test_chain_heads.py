@@ -105,7 +105,7 @@ def test_a_kiosk_key_made_at_provisioning_is_registered_after_the_credential(tmp
     public = signing.generate(tmp_path / "bord1.key")  # provision.sh writes NAME.loggbok.pub like this .pub
     key = ["register", "kiosk-key", "--db", url, "--kiosk-id", TABLE_1.kiosk_id, "--public-key"]
     assert main([*key, str(tmp_path / "bord1.key.pub")]) == 2  # no credential yet
-    assert "ingen gyldig legitimasjon" in capsys.readouterr().err
+    assert "ingen gyldig tilgangsnøkkel" in capsys.readouterr().err
     assert main(["register", "issue-credential", "--db", url, "--kiosk-id", TABLE_1.kiosk_id, "--kommune", "0301",
                  "--krets", "0101", "--bord", "1"]) == 0
     assert main([*key, str(tmp_path / "bord1.key.pub")]) == 0

@@ -6,55 +6,27 @@ journal stream (``$JOURNAL_STREAM`` names it, as systemd does)."""
 from __future__ import annotations
 
 import os
-import select
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
 from image_stations import REPO
+from pty_terminal import run_until_drawn
 
 
 @pytest.mark.timeout(120)
 def test_ui_on_the_terminal_logs_in_the_journal(tmp_path: Path) -> None:
-    master, slave = os.openpty()
-    os.set_blocking(master, False)
-    import fcntl
-    import struct
-    import termios
-
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
-    journal = (tmp_path / "journal").open("wb")
-    st = os.fstat(journal.fileno())
-    env = {**os.environ, "TERM": "linux", "TEXTUAL_DRIVER": "valgkiosk.console:ConsoleDriver",
-           "JOURNAL_STREAM": f"{st.st_dev}:{st.st_ino}", "HOME": str(tmp_path)}
-    proc = subprocess.Popen([sys.executable, "-m", "valgkiosk.cli", "run", "--sim",
-                             "--config", str(REPO / "config" / "sim-offline.toml")],
-                            stdin=slave, stdout=journal, stderr=journal, env=env, cwd=tmp_path,
-                            start_new_session=True)
-    os.close(slave)
-    screen = b""
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and b"VALGKORT" not in screen:
-            ready, _, _ = select.select([master], [], [], 1.0)
-            if ready:
-                try:
-                    screen += os.read(master, 65536)
-                except OSError:
-                    break
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        os.close(master)
-        journal.close()
-    logged = (tmp_path / "journal").read_bytes()
+    journal_path = tmp_path / "journal"
+    with journal_path.open("wb") as journal:
+        st = os.fstat(journal.fileno())
+        env = {**os.environ, "TERM": "linux", "TEXTUAL_DRIVER": "valgkiosk.console:ConsoleDriver",
+               "JOURNAL_STREAM": f"{st.st_dev}:{st.st_ino}", "HOME": str(tmp_path)}
+        drawn = run_until_drawn([sys.executable, "-m", "valgkiosk.cli", "run", "--sim",
+                                 "--config", str(REPO / "config" / "sim-offline.toml")],
+                                b"VALGKORT", rows=30, columns=100, timeout=90, env=env, cwd=tmp_path, output=journal)
+    screen = drawn.screen
+    logged = journal_path.read_bytes()
     assert b"VALGKORT" in screen, f"nothing drawn on the terminal; journal: {logged[-2000:]!r}"
     assert b"\x1b[" not in logged, "the UI's escape sequences went to the journal"
     assert b"<6>valgkiosk.bootstrap: kiosk starting" in logged, logged[-2000:]

@@ -7,16 +7,14 @@ is run on a pty until it draws its ready screen. The sim configuration is packag
 from __future__ import annotations
 
 import os
-import select
-import signal
 import site
 import subprocess
 import sys
 import sysconfig
-import time
 from pathlib import Path
 
 import pytest
+from pty_terminal import run_until_drawn
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
@@ -50,35 +48,9 @@ def test_run_sim_from_an_installed_wheel_reaches_ready(tmp_path: Path) -> None:
 
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    master, slave = os.openpty()
-    os.set_blocking(master, False)
-    import fcntl
-    import struct
-    import termios
-
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 25, 80, 0, 0))
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env.update(TERM="linux", HOME=str(tmp_path))
     # Textual draws on stderr: the pty is the whole terminal
-    proc = subprocess.Popen([str(venv / "bin" / "valgkiosk"), "run", "--sim"], stdin=slave, stdout=slave,
-                            stderr=slave, env=env, cwd=elsewhere, start_new_session=True)
-    os.close(slave)
-    screen = b""
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and READY not in screen and proc.poll() is None:
-            ready, _, _ = select.select([master], [], [], 1.0)
-            if ready:
-                try:
-                    screen += os.read(master, 65536)
-                except OSError:
-                    break
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        os.close(master)
-    assert READY in screen, f"not ready (exit {proc.returncode}); screen: {screen[-2000:]!r}"
+    drawn = run_until_drawn([str(venv / "bin" / "valgkiosk"), "run", "--sim"], READY, rows=25, columns=80,
+                            timeout=120, env=env, cwd=elsewhere)
+    assert READY in drawn.screen, f"not ready (exit {drawn.returncode}); screen: {drawn.screen[-2000:]!r}"

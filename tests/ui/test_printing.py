@@ -15,6 +15,8 @@ import pytest
 from textual.pilot import Pilot
 
 from valgkiosk.core import checkoff as co
+from valgkiosk.core import entries as ent
+from valgkiosk.core.outage import DIAGNOSIS_NB, Layer
 from valgkiosk.core.receipts import TestPage, test_page
 from valgkiosk.journal import Journal
 from valgkiosk.ports.printer import Barcode, Paper
@@ -330,15 +332,17 @@ def test_an_interrupted_job_prints_again_when_the_clerk_says_it_did_not_come_out
 
 
 def _a_day(journal: Journal) -> None:
-    """The loggbok of a day with an outage, emergency votes and a manual valgkort."""
+    """The loggbok of a day with an outage, emergency votes and a manual valgkort, written as
+    the station and the printer write them (the tally reads typed entries: issue 12)."""
     t = PRINT_TIME.replace(hour=9, minute=0)
-    journal.append("start", {"bord": 1}, at=t - timedelta(hours=2))
-    journal.append("outage_start", {"lag": "ruter"}, at=t)
-    journal.append("emergency_vote", {"manntallsnummer": "000001234582"}, at=t + timedelta(minutes=5))
-    journal.append("manual_valgkort", {"årsak": "emergency"}, at=t + timedelta(minutes=6))
-    journal.append("emergency_vote", {"manntallsnummer": "000000012344"}, at=t + timedelta(minutes=7))
-    journal.append("outage_end", {}, at=t + timedelta(minutes=33, seconds=12))
-    journal.append("start", {"bord": 1}, at=t - timedelta(days=1))  # yesterday's: not counted
+    end = t + timedelta(minutes=33, seconds=12)
+    journal.append(*ent.record(ent.KioskStarted(1)), at=t - timedelta(hours=2))
+    journal.append(*ent.record(ent.OutageStarted("GATEWAY", t.isoformat(), DIAGNOSIS_NB[Layer.GATEWAY])), at=t)
+    journal.append(*ent.record(ent.EmergencyVoteRecorded("a", "000001234582", False)), at=t + timedelta(minutes=5))
+    journal.append("manual_valgkort", {"reason": "emergency", "manntallsnummer": False}, at=t + timedelta(minutes=6))
+    journal.append(*ent.record(ent.EmergencyVoteRecorded("b", "000000012344", False)), at=t + timedelta(minutes=7))
+    journal.append(*ent.record(ent.OutageEnded("GATEWAY", t.isoformat(), end.isoformat(), 1992.0)), at=end)
+    journal.append(*ent.record(ent.KioskStarted(1)), at=t - timedelta(days=1))  # yesterday's: not counted
 
 
 def test_closing_report_from_the_register_and_the_loggbok(tmp_path: Path) -> None:
@@ -359,7 +363,7 @@ def test_closing_report_from_the_register_and_the_loggbok(tmp_path: Path) -> Non
                               ("Brudd i forbindelsen til manntallet", "1")):  # fmt: skip
             line = next(t for t in lines if t.startswith(label))
             assert line.split()[-1] == number, line
-        assert "09.00-09.33  33 min 12 s" in lines and "  ruter" in lines
+        assert "09.00-09.33  33 min 12 s" in lines and "  ruteren svarer ikke" in lines
         assert rig.printer.printed[-1].kind == "closing_report"
         _assert_chain_head(rig, lines)
         assert "Kiosk: 0301-0101-bord1" in lines  # the register's name for this kiosk
@@ -392,7 +396,7 @@ def test_log_printout_has_the_days_entries_without_personal_data(tmp_path: Path)
         paper = last_paper(rig)
         flat = " ".join(paper.split())
         assert "Kl. 09.05 ble en beredskapsstemme (med valgkort) lagt i beredskapsurnen." in flat
-        assert "Kl. 09.00 mistet kiosken kontakt med manntallet: ruter." in flat
+        assert "Kl. 09.00 mistet kiosken kontakt med manntallet: ruteren svarer ikke." in flat
         assert "000001234582" not in paper and "000000012344" not in paper
         # today's starts (the day's first, and the app's own at the clock's 09:00), not yesterday's
         assert paper.count("startet kiosken") == 2

@@ -4,7 +4,8 @@ drivers is read from the source (ast), so a new message cannot slip past.
 - One word for the register: "manntallet" (the clerk's word, EVA's "kryss i manntallet"),
   never "registeret".
 - "Legitimasjon" is the voter's ID at this table, so a kiosk's credential is its
-  "tilgangsnøkkel": the modules that talk about the credential never say "legitimasjon".
+  "tilgangsnøkkel" (a training kiosk's its "øvingsnøkkel"): the modules that talk about the
+  credential never say "legitimasjon", the register service's answers, CLI and pages included.
 - An unplugged device is "frakoblet"/"koblet fra", never "BORTE".
 """
 
@@ -19,7 +20,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = sorted([*(ROOT / "firmware").rglob("*.py"), *(ROOT / "drivers").rglob("*.py")])
 #: modules whose texts are about the kiosk's credential (and never about the voter's ID)
-CREDENTIAL_MODULES = {"firmware/cli.py", "firmware/selftest.py", "firmware/config.py", "firmware/register_client.py"}
+CREDENTIAL_MODULES = {"firmware/cli.py", "firmware/selftest.py", "firmware/config.py", "firmware/register_client.py",
+                      "firmware/training/cli.py", "register/api.py", "register/cli.py", "register/credentials.py"}
+#: the register service's pages (the kiosks and their credentials are listed there)
+TEMPLATES = sorted((ROOT / "register" / "templates").glob("*.html"))
 
 
 def strings(path: Path) -> list[tuple[int, str]]:
@@ -48,3 +52,10 @@ def test_one_word_for_the_register_and_none_for_a_device_gone(path: Path) -> Non
 def test_a_credential_is_not_the_voters_id(module: str) -> None:
     for line, text in strings(ROOT / module):
         assert "legitimasjon" not in text.lower(), f"{module}:{line}: {text!r}"
+
+
+@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.name)
+def test_the_register_pages_do_not_call_a_credential_legitimasjon(path: Path) -> None:
+    assert TEMPLATES
+    for line, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        assert "legitimasjon" not in text.lower(), f"{path.name}:{line}: {text.strip()!r}"
