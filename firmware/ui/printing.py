@@ -315,7 +315,7 @@ class Printing:
                                   counted.manual_valgkort, misregistrations, counted.outages,
                                   period_start=counted.period_start, unresolved=counted.unresolved,
                                   flagged_votes=counted.flagged_votes + self._checked_off_after_vote(),
-                                  pending_upload=pending,
+                                  pending_upload=pending, unreadable=counted.unreadable,
                                   chain_head=self.chain_head())  # fmt: skip
         self.print_receipt(rc.closing_report(report, self.columns))
 

@@ -367,6 +367,24 @@ def test_closing_report_from_the_register_and_the_loggbok(tmp_path: Path) -> Non
         assert rig.printer.printed[-1].kind == "closing_report"
         _assert_chain_head(rig, lines)
         assert "Kiosk: 0301-0101-bord1" in lines  # the register's name for this kiosk
+        assert "kunne ikke leses" not in paper  # every entry of this day reads
+
+    drive(script, rig_with(tmp_path))
+
+
+def test_closing_report_says_how_many_entries_could_not_be_read(tmp_path: Path) -> None:
+    """An entry the tally cannot read (a kind unknown to this firmware, a damaged one) is not
+    silently left out of the chair's totals: the printed report says how many there were."""
+    async def script(rig: Rig, pilot: Pilot[Any]) -> None:
+        _a_day(rig.app.journal)  # type: ignore[arg-type]
+        rig.app.journal.append("a_kind_from_a_newer_firmware", {"x": 1}, at=PRINT_TIME.replace(hour=10))
+        rig.app.journal.append("emergency_vote", {"manntallsnummer": 12}, at=PRINT_TIME.replace(hour=10, minute=5))
+        await pilot.press("f1")
+        await settle(pilot)
+        await pick(pilot, rig, "Avslutningsrapport")
+        flat = " ".join(last_paper(rig).split())
+        assert "2 oppføringer i loggboken kunne ikke leses" in flat, flat
+        assert "Beredskapsstemmer (oransje) 2" in flat  # the two readable votes still count
 
     drive(script, rig_with(tmp_path))
 
