@@ -158,9 +158,12 @@ def attach_office(app: Any, config: cfg.StationConfig, *, register: Any, sim: bo
         the clock, and its state is on the caretaker screen."""
         return None
 
-    from valgkiosk.selftest import read_image_version
+    if sim:
+        image_version = "sim"
+    else:  # (the self-test module only here: sim mode never reads an image version)
+        from valgkiosk.selftest import read_image_version
 
-    image_version = "sim" if sim else read_image_version()
+        image_version = read_image_version()
 
     def facts() -> office.Facts:
         power = {source.value: present for source, present in app.power_states.items()}
