@@ -80,8 +80,12 @@ def move_secrets(boot: Path, keys: Path = KEYS_DIR, names: tuple[str, ...] = SEC
     """Move each of ``names`` found in ``boot`` into ``keys`` (a newer copy on the boot
     partition, from provisioning the card again, replaces the one there) and destroy the
     boot partition's copy. Returns the names moved."""
-    keys.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(keys, 0o700)
+    try:
+        keys.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(keys, 0o700)
+    except OSError as exc:
+        raise KeystoreError(f"{keys} kan ikke lages ({exc.strerror or exc}); nøklene er beholdt på "
+                            "oppstartspartisjonen") from None
     moved = []
     for name in names:
         source = boot / name
