@@ -16,6 +16,17 @@ cp -a --no-preserve=ownership "$HERE/rootfs/." "$TREE/"
 chmod 0600 "$TREE/etc/usbguard/usbguard-daemon.conf"
 chmod 0755 "$TREE"/usr/lib/valgkiosk/*
 
+# cryptsetup for the encrypted data partition (docs/personal-data.md), on top of the cached
+# Debian base, from the same archive (the build host's resolver for the download; the
+# image's own resolv.conf link is set again at the end).
+rm -f "$TREE/etc/resolv.conf"
+cp -L /etc/resolv.conf "$TREE/etc/resolv.conf"
+in_tree apt-get -qq update || echo "customize.sh: apt-get update reported a failure (some index); installing from what it has" >&2
+in_tree env DEBIAN_FRONTEND=noninteractive apt-get -qq install -y --no-install-recommends cryptsetup-bin >/dev/null
+in_tree apt-get -qq clean
+rm -rf "$TREE"/var/lib/apt/lists/*
+install -m 0755 "$HERE/data-crypt.sh" "$TREE/usr/lib/valgkiosk/data-crypt"
+
 # The project's units.
 install -m 0644 "$SRC"/systemd/*.service "$TREE/etc/systemd/system/"
 rm -f "$TREE/etc/systemd/system/valgkiosk-register.service"   # the register runs elsewhere
@@ -56,6 +67,7 @@ install -d "$TREE/var/lib/systemd/linger" "$TREE/var/log/usbguard"
 
 # What runs at boot, what never does.
 in_tree systemctl enable valgkiosk.service valgkiosk-config.service valgkiosk-vtlock.service \
+  valgkiosk-datacrypt.service valgkiosk-keys.service \
   valgkiosk-selftest.service valgkiosk-screenwatch.service systemd-networkd.service systemd-resolved.service \
   systemd-timesyncd.service usbguard.service ssh.service >/dev/null 2>&1
 # The Pi's own boot (issue 17): the data partition grown to the card, the clock rules, the low-battery power-off, the platform self-test.

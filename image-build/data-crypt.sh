@@ -5,6 +5,7 @@
 #
 #   data-crypt.sh format DEVICE [--secret mailbox|FILE] [--cipher auto|adiantum|aes] [--force]
 #   data-crypt.sh open   DEVICE NAME [--secret mailbox|FILE]   # → /dev/mapper/NAME
+#   data-crypt.sh resize NAME [--secret mailbox|FILE]        # the open mapping to its partition's size
 #   data-crypt.sh close  NAME
 #   data-crypt.sh erase  DEVICE     # every keyslot destroyed: the data is unreadable for good
 #
@@ -22,7 +23,7 @@ LABEL=valgdata-crypt
 
 die() { echo "data-crypt.sh: $*" >&2; exit 1; }
 
-[ $# -ge 2 ] || { sed -n '2,16p' "$0" >&2; exit 2; }
+[ $# -ge 2 ] || { sed -n '2,17p' "$0" >&2; exit 2; }
 CMD=$1 TARGET=$2
 shift 2
 NAME="" SECRET=mailbox CIPHER=auto FORCE=0
@@ -73,6 +74,10 @@ case "$CMD" in
     key | cryptsetup open --type luks2 --key-file - "$TARGET" "$NAME" \
       || die "$TARGET kan ikke åpnes med denne maskinens nøkkel"
     ;;
+  resize)
+    # LUKS2 keeps the volume key in the kernel's keyring: a resize asks for the key again
+    key | cryptsetup resize --key-file - "$TARGET" || die "$TARGET kan ikke endre størrelse"
+    ;;
   close)
     cryptsetup close "$TARGET"
     ;;
@@ -81,5 +86,5 @@ case "$CMD" in
     cryptsetup luksErase --batch-mode "$TARGET"
     echo "Nøkkelplassene på $TARGET er slettet: dataene kan ikke leses igjen."
     ;;
-  *) die "ukjent kommando $CMD (format, open, close, erase)" ;;
+  *) die "ukjent kommando $CMD (format, open, resize, close, erase)" ;;
 esac

@@ -26,6 +26,13 @@
 # ("loggboknøkkel NAME HEX") and, in image mode, written to OUT/NAME.loggbok.pub and
 # OUT/loggbok-keys.csv, for the register: valgkiosk register kiosk-key --public-key.
 # --no-loggbok-key leaves the loggbok unsigned.
+#
+# --data-secret new|FILE puts a secret for the data partition's key on the boot partition
+# (valgkiosk/data-secret: 64 hex digits, made new or copied from FILE). Only for a board
+# whose own secret cannot be read (QEMU; today's image on a Pi, whose Debian kernel has no
+# firmware mailbox): it is NOT protection, the card then holds its own key
+# (docs/personal-data.md). Without it the kiosk reads the Pi's OTP, and without a key
+# there it does not start.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -39,7 +46,7 @@ PY=${VALGKIOSK_PYTHON:-python3}
 [ -x "$ROOT/.venv/bin/python" ] && [ -z "${VALGKIOSK_PYTHON:-}" ] && PY="$ROOT/.venv/bin/python"
 
 IMAGE="" OUT="" DEVICE="" BULK="" CONFIG="" CREDENTIAL="" CA="" KEYS="" SIGN_KEY="" CHECK_ONLY=0 NAME=""
-LOGGBOK_KEY="" NO_LOGGBOK_KEY=0
+LOGGBOK_KEY="" NO_LOGGBOK_KEY=0 DATA_SECRET=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --image) IMAGE=$2; shift 2 ;;
@@ -54,8 +61,9 @@ while [ $# -gt 0 ]; do
     --sign-key) SIGN_KEY=$2; shift 2 ;;
     --loggbok-key) LOGGBOK_KEY=$2; shift 2 ;;
     --no-loggbok-key) NO_LOGGBOK_KEY=1; shift ;;
+    --data-secret) DATA_SECRET=$2; shift 2 ;;
     --check) CHECK_ONLY=1; shift ;;
-    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
     *) echo "provision.sh: ukjent valg $1" >&2; exit 2 ;;
   esac
 done
@@ -95,6 +103,13 @@ stage() {
     fi
     "$PY" -I -m valgkiosk.provisioning loggbok-key "$dir" "${from[@]}" >/dev/null \
       || die "loggboknøkkelen for $1 kunne ikke lages; ingenting er skrevet"
+  fi
+  if [ "$DATA_SECRET" = new ]; then
+    (umask 077; "$PY" -I -c 'import secrets; print(secrets.token_hex(32))' >"$dir/data-secret")
+  elif [ -n "$DATA_SECRET" ]; then
+    "$PY" -I -m valgkiosk.datakey check --secret "$DATA_SECRET" >/dev/null \
+      || die "datanøkkelen $DATA_SECRET kan ikke brukes; ingenting er skrevet"
+    (umask 077; cp "$DATA_SECRET" "$dir/data-secret")
   fi
   local code=0
   "$PY" -I "$IMPORTER" --check "$dir" >&2 || code=$?

@@ -17,7 +17,14 @@ The steps, on one boot: the self-test's report; the idle screen on tty1 and no k
 message on it (they go to tty3); a scan and Enter check the voter off once in the register
 and tty1 says KRYSSET AV; the unlisted keyboard's keys reach nothing; cutting the tap link
 raises the alarm with the router's diagnosis, and the chair's F5 and PIN start the
-emergency routine; SSH with the provisioned key runs the self-test.
+emergency routine, an emergency vote for the same voter is recorded and F11 shows the
+loggbok's chain intact; SSH with the provisioned key runs the self-test and sees the data
+partition as LUKS2. Then the VM is stopped and the raw disk image searched: the kiosk's
+credential and loggbok key are nowhere in it in clear text, nor the voter's name or numbers
+on the partitions the kiosk writes (boot and data; the read-only root is the public image)
+(both were, on the boot partition, before the first boot), and the boot partition no
+longer holds the two secrets (the data partition is encrypted at first boot with a key
+from the provisioned file secret, ``provision.sh --data-secret new``: QEMU has no OTP).
 
 The production image has no serial console: the test boots the image's own kernel command
 line with ``console=ttyAMA0`` added after its ``console=tty3``.
@@ -58,7 +65,7 @@ REQUIRED = ("kiosk-ready", "kiosk-command", "root-read-only", "data-mounted", "s
 #: The Pi platform's checks (valgkiosk-selftest-platform.service, issue 17): lgpio opens the
 #: virt machine's PL061 gpiochip and gpiozero's lgpio pins read it; the clock's source by
 #: the clock rules; Europe/Oslo; the data partition grown into the enlarged disk.
-PLATFORM_REQUIRED = ("lgpio-gpiochip", "clock-source", "timezone-oslo", "data-grown")
+PLATFORM_REQUIRED = ("lgpio-gpiochip", "clock-source", "timezone-oslo", "data-grown", "data-encrypted")
 #: How much larger than the image the test's disk is: the room the data partition must grow into.
 DISK_GROWTH_MIB = 256
 
@@ -236,7 +243,7 @@ def provisioned(built: Path, table: Table, ikt_key: Path, tmp_path_factory: pyte
     out = work / "ut"
     result = run(str(REPO / "image-build" / "provision.sh"), "--image", str(built / "valgkiosk.img"), "--out", str(out),
                  "--config", str(config), "--credential", str(table.credential),
-                 "--authorized-keys", f"{ikt_key}.pub", timeout=600)
+                 "--authorized-keys", f"{ikt_key}.pub", "--data-secret", "new", timeout=600)
     image = out / "valgkiosk-0301-0101-bord1.img"
     assert result.stdout.splitlines()[0] == str(image), result.stdout
     assert image.is_file() and (out / "valgkiosk-0301-0101-bord1.img.bmap").is_file()
@@ -448,8 +455,49 @@ def test_boot_partition_is_the_kiosks(built: Path) -> None:
     check_cmdline(boot_partition_file(img, "cmdline.txt"))
 
 
+#: The kiosk's secrets that provisioning puts on the boot partition, and first boot moves.
+SECRETS = ("credential", "loggbok.key")
+
+
+def in_raw_image(img: Path, needles: dict[str, bytes], partitions: tuple[int, ...] | None = None) -> set[str]:
+    """Which of ``needles`` occur in the raw disk image, or only in the given partitions
+    (1-based), read in overlapping chunks."""
+    table = json.loads(subprocess.run(["sfdisk", "--json", str(img)], capture_output=True, text=True,
+                                      check=True).stdout)["partitiontable"]["partitions"]
+    if partitions is None:
+        ranges = [(0, img.stat().st_size)]
+    else:
+        ranges = [(table[n - 1]["start"] * 512, table[n - 1]["size"] * 512) for n in partitions]
+    found: set[str] = set()
+    overlap = max(len(n) for n in needles.values())
+    with img.open("rb") as f:
+        for start, size in ranges:
+            f.seek(start)
+            tail, left = b"", size
+            while left > 0 and (chunk := f.read(min(64 << 20, left))):
+                left -= len(chunk)
+                window = tail + chunk
+                found |= {name for name, needle in needles.items() if needle in window}
+                tail = window[-overlap:]
+    return found
+
+
 @pytest.fixture(scope="module")
-def vm(built: Path, provisioned: Path, table: Table, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Vm]:
+def card_secrets(provisioned: Path) -> dict[str, bytes]:
+    """The credential and the loggbok key as provisioned (a recognisable line of each),
+    found in the raw image before the first boot: the search that must later find nothing
+    can find them."""
+    secrets = {}
+    for name in SECRETS:
+        text = boot_partition_file(provisioned, f"valgkiosk/{name}")
+        secrets[name] = max(text.strip().splitlines(), key=len).encode()
+    assert in_raw_image(provisioned, secrets) == set(SECRETS)
+    return secrets
+
+
+@pytest.fixture(scope="module")
+def vm(built: Path, provisioned: Path, card_secrets: dict[str, bytes], table: Table,
+       tmp_path_factory: pytest.TempPathFactory) -> Iterator[Vm]:
     enlarge_disk(provisioned)  # as an SD card is larger than the image: the data partition grows
     machine = Vm(built, provisioned, table, tmp_path_factory.mktemp("vm"))
     try:
@@ -517,6 +565,9 @@ def check_platform(checks: dict[str, str], tail: str) -> None:
     assert set(PLATFORM_REQUIRED) <= set(checks), f"missing checks: {set(PLATFORM_REQUIRED) - set(checks)}\n{tail}"
     assert "label=" in checks["lgpio-gpiochip"] and "read=[" in checks["lgpio-gpiochip"], checks["lgpio-gpiochip"]
     assert "source=rtc" in checks["clock-source"] or "source=ntp" in checks["clock-source"], checks["clock-source"]
+    # the data partition encrypted at first boot, with the provisioned file secret, said plainly
+    assert "fstype=crypto_LUKS" in checks["data-encrypted"] and "mapping=CRYPT-LUKS2-" in checks["data-encrypted"]
+    assert "ikke bundet til maskinvaren" in checks["data-encrypted"], checks["data-encrypted"]
 
 
 @pytest.mark.timeout(300)
@@ -580,9 +631,60 @@ def test_cut_link_raises_the_alarm_and_the_chair_starts_the_routine(vm: Vm, tabl
 
 
 @pytest.mark.timeout(300)
+def test_an_emergency_vote_is_recorded_and_the_loggbok_verifies(vm: Vm) -> None:
+    """The loggbok on the encrypted partition, signed with the key moved there: Kari's
+    emergency vote (her manntallsnummer goes into the loggbok), then F11's chain check."""
+    vm.scan(KARI.manntallsnummer)
+    flat = " ".join  # the screen's lines as one text: a sentence may wrap
+    vm.wait_screen("the voter checked off here already", lambda s: "krysset av elektronisk" in flat(s.split()),
+                   timeout=120)
+    for _ in range(4):
+        vm.qmp.keys("ret")
+        time.sleep(3)
+    vm.wait_screen("the emergency vote counted", lambda s: "er talt" in flat(s.split()), timeout=120)
+    vm.qmp.keys("f11")
+    chain = vm.wait_screen("the loggbok's chain", lambda s: "LOGGBOK" in s and "føringer" in s, timeout=120)
+    vm.screendump("loggbok")
+    assert "kjeden er intakt" in flat(chain.split()) and "ikke intakt" not in flat(chain.split()), chain
+    vm.qmp.keys("esc")
+
+
+@pytest.mark.timeout(300)
 def test_ssh_with_the_provisioned_key_runs_the_selftest(vm: Vm, table: Table, ikt_key: Path) -> None:
     run("ip", "-n", table.ns, "link", "set", TAP, "up")
     result = ikt_ssh(table, ikt_key, "/usr/lib/valgkiosk/selftest", patience=180)
     assert "VALGKIOSK-SELFTEST END" in result.stdout, result.stdout + result.stderr
     failed = [line for line in result.stdout.splitlines() if line.startswith("CHECK ") and " ok " not in line + " "]
     assert failed == [], result.stdout
+    # the data partition as the IT team sees it: LUKS on the partition, the mapping's ext4 on /data
+    disks = json.loads(ikt_ssh(table, ikt_key, "lsblk -J -o NAME,FSTYPE,TYPE,MOUNTPOINT").stdout)
+    parts = {p["name"]: p for d in disks["blockdevices"] for p in d.get("children", [])}
+    data = parts["vda3"]
+    assert data["fstype"] == "crypto_LUKS", disks
+    assert [(c["name"], c["type"], c["fstype"], c["mountpoint"]) for c in data["children"]] == [
+        ("valgdata", "crypt", "ext4", "/data")], disks
+
+
+@pytest.mark.timeout(300)
+def test_the_card_holds_nothing_readable(vm: Vm, table: Table, ikt_key: Path, provisioned: Path,
+                                         card_secrets: dict[str, bytes]) -> None:
+    """After the VM stopped (everything written synced first): the raw disk holds neither
+    the voter nor the kiosk's secrets in clear text; the boot partition lost the secrets
+    (the file secret stays: QEMU has no OTP, the doc says what that means)."""
+    ikt_ssh(table, ikt_key, "sync", patience=60)
+    vm.close()
+    # the secrets nowhere on the disk
+    assert in_raw_image(provisioned, card_secrets) == set()
+    # the voter nowhere on the partitions the kiosk writes (boot, data); the read-only root
+    # is the same public image on every card, and its docs and test data do name Kari
+    voter = {"name": "Prøvesen".encode(), "NAME": "PRØVESEN".encode(),
+             "manntallsnummer": KARI.manntallsnummer.encode(), "fodselsnummer": KARI.fodselsnummer.encode()}
+    assert in_raw_image(provisioned, voter, partitions=(1, 3)) == set()
+    env = {**os.environ, "MTOOLS_SKIP_CHECK": "1"}
+    start = int(subprocess.run(["sfdisk", "--json", str(provisioned)], capture_output=True, text=True, check=True)
+                .stdout.split('"start":')[1].split(",")[0])
+    listing = subprocess.run(["mdir", "-b", "-i", f"{provisioned}@@{start * 512}", "::/valgkiosk"],
+                             capture_output=True, text=True, check=True, env=env).stdout
+    names = {Path(line.strip()).name for line in listing.splitlines() if line.strip()}
+    assert "station.toml" in names and "data-secret" in names, listing
+    assert not names & set(SECRETS), listing

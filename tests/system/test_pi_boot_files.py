@@ -114,12 +114,20 @@ def test_the_time_zone_is_oslo() -> None:
 
 
 def test_the_data_partition_grows_at_first_boot() -> None:
+    """Partition → mapping → file system: the encrypted partition's end moves and the
+    mapping follows before the mount (data-unlock, which holds the key), the mounted ext4
+    inside the mapping grows after it (grow-data)."""
     unit = (REPO / "systemd/valgkiosk-growdata.service").read_text()
     assert "ExecStart=/usr/lib/valgkiosk/grow-data" in unit and "RequiresMountsFor=/data" in unit
     assert "valgkiosk-growdata.service" in (IMAGE / "customize.sh").read_text()
+    unlock = (ROOTFS / "usr/lib/valgkiosk/data-unlock").read_text()
+    # the partition's end moves (start kept), the kernel is told, then the mapping is opened and resized
+    grow, tell = unlock.index('echo ", +" | sfdisk'), unlock.index("partx --update")
+    opened, resized = unlock.index('"$CRYPT" open'), unlock.index('"$CRYPT" resize')
+    assert grow < tell < opened < resized
+    assert "cryptsetup resize --key-file -" in (IMAGE / "data-crypt.sh").read_text()
     script = (ROOTFS / "usr/lib/valgkiosk/grow-data").read_text()
-    # the partition's end moves (start kept), the kernel is told, the mounted fs grows
-    assert 'echo ", +" | sfdisk' in script and "partx --update" in script and "resize2fs" in script
+    assert 'resize2fs "$map"' in script and "map=/dev/mapper/valgdata" in script
 
 
 def test_lgpio_is_built_for_the_image_and_installed() -> None:

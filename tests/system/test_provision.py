@@ -262,3 +262,36 @@ def test_onto_a_card_the_public_key_is_printed(image: Path, tmp_path: Path) -> N
     line = next(ln for ln in result.stderr.splitlines() if ln.startswith("loggboknøkkel "))
     assert line.split()[1] == "valgkiosk-0301-0101-bord11" and len(line.split()[2]) == 64
     assert "BEGIN PRIVATE KEY" in read_boot(card, "valgkiosk/loggbok.key")
+
+
+# -- the data partition's key where the board has none (issue 13) ------------------------------
+
+def test_a_file_secret_for_the_data_partition_only_on_request(image: Path, tmp_path: Path) -> None:
+    import re
+
+    config = table(tmp_path / "in", 3)
+    cred = tmp_path / "in" / "bord3.cred"
+    out = tmp_path / "out"
+    made = provision("--image", image, "--out", out, "--config", config, "--credential", cred, "--data-secret", "new")
+    assert made.returncode == 0, made.stderr
+    img = out / "valgkiosk-0301-0101-bord3.img"
+    secret = read_boot(img, "valgkiosk/data-secret").strip()
+    assert re.fullmatch(r"[0-9a-f]{64}", secret) and secret != "0" * 64
+    # a given secret is checked first (64 hex digits, not all zeros) and copied as it is
+    own = tmp_path / "own.hex"
+    own.write_text("ab" * 32 + "\n", encoding="ascii")
+    again = provision("--image", image, "--out", tmp_path / "out2", "--config", config, "--credential", cred,
+                      "--data-secret", own)
+    assert again.returncode == 0, again.stderr
+    assert read_boot(tmp_path / "out2" / img.name, "valgkiosk/data-secret").strip() == "ab" * 32
+    own.write_text("00" * 32, encoding="ascii")
+    refused = provision("--image", image, "--out", tmp_path / "out3", "--config", config, "--credential", cred,
+                        "--data-secret", own)
+    assert refused.returncode == 1 and "datanøkkelen" in refused.stderr and "ingenting er skrevet" in refused.stderr
+    assert not (tmp_path / "out3" / img.name).exists()
+    # without the option: no secret on the card (the board's OTP, or no kiosk)
+    plain = provision("--image", image, "--out", tmp_path / "out4", "--config", config, "--credential", cred)
+    assert plain.returncode == 0, plain.stderr
+    listing = subprocess.run(["mdir", "-b", "-i", f"{tmp_path / 'out4' / img.name}@@{4 * 1024 * 1024}",
+                              "::/valgkiosk"], capture_output=True, text=True, env=env(), check=True).stdout
+    assert "data-secret" not in listing and "credential" in listing

@@ -24,6 +24,9 @@ from valgkiosk import config as cfg
 
 BOOT_DIR = Path(os.environ.get("VALGKIOSK_BOOT_DIR", "/boot/firmware/valgkiosk"))
 RUN_DIR = Path(os.environ.get("VALGKIOSK_RUN_DIR", "/run/valgkiosk"))
+#: The secrets (credential, loggbok key) after valgkiosk-keys.service moved them off the
+#: boot partition onto the encrypted data partition (valgkiosk.keystore).
+KEYS_DIR = Path(os.environ.get("VALGKIOSK_KEYS_DIR", "/data/keys"))
 SCREEN = os.environ.get("VALGKIOSK_SCREEN", "/dev/tty1")
 KIOSK_GROUP = "valgkiosk"
 ETC = Path("/etc/valgkiosk")
@@ -250,16 +253,21 @@ def _with_device_rules(config: cfg.StationConfig, path: Path) -> cfg.StationConf
     return config
 
 
-def import_config(boot: Path | None = None, run: Path | None = None, public: Path | None = None) -> cfg.StationConfig:
-    """Copy the boot partition's files into ``run``, validate, write the generated rules."""
+def import_config(boot: Path | None = None, run: Path | None = None, public: Path | None = None,
+                  keys: Path | None = None) -> cfg.StationConfig:
+    """Copy the boot partition's files into ``run`` (the secrets from ``keys``, the
+    encrypted data partition, once they were moved there), validate, write the generated
+    rules."""
     boot = BOOT_DIR if boot is None else boot
     run = RUN_DIR if run is None else run
+    keys = KEYS_DIR if keys is None else keys
     run.mkdir(parents=True, exist_ok=True)
     os.chmod(run, 0o750)
     for name in IMPORTED:
         (run / name).unlink(missing_ok=True)
-        if (boot / name).is_file():
-            shutil.copyfile(boot / name, run / name)
+        source = keys / name if (keys / name).is_file() else boot / name
+        if source.is_file():
+            shutil.copyfile(source, run / name)
             os.chmod(run / name, 0o640)
     # The IT team's SSH keys in a folder that every user may traverse: sshd reads
     # authorized_keys as the user logging in (ikt), who has no way into /run/valgkiosk.
