@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from textual import events, on
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Input, Static
@@ -23,13 +23,14 @@ from valgkiosk.core.checkoff import State
 from valgkiosk.core.loggbok import Entry
 
 from . import texts
-from .screens import KioskScreen, _steady, key_name
+# the chair's keys, defined with the other keys (re-exported: valgkiosk.ui.app reads them here)
+from .screens import ACK_KEY as ACK_KEY, EMERGENCY_KEY as EMERGENCY_KEY, LOG_KEY as LOG_KEY
+from .screens import KioskScreen, _steady, key_binding
 from .widgets import plain
 
 if TYPE_CHECKING:
     from valgkiosk.station import Station
 
-ACK_KEY, EMERGENCY_KEY, LOG_KEY = "f3", "f5", "f11"
 
 
 def hhmm(at: datetime) -> str:
@@ -115,7 +116,10 @@ def entry_line(entry: Entry, today: date | None = None) -> str:
 class EmergencyScreen(KioskScreen):
     """The table runs the emergency routine: one voter at a time through the six steps."""
 
-    KEYS = {"escape": "cancel_voter"}
+    ESCAPE = "cancel_voter"
+    #: Enter and M belong to the routine; while the manual valgkort's fields are typed in, the
+    #: focused field takes them first (there Enter moves on through the form).
+    BINDINGS = [key_binding("enter", "next_step"), key_binding("m", "no_valgkort")]
     AUTO_FOCUS = ""  # (not None: that means the app's default) the form's fields take focus only at step 2
 
     def compose_body(self) -> ComposeResult:
@@ -177,27 +181,14 @@ class EmergencyScreen(KioskScreen):
         for name in ("-ok", "-bad", "-warn"):
             message.set_class(name == f"-{tone}", name)
 
-    async def on_key(self, event: events.Key) -> None:
-        """Enter and M belong to the routine, except while the manual valgkort's fields are
-        typed in (there Enter moves on through the form). KioskScreen.on_key runs after this."""
-        key = key_name(event)
-        if isinstance(self.focused, Input) or key not in ("enter", "m") or self.kiosk.sim_typed:
-            return  # (a number typed in sim mode is a scan: Enter ends it)
-        event.stop()
-        event.prevent_default()
-        if key == "enter":
-            self.next_step()
-        else:
-            self.no_valgkort()
-
-    def next_step(self) -> None:
+    def action_next_step(self) -> None:
         if self.view.walk.step != 2:
             self.kiosk.emergency_next()
 
-    def cancel_voter(self) -> None:
+    def action_cancel_voter(self) -> None:
         self.kiosk.emergency_cancel()
 
-    def no_valgkort(self) -> None:
+    def action_no_valgkort(self) -> None:
         if self.view.walk.step == 1:
             self.kiosk.emergency_without_valgkort()
 
@@ -216,7 +207,7 @@ class EmergencyScreen(KioskScreen):
 class PinScreen(KioskScreen):
     """The chair confirms a decision about the routine with the PIN."""
 
-    KEYS = {"escape": "cancel_pin"}
+    ESCAPE = "cancel_pin"
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="pin-title", markup=False)
@@ -262,14 +253,14 @@ class PinScreen(KioskScreen):
         event.input.value = ""
         self.kiosk.submit_chair_pin(pin)
 
-    def cancel_pin(self) -> None:
+    def action_cancel_pin(self) -> None:
         self.kiosk.close_chair_view()
 
 
 class LogScreen(KioskScreen):
     """The loggbok for the chair: today's outages as a list and a timeline, and the latest entries."""
 
-    KEYS = {"escape": "close"}
+    ESCAPE = "close"
     ENTRIES_SHOWN = 12
 
     def compose_body(self) -> ComposeResult:
@@ -315,7 +306,7 @@ class LogScreen(KioskScreen):
         latest = [entry_line(e, peopletime.local_date(now)) for e in reversed(entries[-self.ENTRIES_SHOWN:])]
         self.query_one("#log-entries", Static).update(plain("\n".join(latest) or "Ingen føringer."))
 
-    def close(self) -> None:
+    def action_close(self) -> None:
         self.kiosk.close_chair_view()
 
 
