@@ -8,12 +8,14 @@ only show the station's state and pass keys on to the app.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.message import Message
 from textual.widgets import Input, Static
 
 from valgkiosk.core import emergency as em
@@ -110,6 +112,11 @@ def entry_line(entry: Entry, today: date | None = None) -> str:
     return sentences.sentence(entry, today)
 
 
+@dataclass
+class ChairViewClosed(Message):
+    """Esc on the chair's PIN or loggbok screen: back to where the table was."""
+
+
 # -- screens ------------------------------------------------------------------------------------
 
 
@@ -117,6 +124,28 @@ class EmergencyScreen(KioskScreen):
     """The table runs the emergency routine: one voter at a time through the six steps."""
 
     ESCAPE = "cancel_voter"
+
+    # What the clerk asks for in the routine; the app hands each to the shell (valgkiosk.ui.app).
+    @dataclass
+    class StepDone(Message):
+        """The current step is done; at the last step the vote is counted."""
+
+    @dataclass
+    class VoterLeft(Message):
+        """Esc: this voter leaves the routine without a counted vote."""
+
+    @dataclass
+    class NoValgkort(Message):
+        """Step 1: the voter has no valgkort (a manual one is typed at step 2)."""
+
+    @dataclass
+    class ValgkortTyped(Message):
+        """Step 2: the manual valgkort as typed from the voter's ID, to print."""
+
+        name: str
+        born: str
+        address: str
+
     #: Enter and M belong to the routine; while the manual valgkort's fields are typed in, the
     #: focused field takes them first (there Enter moves on through the form).
     BINDINGS = [key_binding("enter", "next_step"), key_binding("m", "no_valgkort")]
@@ -183,14 +212,14 @@ class EmergencyScreen(KioskScreen):
 
     def action_next_step(self) -> None:
         if self.view.walk.step != 2:
-            self.kiosk.emergency_next()
+            self.post_message(self.StepDone())
 
     def action_cancel_voter(self) -> None:
-        self.kiosk.emergency_cancel()
+        self.post_message(self.VoterLeft())
 
     def action_no_valgkort(self) -> None:
         if self.view.walk.step == 1:
-            self.kiosk.emergency_without_valgkort()
+            self.post_message(self.NoValgkort())
 
     @on(Input.Submitted)
     def submit_form(self, event: Input.Submitted) -> None:
@@ -201,13 +230,20 @@ class EmergencyScreen(KioskScreen):
         if missing is not None and event.input.id != "mv-adresse":
             self.query_one(f"#{order[order.index(event.input.id or order[0]) + 1]}", Input).focus()
             return
-        self.kiosk.emergency_manual_valgkort(values["mv-navn"], values["mv-born"], values["mv-adresse"])
+        self.post_message(self.ValgkortTyped(values["mv-navn"], values["mv-born"], values["mv-adresse"]))
 
 
 class PinScreen(KioskScreen):
     """The chair confirms a decision about the routine with the PIN."""
 
     ESCAPE = "cancel_pin"
+
+    @dataclass
+    class PinGiven(Message):
+        """The chair's PIN, to start or end the routine."""
+
+        pin: str
+
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="pin-title", markup=False)
@@ -251,10 +287,10 @@ class PinScreen(KioskScreen):
         event.stop()
         pin = event.input.value
         event.input.value = ""
-        self.kiosk.submit_chair_pin(pin)
+        self.post_message(self.PinGiven(pin))
 
     def action_cancel_pin(self) -> None:
-        self.kiosk.close_chair_view()
+        self.post_message(ChairViewClosed())
 
 
 class LogScreen(KioskScreen):
@@ -307,7 +343,7 @@ class LogScreen(KioskScreen):
         self.query_one("#log-entries", Static).update(plain("\n".join(latest) or "Ingen føringer."))
 
     def action_close(self) -> None:
-        self.kiosk.close_chair_view()
+        self.post_message(ChairViewClosed())
 
 
 def _day_start(entries: Sequence[Entry], now: datetime) -> datetime:
