@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from textual import events
+from textual import events, on
 from textual.app import App
 from textual.binding import Binding, BindingType
 
@@ -39,7 +39,7 @@ from valgkiosk.shell import failure_of  # noqa: F401 - re-exported
 
 from . import emergency as ui_em
 from .printing import Place, Printing
-from .emergency import ACK_KEY, EMERGENCY_KEY, LOG_KEY, EmergencyScreen, LogScreen, PinScreen
+from .emergency import ACK_KEY, EMERGENCY_KEY, LOG_KEY, ChairViewClosed, EmergencyScreen, LogScreen, PinScreen
 from .screens import (
     SIM_POWER_KEYS,
     CaretakerScreen,
@@ -439,6 +439,31 @@ class KioskApp(App[int]):
                    birth_date_problem(born, today=self.clock.now().date()) or
                    ("Skriv inn velgerens adresse." if not address.strip() else ""))  # fmt: skip
         self.feed(kiosk.ManualValgkortTyped(name, parse_birth_date(born), address, problem))
+
+    # the clerk's requests from the routine's screens (valgkiosk.ui.emergency), handed to the shell
+    @on(EmergencyScreen.StepDone)
+    def _on_step_done(self) -> None:
+        self.emergency_next()
+
+    @on(EmergencyScreen.VoterLeft)
+    def _on_voter_left(self) -> None:
+        self.emergency_cancel()
+
+    @on(EmergencyScreen.NoValgkort)
+    def _on_no_valgkort(self) -> None:
+        self.emergency_without_valgkort()
+
+    @on(EmergencyScreen.ValgkortTyped)
+    def _on_valgkort_typed(self, message: EmergencyScreen.ValgkortTyped) -> None:
+        self.emergency_manual_valgkort(message.name, message.born, message.address)
+
+    @on(PinScreen.PinGiven)
+    def _on_pin_given(self, message: PinScreen.PinGiven) -> None:
+        self.submit_chair_pin(message.pin)
+
+    @on(ChairViewClosed)
+    def _on_chair_view_closed(self) -> None:
+        self.close_chair_view()
 
     # -- sim mode -----------------------------------------------------------------------------
     def handle_sim_key(self, event: events.Key) -> bool:

@@ -8,12 +8,14 @@ only show the station's state and pass keys on to the app.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from textual import events, on
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.message import Message
 from textual.widgets import Input, Static
 
 from valgkiosk.core import emergency as em
@@ -23,13 +25,14 @@ from valgkiosk.core.checkoff import State
 from valgkiosk.core.loggbok import Entry
 
 from . import texts
-from .screens import KioskScreen, _steady, key_name
+# the chair's keys, defined with the other keys (re-exported: valgkiosk.ui.app reads them here)
+from .screens import ACK_KEY as ACK_KEY, EMERGENCY_KEY as EMERGENCY_KEY, LOG_KEY as LOG_KEY
+from .screens import KioskScreen, _steady, key_binding
 from .widgets import plain
 
 if TYPE_CHECKING:
     from valgkiosk.station import Station
 
-ACK_KEY, EMERGENCY_KEY, LOG_KEY = "f3", "f5", "f11"
 
 
 def hhmm(at: datetime) -> str:
@@ -109,13 +112,43 @@ def entry_line(entry: Entry, today: date | None = None) -> str:
     return sentences.sentence(entry, today)
 
 
+@dataclass
+class ChairViewClosed(Message):
+    """Esc on the chair's PIN or loggbok screen: back to where the table was."""
+
+
 # -- screens ------------------------------------------------------------------------------------
 
 
 class EmergencyScreen(KioskScreen):
     """The table runs the emergency routine: one voter at a time through the six steps."""
 
-    KEYS = {"escape": "cancel_voter"}
+    ESCAPE = "cancel_voter"
+
+    # What the clerk asks for in the routine; the app hands each to the shell (valgkiosk.ui.app).
+    @dataclass
+    class StepDone(Message):
+        """The current step is done; at the last step the vote is counted."""
+
+    @dataclass
+    class VoterLeft(Message):
+        """Esc: this voter leaves the routine without a counted vote."""
+
+    @dataclass
+    class NoValgkort(Message):
+        """Step 1: the voter has no valgkort (a manual one is typed at step 2)."""
+
+    @dataclass
+    class ValgkortTyped(Message):
+        """Step 2: the manual valgkort as typed from the voter's ID, to print."""
+
+        name: str
+        born: str
+        address: str
+
+    #: Enter and M belong to the routine; while the manual valgkort's fields are typed in, the
+    #: focused field takes them first (there Enter moves on through the form).
+    BINDINGS = [key_binding("enter", "next_step"), key_binding("m", "no_valgkort")]
     AUTO_FOCUS = ""  # (not None: that means the app's default) the form's fields take focus only at step 2
 
     def compose_body(self) -> ComposeResult:
@@ -179,29 +212,16 @@ class EmergencyScreen(KioskScreen):
         for name in ("-ok", "-bad", "-warn"):
             message.set_class(name == f"-{tone}", name)
 
-    async def on_key(self, event: events.Key) -> None:
-        """Enter and M belong to the routine, except while the manual valgkort's fields are
-        typed in (there Enter moves on through the form). KioskScreen.on_key runs after this."""
-        key = key_name(event)
-        if isinstance(self.focused, Input) or key not in ("enter", "m") or self.kiosk.sim_typed:
-            return  # (a number typed in sim mode is a scan: Enter ends it)
-        event.stop()
-        event.prevent_default()
-        if key == "enter":
-            self.next_step()
-        else:
-            self.no_valgkort()
-
-    def next_step(self) -> None:
+    def action_next_step(self) -> None:
         if self.view.walk.step != 2:
-            self.kiosk.emergency_next()
+            self.post_message(self.StepDone())
 
-    def cancel_voter(self) -> None:
-        self.kiosk.emergency_cancel()
+    def action_cancel_voter(self) -> None:
+        self.post_message(self.VoterLeft())
 
-    def no_valgkort(self) -> None:
+    def action_no_valgkort(self) -> None:
         if self.view.walk.step == 1:
-            self.kiosk.emergency_without_valgkort()
+            self.post_message(self.NoValgkort())
 
     @on(Input.Submitted)
     def submit_form(self, event: Input.Submitted) -> None:
@@ -212,13 +232,20 @@ class EmergencyScreen(KioskScreen):
         if missing is not None and event.input.id != "mv-adresse":
             self.query_one(f"#{order[order.index(event.input.id or order[0]) + 1]}", Input).focus()
             return
-        self.kiosk.emergency_manual_valgkort(values["mv-navn"], values["mv-born"], values["mv-adresse"])
+        self.post_message(self.ValgkortTyped(values["mv-navn"], values["mv-born"], values["mv-adresse"]))
 
 
 class PinScreen(KioskScreen):
     """The chair confirms a decision about the routine with the PIN."""
 
-    KEYS = {"escape": "cancel_pin"}
+    ESCAPE = "cancel_pin"
+
+    @dataclass
+    class PinGiven(Message):
+        """The chair's PIN, to start or end the routine."""
+
+        pin: str
+
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="pin-title", markup=False)
@@ -262,16 +289,16 @@ class PinScreen(KioskScreen):
         event.stop()
         pin = event.input.value
         event.input.value = ""
-        self.kiosk.submit_chair_pin(pin)
+        self.post_message(self.PinGiven(pin))
 
-    def cancel_pin(self) -> None:
-        self.kiosk.close_chair_view()
+    def action_cancel_pin(self) -> None:
+        self.post_message(ChairViewClosed())
 
 
 class LogScreen(KioskScreen):
     """The loggbok for the chair: today's outages as a list and a timeline, and the latest entries."""
 
-    KEYS = {"escape": "close"}
+    ESCAPE = "close"
     ENTRIES_SHOWN = 12
 
     def compose_body(self) -> ComposeResult:
@@ -317,8 +344,8 @@ class LogScreen(KioskScreen):
         latest = [entry_line(e, peopletime.local_date(now)) for e in reversed(entries[-self.ENTRIES_SHOWN:])]
         self.query_one("#log-entries", Static).update(plain("\n".join(latest) or "Ingen føringer."))
 
-    def close(self) -> None:
-        self.kiosk.close_chair_view()
+    def action_close(self) -> None:
+        self.post_message(ChairViewClosed())
 
 
 def _day_start(entries: Sequence[Entry], now: datetime) -> datetime:

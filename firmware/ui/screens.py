@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, on
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Input, OptionList, Static
@@ -41,6 +42,14 @@ CARETAKER_HINT = "F6 Vaktmester"
 #: The receipt printer's keys (valgkiosk.ui.printing): the printer's dialog, a manual valgkort.
 PRINTER_HINT = "F1 Skriver"
 VALGKORT_HINT = "M Manuelt valgkort"
+#: The chair's keys on every screen (valgkiosk.ui.emergency): acknowledge the alarm, the PIN, the loggbok.
+ACK_KEY, EMERGENCY_KEY, LOG_KEY = "f3", "f5", "f11"
+
+
+def key_binding(key: str, action: str) -> Binding:
+    """A screen's key as the footer names it: a letter works with and without Shift or Caps Lock."""
+    keys = f"{key},{key.upper()}" if len(key) == 1 and key.isalpha() else key
+    return Binding(keys, action, show=False)
 
 
 class KioskScreen(Screen[None]):
@@ -48,8 +57,17 @@ class KioskScreen(Screen[None]):
     body, key hints, and (sim mode only) the dev dock."""
 
     HINTS: ClassVar[str] = ""
-    #: key -> method name on the screen
-    KEYS: ClassVar[dict[str, str]] = {}
+    #: The keys every screen shares; a screen adds its own (Textual merges the classes' BINDINGS).
+    BINDINGS: ClassVar[list[BindingType]] = [
+        key_binding(CARETAKER_KEY, "toggle_caretaker"),
+        key_binding(ACK_KEY, "acknowledge_alarm"),
+        key_binding(EMERGENCY_KEY, "chair_view('pin')"),
+        key_binding(LOG_KEY, "chair_view('log')"),
+        key_binding(PRINTER_KEY, "printer_dialog"),
+        key_binding("escape", "escape"),
+    ]
+    #: What Esc does on this screen (an action's name) when no wait for the register is left with it.
+    ESCAPE: ClassVar[str] = ""
 
     @property
     def kiosk(self) -> KioskApp:
@@ -149,59 +167,46 @@ class KioskScreen(Screen[None]):
         return self.HINTS
 
     async def on_key(self, event: events.Key) -> None:
+        """Sim mode's keys come first (the dev dock, digits typed as a scan); the rest are BINDINGS."""
         if self.kiosk.handle_sim_key(event):
             event.stop()
             event.prevent_default()
-            return
-        if event.key == CARETAKER_KEY:
-            event.stop()
-            event.prevent_default()
-            self.kiosk.toggle_caretaker()
-            return
-        if self.kiosk.station_key(event.key):
-            event.stop()
-            event.prevent_default()
-            return
-        if event.key == PRINTER_KEY:
-            event.stop()
-            event.prevent_default()
-            self.kiosk.printing.open_dialog()
-            return
-        if event.key == "escape" and self.kiosk.kiosk_state.phase in LEAVE_WAITING:
-            event.stop()
-            event.prevent_default()
-            self.cancel()  # a lookup, a search or a report waiting for the register
-            return
-        name = self.KEYS.get(key_name(event))
-        if name is not None:
-            event.stop()
-            event.prevent_default()
-            getattr(self, name)()
+
+    def action_toggle_caretaker(self) -> None:
+        self.kiosk.toggle_caretaker()
+
+    def action_acknowledge_alarm(self) -> None:
+        self.kiosk.station_key(ACK_KEY)
+
+    def action_chair_view(self, view: str) -> None:
+        self.kiosk.station_key(EMERGENCY_KEY if view == "pin" else LOG_KEY)
+
+    def action_printer_dialog(self) -> None:
+        self.kiosk.printing.open_dialog()
+
+    async def action_escape(self) -> None:
+        if self.kiosk.kiosk_state.phase in LEAVE_WAITING:
+            self.action_cancel()  # a lookup, a search or a report waiting for the register
+        elif self.ESCAPE:
+            await self.run_action(self.ESCAPE)
 
     # actions shared by several screens
-    def go_search(self) -> None:
+    def action_go_search(self) -> None:
         if self.view.register_answers:  # offered only while the register answers
             self.kiosk.send(co.StartSearch)
 
-    def go_misregistration(self) -> None:
+    def action_go_misregistration(self) -> None:
         if not self.kiosk.send(co.StartMisregistration):
             self.kiosk.set_notice("Ingen avkrysning ved dette bordet å melde som feilregistrering.")
 
-    def cancel(self) -> None:
+    def action_cancel(self) -> None:
         self.kiosk.send(co.Cancel)
 
-    def manual_valgkort(self) -> None:
+    def action_manual_valgkort(self) -> None:
         if self.kiosk.printing.queue is None:
             self.kiosk.set_notice(NO_PRINTER)
         elif not self.kiosk.send(co.StartManualValgkort):
             self.kiosk.set_notice(NO_VOTER)
-
-
-def key_name(event: events.Key) -> str:
-    """The key as the footer names it: a letter is the same key with Shift or Caps Lock."""
-    if event.character is not None and len(event.character) == 1 and event.character.isalpha():
-        return event.character.lower()
-    return event.key
 
 
 class DevDock(Static):
@@ -244,7 +249,7 @@ class IdleScreen(KioskScreen):
     """Waiting for the next voter."""
 
     HINTS = f"F2 Søk uten valgkort  F4 Feilregistrering  {CARETAKER_HINT}  F11 Logg"  # fits 80 columns
-    KEYS = {"f2": "go_search", "f4": "go_misregistration"}
+    BINDINGS = [key_binding("f2", "go_search"), key_binding("f4", "go_misregistration")]
 
     def hints(self, s: State) -> str:
         if not self.view.register_answers:
@@ -280,7 +285,8 @@ class ConfirmScreen(KioskScreen):
     """Name and date of birth, large, to compare with the ID; Enter checks off."""
 
     HINTS = "Enter KRYSS AV   Esc Avbryt"
-    KEYS = {"enter": "confirm", "escape": "cancel", VALGKORT_KEY: "manual_valgkort"}
+    ESCAPE = "cancel"
+    BINDINGS = [key_binding("enter", "confirm"), key_binding(VALGKORT_KEY, "manual_valgkort")]
 
     def hints(self, s: State) -> str:
         return f"{self.HINTS}   {VALGKORT_HINT}"
@@ -305,7 +311,7 @@ class ConfirmScreen(KioskScreen):
         sami.update(note)
         sami.display = bool(note)
 
-    def confirm(self) -> None:
+    def action_confirm(self) -> None:
         self.kiosk.confirm()
 
 
@@ -314,7 +320,7 @@ class CheckingOffScreen(KioskScreen):
     leaves it to go on in the background (the core keeps it, and every screen says so)."""
 
     HINTS = "Esc Gå videre (kiosken spør manntallet videre i bakgrunnen)"
-    KEYS = {"escape": "cancel"}
+    ESCAPE = "cancel"
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="verdict", markup=False)
@@ -331,7 +337,9 @@ class OutcomeScreen(KioskScreen):
     """The verdict: colour, words and a symbol, and what to do next."""
 
     HINTS = f"Esc Ferdig   F2 Søk uten valgkort   F4 Meld feilregistrering   {CARETAKER_HINT}"
-    KEYS = {"escape": "cancel", "f2": "go_search", "f4": "go_misregistration", VALGKORT_KEY: "manual_valgkort"}
+    ESCAPE = "cancel"
+    BINDINGS = [key_binding("f2", "go_search"), key_binding("f4", "go_misregistration"),
+                key_binding(VALGKORT_KEY, "manual_valgkort")]
 
     def hints(self, s: State) -> str:
         search = "   F2 Søk" if self.view.register_answers else ""
@@ -409,7 +417,7 @@ def _steady(field: Input) -> Input:
 class SearchScreen(KioskScreen):
     """No valgkort: find the voter by fødselsnummer, or by name and date of birth."""
 
-    KEYS = {"escape": "cancel"}
+    ESCAPE = "cancel"
     _shown_hits: tuple[object, ...] | None = None
 
     def compose_body(self) -> ComposeResult:
@@ -490,7 +498,8 @@ class SearchScreen(KioskScreen):
 class MisregistrationScreen(KioskScreen):
     """Report that the last check-off at this table was made on the wrong person."""
 
-    KEYS = {"enter": "confirm", "escape": "cancel"}
+    ESCAPE = "cancel"
+    BINDINGS = [key_binding("enter", "confirm")]
 
     def compose_body(self) -> ComposeResult:
         yield Static("!  MELD FEILREGISTRERING", id="misreg-title", classes="-warn", markup=False)
@@ -510,7 +519,7 @@ class MisregistrationScreen(KioskScreen):
             text = "Melder feilregistreringen til manntallet …"
         self.query_one("#misreg-text", Static).update(plain(text))
 
-    def confirm(self) -> None:
+    def action_confirm(self) -> None:
         self.kiosk.send(co.ConfirmMisregistration)
 
 
@@ -521,7 +530,7 @@ class CaretakerScreen(KioskScreen):
     scan while it is up takes the kiosk back to the check-off (the voter comes first)."""
 
     HINTS = "F6 eller Esc Tilbake til avkrysningen"
-    KEYS = {"escape": "close"}
+    ESCAPE = "close"
     TONE_CLASS = {texts.OK: "-ok", texts.BAD: "-bad", status.UNKNOWN: "-unknown"}
 
     def compose_body(self) -> ComposeResult:
@@ -577,7 +586,7 @@ class CaretakerScreen(KioskScreen):
         for name in ("-ok", "-bad", "-warn", "-unknown"):
             widget.set_class(name == self.TONE_CLASS.get(tone, f"-{tone}"), name)
 
-    def close(self) -> None:
+    def action_close(self) -> None:
         self.kiosk.close_caretaker()
 
 
@@ -585,7 +594,7 @@ class ValgkortScreen(KioskScreen):
     """A manual valgkort for the voter the register found: the clerk picks the reason,
     Enter prints (valgkiosk.ui.printing), Esc goes back without printing."""
 
-    KEYS = {"escape": "cancel"}
+    ESCAPE = "cancel"
     HINTS = "Pil opp/ned og Enter Skriv ut   Esc Tilbake"
 
     def compose_body(self) -> ComposeResult:
