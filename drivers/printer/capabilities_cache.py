@@ -15,7 +15,8 @@ def keep_capabilities_pickle() -> None:
     Unless ``ESCPOS_CAPABILITIES_PICKLE_DIR`` names one, python-escpos makes a new temporary
     folder at every import, leaves it behind, and parses its capabilities file (YAML) again:
     ~130 ms of every start (docs/benchmarks.md). The folder is systemd's ``CacheDirectory=``
-    (``$CACHE_DIRECTORY``) or the user's cache; where neither can be written, nothing changes."""
+    (``$CACHE_DIRECTORY``) where a unit has one, else the user's cache (on the image the kiosk's
+    HOME is its StateDirectory on the data partition); where neither can be written, nothing changes."""
     if os.environ.get("ESCPOS_CAPABILITIES_PICKLE_DIR"):
         return
     os.environ.pop("ESCPOS_CAPABILITIES_PICKLE_DIR", None)  # an empty one would put the pickle in the cwd

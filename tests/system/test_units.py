@@ -41,3 +41,35 @@ def test_unit_exposure_is_at_most_2(unit: Path) -> None:
     score = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", result.stdout)
     assert score is not None, result.stdout + result.stderr
     assert float(score.group(1)) <= 2.0
+
+
+FSTAB = Path(__file__).parents[2] / "image-build" / "rootfs" / "etc" / "fstab"
+#: where systemd makes a unit's StateDirectory=, CacheDirectory= and LogsDirectory=
+_DIRECTORY_ROOTS = {"StateDirectory": "/var/lib", "CacheDirectory": "/var/cache", "LogsDirectory": "/var/log"}
+
+
+def _writable_mounts() -> list[str]:
+    """The image's mount points that can be written under its read-only root (fstab)."""
+    points = []
+    for line in FSTAB.read_text(encoding="utf-8").splitlines():
+        fields = line.split()
+        if len(fields) >= 4 and not line.lstrip().startswith("#"):
+            options = fields[3].split(",")
+            if fields[1] != "/" and "ro" not in options:
+                points.append(fields[1])
+    return points
+
+
+@pytest.mark.parametrize("unit", [u for u in UNITS if u.name != "valgkiosk-register.service"], ids=lambda p: p.name)
+def test_every_directory_systemd_makes_for_an_image_unit_is_writable_there(unit: Path) -> None:
+    """The image's root is read-only: a StateDirectory=/CacheDirectory=/LogsDirectory= outside the
+    writable mounts makes systemd fail the unit before it runs (a CacheDirectory= once kept the
+    kiosk from starting on the image while every test outside it passed)."""
+    writable = _writable_mounts()
+    assert "/var/lib/valgkiosk" in writable  # (the parse found the fstab's bind mounts)
+    for key, root in _DIRECTORY_ROOTS.items():
+        for match in re.finditer(rf"^{key}=(.+)$", unit.read_text(encoding="utf-8"), re.MULTILINE):
+            for name in match.group(1).split():
+                path = f"{root}/{name.split(':')[0]}"
+                assert any(path == m or path.startswith(m + "/") for m in writable), (
+                    f"{unit.name}: {key}={name} → {path} is on the read-only root (writable: {writable})")
