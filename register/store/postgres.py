@@ -21,6 +21,16 @@ from valgkiosk.register.store.group_commit import GroupCommit
 
 Row = tuple[Any, ...] | None
 
+# The voter's earlier check-off and misregistration, as both check-off statements read them.
+_PRIOR_CTE = """prior AS (
+    SELECT c.voter_id, c.checked_off_at, c.kiosk_id, c.kommune, c.krets, ck.navn, c.bord, c.request_id,
+           m.reported_at, m.reported_by, m.kiosk_id AS m_kiosk_id, m.krets AS m_krets, m.bord AS m_bord, m.note
+    FROM checkoffs c
+    JOIN v ON c.voter_id = v.id
+    LEFT JOIN kretser ck ON ck.kommune = c.kommune AND ck.krets = c.krets
+    LEFT JOIN misregistrations m ON m.voter_id = c.voter_id
+)"""
+
 # The check-off in one statement, one round trip: find the voter (with their station,
 # the kommune's rule and any earlier check-off), insert the check-off when the rules
 # allow it, and say whether the request id was used before. Columns as in
@@ -35,14 +45,7 @@ WITH v AS (
     JOIN kretser k ON k.kommune = v.kommune AND k.krets = v.krets
     JOIN kommuner ko ON ko.kommune = v.kommune
     WHERE v.manntallsnummer = %(mnr)s
-), prior AS (
-    SELECT c.voter_id, c.checked_off_at, c.kiosk_id, c.kommune, c.krets, ck.navn, c.bord, c.request_id,
-           m.reported_at, m.reported_by, m.kiosk_id AS m_kiosk_id, m.krets AS m_krets, m.bord AS m_bord, m.note
-    FROM checkoffs c
-    JOIN v ON c.voter_id = v.id
-    LEFT JOIN kretser ck ON ck.kommune = c.kommune AND ck.krets = c.krets
-    LEFT JOIN misregistrations m ON m.voter_id = c.voter_id
-), ins AS (
+), {_PRIOR_CTE}, ins AS (
     INSERT INTO checkoffs (voter_id, request_id, checked_off_at, kiosk_id, kommune, krets, bord)
     SELECT v.id, %(rid)s, %(now)s, %(kiosk_id)s, %(kommune)s, %(krets)s, %(bord)s FROM v
     WHERE NOT EXISTS (SELECT 1 FROM prior)
@@ -75,14 +78,7 @@ WITH r AS (
     JOIN voters v ON v.manntallsnummer = r.mnr
     JOIN kretser k ON k.kommune = v.kommune AND k.krets = v.krets
     JOIN kommuner ko ON ko.kommune = v.kommune
-), prior AS (
-    SELECT c.voter_id, c.checked_off_at, c.kiosk_id, c.kommune, c.krets, ck.navn, c.bord, c.request_id,
-           m.reported_at, m.reported_by, m.kiosk_id AS m_kiosk_id, m.krets AS m_krets, m.bord AS m_bord, m.note
-    FROM checkoffs c
-    JOIN v ON c.voter_id = v.id
-    LEFT JOIN kretser ck ON ck.kommune = c.kommune AND ck.krets = c.krets
-    LEFT JOIN misregistrations m ON m.voter_id = c.voter_id
-), ins AS (
+), {_PRIOR_CTE}, ins AS (
     INSERT INTO checkoffs (voter_id, request_id, checked_off_at, kiosk_id, kommune, krets, bord)
     SELECT v.id, r.rid, r.now, r.kiosk_id, r.kommune, r.krets, r.bord FROM v JOIN r ON r.n = v.n
     WHERE NOT EXISTS (SELECT 1 FROM prior WHERE prior.voter_id = v.id)
