@@ -20,6 +20,8 @@ import os
 import sys
 from pathlib import Path
 
+from valgkiosk import printqueue
+
 #: The secrets among the boot partition's files (the CA and the public key are not).
 SECRETS = ("credential", "loggbok.key")
 #: Where they live on the image, on the encrypted data partition.
@@ -51,15 +53,10 @@ def _sync_folder(folder: Path) -> None:
 
 
 def destroy(path: Path) -> None:
-    """Overwrite ``path``'s bytes in place with zeros, sync, then delete it."""
-    size = path.stat().st_size
-    fd = os.open(path, os.O_WRONLY)
-    try:
-        _write_all(fd, b"\0" * size)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    path.unlink()
+    """Overwrite ``path``'s bytes in place with zeros, sync, then delete it (the print
+    queue's destroyer, which ``valgkiosk wipe`` uses too; then the folder synced)."""
+    if not printqueue.destroy(path):
+        raise FileNotFoundError(f"{path} finnes ikke")
     _sync_folder(path.parent)
 
 
