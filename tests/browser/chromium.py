@@ -11,11 +11,25 @@ import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def screenshot_dir(section: str) -> Path:
+    """Where a browser test saves its screenshots: build/screenshots/<section> (ignored),
+    or docs/<section> when VALGKIOSK_UPDATE_DOCS=1 asks to refresh the documentation's
+    pictures (a plain test run must not rewrite tracked files)."""
+    if os.environ.get("VALGKIOSK_UPDATE_DOCS") == "1":
+        folder = ROOT / "docs" / section
+    else:
+        folder = ROOT / "build" / "screenshots" / section
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def require_chromium() -> None:

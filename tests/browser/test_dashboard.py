@@ -3,7 +3,7 @@
 A real register on loopback (SQLite and PostgreSQL); kiosks' status reports are sent
 over HTTP as the kiosks send them. The page must show a router cut within seconds
 without being reloaded, and the office's acknowledgement must reach the kiosk.
-Screenshots go to docs/office/.
+Screenshots go to build/screenshots/office/ (docs/office/ with VALGKIOSK_UPDATE_DOCS=1).
 """
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ from valgkiosk.register import credentials
 from valgkiosk.register.model import Kiosk
 from valgkiosk.register.store import SqlStore
 
-from .chromium import chromium
+from .chromium import chromium, screenshot_dir
 
 pytestmark = [pytest.mark.timeout(120)]
 
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "office"
+DOCS = screenshot_dir("office")
 #: 09.31 on election day in Oslo, moving on in real time from when the test starts.
 DAY_START = datetime(2025, 9, 8, 7, 31, tzinfo=timezone.utc)
 

@@ -29,12 +29,12 @@ from valgkiosk.register.store import SqlStore
 from valgkiosk.register_client import HttpRegister
 from valgkiosk.ui.testing import Rig, make_rig, probe, seen, settle, settle_power
 
-from .chromium import chromium
+from .chromium import chromium, screenshot_dir
 from .test_dashboard import log_in, row_state, text, wait_for
 
 pytestmark = [pytest.mark.timeout(180)]
 
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "office"
+DOCS = screenshot_dir("office")
 
 CONFIG = """
 [station]

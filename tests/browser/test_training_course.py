@@ -2,7 +2,8 @@
 Debian's headless Chromium through Selenium. A trainee opens the page, picks a nickname,
 types a scan, sees the verdict and finishes a drill; a second tab is a kiosk of its own
 (its own training register); the course leader's page lists both by nickname. Every
-asset comes from the server. Screenshots go to docs/training/.
+asset comes from the server. Screenshots go to build/screenshots/training/
+(docs/training/ with VALGKIOSK_UPDATE_DOCS=1).
 
 The terminal is drawn on a canvas (xterm.js), so the test reads what the server sent to
 the page: a script added before the page loads keeps the WebSocket's bytes, and the text
@@ -26,11 +27,11 @@ import pytest
 from tests.kiosk.kiosk_servers import free_port
 from valgkiosk.training.register import voters
 
-from .chromium import chromium
+from .chromium import chromium, screenshot_dir
 
 pytestmark = [pytest.mark.timeout(240)]
 
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "training"
+DOCS = screenshot_dir("training")
 KEEP_BYTES = """
 (() => {
   window.__vk = {text: [], urls: []};
@@ -124,7 +125,6 @@ def test_a_course_in_the_browser(course: str) -> None:
 
     card = voters()["ready"].manntallsnummer
     assert card is not None
-    DOCS.mkdir(parents=True, exist_ok=True)
     with chromium(1280, 900) as driver:
         open_session(driver, course, "Ugla")
         first_tab = driver.current_window_handle
