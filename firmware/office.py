@@ -25,6 +25,7 @@ from datetime import datetime, timezone
 from typing import Any, Protocol
 
 from valgkiosk.core import emergency as em
+from valgkiosk.core import entries as ent
 from valgkiosk.core import outage
 from valgkiosk.core import peopletime, sms
 from valgkiosk.core.loggbok import Entry, Head
@@ -100,7 +101,10 @@ class LoggbokTally:
         last: Entry | None = None
         for last in self.journal.entries():
             head, count = last.hash, count + 1
-            manual += last.kind == "manual_valgkort"
+            # typed, as the chair's closing report counts them (valgkiosk.core.tally): an
+            # unreadable manual_valgkort line is not a valgkort the office should count
+            manual += last.kind == ent.ManualValgkortPrinted.KIND and isinstance(
+                ent.read(last.kind, last.data), ent.ManualValgkortPrinted)
         self._key, self.head, self.entries, self.manual_valgkort = key, head, count, manual
         self.chain_head = None if last is None else Head(last.seq, last.hash, last.sig)
         return self

@@ -137,6 +137,17 @@ def test_an_empty_loggbok_sends_no_chain_head() -> None:
     assert report["chain_head"] is None
 
 
+def test_the_office_counts_manual_valgkort_as_the_closing_report_does() -> None:
+    """A manual valgkort line the typed reader cannot read (a key it always writes missing)
+    is not counted as a valgkort; a readable one is (as valgkiosk.core.tally counts them)."""
+    journal = MemoryJournal()
+    journal.append("manual_valgkort", {"reason": "not_found", "manntallsnummer": False})
+    journal.append("manual_valgkort", {"manntallsnummer": True})  # no reason: unreadable
+    tally = office.LoggbokTally(journal).read()
+    assert tally.entries == 2
+    assert tally.manual_valgkort == 1
+
+
 # -- texts --------------------------------------------------------------------------------------
 SETTINGS = sms.Settings(numbers=("+4799887766",), station_name="Prøveskolen", krets="0101", bord=1,
                         unreachable_after_s=0, retry_delays_s=(0.5,), max_attempts=3)
