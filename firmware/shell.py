@@ -689,9 +689,11 @@ class KioskShell:
                 pass  # the view shows only the state, which no longer holds the data
             case co.PrintManualValgkort(voter=voter, reason=reason):
                 self.spawn(self._manual_valgkort(voter, reason), "printer-data")
-            case kiosk.RecordVote(manntallsnummer=number, manual_valgkort=manual, checked_off_at=earlier):
+            case kiosk.RecordVote(manntallsnummer=number, manual_valgkort=manual, checked_off_at=earlier,
+                                  unconfirmed_checkoff=pending):
                 try:
-                    self.station.record_vote(number, manual_valgkort=manual, checked_off_at=earlier)
+                    self.station.record_vote(number, manual_valgkort=manual, checked_off_at=earlier,
+                                             unconfirmed_checkoff=pending)
                 except StationRefused as exc:
                     self.feed(kiosk.VoteAnswered(False, str(exc)))
                 else:

@@ -234,10 +234,13 @@ class Station:
         self._changed()
 
     def record_vote(self, manntallsnummer: str | None, *, manual_valgkort: bool,
-                    checked_off_at: datetime | None = None) -> em.EmergencyVote:
+                    checked_off_at: datetime | None = None,
+                    unconfirmed_checkoff: str | None = None) -> em.EmergencyVote:
         """One orange envelope went into the «Beredskap» urn: count it (durably).
-        ``checked_off_at``: this kiosk had checked the voter off electronically then; the
-        entry says so and the closing report flags the envelope for valgstyret."""
+        ``checked_off_at``: this kiosk had checked the voter off electronically then;
+        ``unconfirmed_checkoff``: the request id of its check-off of the voter that the
+        register had not answered yet. The entry says so, and the closing report flags the
+        envelope for valgstyret."""
         if not self.state.emergency:
             raise StationRefused("Beredskapsrutinen er ikke i gang.")
         if manntallsnummer is not None:
@@ -245,7 +248,8 @@ class Station:
             if earlier is not None:
                 raise StationRefused(already_recorded_nb(earlier))
         self.write(ent.EmergencyVoteRecorded(self.new_vote_id(), manntallsnummer, manual_valgkort,
-                                             None if checked_off_at is None else checked_off_at.isoformat()))
+                                             None if checked_off_at is None else checked_off_at.isoformat(),
+                                             unconfirmed_checkoff))
         self._changed()
         return self.state.votes[-1]
 

@@ -135,6 +135,10 @@ class EmergencyVoteRecorded:
     #: When this kiosk had checked the voter off electronically earlier (ISO 8601): the
     #: closing report flags the envelope for valgstyret (issue 14).
     checked_off_here: str | None = field(default=None, metadata=_key("krysset_av_her", optional=True))
+    #: The request id of this kiosk's check-off of the voter that the register had not
+    #: answered when the vote was counted: it may yet land, so the closing report flags the
+    #: envelope and says what the check-off came to (a later ``checkoff_resolved``).
+    unconfirmed_checkoff: str | None = field(default=None, metadata=_key("avkrysning_ubekreftet", optional=True))
 
 
 @dataclass(frozen=True, slots=True)

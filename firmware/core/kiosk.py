@@ -74,6 +74,10 @@ CHAIR_REFUSED = "Fullfør eller avbryt (Esc) velgeren som er i gang først."
 PIN_FIRST = "Valgkortet ble ikke lest: bekreft eller avbryt PIN-koden først."
 WALK_CANCELLED = "Velgeren ble avbrutt: ingen stemme talt."
 WALK_NEEDS_CARD = "Skann valgkortet, eller trykk M om velgeren ikke har valgkort."
+#: In the routine, for a valgkort whose check-off at this kiosk the register has not answered.
+UNCONFIRMED_VOTER = ("Avkrysningen av denne velgeren venter fortsatt på svar fra manntallet. Si fra til "
+                     "stemmestyrets leder. Fullføres stemmen, føres den i loggboken, og konvolutten legges "
+                     "til side for valgstyret (står på avslutningsrapporten).")
 OK, BAD, WARN = "ok", "bad", "warn"
 
 
@@ -200,6 +204,7 @@ class RecordVote:
     manntallsnummer: str | None
     manual_valgkort: bool
     checked_off_at: datetime | None = None  # this kiosk had checked the voter off electronically
+    unconfirmed_checkoff: str | None = None  # request id of this kiosk's check-off of the voter still unanswered
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,7 +282,7 @@ def _walk_scan(s: KioskState, text: str) -> KioskState:
     if checked_off is not None:
         message = (WARN, "! " + em.checked_off_here_nb(checked_off))
     if any(u.manntallsnummer == number.digits for u in s.checkoff.unresolved):
-        message = (WARN, "! Avkrysningen av denne velgeren er ikke bekreftet ennå: varsle stemmestyrets leder.")
+        message = (WARN, "! " + UNCONFIRMED_VOTER)
     return replace(s, walk=walk.with_valgkort(number.digits), walk_message=message)
 
 
@@ -365,7 +370,9 @@ def _on_walk_next(s: KioskState, e: WalkNext) -> Result:
     if walk.step == 1:
         return replace(s, walk_message=(WARN, WALK_NEEDS_CARD)), []
     if walk.last_step:
-        return s, [RecordVote(walk.manntallsnummer, walk.manual_valgkort, s.checked_off_at(walk.manntallsnummer))]
+        pending = next((u.request_id for u in s.checkoff.unresolved if u.manntallsnummer == walk.manntallsnummer), None)
+        return s, [RecordVote(walk.manntallsnummer, walk.manual_valgkort, s.checked_off_at(walk.manntallsnummer),
+                              pending if walk.manntallsnummer else None)]
     return replace(s, walk=walk.next(), walk_message=(OK, "")), []
 
 

@@ -110,13 +110,16 @@ class Outage:
 
 @dataclass(frozen=True, slots=True)
 class FlaggedVote:
-    """An emergency vote for a voter this kiosk had already checked off electronically:
-    the chair sets the orange envelope aside for valgstyret. The manntallsnummer is printed
-    because it is what shows in the envelope's window (the routine needs it to find it)."""
+    """An emergency vote for a voter this kiosk had already checked off electronically, or
+    whose check-off here the register had not answered when the vote was counted: the chair
+    sets the orange envelope aside for valgstyret. The manntallsnummer is printed because it
+    is what shows in the envelope's window (the routine needs it to find it)."""
 
     recorded_at: datetime
-    checked_off_at: datetime
+    checked_off_at: datetime | None  # None: the check-off was not confirmed (``unconfirmed``)
     manntallsnummer: str  # as EVA shows it, "0000012345 82"
+    #: For a check-off not confirmed at the vote: what it came to, in words for the chair.
+    unconfirmed: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -498,11 +501,15 @@ def closing_report(report: ClosingReport, columns: int) -> Receipt:
     blocks += [Separator(), *_outage_lines(report.outages, report.printed_at, columns), Separator()]
     if report.flagged_votes:
         blocks += _para("LEGG TIL SIDE FOR VALGSTYRET", columns, bold=True)
-        blocks += _para("Beredskapsstemmer for velgere kiosken allerede hadde krysset av elektronisk:", columns)
+        blocks += _para("Beredskapsstemmer for velgere kiosken hadde krysset av elektronisk, eller ventet på "
+                        "svar fra manntallet om:", columns)
         for vote in report.flagged_votes:
+            if vote.checked_off_at is not None:
+                what = f"krysset av {peopletime.stamp(vote.checked_off_at, today)}."
+            else:
+                what = f"avkrysningen var ikke bekreftet da stemmen ble talt: {vote.unconfirmed}"
             blocks += _para(f"- Beredskapsstemme {peopletime.stamp(vote.recorded_at, today)}, manntallsnr. "
-                            f"{vote.manntallsnummer}; krysset av {peopletime.stamp(vote.checked_off_at, today)}.",
-                            columns)  # fmt: skip
+                            f"{vote.manntallsnummer}; {what}", columns)
         blocks.append(Separator())
     blocks += [
         *_chain_head_lines(report.chain_head, columns),

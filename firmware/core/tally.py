@@ -88,17 +88,35 @@ def _cause(entry: ent.OutageStarted) -> str:
     return sentences.outage_cause(ent.record(entry)[1])
 
 
-def _flagged(at: datetime, vote: ent.EmergencyVoteRecorded) -> FlaggedVote | None:
-    """The vote as the chair sets it aside, if this kiosk had checked its voter off before."""
-    if not vote.checked_off_here:
-        return None
-    try:
-        checked = datetime.fromisoformat(vote.checked_off_here)
-    except ValueError:
-        return None
-    number = vote.manntallsnummer or ""
-    shown = f"{number[:10]} {number[10:]}" if len(number) == 12 else (number or "ukjent")
-    return FlaggedVote(at, checked, shown)
+def _shown(number: str | None) -> str:
+    number = number or ""
+    return f"{number[:10]} {number[10:]}" if len(number) == 12 else (number or "ukjent")
+
+
+def _flagged(at: datetime, vote: ent.EmergencyVoteRecorded,
+             resolved: dict[str, tuple[datetime, str]]) -> FlaggedVote | None:
+    """The vote as the chair sets it aside, if this kiosk had checked its voter off before,
+    or had a check-off of the voter the register had not answered (``resolved``: what each
+    such check-off came to, by request id, from the loggbok's ``checkoff_resolved``)."""
+    if vote.checked_off_here:
+        try:
+            return FlaggedVote(at, datetime.fromisoformat(vote.checked_off_here), _shown(vote.manntallsnummer))
+        except ValueError:
+            pass
+    if vote.unconfirmed_checkoff:
+        return FlaggedVote(at, None, _shown(vote.manntallsnummer),
+                           unconfirmed=_came_to(resolved.get(vote.unconfirmed_checkoff), peopletime.local_date(at)))
+    return None
+
+
+def _came_to(outcome: tuple[datetime, str] | None, today: date) -> str:
+    """What an unconfirmed check-off came to, in words for the closing report."""
+    if outcome is None:
+        return "manntallet har ikke svart. Slå opp velgeren i manntallet."
+    when, verdict = outcome
+    if verdict == "checked_off":
+        return f"manntallet krysset velgeren av {peopletime.stamp(when, today)} (samme velger)."
+    return "manntallet krysset ikke av velgeren."
 
 
 def flagged_votes(entries: Iterable[Entry]) -> tuple[FlaggedVote, ...]:
@@ -119,11 +137,13 @@ def tally(entries: Iterable[Entry]) -> Tally:
     votes = valgkort = misregistrations = unreadable = 0
     stopped: list[datetime] = []
     flagged: list[FlaggedVote] = []
-    for at, entry in _typed(listed):
+    typed = _typed(listed)
+    resolved = {e.request_id: (at, e.outcome) for at, e in typed if isinstance(e, ent.CheckoffResolved)}
+    for at, entry in typed:
         match entry:
             case ent.EmergencyVoteRecorded():
                 votes += 1
-                if (vote := _flagged(at, entry)) is not None:
+                if (vote := _flagged(at, entry, resolved)) is not None:
                     flagged.append(vote)
             case ent.ManualValgkortPrinted():
                 valgkort += 1

@@ -155,13 +155,14 @@ class EmergencyScreen(KioskScreen):
         yield Static("BEREDSKAPSRUTINE", id="emergency-title", markup=False)
         yield Static(id="emergency-count", markup=False)
         yield Static(id="emergency-voter", markup=False)
+        # the message before the steps: a warning about this voter stays on an 80×25 console
+        yield Static(id="emergency-message", markup=False)
         yield Static(id="emergency-steps", markup=False)
         with Vertical(id="emergency-form"):
             yield Static("Manuelt valgkort – skriv inn fra legitimasjonen:", classes="label", markup=False)
             yield _steady(Input(id="mv-navn", placeholder="Fullt navn", max_length=120))
             yield _steady(Input(id="mv-born", placeholder="Fødselsdato DD.MM.ÅÅÅÅ", max_length=10))
             yield _steady(Input(id="mv-adresse", placeholder="Adresse", max_length=160))
-        yield Static(id="emergency-message", markup=False)
 
     def hints(self, s: State) -> str:
         walk = self.view.walk

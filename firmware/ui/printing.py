@@ -314,18 +314,22 @@ class Printing:
         report = rc.ClosingReport(self.station(), self.now(), checkoffs, counted.emergency_votes,
                                   counted.manual_valgkort, misregistrations, counted.outages,
                                   period_start=counted.period_start, unresolved=counted.unresolved,
-                                  flagged_votes=counted.flagged_votes + self._checked_off_after_vote(),
+                                  flagged_votes=counted.flagged_votes + self._checked_off_after_vote(
+                                      {v.recorded_at for v in counted.flagged_votes}),
                                   pending_upload=pending, unreadable=counted.unreadable,
                                   chain_head=self.chain_head())  # fmt: skip
         self.print_receipt(rc.closing_report(report, self.columns))
 
-    def _checked_off_after_vote(self) -> tuple[rc.FlaggedVote, ...]:
+    def _checked_off_after_vote(self, flagged: set[datetime]) -> tuple[rc.FlaggedVote, ...]:
         """Emergency votes whose voter this kiosk checked off electronically *afterwards*
-        (the voter still showed "ready" until the votes were uploaded): flagged too. The
-        kiosk's own check-offs are kept in memory only (not across a restart)."""
+        (the voter still showed "ready" until the votes were uploaded): flagged too, unless
+        the loggbok flagged them already (``flagged``: their times). The kiosk's own
+        check-offs are kept in memory only (not across a restart)."""
         today = peopletime.local_date(self.now())
         out = []
         for vote in self.app.station.state.votes:
+            if vote.recorded_at in flagged:
+                continue
             checked = self.app.checked_off_here.get(vote.manntallsnummer or "")
             if checked is not None and checked > vote.recorded_at and peopletime.local_date(vote.recorded_at) == today:
                 number = vote.manntallsnummer or ""

@@ -121,7 +121,7 @@ class KioskScreen(Screen[None]):
         unresolved = self.query_one("#unresolved-line", Static)
         unresolved.display = bool(s.unresolved)
         if s.unresolved:
-            unresolved.update(texts.unresolved_line(len(s.unresolved)))
+            unresolved.update(texts.unresolved_line(len(s.unresolved), in_routine=v.station.emergency))
         self._show_banner(k.banner_view())
         notice = self.query_one("#notice", Static)
         notice.update(v.notice)

@@ -154,8 +154,14 @@ def scanner_banner(search_offered: bool) -> str:
     return SCANNER_GONE + (SCANNER_GONE_SEARCH if search_offered else "")
 
 
-def unresolved_line(count: int) -> str:
-    """The line every screen shows while check-offs the clerk left are still unanswered."""
+def unresolved_line(count: int, *, in_routine: bool = False) -> str:
+    """The line every screen shows while check-offs the clerk left are still unanswered. In
+    the emergency routine that voter may vote with an orange envelope (the routine screen
+    says so at the scan, and the closing report flags the envelope), so it does not say
+    "do not stamp" there."""
     what = "1 avkrysning" if count == 1 else f"{count} avkrysninger"
+    if in_routine:
+        return (f"! IKKE BEKREFTET: {what} venter fortsatt på svar fra manntallet; kiosken spør igjen av "
+                "seg selv. Den velgeren stemmer i beredskapsrutinen.")
     return (f"! IKKE BEKREFTET: {what} venter fortsatt på svar fra manntallet. Ikke stemple for "
             "den velgeren; kiosken spør igjen av seg selv, og det blir aldri krysset av to ganger.")

@@ -211,7 +211,9 @@ class TestPrinterReceipts:
         report = ClosingReport(
             STATION, datetime(2025, 9, 8, 21, 5), None, 2, 1, None,
             unresolved=(datetime(2025, 9, 8, 10, 12),),
-            flagged_votes=(FlaggedVote(datetime(2025, 9, 8, 9, 14), datetime(2025, 9, 8, 8, 3), "0000012345 82"),),
+            flagged_votes=(FlaggedVote(datetime(2025, 9, 8, 9, 14), datetime(2025, 9, 8, 8, 3), "0000012345 82"),
+                           FlaggedVote(datetime(2025, 9, 8, 9, 20), None, "0000000123 44",
+                                       unconfirmed="manntallet krysset ikke av velgeren.")),
             pending_upload=2, chain_head="57:3f2a9c1b4d5e6f70" + "0" * 48)
         lines = texts(closing_report(report, columns))
         flat = squeeze(" ".join(lines))
@@ -221,6 +223,8 @@ class TestPrinterReceipts:
         assert squeeze("Kl. 10.12: kiosken stoppet før manntallet svarte.") in flat
         assert "LEGG TIL SIDE FOR VALGSTYRET" in lines
         assert squeeze("- Beredskapsstemme kl. 09.14, manntallsnr. 0000012345 82; krysset av kl. 08.03.") in flat
+        assert squeeze("- Beredskapsstemme kl. 09.20, manntallsnr. 0000000123 44; avkrysningen var ikke bekreftet "
+                       "da stemmen ble talt: manntallet krysset ikke av velgeren.") in flat
         assert "Loggbokens kjedehode: nr. 57" in lines and any(t.startswith("3f2a9c1b4d5e6f70") for t in lines)
         assert all(len(t) <= columns for t in lines)
 

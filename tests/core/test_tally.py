@@ -123,6 +123,30 @@ def test_flagged_votes_and_unresolved_check_offs_for_the_chair() -> None:
         at("09:05"), at("08:40"), "0000012345 82")
 
 
+def test_a_vote_counted_while_its_check_off_was_unanswered_is_flagged_with_what_it_came_to() -> None:
+    """The voter's check-off here was still unanswered when the orange envelope was counted:
+    the envelope is set aside, and the report says whether the register then checked the
+    voter off (the same voter: valgstyret must not count him twice), did not, or never said."""
+    def unconfirmed(vote_id: str, number: str, request_id: str) -> ent.EmergencyVoteRecorded:
+        return ent.EmergencyVoteRecorded(vote_id, number, False, None, request_id)
+
+    entries = chain(
+        ("09:00", ent.CheckoffUnresolved("r-1", 2)),
+        ("09:01", ent.CheckoffUnresolved("r-2", 2)),
+        ("09:02", ent.CheckoffUnresolved("r-3", 2)),
+        ("09:10", unconfirmed("a", "000001234582", "r-1")),
+        ("09:11", unconfirmed("b", "000000012344", "r-2")),
+        ("09:12", unconfirmed("c", "123456789080", "r-3")),
+        ("09:40", ent.CheckoffResolved("r-1", "checked_off")),
+        ("09:41", ent.CheckoffResolved("r-2", "refused")),
+    )
+    a, b, c = tally(entries).flagged_votes
+    assert (a.recorded_at, a.checked_off_at, a.manntallsnummer) == (at("09:10"), None, "0000012345 82")
+    assert "krysset velgeren av kl. 09.40" in a.unconfirmed and "samme velger" in a.unconfirmed
+    assert b.unconfirmed == "manntallet krysset ikke av velgeren."
+    assert "har ikke svart" in c.unconfirmed and "Slå opp velgeren" in c.unconfirmed
+
+
 def test_a_loggbok_written_by_the_kiosk_before_typed_entries_gives_the_same_totals() -> None:
     """The figures the dict-reading tally (main 74508c1) gave for this loggbok."""
     t = tally(from_line(line) for line in OLD.read_text(encoding="utf-8").splitlines())

@@ -263,6 +263,52 @@ def test_a_number_typed_in_sim_mode_scans_inside_the_routine() -> None:
     drive(script)
 
 
+def test_a_voter_whose_check_off_is_unanswered_votes_in_the_routine_and_the_envelope_is_flagged() -> None:
+    """The register hangs after Enter; the chair starts the routine; the same voter is
+    scanned there. On the 80×25 console the routine says at once (above its steps) that his
+    check-off is still unanswered and what follows, and the banner no longer says "do not
+    stamp". The vote's loggbok entry names the unanswered request, and when the register
+    checks him off after all, the chair's tally sets the envelope aside as the same voter."""
+    from valgkiosk.core import entries as ent
+    from valgkiosk.core import tally
+
+    async def script(rig: Rig, pilot: Pilot[Any]) -> None:
+        card = rig.card("Klar til avkrysning")
+        await scan(rig, pilot, card)
+        await pilot.press("f12", "n", "f12")  # the register stops answering (the dock)
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert rig.app.kiosk_state.phase is Phase.UNCERTAIN
+        await probe(rig, pilot, FAIL_AFTER)
+        await pilot.press("f5")
+        await settle(pilot)
+        await enter_pin(pilot)
+        assert isinstance(rig.app.screen, EmergencyScreen) and rig.app.kiosk_state.unresolved
+        await scan(rig, pilot, card)
+        text = " ".join(screen_text(rig.app).split())
+        assert "venter fortsatt på svar fra manntallet. Si fra til stemmestyrets leder." in text
+        assert "konvolutten legges til side for valgstyret" in text  # whole, not cut off by the console
+        # above the steps: under a full banner (diagnosis, SMS line) the steps fill the console
+        assert text.index("Si fra til stemmestyrets leder.") < text.index("3. Stemple stemmeseddelen")
+        assert "Ikke stemple" not in text and "Den velgeren stemmer i beredskapsrutinen" in text
+        for _ in range(4):  # steps 3 to 6
+            await pilot.press("enter")
+            await settle(pilot)
+        [vote] = [e for e in rig.app.journal.entries() if e.kind == "emergency_vote"]
+        assert vote.data["avkrysning_ubekreftet"] == rig.request_ids[0]
+        await pilot.press("f12", "n", "f12")  # it answers again
+        await settle(pilot)
+        await advance(rig, pilot, TIMINGS.retry_interval)
+        assert not rig.app.kiosk_state.unresolved and rig.register.checkoff_count == 1
+        [flagged] = tally.flagged_votes(rig.app.journal.entries())
+        assert flagged.checked_off_at is None and "krysset velgeren av" in flagged.unconfirmed
+        assert flagged.manntallsnummer == f"{card[:10]} {card[10:]}"
+        assert ent.CheckoffResolved.KIND in {e.kind for e in rig.app.journal.entries()}
+
+    on_console(script)
+
+
 # -- 80×25, the Pi's console --------------------------------------------------------------------
 
 
