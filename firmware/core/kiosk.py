@@ -78,6 +78,9 @@ WALK_NEEDS_CARD = "Skann valgkortet, eller trykk M om velgeren ikke har valgkort
 UNCONFIRMED_VOTER = ("Avkrysningen av denne velgeren venter fortsatt på svar fra manntallet. Si fra til "
                      "stemmestyrets leder. Fullføres stemmen, føres den i loggboken, og konvolutten legges "
                      "til side for valgstyret (står på avslutningsrapporten).")
+#: ... and the register answered it while the voter was in the routine, without a check-off.
+UNCONFIRMED_ANSWERED = ("Manntallet har svart på avkrysningen av denne velgeren: velgeren ble ikke krysset "
+                        "av. Si fra til stemmestyrets leder.")
 OK, BAD, WARN = "ok", "bad", "warn"
 
 
@@ -222,6 +225,20 @@ Result = tuple[KioskState, list[Effect]]
 # -- the rules ------------------------------------------------------------------------------
 
 
+def _walk_after_answer(old: KioskState, new: KioskState) -> KioskState:
+    """The routine's voter had a check-off here the register had not answered, and now it
+    has: the warning at the walk says what it came to (checked off after all: as for a voter
+    checked off here before the routine)."""
+    number = new.walk.manntallsnummer
+    if not number or not any(u.manntallsnummer == number for u in old.checkoff.unresolved) \
+            or any(u.manntallsnummer == number for u in new.checkoff.unresolved):
+        return new
+    at = new.checked_off_at(number)
+    if at is not None:
+        return replace(new, walk_message=(WARN, "! " + em.checked_off_here_nb(at)))
+    return replace(new, walk_message=(WARN, "! " + UNCONFIRMED_ANSWERED))
+
+
 def _flow(s: KioskState, event: co.Event) -> Result:
     """Step the check-off flow; an event it does not take leaves everything as it is."""
     try:
@@ -233,6 +250,7 @@ def _flow(s: KioskState, event: co.Event) -> Result:
     if last is not None and last is not s.checkoff.last_checkoff and last.checked_off_at is not None \
             and new.checked_off_at(last.manntallsnummer) is None:
         new = replace(new, checked_off_here=new.checked_off_here + ((last.manntallsnummer, last.checked_off_at),))
+    new = _walk_after_answer(s, new)
     if new.overlay is Overlay.CARETAKER and flow.phase not in QUIET_PHASES and flow.phase is not P.LOOKING_UP:
         new = replace(new, overlay=Overlay.NONE)  # a scan took the kiosk back to the check-off
     return new, list(effects)

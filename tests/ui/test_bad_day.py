@@ -309,6 +309,38 @@ def test_a_voter_whose_check_off_is_unanswered_votes_in_the_routine_and_the_enve
     on_console(script)
 
 
+def test_the_routine_says_so_when_the_voters_unanswered_check_off_lands_during_his_walk() -> None:
+    """The register answers the background check-off while the same voter is at step 3: the
+    walk's warning becomes the one for a voter checked off here, and the vote carries when."""
+    async def script(rig: Rig, pilot: Pilot[Any]) -> None:
+        card = rig.card("Klar til avkrysning")
+        await scan(rig, pilot, card)
+        await pilot.press("f12", "n", "f12")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        await probe(rig, pilot, FAIL_AFTER)
+        await pilot.press("f5")
+        await settle(pilot)
+        await enter_pin(pilot)
+        await scan(rig, pilot, card)
+        assert "venter fortsatt på svar fra manntallet" in seen(rig)
+        await pilot.press("f12", "n", "f12")  # the register answers again
+        await settle(pilot)
+        await advance(rig, pilot, TIMINGS.retry_interval)
+        assert rig.register.checkoff_count == 1 and rig.app.walk.step == 3
+        text = seen(rig)
+        assert "venter fortsatt på svar fra manntallet. Si fra" not in text
+        assert "ble krysset av elektronisk ved dette bordet" in text
+        for _ in range(4):
+            await pilot.press("enter")
+            await settle(pilot)
+        [vote] = [e for e in rig.app.journal.entries() if e.kind == "emergency_vote"]
+        assert vote.data.get("krysset_av_her") and "avkrysning_ubekreftet" not in vote.data
+
+    on_console(script)
+
+
 # -- 80×25, the Pi's console --------------------------------------------------------------------
 
 
