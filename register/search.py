@@ -43,12 +43,25 @@ def phonetic_key(name: str) -> str:
     return " ".join(text.split())
 
 
+#: A name that holds every word typed (a surname alone, as on the ID card's first line)
+#: scores this much below a name that is all of what was typed, so whole names come first.
+PART_OF_NAME = 5.0
+
+
+def _score(query: str, name: str, *, processor: object = None, score_cutoff: float | None = None) -> float:
+    """The whole name compared (word order free), or the words typed found in it: a clerk
+    who types only the surname, with the date of birth, still finds the voter."""
+    whole = fuzz.token_sort_ratio(query, name)
+    part = fuzz.token_set_ratio(query, name) - PART_OF_NAME
+    best = max(whole, part)
+    return best if score_cutoff is None or best >= score_cutoff else 0.0
+
+
 def rank(query: str, names: list[str], *, limit: int = MAX_HITS) -> list[tuple[int, float]]:
     """Indexes into ``names`` that match ``query``, best first, with their scores."""
     key = phonetic_key(query)
     if not key:
         return []
     keys = [phonetic_key(n) for n in names]
-    matches = process.extract(key, keys, scorer=fuzz.token_sort_ratio, limit=limit,
-                              score_cutoff=MIN_SCORE)
+    matches = process.extract(key, keys, scorer=_score, limit=limit, score_cutoff=MIN_SCORE)
     return [(index, score) for _, score, index in matches]

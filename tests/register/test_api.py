@@ -212,6 +212,26 @@ def test_search_by_name_tolerates_spelling(api: Api, spelling: str) -> None:
     assert [h["manntallsnummer"] for h in body["hits"]] == [AASE.manntallsnummer]
 
 
+@pytest.mark.parametrize("typed", ["Kristoffersen", "kristofersen", "Åse"])
+def test_search_by_one_of_the_names_with_the_birth_date(api: Api, typed: str) -> None:
+    """A clerk types only the surname (or the given name) from the ID card, with the date of
+    birth: the voter is found (EVA's name search does not need the whole name)."""
+    with api.client(TABLE_1) as c:
+        body = c.post("/v1/voters/search", json={"navn": typed, "fodselsdato": "1990-06-15"}).json()
+    assert [h["manntallsnummer"] for h in body["hits"]] == [AASE.manntallsnummer]
+
+
+def test_the_whole_name_ranks_above_a_name_that_only_holds_it(store: SqlStore) -> None:
+    born = date(1961, 3, 3)
+    fill(store, [voter(7001, "Kari Anne", "Prøvesen", born), voter(7002, "Kari", "Prøvesen", born),
+                 voter(7003, "Ola", "Nordmann", born)])
+    token = credentials.issue(store, TABLE_1)
+    with ThreadServer(store) as server, httpx.Client(
+            base_url=server.url, headers={"Authorization": f"Bearer {token}"}) as c:
+        hits = c.post("/v1/voters/search", json={"navn": "Kari Prøvesen", "fodselsdato": "1961-03-03"}).json()["hits"]
+    assert [h["navn"] for h in hits] == ["Kari Prøvesen", "Kari Anne Prøvesen"]
+
+
 def test_search_by_name_needs_the_right_birth_date_and_caps_hits(store: SqlStore) -> None:
     born = date(1955, 5, 5)
     namesakes = [voter(5000 + i, "Kari", "Prøvesen", born) for i in range(60)]
