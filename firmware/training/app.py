@@ -142,7 +142,7 @@ class TrainingKioskApp(KioskApp):
         self.drill: Drill = session.catalogue.drills[first]
         self.voters: dict[str, TrainingVoter] = training_voters()
         self.voter_index = 0
-        self.trace = sc.Trace(self.clock.monotonic())
+        self.trace = sc.Trace(self.shell.clock.monotonic())
         self.fired: set[int] = set()
         self.happened: list[str] = []
         self.id_shown = False
@@ -194,22 +194,22 @@ class TrainingKioskApp(KioskApp):
         self.embedded = make_training_register(self.session.folder)
         self.guard.replace(self.embedded.client)
         self._restore_world()
-        old = self.station
-        self.journal = MemoryJournal()
-        self.station = Station(journal=self.journal, register=old.register, now=old.now, monotonic=old.monotonic,
+        old = self.shell.station
+        self.shell.journal = MemoryJournal()
+        self.shell.station = Station(journal=self.shell.journal, register=old.register, now=old.now, monotonic=old.monotonic,
                                connectivity=old.connectivity, timings=old.timings, indicators=old.indicators,
                                power_states=old.power_states, chair_pin_hash=old.chair_pin_hash,
                                on_change=old.on_change, new_vote_id=old.new_vote_id)
-        self.printing._entries = self.journal.entries  # the chair's printouts read this drill's loggbok
+        self.printing._entries = self.shell.journal.entries  # the chair's printouts read this drill's loggbok
         self.workers.cancel_group(self, "watchdog")
-        if self.auto_tick and self.station.connectivity is not None:
-            self.run_worker(self.station.run_watchdog(), group="watchdog", exit_on_error=False)
+        if self.shell.auto_tick and self.shell.station.connectivity is not None:
+            self.run_worker(self.shell.station.run_watchdog(), group="watchdog", exit_on_error=False)
         connected = self.kiosk_state.scanner_connected
-        fresh = kiosk.initial_state(self.kiosk_state.settings, self.station.state)
-        self.core = replace(fresh, checkoff=replace(fresh.checkoff, scanner_connected=connected))
-        self.notice = ""
+        fresh = kiosk.initial_state(self.kiosk_state.settings, self.shell.station.state)
+        self.shell.core = replace(fresh, checkoff=replace(fresh.checkoff, scanner_connected=connected))
+        self.shell.notice = ""
         self.voter_index = 0
-        self.trace = sc.Trace(self.clock.monotonic())
+        self.trace = sc.Trace(self.shell.clock.monotonic())
         self.fired = set()
         self.happened = []
         self.id_shown = self.chair_called = self.panel_armed = self.session_report_open = False
@@ -283,7 +283,7 @@ class TrainingKioskApp(KioskApp):
         """One step of the trainee's (or of the kiosk's, or of the world's) in the trace."""
         if self.report is not None:
             return  # the drill is over: nothing more counts
-        self.trace.add(action, self.clock.monotonic())
+        self.trace.add(action, self.shell.clock.monotonic())
         log.debug("training step: %s", action)
         count = self.trace.names().count(action)
         for n, injection in enumerate(self.drill.injections):
@@ -296,7 +296,7 @@ class TrainingKioskApp(KioskApp):
         """End the drill: its score and feedback (shown in the panel)."""
         if self.report is not None:
             return self.report
-        seconds = self.clock.monotonic() - self.trace.started
+        seconds = self.shell.clock.monotonic() - self.trace.started
         self.report = sc.score(self.drill.expects, self.drill.avoids, self.trace.steps, seconds, finished=finished)
         self.session.results.append(DrillResult(self.drill.id, self.drill.title, self.report))
         self.panel_armed = False
@@ -306,7 +306,7 @@ class TrainingKioskApp(KioskApp):
 
     # -- the hooks: the core's events, the loggbok --------------------------------------------
     def feed(self, event: kiosk.Event) -> bool:
-        before = self.core
+        before = self.shell.core
         after, effects = kiosk.step(before, event)  # pure: the same step the shell takes next
         for action in sc.actions_of(before, event, after, effects):
             self.record(action)

@@ -132,12 +132,6 @@ class SimControls:
         return "abcdefghijklmnopqstvwyz"[: len(self.cards)]
 
 
-def _shell_attr(name: str, doc: str = "") -> Any:
-    """An attribute of the app that lives in its shell (read and written there)."""
-    return property(lambda self: getattr(self.shell, name), lambda self, value: setattr(self.shell, name, value),
-                    doc=doc or f"The shell's ``{name}``.")  # fmt: skip
-
-
 class KioskApp(App[int]):
     """The clerk's screen at one check-off table: renders the shell's view and hands the
     clerk's requests to it (valgkiosk.shell.KioskShell owns the ports and the core)."""
@@ -149,53 +143,32 @@ class KioskApp(App[int]):
 
     def __init__(
         self,
+        shell: KioskShell,
         *,
-        register: Register,
-        scanner: Scanner,
-        settings: co.Settings,
-        station_label: str,
-        bord: int,
-        clock: Clock | None = None,
-        new_request_id: Callable[[], str] = lambda: str(uuid.uuid4()),
         sim: SimControls | None = None,
-        auto_tick: bool = True,
-        on_verdict: Callable[[co.Outcome], None] | None = None,
-        journal: JournalLike | None = None,
-        service: ServiceNotifier | None = None,
-        power: PowerSensors | None = None,
-        connectivity: Connectivity | None = None,
-        outage_timings: outage.Timings = outage.Timings(),
-        indicators: Indicators | None = None,
-        chair_pin_hash: str | None = None,
         print_queue: Any = None,
         print_place: Place | None = None,
         print_now: Callable[[], datetime] | None = None,
         print_preview: bool = False,
-        modem: ModemLike | None = None,
-        modem_interval: float = 5.0,
-        clock_report: Callable[[], Any] | None = None,
-        ups: Any = None,
     ) -> None:
+        """The app for ``shell``, as valgkiosk.wiring.build_kiosk made it (the one wiring):
+        the app lends the shell its workers and renders each view the shell publishes."""
         super().__init__()
         self.theme = "ansi-dark"
         #: The service shell: ports, workers, the core's state (valgkiosk.shell).
-        self.shell = KioskShell(
-            register=register, scanner=scanner, settings=settings, station_label=station_label, bord=bord,
-            clock=clock, new_request_id=new_request_id, auto_tick=auto_tick, on_verdict=on_verdict,
-            journal=journal, service=service, power=power, connectivity=connectivity,
-            outage_timings=outage_timings, indicators=indicators, chair_pin_hash=chair_pin_hash, modem=modem,
-            modem_interval=modem_interval, clock_report=clock_report, ups=ups,
-            spawn=self._spawn, on_change=self._show_view)  # fmt: skip
+        self.shell = shell
+        shell.spawn = self._spawn
+        shell.on_change = self._show_view
         # the hooks go through the app's methods, which a subclass (the training kiosk) may extend
-        self.shell.feed_hook = self.feed
-        self.shell.journal_hook = self._journal
-        self.shell.start_job = self._start
+        shell.feed_hook = self.feed
+        shell.journal_hook = self._journal
+        shell.start_job = self._start
         self.sim = sim
         self.dock_open = False
         self.sim_typed = ""
         # -- the receipt printer (issue 5): print_queue is a PrintQueue, or None without a printer
         self.printing = Printing(self.shell, self, print_queue, place=print_place or Place("", "", ""), journal=self._journal,
-                                 entries=self.journal.entries, now=print_now or self.clock.now,
+                                 entries=shell.journal.entries, now=print_now or shell.clock.now,
                                  sim_printer=sim.printer if sim is not None else None,
                                  preview=print_preview)  # fmt: skip
         self.shell.printing = self.printing
@@ -208,38 +181,6 @@ class KioskApp(App[int]):
     training_mark = ""
     #: The footer's key for the dev dock (the training kiosk's panel names its own).
     dock_hint = "F12 Utviklerpanel"
-
-    service = _shell_attr("service")
-    register = _shell_attr("register")
-    scanner = _shell_attr("scanner")
-    clock = _shell_attr("clock")
-    new_request_id = _shell_attr("new_request_id")
-    auto_tick = _shell_attr("auto_tick")
-    on_verdict = _shell_attr("on_verdict")
-    journal = _shell_attr("journal")
-    station_label = _shell_attr("station_label")
-    bord = _shell_attr("bord")
-    notice = _shell_attr("notice")
-    kiosk_info = _shell_attr("kiosk_info")
-    kiosk_info_error = _shell_attr("kiosk_info_error")
-    power = _shell_attr("power")
-    power_states = _shell_attr("power_states", "The stable power states as the sensors last reported them.")
-    network = _shell_attr("network", "What the network probes last said.")
-    indicators = _shell_attr("indicators")
-    station = _shell_attr("station", "The watchdog and the emergency routine (valgkiosk.station).")
-    core = _shell_attr("core", "The kiosk core's state (valgkiosk.core.kiosk).")
-    modem = _shell_attr("modem")
-    modem_status = _shell_attr("modem_status")
-    modem_interval = _shell_attr("modem_interval")
-    clock_report = _shell_attr("clock_report")
-    clock_status = _shell_attr("clock_status")
-    ups = _shell_attr("ups")
-    ups_reading = _shell_attr("ups_reading")
-    power_shutdown = _shell_attr("power_shutdown")
-    background = _shell_attr("background", "Jobs that run beside the kiosk (the office link, issue 15).")
-    office_note = _shell_attr("office_note", "The banner's line about the election office.")
-    voter_marker = _shell_attr("voter_marker")
-    config_warnings = _shell_attr("config_warnings", "What the configuration warns about (the caretaker reads it).")
 
     def _spawn(self, job: Any, group: str) -> Any:
         """The shell's workers run as the app's workers (Textual cancels them at exit)."""
@@ -446,7 +387,7 @@ class KioskApp(App[int]):
     def emergency_manual_valgkort(self, name: str, born: str, address: str) -> None:
         """Step 2: print the manual valgkort typed from the voter's ID, then on to step 3."""
         problem = ("Skriv inn velgerens fulle navn." if not name.strip() else
-                   birth_date_problem(born, today=self.clock.now().date()) or
+                   birth_date_problem(born, today=self.shell.clock.now().date()) or
                    ("Skriv inn velgerens adresse." if not address.strip() else ""))  # fmt: skip
         self.feed(kiosk.ManualValgkortTyped(name, parse_birth_date(born), address, problem))
 

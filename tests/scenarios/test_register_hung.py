@@ -81,7 +81,7 @@ def test_a_hung_register_does_not_trap_the_table(register: RegisterServer) -> No
         assert rig.app.kiosk_state.unresolved == ()
         assert "ER krysset av" in seen(rig) and "IKKE BEKREFTET" not in seen(rig)
         assert set(rig.request_ids) == {left.request_id}
-        kinds = [e.kind for e in rig.app.journal.entries()]
+        kinds = [e.kind for e in rig.app.shell.journal.entries()]
         assert kinds.count("checkoff_unresolved") == kinds.count("checkoff_resolved") == 1
 
     drive(script, rig)

@@ -130,7 +130,7 @@ def test_router_power_cut_points_the_caretaker_at_the_router_and_back() -> None:
         await settle_power(rig, pilot)
         words, classes = state(rig, "router")
         assert words == "✖  Ingen strøm" and "-bad" in classes
-        assert rig.app.power_states[PowerSource.ROUTER] is False
+        assert rig.app.shell.power_states[PowerSource.ROUTER] is False
         text = seen(rig)
         assert "NESTE: Sjekk strømmen til ruteren." in text and "Ruteren har ikke strøm." in text
         assert "-warn" in rig.app.screen.query_one("#next-check").classes
@@ -204,13 +204,13 @@ def test_the_dev_dock_cuts_and_restores_the_simulated_supplies() -> None:
         assert not any(rig.gpio.powered(s) for s in PowerSource)
         assert "F7 Strøm til ruteren: AV" in seen(rig)
         await settle_power(rig, pilot)
-        assert rig.app.power_states == {s: False for s in PowerSource}
+        assert rig.app.shell.power_states == {s: False for s in PowerSource}
         await pilot.press("f12", "f6")
         await settle(pilot)
         assert state(rig, "mains")[0] == "✖  Batteri: strømmen er borte"
         assert "NESTE: Sjekk sikringene." in seen(rig)  # mains first, as the routine says
         await pilot.press("f9", "f7", "f8")
         await settle_power(rig, pilot)
-        assert rig.app.power_states == {s: True for s in PowerSource}
+        assert rig.app.shell.power_states == {s: True for s in PowerSource}
 
     drive(script)

@@ -371,7 +371,7 @@ def test_the_loggbok_is_written_before_the_screen_confirms(tmp_path: Any) -> Non
 
     journal = Journal(tmp_path / "loggbok.jsonl")
     rig = make_rig()
-    rig.app.journal = journal
+    rig.app.shell.journal = journal
 
     async def script(rig: Rig, pilot: Pilot[Any]) -> None:
         await scan(rig, pilot, rig.card("Klar til avkrysning"))

@@ -32,7 +32,7 @@ def rig_with(tmp_path: Path, **kwargs: Any) -> Rig:
 
 
 def journal_kinds(rig: Rig, kind: str) -> list[dict[str, Any]]:
-    return [dict(e.data) for e in rig.app.journal.entries() if e.kind == kind]  # type: ignore[union-attr]
+    return [dict(e.data) for e in rig.app.shell.journal.entries() if e.kind == kind]  # type: ignore[union-attr]
 
 
 def a_page() -> Any:
@@ -57,7 +57,7 @@ async def pick(pilot: Pilot[Any], rig: Rig, label_start: str) -> None:
     """Pick the printer dialog's choice that starts with ``label_start``."""
     dialog = rig.app.screen
     assert isinstance(dialog, printing.PrinterDialog), type(dialog)
-    labels = [c.label for c in dialog._choices]
+    labels = list(dialog.dialog.labels)
     index = next(i for i, label in enumerate(labels) if label.startswith(label_start))
     await pilot.press("home", *["down"] * index, "enter")
     await settle(pilot)
@@ -347,7 +347,7 @@ def _a_day(journal: Journal) -> None:
 
 def test_closing_report_from_the_register_and_the_loggbok(tmp_path: Path) -> None:
     async def script(rig: Rig, pilot: Pilot[Any]) -> None:
-        _a_day(rig.app.journal)  # type: ignore[arg-type]
+        _a_day(rig.app.shell.journal)  # type: ignore[arg-type]
         rig.scanner.scan(rig.card("Klar til avkrysning"))
         await settle(pilot)
         await pilot.press("enter", "escape")  # one check-off at this table
@@ -376,9 +376,9 @@ def test_closing_report_says_how_many_entries_could_not_be_read(tmp_path: Path) 
     """An entry the tally cannot read (a kind unknown to this firmware, a damaged one) is not
     silently left out of the chair's totals: the printed report says how many there were."""
     async def script(rig: Rig, pilot: Pilot[Any]) -> None:
-        _a_day(rig.app.journal)  # type: ignore[arg-type]
-        rig.app.journal.append("a_kind_from_a_newer_firmware", {"x": 1}, at=PRINT_TIME.replace(hour=10))
-        rig.app.journal.append("emergency_vote", {"manntallsnummer": 12}, at=PRINT_TIME.replace(hour=10, minute=5))
+        _a_day(rig.app.shell.journal)  # type: ignore[arg-type]
+        rig.app.shell.journal.append("a_kind_from_a_newer_firmware", {"x": 1}, at=PRINT_TIME.replace(hour=10))
+        rig.app.shell.journal.append("emergency_vote", {"manntallsnummer": 12}, at=PRINT_TIME.replace(hour=10, minute=5))
         await pilot.press("f1")
         await settle(pilot)
         await pick(pilot, rig, "Avslutningsrapport")
@@ -407,7 +407,7 @@ def test_station_report_from_the_registers_counts(tmp_path: Path) -> None:
 
 def test_log_printout_has_the_days_entries_without_personal_data(tmp_path: Path) -> None:
     async def script(rig: Rig, pilot: Pilot[Any]) -> None:
-        _a_day(rig.app.journal)  # type: ignore[arg-type]
+        _a_day(rig.app.shell.journal)  # type: ignore[arg-type]
         await pilot.press("f1")
         await settle(pilot)
         await pick(pilot, rig, "Loggboken for i dag")
@@ -425,7 +425,7 @@ def test_log_printout_has_the_days_entries_without_personal_data(tmp_path: Path)
 
 def _assert_chain_head(rig: Rig, lines: list[str]) -> None:
     """The whole loggbok's head is on the paper in full, for «valgkiosk log verify --expect»."""
-    head = rig.app.journal.head()  # type: ignore[attr-defined]
+    head = rig.app.shell.journal.head()  # type: ignore[attr-defined]
     at = next(i for i, t in enumerate(lines) if t.startswith("Loggbokens kjedehode: nr."))
     assert lines[at].split()[-1] == str(head.count)
     assert lines[at + 1] + lines[at + 2] == head.hash
@@ -499,8 +499,8 @@ def test_the_dialogs_items_do_not_move_as_jobs_pile_up(tmp_path: Path) -> None:
         await settle(pilot, 6)
         dialog = rig.app.screen
         assert isinstance(dialog, printing.PrinterDialog)
-        after = [c.label for c in dialog._choices]
+        after = list(dialog.dialog.labels)
         assert after[: len(before)] == before and len(after) > len(before)  # the job's items come last
-        assert dialog._choices[dialog.query_one("#printer-choices").highlighted].label.startswith("Skriv ut på nytt")
+        assert dialog.dialog.labels[dialog.query_one("#printer-choices").highlighted].startswith("Skriv ut på nytt")
 
     drive(script, rig_with(tmp_path))
