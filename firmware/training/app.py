@@ -201,9 +201,9 @@ class TrainingKioskApp(KioskApp):
                                power_states=old.power_states, chair_pin_hash=old.chair_pin_hash,
                                on_change=old.on_change, new_vote_id=old.new_vote_id)
         self.printing._entries = self.shell.journal.entries  # the chair's printouts read this drill's loggbok
-        self.workers.cancel_group(self, "watchdog")
+        self.shell.tasks.cancel("watchdog")  # the old station's watchdog stops; the new one's starts
         if self.shell.auto_tick and self.shell.station.connectivity is not None:
-            self.run_worker(self.shell.station.run_watchdog(), group="watchdog", exit_on_error=False)
+            self.shell.spawn(self.shell.station.run_watchdog(), "watchdog")
         connected = self.kiosk_state.scanner_connected
         fresh = kiosk.initial_state(self.kiosk_state.settings, self.shell.station.state)
         self.shell.core = replace(fresh, checkoff=replace(fresh.checkoff, scanner_connected=connected))
@@ -215,7 +215,7 @@ class TrainingKioskApp(KioskApp):
         self.id_shown = self.chair_called = self.panel_armed = self.session_report_open = False
         self.report = None
         self._fire_start()
-        self.run_worker(self._start(), group="register", exit_on_error=False)
+        self.shell.spawn(self._start(), "register")
         self.run_worker(self._close_later(old_register), group="training", exit_on_error=False)
         self._report_progress()
         self.render_state()

@@ -152,12 +152,12 @@ class KioskApp(App[int]):
         print_preview: bool = False,
     ) -> None:
         """The app for ``shell``, as valgkiosk.wiring.build_kiosk made it (the one wiring):
-        the app lends the shell its workers and renders each view the shell publishes."""
+        the shell runs its own tasks (valgkiosk.shell.Tasks), the app renders each view the
+        shell publishes and hands the clerk's requests in."""
         super().__init__()
         self.theme = "ansi-dark"
         #: The service shell: ports, workers, the core's state (valgkiosk.shell).
         self.shell = shell
-        shell.spawn = self._spawn
         shell.on_change = self._show_view
         # the hooks go through the app's methods, which a subclass (the training kiosk) may extend
         shell.feed_hook = self.feed
@@ -181,10 +181,6 @@ class KioskApp(App[int]):
     training_mark = ""
     #: The footer's key for the dev dock (the training kiosk's panel names its own).
     dock_hint = "F12 Utviklerpanel"
-
-    def _spawn(self, job: Any, group: str) -> Any:
-        """The shell's workers run as the app's workers (Textual cancels them at exit)."""
-        return self.run_worker(job, group=group, exit_on_error=False)
 
     # -- life cycle ---------------------------------------------------------------------------
     def on_mount(self) -> None:

@@ -137,7 +137,7 @@ chair_pin_hash = "{DEMO_PIN_HASH}"
 """, "<testrigg>")
 
 
-#: The workers ``settle`` waits for: register calls and print jobs (never the scanner).
+#: The shell's tasks ``settle`` waits for: register calls and print jobs (never the scanner).
 SETTLE_GROUPS = frozenset({"register", "printer", "printer-data"})
 
 
@@ -146,9 +146,9 @@ async def settle(pilot: Pilot[Any], rounds: int = 3) -> None:
     app = pilot.app
     for _ in range(rounds):
         await pilot.pause()
-        pending = [w for w in app.workers if w.group in SETTLE_GROUPS and not w.is_finished]
+        pending = app.shell.tasks.pending(SETTLE_GROUPS)  # type: ignore[attr-defined]
         if pending:
-            await asyncio.gather(*(w.wait() for w in pending), return_exceptions=True)
+            await asyncio.gather(*pending, return_exceptions=True)
         await pilot.pause()
 
 
