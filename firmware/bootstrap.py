@@ -173,14 +173,14 @@ def attach_office(app: Any, config: cfg.StationConfig, *, register: Any, sim: bo
             mains=power.get("mains"), router_power=power.get("router"), simula_power=power.get("simula"),
             printer_state="none" if queue is None else (faults[-1] if faults else "ready"),
             printer_paper="unknown" if queue is None else ("out" if "out_of_paper" in faults else "ok"),
-            scanner_connected=app.kiosk_state.scanner_connected, checkoffs=app.kiosk_state.count_today or 0,
+            scanner_connected=app.shell.kiosk_state.scanner_connected, checkoffs=app.shell.kiosk_state.count_today or 0,
             clock_offset_s=clock_offset(), image_version=image_version)
 
     def on_receipt(answer: Any) -> None:
         before = note()
         receipt[0] = answer
         if note() != before:  # the office has seen it: show it on the banner now
-            app.render_state()
+            app.shell.publish()
 
     if hasattr(register, "report_status"):
         reporter = office.StatusReporter(app.shell.station, register, facts, now=app.shell.clock.now,

@@ -1,16 +1,16 @@
 """The kiosk's Textual app: renders what the service shell publishes.
 
 The shell (:class:`valgkiosk.shell.KioskShell`) owns the ports, the workers and the pure
-kiosk core's state; it carries out the effects and publishes a view. The app shows the
-screen the core's routing table picks, and hands the clerk's requests (keys, forms) to the
-shell. It is locked down: no command palette, no quit key; the terminal's own keys
+kiosk core's state; it carries out the effects and publishes a view. The app is made
+from the shell that valgkiosk.wiring.build_kiosk built, shows the screen the core's
+routing table picks, and hands the clerk's requests (the messages of
+valgkiosk.ui.requests, which the screens post) to the shell. It is locked down: no command palette, no quit key; the terminal's own keys
 (ctrl+q, ctrl+c, …) are priority no-op bindings.
 """
 
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,23 +21,11 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 
 from valgkiosk.core import checkoff as co
-from valgkiosk.core import emergency as em
-from valgkiosk.core import entries as ent
 from valgkiosk.core import kiosk
-from valgkiosk.core import outage
-from valgkiosk.core.outage import Layer
-from valgkiosk.ports.clock import Clock
-from valgkiosk.ports.connectivity import Connectivity
-from valgkiosk.ports.indicators import Indicators
-from valgkiosk.ports.printer import Receipt
-from valgkiosk.ports.power import PowerSensors, PowerSource
-from valgkiosk.ports.register import Register
-from valgkiosk.ports.scanner import Scanner
-from valgkiosk.service import ServiceNotifier
-from valgkiosk.shell import NO_PIN, JournalLike, KioskShell, KioskView, ModemLike, ModemStatusLike  # noqa: F401
-from valgkiosk.shell import failure_of  # noqa: F401 - re-exported
-
 from valgkiosk.core import peopletime
+from valgkiosk.core.outage import Layer
+from valgkiosk.ports.power import PowerSource
+from valgkiosk.shell import KioskShell, KioskView
 
 from . import requests
 from .printing import NO_PRINTER, NO_VOTER, Place, Printing
@@ -200,121 +188,16 @@ class KioskApp(App[int]):
     def action_noop(self) -> None:
         """The locked keys end here."""
 
-    # -- inputs -------------------------------------------------------------------------------
-    def set_network_status(self, network: NetworkLayers) -> None:
-        """What the latest network probe round says, layer by layer (for the caretaker's
-        screen). Call on the app's loop; from another thread use ``call_from_thread``."""
-        self.shell.set_network_status(network)
-
-    def check_battery(self) -> None:
-        self.shell.check_battery()
-
-    @property
-    def clock_trusted(self) -> bool | None:
-        """Whether a source vouches for the clock (``None``: no clock service here). A
-        receipt printed while this is ``False`` says so (core.timekeeping)."""
-        return self.shell.clock_trusted
-
-    # -- the kiosk core's state, as the screens read it ---------------------------------------
+    # -- what the app shows ---------------------------------------------------------------------
     @property
     def view(self) -> KioskView:
-        """What to show, as the shell last published it."""
+        """What to show, as the shell last published it (the screens read only this)."""
         return self.shell.view
 
     @property
     def kiosk_state(self) -> co.State:
-        """The check-off flow's state."""
+        """The check-off flow's state (the bench reads it; tests read ``shell``)."""
         return self.shell.core.checkoff
-
-    @property
-    def checked_off_here(self) -> dict[str, datetime]:
-        """This kiosk's electronic check-offs today: manntallsnummer -> when (memory only)."""
-        return dict(self.shell.core.checked_off_here)
-
-    @property
-    def walk(self) -> em.Walk:
-        """The voter going through the emergency routine now."""
-        return self.shell.core.walk
-
-    @property
-    def walk_message(self) -> tuple[str, str]:
-        return self.shell.core.walk_message
-
-    @property
-    def caretaker_open(self) -> bool:
-        return self.shell.caretaker_open
-
-    @property
-    def chair_view(self) -> str | None:
-        """``"pin"`` or ``"log"``: the chair's screens, over everything else."""
-        return self.shell.chair_view
-
-    @property
-    def pin_error(self) -> str:
-        return self.shell.core.pin_error
-
-    @property
-    def outage_now(self) -> bool:
-        """True while the watchdog says the register cannot be reached."""
-        return self.shell.core.outage
-
-    @property
-    def register_answers(self) -> bool:
-        """Whether to offer what needs the register (the search): not during an outage or the routine."""
-        return self.shell.core.register_answers
-
-    # -- the clerk's requests, handed to the shell ----------------------------------------------
-    def toggle_caretaker(self) -> bool:
-        """F6: open the caretaker's screen, or close it when it is up (valgkiosk.core.kiosk's rules:
-        refused mid check-off, except during an outage, when the flow is left first)."""
-        return self.shell.toggle_caretaker()
-
-    def open_caretaker(self) -> bool:
-        if not self.caretaker_open:
-            self.toggle_caretaker()
-        return self.caretaker_open
-
-    def close_caretaker(self) -> None:
-        """Back to the clerk's screen for the current phase."""
-        if self.caretaker_open:
-            self.shell.back()
-
-    def tick(self) -> None:
-        """Let time pass in the core (timeouts, retries)."""
-        self.shell.tick()
-
-    def send(self, event_type: type, *args: Any, **fields: Any) -> bool:
-        """Send a clerk's event stamped with the clock; False if the phase does not take it."""
-        return self.shell.send(event_type, *args, **fields)
-
-    def confirm(self) -> bool:
-        """The clerk confirmed: the shell makes the request id (it is kept for every retry)."""
-        return self.shell.confirm()
-
-    def set_notice(self, text: str) -> None:
-        self.shell.set_notice(text)
-
-    def dispatch(self, event: co.Event) -> bool:
-        """Feed one event of the check-off flow; False if the flow does not take it now."""
-        return self.shell.dispatch(event)
-
-    def feed(self, event: kiosk.Event) -> bool:
-        """Step the kiosk core with ``event`` (the shell carries out the effects and
-        publishes the view); False when nothing changed."""
-        return self.shell.step(event)
-
-    def write_entry(self, entry: ent.LoggbokEntry) -> None:
-        """Write one typed entry to the loggbok (durable before this returns)."""
-        self.shell.write_entry(entry)
-
-    def _journal(self, kind: str, data: Mapping[str, Any]) -> None:
-        """The loggbok by kind and data, for the print queue's kept jobs (valgkiosk.ui.printing)."""
-        self.shell.write_record(kind, data)
-
-    # -- the screen ---------------------------------------------------------------------------
-    def render_state(self) -> None:
-        """Publish a fresh view of the shell's state, and show it."""
-        self.shell.publish()
 
     def _show_view(self) -> None:
         """Show the screen the core's routing table picks (switching only when it changes)."""
@@ -342,104 +225,45 @@ class KioskApp(App[int]):
             self.install_screen(kind(), name)
         return name
 
-    # -- the receipt printer (issue 5) ---------------------------------------------------------
-    def print_receipt(self, receipt: Receipt, *, journal_kind: str | None = None,
-                      journal_data: Mapping[str, Any] | None = None) -> None:
-        """Queue ``receipt`` and print it off the UI loop; once the printer took it, write the
-        loggbok entry ``journal_kind`` with ``journal_data`` (no names). A fault is shown to
-        the clerk with what to do, logged as ``printer_fault``, and the job is kept until the
-        clerk prints it again or drops it (valgkiosk.ui.printing)."""
-        self.printing.print_receipt(receipt, journal_kind=journal_kind, journal_data=journal_data)
+    # -- the hooks a subclass (the training kiosk) extends -----------------------------------------
+    def feed(self, event: kiosk.Event) -> bool:
+        """Step the kiosk core with ``event`` (the shell carries out the effects and
+        publishes the view); False when nothing changed."""
+        return self.shell.step(event)
 
-    # -- the alarm and the emergency routine ----------------------------------------------------
-    def banner_view(self) -> tuple[str, str] | None:
-        """What the banner on every screen says now (None: nothing), as last published."""
-        return self.shell.view.banner
+    def _journal(self, kind: str, data: Mapping[str, Any]) -> None:
+        """The loggbok by kind and data, for the print queue's kept jobs (valgkiosk.ui.printing)."""
+        self.shell.write_record(kind, data)
 
-    def open_chair_view(self, view: str) -> bool:
-        """The chair's PIN or log screen (valgkiosk.core.kiosk's rules: refused mid check-off or
-        mid voter, except during an outage, when the flow is left first)."""
-        return self.shell.open_chair_view(view)
-
-    def close_chair_view(self) -> None:
-        if self.chair_view is not None:
-            self.shell.back()
-
-    def submit_chair_pin(self, pin: str) -> None:
-        """The chair's PIN: starts the routine, or ends it (and the upload follows)."""
-        self.shell.submit_chair_pin(pin)
-
-    def emergency_without_valgkort(self) -> None:
-        self.feed(kiosk.WalkWithoutValgkort())
-
-    def emergency_next(self) -> None:
-        """The current step is done; at the last step the vote is counted (durably)."""
-        self.feed(kiosk.WalkNext())
-
-    def emergency_cancel(self) -> None:
-        """Esc: this voter leaves the routine without a counted vote."""
-        self.shell.back()
-
-    def emergency_manual_valgkort(self, name: str, born: str, address: str) -> None:
-        """Step 2: print the manual valgkort typed from the voter's ID, then on to step 3."""
-        problem = ("Skriv inn velgerens fulle navn." if not name.strip() else
-                   birth_date_problem(born, today=self.shell.clock.now().date()) or
-                   ("Skriv inn velgerens adresse." if not address.strip() else ""))  # fmt: skip
-        self.feed(kiosk.ManualValgkortTyped(name, parse_birth_date(born), address, problem))
-
-    # the clerk's requests from the routine's screens (valgkiosk.ui.emergency), handed to the shell
-    @on(EmergencyScreen.StepDone)
-    def _on_step_done(self) -> None:
-        self.emergency_next()
-
-    @on(EmergencyScreen.VoterLeft)
-    def _on_voter_left(self) -> None:
-        self.emergency_cancel()
-
-    @on(EmergencyScreen.NoValgkort)
-    def _on_no_valgkort(self) -> None:
-        self.emergency_without_valgkort()
-
-    @on(EmergencyScreen.ValgkortTyped)
-    def _on_valgkort_typed(self, message: EmergencyScreen.ValgkortTyped) -> None:
-        self.emergency_manual_valgkort(message.name, message.born, message.address)
-
-    @on(PinScreen.PinGiven)
-    def _on_pin_given(self, message: PinScreen.PinGiven) -> None:
-        self.submit_chair_pin(message.pin)
-
-    @on(ChairViewClosed)
-    def _on_chair_view_closed(self) -> None:
-        self.close_chair_view()
-
-    # the clerk's requests from the screens (valgkiosk.ui.requests), handed to the shell
+    # -- the clerk's requests (valgkiosk.ui.requests and the routine's screens), handed to the shell
     @on(requests.Ask)
     def _on_ask(self, message: requests.Ask) -> None:
-        self.send(message.event, *message.args, **dict(message.fields))
+        self.shell.send(message.event, *message.args, **dict(message.fields))
 
     @on(requests.Confirm)
     def _on_confirm(self) -> None:
-        self.confirm()
+        self.shell.confirm()
 
     @on(requests.StartMisregistration)
     def _on_start_misregistration(self) -> None:
-        if not self.send(co.StartMisregistration):
-            self.set_notice(NO_MISREGISTRATION)
+        if not self.shell.send(co.StartMisregistration):
+            self.shell.set_notice(NO_MISREGISTRATION)
 
     @on(requests.StartManualValgkort)
     def _on_start_manual_valgkort(self) -> None:
         if self.printing.queue is None:
-            self.set_notice(NO_PRINTER)
-        elif not self.send(co.StartManualValgkort):
-            self.set_notice(NO_VOTER)
+            self.shell.set_notice(NO_PRINTER)
+        elif not self.shell.send(co.StartManualValgkort):
+            self.shell.set_notice(NO_VOTER)
 
     @on(requests.ToggleCaretaker)
     def _on_toggle_caretaker(self) -> None:
-        self.toggle_caretaker()
+        self.shell.toggle_caretaker()
 
     @on(requests.CloseCaretaker)
     def _on_close_caretaker(self) -> None:
-        self.close_caretaker()
+        if self.shell.caretaker_open:
+            self.shell.back()
 
     @on(requests.AcknowledgeAlarm)
     def _on_acknowledge_alarm(self) -> None:
@@ -447,7 +271,37 @@ class KioskApp(App[int]):
 
     @on(requests.OpenChairView)
     def _on_open_chair_view(self, message: requests.OpenChairView) -> None:
-        self.open_chair_view(message.view)
+        self.shell.open_chair_view(message.view)
+
+    @on(ChairViewClosed)
+    def _on_chair_view_closed(self) -> None:
+        if self.shell.chair_view is not None:
+            self.shell.back()
+
+    @on(PinScreen.PinGiven)
+    def _on_pin_given(self, message: PinScreen.PinGiven) -> None:
+        self.shell.submit_chair_pin(message.pin)
+
+    @on(EmergencyScreen.StepDone)
+    def _on_step_done(self) -> None:
+        self.feed(kiosk.WalkNext())  # at the last step the vote is counted (durably)
+
+    @on(EmergencyScreen.VoterLeft)
+    def _on_voter_left(self) -> None:
+        self.shell.back()  # this voter leaves the routine without a counted vote
+
+    @on(EmergencyScreen.NoValgkort)
+    def _on_no_valgkort(self) -> None:
+        self.feed(kiosk.WalkWithoutValgkort())
+
+    @on(EmergencyScreen.ValgkortTyped)
+    def _on_valgkort_typed(self, message: EmergencyScreen.ValgkortTyped) -> None:
+        """Step 2: print the manual valgkort typed from the voter's ID, then on to step 3."""
+        name, born, address = message.name, message.born, message.address
+        problem = ("Skriv inn velgerens fulle navn." if not name.strip() else
+                   birth_date_problem(born, today=self.shell.clock.now().date()) or
+                   ("Skriv inn velgerens adresse." if not address.strip() else ""))  # fmt: skip
+        self.feed(kiosk.ManualValgkortTyped(name, parse_birth_date(born), address, problem))
 
     @on(requests.OpenPrinterDialog)
     def _on_open_printer_dialog(self) -> None:
@@ -513,7 +367,7 @@ class KioskApp(App[int]):
         key = event.key
         if key == "f12":
             self.dock_open = not self.dock_open
-            self.render_state()
+            self.shell.publish()
             return True
         if key == "f10":
             self.exit(0)
@@ -534,26 +388,26 @@ class KioskApp(App[int]):
                 if source is PowerSource.ROUTER and sim.network is not None:
                     # a router without power: the uplink's carrier goes with it
                     (sim.network.restore_link if powered else sim.network.cut_link)()
-                self.render_state()  # the dock shows the supply at once, the sensors after the stable time
+                self.shell.publish()  # the dock shows the supply at once, the sensors after the stable time
             return True
         if self.dock_open and key == "n" and sim.network is not None:
             net = sim.network
             down = Layer.TCP in net.failing()
             (net.restore_layer if down else net.fail_layer)(Layer.TCP)
-            self.render_state()
+            self.shell.publish()
             return True
         if event.character is not None and event.character.isdigit():
             self.sim_typed += event.character
-            self.render_state()
+            self.shell.publish()
             return True
         if key == "backspace" and self.sim_typed:
             self.sim_typed = self.sim_typed[:-1]
-            self.render_state()
+            self.shell.publish()
             return True
         if key == "enter" and self.sim_typed:
             text, self.sim_typed = self.sim_typed, ""
             sim.scanner.scan(text)
-            self.render_state()
+            self.shell.publish()
             return True
         return False
 

@@ -155,7 +155,7 @@ async def settle(pilot: Pilot[Any], rounds: int = 3) -> None:
 async def advance(rig: Rig, pilot: Pilot[Any], seconds: float) -> None:
     """Let ``seconds`` pass on the kiosk's clock and deliver a tick."""
     rig.clock.advance(seconds)
-    rig.app.tick()
+    rig.app.shell.tick()
     await settle(pilot)
 
 

@@ -82,7 +82,7 @@ def test_power_failure_on_a_ups(register: RegisterServer, tmp_path: Path) -> Non
         # -- the printer has no power: the job is kept, nothing printed --
         assert rig.printer is not None
         rig.printer.plugged = False
-        rig.app.print_receipt(test_page(TestPage("test-bord1", "1", PRINT_TIME), 48))
+        rig.app.printing.print_receipt(test_page(TestPage("test-bord1", "1", PRINT_TIME), 48))
         await until(pilot, lambda: rig.queue is not None and len(rig.queue.pending()) == 1)
         assert rig.printer.printed == []
         # -- the caretaker sees the battery in use --

@@ -22,7 +22,7 @@ Script = Callable[[TrainingKioskApp, Pilot[Any]], Awaitable[None]]
 
 
 async def confirm(app: TrainingKioskApp, pilot: Pilot[Any]) -> None:
-    await until(pilot, lambda: app.kiosk_state.phase is co.Phase.CONFIRMING)
+    await until(pilot, lambda: app.shell.kiosk_state.phase is co.Phase.CONFIRMING)
     await pilot.press("enter")
     await calm(pilot)
 
@@ -156,7 +156,7 @@ async def sami_not_sent(app: TrainingKioskApp, pilot: Pilot[Any]) -> None:
 
 async def _outage_votes(app: TrainingKioskApp, pilot: Pilot[Any]) -> None:
     await panel(pilot, "scan_card")
-    assert app.walk.manntallsnummer == app.voters["emergency_card"].manntallsnummer
+    assert app.shell.walk.manntallsnummer == app.voters["emergency_card"].manntallsnummer
     for _ in range(4):
         await pilot.press("enter")
         await calm(pilot, 0.05)
@@ -170,7 +170,7 @@ async def _outage_votes(app: TrainingKioskApp, pilot: Pilot[Any]) -> None:
     await pilot.press("tab")
     await type_text(pilot, "Øvingsveien 9")
     await pilot.press("enter")
-    await until(pilot, lambda: app.walk.step == 3)  # the card is printed: on to stamping
+    await until(pilot, lambda: app.shell.walk.step == 3)  # the card is printed: on to stamping
     for _ in range(6):  # steps 3 to 6 (the form's field may take the first Enter)
         if app.shell.station.state.vote_count == 2:
             break
@@ -204,7 +204,7 @@ async def outage_without_chair(app: TrainingKioskApp, pilot: Pilot[Any]) -> None
 
 async def _manual_valgkort_fails(app: TrainingKioskApp, pilot: Pilot[Any]) -> None:
     await panel(pilot, "ask_id", "scan_card")
-    await until(pilot, lambda: app.kiosk_state.phase is co.Phase.CONFIRMING)
+    await until(pilot, lambda: app.shell.kiosk_state.phase is co.Phase.CONFIRMING)
     await pilot.press("m")
     await calm(pilot, 0.1)
     await pilot.press("down", "down", "enter")  # "Sametingsvalget (ved lederens bord)"

@@ -71,7 +71,7 @@ async def _until(rig: Rig, pilot: Pilot[Any], hh: int, mm: int) -> None:
     seconds = (target - rig.clock.now()).total_seconds()
     if seconds > 0:
         rig.clock.advance(seconds)
-        rig.app.tick()
+        rig.app.shell.tick()
     await settle(pilot)
 
 

@@ -163,18 +163,18 @@ def test_network_layers_come_in_through_one_method() -> None:
     async def script(rig: Rig, pilot: Pilot[Any]) -> None:
         await settle_power(rig, pilot)
         await open_caretaker(pilot)
-        rig.app.set_network_status(NetworkLayers.after_round(None))
+        rig.app.shell.set_network_status(NetworkLayers.after_round(None))
         await settle(pilot)
         for key, words in (("link", "Tilkoblet"), ("gateway", "Svarer"), ("dns", "Virker"), ("register", "Svarer")):
             assert state(rig, key)[0] == f"✔  {words}"
         assert "Ingenting å sjekke nå" in seen(rig)
-        rig.app.set_network_status(NetworkLayers.after_round(Layer.DNS))
+        rig.app.shell.set_network_status(NetworkLayers.after_round(Layer.DNS))
         await settle(pilot)
         assert state(rig, "gateway")[0] == "✔  Svarer"
         assert state(rig, "dns")[0] == "✖  Feiler"
         assert state(rig, "register")[0] == "?  ukjent"  # not tried above the failing layer
         assert "Ring valgtelefonen" in seen(rig)
-        rig.app.set_network_status(NetworkLayers.unknown())
+        rig.app.shell.set_network_status(NetworkLayers.unknown())
         await settle(pilot)
         assert state(rig, "link")[0] == "?  ukjent"
 

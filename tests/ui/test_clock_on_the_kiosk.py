@@ -73,7 +73,7 @@ def test_without_a_report_the_clock_is_unknown_and_receipts_say_so(tmp_path: Pat
         await settle(pilot)
         text, classes = clock_row(rig)
         assert "ukjent" in text and "-unknown" in classes
-        assert rig.app.clock_trusted is False
+        assert rig.app.shell.clock_trusted is False
 
     drive(script, clock_rig(tmp_path, None))
 
@@ -85,7 +85,7 @@ def test_a_receipt_carries_the_note_only_when_the_clock_is_unsynchronised(
 
     async def script(rig: Rig, pilot: Pilot[Any]) -> None:
         await until(pilot, lambda: rig.app.shell.clock_status is not None)
-        rig.app.print_receipt(test_page(TestPage("k-0101-1", "test", PRINT_TIME), 48))
+        rig.app.printing.print_receipt(test_page(TestPage("k-0101-1", "test", PRINT_TIME), 48))
         await settle(pilot)
         await until(pilot, lambda: len(rig.printer.printed) == 1)
         assert (UNSYNCHRONISED_NOTE in rig.printer.last_text) is noted

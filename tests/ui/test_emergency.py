@@ -164,7 +164,7 @@ def test_the_whole_routine_from_alarm_to_upload() -> None:
         await type_text(pilot, "Storgata 1")
         await pilot.press("enter")
         await settle(pilot)
-        assert rig.app.walk.step == 3 and rig.printer is not None and len(rig.printer.printed) == 1
+        assert rig.app.shell.walk.step == 3 and rig.printer is not None and len(rig.printer.printed) == 1
         assert "Kari Nordmann" in "\n".join(b.text for b in rig.printer.printed[0].blocks if hasattr(b, "text"))
         assert "sendt til skriveren" in seen(rig)
         for _ in range(4):

@@ -31,11 +31,11 @@ def footer(rig: Rig) -> str:
 async def nothing_changes(rig: Rig, pilot: Pilot[Any], *keys: str) -> None:
     """Each key in turn: the same screen, the same phase, no call to the register."""
     for key in keys:
-        screen, phase, calls = rig.app.screen, rig.app.kiosk_state.phase, len(rig.register.calls)
+        screen, phase, calls = rig.app.screen, rig.app.shell.kiosk_state.phase, len(rig.register.calls)
         await pilot.press(key)
         await settle(pilot)
         assert rig.app.screen is screen, key
-        assert rig.app.kiosk_state.phase is phase, key
+        assert rig.app.shell.kiosk_state.phase is phase, key
         assert len(rig.register.calls) == calls, key
 
 
@@ -121,7 +121,7 @@ def test_f4_then_enter_reports_the_last_checkoff_and_esc_on_the_report_screen_go
         assert isinstance(rig.app.screen, screens.IdleScreen)
         await pilot.press("f4", "enter")
         await settle(pilot)
-        assert rig.app.kiosk_state.phase is not Phase.CONFIRM_MISREGISTRATION
+        assert rig.app.shell.kiosk_state.phase is not Phase.CONFIRM_MISREGISTRATION
         assert any(call[0] == "report_misregistration" for call in rig.register.calls), rig.register.calls
 
     drive(script, make_rig(printer=True))

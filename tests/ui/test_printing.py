@@ -102,7 +102,7 @@ def test_manual_valgkort_for_a_voter_found_by_search(tmp_path: Path) -> None:
         assert isinstance(rig.app.screen, screens.ConfirmScreen)
         await pilot.press("enter")
         await settle(pilot)
-        assert rig.app.kiosk_state.outcome is co.Outcome.CHECKED_OFF
+        assert rig.app.shell.kiosk_state.outcome is co.Outcome.CHECKED_OFF
 
     drive(script, rig_with(tmp_path))
 
@@ -137,7 +137,7 @@ def test_no_manual_valgkort_without_a_voter_or_a_printer(tmp_path: Path) -> None
         await scan_then(rig, pilot, "Klar til avkrysning", "m")
         assert isinstance(rig.app.screen, screens.ConfirmScreen)
         assert "Ingen kvitteringsskriver er satt opp" in seen(rig)
-        rig.app.print_receipt(a_page())  # the lead's emergency screen calls this
+        rig.app.printing.print_receipt(a_page())  # the lead's emergency screen calls this
         await settle(pilot)
         assert "Ingen kvitteringsskriver er satt opp" in seen(rig)
 
@@ -188,7 +188,7 @@ def test_a_fault_is_shown_logged_kept_and_printed_again_only_when_asked(fault: s
 
     async def script(rig: Rig, pilot: Pilot[Any]) -> None:
         cause(rig)
-        rig.app.print_receipt(a_page(), journal_kind="manual_valgkort", journal_data={"årsak": "emergency"})
+        rig.app.printing.print_receipt(a_page(), journal_kind="manual_valgkort", journal_data={"årsak": "emergency"})
         await settle(pilot)
         assert isinstance(rig.app.screen, printing.PrinterDialog)
         text = seen(rig)
@@ -202,7 +202,7 @@ def test_a_fault_is_shown_logged_kept_and_printed_again_only_when_asked(fault: s
         await settle(pilot)
         assert "Skriveren: 1 utskrift venter. F1 Skriveren" in seen(rig)
         rig.clock.advance(600)
-        rig.app.tick()
+        rig.app.shell.tick()
         await settle(pilot)
         assert rig.printer.printed == []  # never printed by itself
 
@@ -223,7 +223,7 @@ def test_a_fault_is_shown_logged_kept_and_printed_again_only_when_asked(fault: s
 def test_the_fault_title_goes_while_the_dialog_is_open(tmp_path: Path) -> None:
     async def script(rig: Rig, pilot: Pilot[Any]) -> None:
         _out_of_paper(rig)
-        rig.app.print_receipt(a_page())
+        rig.app.printing.print_receipt(a_page())
         await settle(pilot)
         assert "TOM FOR PAPIR" in seen(rig)
         await pilot.pause(printing.FAULT_RECHECK + 0.5)  # still out of paper: still said
@@ -242,7 +242,7 @@ def test_the_fault_title_goes_while_the_dialog_is_open(tmp_path: Path) -> None:
 def test_a_failed_job_can_be_given_up(tmp_path: Path) -> None:
     async def script(rig: Rig, pilot: Pilot[Any]) -> None:
         _out_of_paper(rig)
-        rig.app.print_receipt(a_page(), journal_kind="manual_valgkort", journal_data={"årsak": "emergency"})
+        rig.app.printing.print_receipt(a_page(), journal_kind="manual_valgkort", journal_data={"årsak": "emergency"})
         await settle(pilot)
         await pick(pilot, rig, "Forkast")
         assert rig.queue.pending() == [] and rig.printer.printed == []
@@ -254,7 +254,7 @@ def test_a_failed_job_can_be_given_up(tmp_path: Path) -> None:
 def test_a_scan_takes_the_clerk_back_from_the_dialog_and_the_job_waits(tmp_path: Path) -> None:
     async def script(rig: Rig, pilot: Pilot[Any]) -> None:
         _cover_open(rig)
-        rig.app.print_receipt(a_page())
+        rig.app.printing.print_receipt(a_page())
         await settle(pilot)
         assert isinstance(rig.app.screen, printing.PrinterDialog)
         rig.scanner.scan(rig.card("Klar til avkrysning"))
@@ -271,7 +271,7 @@ def test_a_scan_takes_the_clerk_back_from_the_dialog_and_the_job_waits(tmp_path:
 def test_a_job_kept_at_shutdown_is_offered_after_restart_not_printed(tmp_path: Path) -> None:
     async def first(rig: Rig, pilot: Pilot[Any]) -> None:
         _out_of_paper(rig)
-        rig.app.print_receipt(a_page(), journal_kind="manual_valgkort", journal_data={"årsak": "emergency"})
+        rig.app.printing.print_receipt(a_page(), journal_kind="manual_valgkort", journal_data={"årsak": "emergency"})
         await settle(pilot)
         assert len(rig.queue.pending()) == 1
 
@@ -480,7 +480,7 @@ def test_the_sim_printer_writes_the_receipt_to_its_file(tmp_path: Path) -> None:
 
 def test_sim_mode_shows_each_printed_receipt_until_esc(tmp_path: Path) -> None:
     async def script(rig: Rig, pilot: Pilot[Any]) -> None:
-        rig.app.print_receipt(a_page())
+        rig.app.printing.print_receipt(a_page())
         await settle(pilot)
         assert isinstance(rig.app.screen, printing.SimReceiptScreen)
         assert "Strekkoden skal lese 123456789080" in seen(rig)

@@ -289,7 +289,7 @@ def test_caretaker_screen_with_the_modem(tmp_path: Path, snap_compare: Any, case
 
     async def run_before(pilot: Any) -> None:
         await settle_power(rig, pilot)
-        rig.app.set_network_status(NetworkLayers.after_round(Layer.GATEWAY))
+        rig.app.shell.set_network_status(NetworkLayers.after_round(Layer.GATEWAY))
         await pilot.press("f6")
         await _wait_for(rig.app, pilot, lambda: rig.app.shell.modem_status is not None)
         await settle(pilot)
