@@ -74,7 +74,7 @@ def test_esc_leaves_an_unanswered_checkoff_and_it_goes_on_in_the_background() ->
         rig.register.fail_next(RegisterTimeout("Manntallet svarte ikke i tide."), times=3)
         await pilot.press("enter")
         await settle(pilot)
-        assert rig.app.kiosk_state.phase is Phase.UNCERTAIN
+        assert rig.app.shell.kiosk_state.phase is Phase.UNCERTAIN
         await pilot.press("escape")
         await settle(pilot)
         text = seen(rig)
@@ -82,7 +82,7 @@ def test_esc_leaves_an_unanswered_checkoff_and_it_goes_on_in_the_background() ->
         assert "IKKE BEKREFTET" in text and "Ikke stemple" in text
         for _ in range(3):
             await advance(rig, pilot, TIMINGS.retry_interval)
-        assert rig.app.kiosk_state.unresolved == ()
+        assert rig.app.shell.kiosk_state.unresolved == ()
         assert "ER krysset av" in seen(rig) and "IKKE BEKREFTET:" not in seen(rig)
         checkoffs = [c for c in rig.register.calls if c[0] == "check_off"]
         assert len(checkoffs) == 4 and {c[1] for c in checkoffs} == {rig.request_ids[0]}
@@ -111,7 +111,7 @@ def test_f5_and_f6_work_during_an_outage_whatever_the_phase(phase: str) -> None:
         elif phase == "valgkort_reason":
             await pilot.press("m")
             await settle(pilot)
-            assert rig.app.kiosk_state.phase is Phase.CHOOSING_VALGKORT
+            assert rig.app.shell.kiosk_state.phase is Phase.CHOOSING_VALGKORT
         await register_fails(rig, pilot)
         await pilot.press("f6")
         await settle(pilot)
@@ -127,8 +127,8 @@ def test_f5_and_f6_work_during_an_outage_whatever_the_phase(phase: str) -> None:
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(rig.app.screen, EmergencyScreen)
-        assert rig.app.kiosk_state.phase is Phase.IDLE and rig.app.kiosk_state.status is None
-        assert (phase == "uncertain") == bool(rig.app.kiosk_state.unresolved)
+        assert rig.app.shell.kiosk_state.phase is Phase.IDLE and rig.app.shell.kiosk_state.status is None
+        assert (phase == "uncertain") == bool(rig.app.shell.kiosk_state.unresolved)
         assert ("IKKE BEKREFTET" in seen(rig)) == (phase == "uncertain")
         assert rig.register.checkoff_count == (1 if phase == "outcome" else 0)
 
@@ -141,10 +141,10 @@ def test_esc_leaves_a_lookup_that_hangs() -> None:
         rig.scanner.scan(rig.card("Klar til avkrysning"))
         for _ in range(3):
             await pilot.pause()
-        assert rig.app.kiosk_state.phase is Phase.LOOKING_UP and "Esc Avbryt" in seen(rig)
+        assert rig.app.shell.kiosk_state.phase is Phase.LOOKING_UP and "Esc Avbryt" in seen(rig)
         await pilot.press("escape")
         await settle(pilot)
-        assert rig.app.kiosk_state.phase is Phase.IDLE and "PRØVESEN" not in seen(rig).upper()
+        assert rig.app.shell.kiosk_state.phase is Phase.IDLE and "PRØVESEN" not in seen(rig).upper()
 
     drive(script)
 
@@ -189,7 +189,7 @@ def test_a_name_search_is_not_won_by_a_fodselsnummer_left_in_the_form() -> None:
         await settle(pilot)
         await pilot.press(*fnr, "tab", *"Kari Prøvesen", "tab", *"01.04.1980", "enter")
         await settle(pilot)
-        assert "Nils" not in seen(rig) and rig.app.kiosk_state.search_hits == ()
+        assert "Nils" not in seen(rig) and rig.app.shell.kiosk_state.search_hits == ()
         assert "enten på fødselsnummer" in seen(rig)  # both were filled in: the clerk is asked to pick one
 
     drive(script)
@@ -247,7 +247,7 @@ def test_m_works_with_shift_too_in_the_routine() -> None:
         await enter_pin(pilot)
         await pilot.press("M")
         await settle(pilot)
-        assert rig.app.walk.manual_valgkort and rig.app.walk.step == 2
+        assert rig.app.shell.walk.manual_valgkort and rig.app.shell.walk.step == 2
 
     drive(script)
 
@@ -258,7 +258,7 @@ def test_a_number_typed_in_sim_mode_scans_inside_the_routine() -> None:
         await enter_pin(pilot)
         await pilot.press(*rig.card("Klar til avkrysning"), "enter")
         await settle(pilot)
-        assert rig.app.walk.manntallsnummer == rig.card("Klar til avkrysning") and rig.app.walk.step == 3
+        assert rig.app.shell.walk.manntallsnummer == rig.card("Klar til avkrysning") and rig.app.shell.walk.step == 3
 
     drive(script)
 
@@ -279,12 +279,12 @@ def test_a_voter_whose_check_off_is_unanswered_votes_in_the_routine_and_the_enve
         await settle(pilot)
         await pilot.press("enter")
         await settle(pilot)
-        assert rig.app.kiosk_state.phase is Phase.UNCERTAIN
+        assert rig.app.shell.kiosk_state.phase is Phase.UNCERTAIN
         await probe(rig, pilot, FAIL_AFTER)
         await pilot.press("f5")
         await settle(pilot)
         await enter_pin(pilot)
-        assert isinstance(rig.app.screen, EmergencyScreen) and rig.app.kiosk_state.unresolved
+        assert isinstance(rig.app.screen, EmergencyScreen) and rig.app.shell.kiosk_state.unresolved
         await scan(rig, pilot, card)
         text = " ".join(screen_text(rig.app).split())
         assert "venter fortsatt på svar fra manntallet. Si fra til stemmestyrets leder." in text
@@ -295,16 +295,16 @@ def test_a_voter_whose_check_off_is_unanswered_votes_in_the_routine_and_the_enve
         for _ in range(4):  # steps 3 to 6
             await pilot.press("enter")
             await settle(pilot)
-        [vote] = [e for e in rig.app.journal.entries() if e.kind == "emergency_vote"]
+        [vote] = [e for e in rig.app.shell.journal.entries() if e.kind == "emergency_vote"]
         assert vote.data["avkrysning_ubekreftet"] == rig.request_ids[0]
         await pilot.press("f12", "n", "f12")  # it answers again
         await settle(pilot)
         await advance(rig, pilot, TIMINGS.retry_interval)
-        assert not rig.app.kiosk_state.unresolved and rig.register.checkoff_count == 1
-        [flagged] = tally.flagged_votes(rig.app.journal.entries())
+        assert not rig.app.shell.kiosk_state.unresolved and rig.register.checkoff_count == 1
+        [flagged] = tally.flagged_votes(rig.app.shell.journal.entries())
         assert flagged.checked_off_at is None and "krysset velgeren av" in flagged.unconfirmed
         assert flagged.manntallsnummer == f"{card[:10]} {card[10:]}"
-        assert ent.CheckoffResolved.KIND in {e.kind for e in rig.app.journal.entries()}
+        assert ent.CheckoffResolved.KIND in {e.kind for e in rig.app.shell.journal.entries()}
 
     on_console(script)
 
@@ -328,14 +328,14 @@ def test_the_routine_says_so_when_the_voters_unanswered_check_off_lands_during_h
         await pilot.press("f12", "n", "f12")  # the register answers again
         await settle(pilot)
         await advance(rig, pilot, TIMINGS.retry_interval)
-        assert rig.register.checkoff_count == 1 and rig.app.walk.step == 3
+        assert rig.register.checkoff_count == 1 and rig.app.shell.walk.step == 3
         text = seen(rig)
         assert "venter fortsatt på svar fra manntallet. Si fra" not in text
         assert "ble krysset av elektronisk ved dette bordet" in text
         for _ in range(4):
             await pilot.press("enter")
             await settle(pilot)
-        [vote] = [e for e in rig.app.journal.entries() if e.kind == "emergency_vote"]
+        [vote] = [e for e in rig.app.shell.journal.entries() if e.kind == "emergency_vote"]
         assert vote.data.get("krysset_av_her") and "avkrysning_ubekreftet" not in vote.data
 
     on_console(script)
@@ -396,7 +396,7 @@ def test_the_docks_router_cut_makes_the_register_unreachable_to_the_kiosk_too() 
         await pilot.press("f7")  # the router loses power (the dock)
         await settle(pilot)
         await scan(rig, pilot, rig.card("Klar til avkrysning"))
-        assert rig.app.kiosk_state.outcome is Outcome.LOOKUP_FAILED and "Ingen er krysset av" in seen(rig)
+        assert rig.app.shell.kiosk_state.outcome is Outcome.LOOKUP_FAILED and "Ingen er krysset av" in seen(rig)
         assert rig.register.checkoff_count == 0
         await probe(rig, pilot, FAIL_AFTER)
         assert "MANNTALLET KAN IKKE NÅS" in seen(rig)
@@ -412,17 +412,17 @@ def test_the_docks_register_stop_checks_off_nothing_until_it_answers_again() -> 
         await settle(pilot)
         await pilot.press("enter")
         await settle(pilot)
-        assert rig.app.kiosk_state.phase is Phase.UNCERTAIN and rig.register.checkoff_count == 0
+        assert rig.app.shell.kiosk_state.phase is Phase.UNCERTAIN and rig.register.checkoff_count == 0
         await probe(rig, pilot, FAIL_AFTER)
         assert "MANNTALLET KAN IKKE NÅS" in seen(rig) and rig.register.checkoff_count == 0
         await pilot.press("escape")
         await settle(pilot)
         await advance(rig, pilot, TIMINGS.retry_interval)
-        assert rig.register.checkoff_count == 0 and rig.app.kiosk_state.unresolved
+        assert rig.register.checkoff_count == 0 and rig.app.shell.kiosk_state.unresolved
         await pilot.press("f12", "n", "f12")  # it answers again
         await settle(pilot)
         await advance(rig, pilot, TIMINGS.retry_interval)
-        assert rig.register.checkoff_count == 1 and not rig.app.kiosk_state.unresolved
+        assert rig.register.checkoff_count == 1 and not rig.app.shell.kiosk_state.unresolved
         assert {c[1] for c in rig.register.calls if c[0] == "check_off"} == {rig.request_ids[0]}
 
     drive(script)
