@@ -204,6 +204,8 @@ def attach_office(app: Any, config: cfg.StationConfig, *, register: Any, sim: bo
     elif messenger and o.sms_numbers:
         log.error("[office] names this table the messenger, but there is no [modem]: no texts will be sent")
     app.sms_sender = sender
+    if sender is not None:  # the caretaker's modem row says how the last text went
+        app.shell.modem_note = lambda: str(getattr(sender, "last_result", "") or "")
 
     def note() -> str:
         current = receipt[0]

@@ -30,9 +30,11 @@ from valgkiosk.core import emergency as em
 from valgkiosk.core import entries as ent
 from valgkiosk.core import kiosk
 from valgkiosk.core import outage
+from valgkiosk.core import peopletime
 from valgkiosk.core.outage import Layer
 from valgkiosk.core import receipts
 from valgkiosk.core import sensing
+from valgkiosk.core import views
 from valgkiosk.inprogress import VoterInProgress
 from valgkiosk.inprogress import stage as voter_stage
 from valgkiosk.journal import MemoryJournal
@@ -92,6 +94,7 @@ class PrintingLike(Protocol):
     def print_manual_valgkort(self, voter: Voter, reason: receipts.ValgkortReason) -> None: ...
     def print_receipt(self, receipt: Receipt, *, journal_kind: str | None = None,
                       journal_data: Mapping[str, Any] | None = None) -> None: ...
+    def status_line(self) -> str: ...
 
 
 class LayerResultLike(Protocol):
@@ -153,6 +156,17 @@ class NetworkLayers:
         return next((layer for layer in Layer if self.layers.get(layer) is False), None)
 
 
+@dataclass(frozen=True, slots=True)
+class LoggbokView:
+    """What the chair's loggbok screen (F11) shows, made by the shell from the loggbok."""
+
+    intact: bool  #: the chain verifies
+    chain: str  #: the line about the chain (entries, head, problems)
+    outages: str  #: today's outages, one per line ("Ingen." when none)
+    timeline: str  #: the day as one row, with the hours below
+    entries: str  #: the latest entries, newest first, in sentences
+
+
 @dataclass(frozen=True)
 class KioskView:
     """What the kiosk shows now, as the shell last published it: the core's state (itself
@@ -175,6 +189,12 @@ class KioskView:
     has_ups: bool = False
     power_shutdown: str | None = None
     config_warnings: tuple[str, ...] = ()
+    banner: tuple[str, str] | None = None  #: the alarm / routine / loggbok line: (tone, text)
+    printer_line: str = ""  #: the frame's printer line ("" when nothing prints or waits)
+    loggbok: LoggbokView | None = None  #: the chair's loggbok, while its screen is up
+    mark: str = ""  #: øvingsmodus' mark on every screen ("" on a real kiosk)
+    modem_note: str = ""  #: the last text message's result, under the modem's row
+    sim: Any = None  #: sim mode's dev dock and typed scan (valgkiosk.ui.app.SimView), None otherwise
 
     @property
     def phase(self) -> co.Phase:
@@ -322,6 +342,11 @@ class KioskShell:
         self.office_note: Callable[[], str] = lambda: ""
         #: What the configuration warns about (the caretaker screen shows it).
         self.config_warnings: list[str] = []
+        #: øvingsmodus' mark on every screen (the training kiosk sets it), the modem row's
+        #: note (the office link's last text message, issue 15), sim mode's dock (the app's).
+        self.mark = ""
+        self.modem_note: Callable[[], str] = lambda: ""
+        self.sim_view: Callable[[], Any] = lambda: None
         self.voter_marker = VoterInProgress.beside(self.journal)
         self.view = self._make_view()
 
@@ -656,12 +681,45 @@ class KioskShell:
         self.on_change()
 
     def _make_view(self) -> KioskView:
+        shown = views.banner(self.station.state, space_warning=getattr(self.station.journal, "warning", ""),
+                             upload_error=self.station.upload_error)  # fmt: skip
+        note = self.office_note() if shown is not None else ""
+        if shown is not None and note:
+            shown = (shown[0], f"{shown[1]}\n{note}")
         return KioskView(self.core, kiosk.route(self.core), self.notice, self.station_label, self.bord,
                          self.station.state, self.network, tuple(self.power_states.items()),
                          modem_status=self.modem_status, clock_status=self.clock_status,
                          ups_reading=self.ups_reading, has_modem=self.modem is not None,
                          has_clock=self.clock_report is not None, has_ups=self.ups is not None,
-                         power_shutdown=self.power_shutdown, config_warnings=tuple(self.config_warnings))  # fmt: skip
+                         power_shutdown=self.power_shutdown, config_warnings=tuple(self.config_warnings),
+                         banner=shown, printer_line=self.printing.status_line() if self.printing else "",
+                         loggbok=self._loggbok_view() if self.core.overlay is kiosk.Overlay.LOG else None,
+                         mark=self.mark, modem_note=self.modem_note() if self.modem is not None else "",
+                         sim=self.sim_view())  # fmt: skip
+
+    #: How many of the latest loggbok entries the chair's screen lists.
+    LOGGBOK_ENTRIES_SHOWN = 12
+
+    def _loggbok_view(self) -> LoggbokView:
+        """The chair's loggbok: the chain, today's outages as a list and a timeline, the latest entries."""
+        from valgkiosk.core import sentences
+
+        journal = self.station.journal
+        entries = list(journal.entries())
+        problems = journal.verify()
+        head = f"Kjedehode {journal.head().short()}…" if hasattr(journal, "head") else ""
+        if problems:
+            chain = ("✖  Loggboken er ikke intakt: " + " ".join(p.message for p in problems[:2])
+                     + (f"\n   {head}" if head else ""))  # fmt: skip
+        else:
+            chain = f"✔  {len(entries)} føringer, kjeden er intakt. {head}".rstrip()
+        now = self.clock.now()
+        today = views.outages_today(self.station.state.outages, now)
+        start = views.day_start([e.at for e in entries], now)
+        latest = [sentences.sentence(e, peopletime.local_date(now))
+                  for e in reversed(entries[-self.LOGGBOK_ENTRIES_SHOWN:])]  # fmt: skip
+        return LoggbokView(not problems, chain, views.outage_rows(today, now), views.timeline(today, start, now, width=64),
+                           "\n".join(latest) or "Ingen føringer.")  # fmt: skip
 
     def carry_out(self, effect: object) -> None:
         """One effect of a step, through the ports."""

@@ -37,8 +37,10 @@ from valgkiosk.service import ServiceNotifier
 from valgkiosk.shell import NO_PIN, JournalLike, KioskShell, KioskView, ModemLike, ModemStatusLike  # noqa: F401
 from valgkiosk.shell import failure_of  # noqa: F401 - re-exported
 
-from . import emergency as ui_em
-from .printing import Place, Printing
+from valgkiosk.core import peopletime
+
+from . import requests
+from .printing import NO_PRINTER, NO_VOTER, Place, Printing
 from .emergency import ACK_KEY, EMERGENCY_KEY, LOG_KEY, ChairViewClosed, EmergencyScreen, LogScreen, PinScreen
 from .screens import (
     SIM_POWER_KEYS,
@@ -98,6 +100,20 @@ class SimGpio(Protocol):
 
     def set_power(self, source: PowerSource, present: bool) -> None: ...
     def powered(self, source: PowerSource) -> bool: ...
+
+
+NO_MISREGISTRATION = "Ingen avkrysning ved dette bordet å melde som feilregistrering."
+
+
+@dataclass(frozen=True, slots=True)
+class SimView:
+    """Sim mode's part of the view: the dev dock (its lines while it is open) and the
+    digits typed on the keyboard as a scan."""
+
+    dock_open: bool
+    typed: str
+    hint: str  #: the footer's key for the dock
+    dock: str = ""  #: the dock's lines ("" while it is closed)
 
 
 @dataclass
@@ -178,11 +194,20 @@ class KioskApp(App[int]):
         self.dock_open = False
         self.sim_typed = ""
         # -- the receipt printer (issue 5): print_queue is a PrintQueue, or None without a printer
-        self.printing = Printing(self, print_queue, place=print_place or Place("", "", ""), journal=self._journal,
+        self.printing = Printing(self.shell, self, print_queue, place=print_place or Place("", "", ""), journal=self._journal,
                                  entries=self.journal.entries, now=print_now or self.clock.now,
                                  sim_printer=sim.printer if sim is not None else None,
                                  preview=print_preview)  # fmt: skip
         self.shell.printing = self.printing
+        self.shell.mark = self.training_mark
+        if sim is not None:
+            self.shell.sim_view = self._sim_view
+        self.shell.view = self.shell._make_view()  # with the printer's line and the dock
+
+    #: øvingsmodus' mark on every screen (valgkiosk.training), "" on a real kiosk.
+    training_mark = ""
+    #: The footer's key for the dev dock (the training kiosk's panel names its own).
+    dock_hint = "F12 Utviklerpanel"
 
     service = _shell_attr("service")
     register = _shell_attr("register")
@@ -391,23 +416,8 @@ class KioskApp(App[int]):
 
     # -- the alarm and the emergency routine ----------------------------------------------------
     def banner_view(self) -> tuple[str, str] | None:
-        """What the banner on every screen says now (None: nothing)."""
-        view = ui_em.banner(self.station)
-        note = self.office_note() if view is not None else ""
-        return view if view is None or not note else (view[0], f"{view[1]}\n{note}")
-
-    def station_key(self, key: str) -> bool:
-        """F3 acknowledges the alarm, F5 asks for the chair's PIN, F11 shows the loggbok."""
-        if key == ACK_KEY:
-            self.shell.acknowledge_alarm()
-            return True
-        if key == EMERGENCY_KEY:
-            self.open_chair_view("pin")
-            return True
-        if key == LOG_KEY:
-            self.open_chair_view("log")
-            return True
-        return False
+        """What the banner on every screen says now (None: nothing), as last published."""
+        return self.shell.view.banner
 
     def open_chair_view(self, view: str) -> bool:
         """The chair's PIN or log screen (valgkiosk.core.kiosk's rules: refused mid check-off or
@@ -465,7 +475,98 @@ class KioskApp(App[int]):
     def _on_chair_view_closed(self) -> None:
         self.close_chair_view()
 
+    # the clerk's requests from the screens (valgkiosk.ui.requests), handed to the shell
+    @on(requests.Ask)
+    def _on_ask(self, message: requests.Ask) -> None:
+        self.send(message.event, *message.args, **dict(message.fields))
+
+    @on(requests.Confirm)
+    def _on_confirm(self) -> None:
+        self.confirm()
+
+    @on(requests.StartMisregistration)
+    def _on_start_misregistration(self) -> None:
+        if not self.send(co.StartMisregistration):
+            self.set_notice(NO_MISREGISTRATION)
+
+    @on(requests.StartManualValgkort)
+    def _on_start_manual_valgkort(self) -> None:
+        if self.printing.queue is None:
+            self.set_notice(NO_PRINTER)
+        elif not self.send(co.StartManualValgkort):
+            self.set_notice(NO_VOTER)
+
+    @on(requests.ToggleCaretaker)
+    def _on_toggle_caretaker(self) -> None:
+        self.toggle_caretaker()
+
+    @on(requests.CloseCaretaker)
+    def _on_close_caretaker(self) -> None:
+        self.close_caretaker()
+
+    @on(requests.AcknowledgeAlarm)
+    def _on_acknowledge_alarm(self) -> None:
+        self.shell.acknowledge_alarm()
+
+    @on(requests.OpenChairView)
+    def _on_open_chair_view(self, message: requests.OpenChairView) -> None:
+        self.open_chair_view(message.view)
+
+    @on(requests.OpenPrinterDialog)
+    def _on_open_printer_dialog(self) -> None:
+        self.printing.open_dialog()
+
+    @on(requests.PrinterChoice)
+    def _on_printer_choice(self, message: requests.PrinterChoice) -> None:
+        self.printing.pick(message.index)
+
+    @on(requests.RecheckPrinter)
+    def _on_recheck_printer(self) -> None:
+        self.printing.recheck()
+
     # -- sim mode -----------------------------------------------------------------------------
+    def _sim_view(self) -> SimView | None:
+        """Sim mode's part of the view (the shell asks at every publish)."""
+        if self.sim is None:
+            return None
+        return SimView(self.dock_open, self.sim_typed, self.dock_hint, self.dock_lines() if self.dock_open else "")
+
+    def dock_lines(self) -> str:
+        """The dock's lines, with the simulated supplies as they are now (a training kiosk
+        shows its drill's panel here instead: valgkiosk.training.app)."""
+        sim = self.sim
+        assert sim is not None
+        panel = getattr(self, "dock_text", None)
+        if panel is not None:
+            return str(panel())
+        lines = ["UTVIKLERPANEL (kun simulering)  ·  F12 lukker  ·  F10 avslutter"]
+        for key, card in zip(sim.card_keys, sim.cards):
+            lines.append(f"  {key}  {card.label:<30} {card.number}")
+        lines.append("  x  Uleselig strekkode    u  Koble fra skanneren    r  Koble til skanneren")
+        gpio = sim.gpio
+        if gpio is not None:
+            supplies = []
+            for key, (source, name) in SIM_POWER_KEYS.items():
+                state = ("på" if gpio.powered(source) else "AV") if source in gpio.pins.inputs() else "ikke montert"
+                supplies.append(f"{key.upper()}  {name}: {state}")
+            lines.append("  " + "    ".join(supplies) + "   (av/på)")
+        lines += self.printing.sim_lines()
+        if sim.network is not None:
+            down = Layer.TCP in sim.network.failing()
+            lines.append(f"  n  Manntallet svarer {'IKKE' if down else 'normalt'} (av/på)")
+        lines.append("  Sifre + Enter på tastaturet skanner som en håndskanner.")
+        sender = getattr(self, "sms_sender", None)  # issue 15: the texts the simulated modem sent
+        for at, number, sms in (sender.sent[-2:] if sender is not None else []):
+            lines.append(f"  SMS {peopletime.clock(at)} til {number}: {sms[:120]}")
+        return "\n".join(lines)
+
+    def on_key(self, event: events.Key) -> None:
+        """Sim mode's keys come first on the kiosk's screens (the dev dock, digits typed as a
+        scan: keys a focused field did not take); the rest are the screens' BINDINGS."""
+        if self.sim is not None and isinstance(self.screen, KioskScreen) and self.handle_sim_key(event):
+            event.stop()
+            event.prevent_default()
+
     def handle_sim_key(self, event: events.Key) -> bool:
         """Sim mode only: F12 dev dock and its keys, digits + Enter as a scan, F7/F8/F9 cut
         and restore the simulated router, SIMULA and mains power, F10 quits."""

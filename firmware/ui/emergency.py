@@ -7,10 +7,9 @@ only show the station's state and pass keys on to the app.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
+from datetime import date
+from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
@@ -19,58 +18,23 @@ from textual.message import Message
 from textual.widgets import Input, Static
 
 from valgkiosk.core import emergency as em
-from valgkiosk.core import entries as ent
-from valgkiosk.core import peopletime, sentences
+from valgkiosk.core import sentences
 from valgkiosk.core.checkoff import State
 from valgkiosk.core.loggbok import Entry
+from valgkiosk.core.views import hhmm as hhmm, timeline as timeline  # re-exported: the view functions live in the core
+from valgkiosk.core.views import banner as station_banner
 
-from . import texts
 # the chair's keys, defined with the other keys (re-exported: valgkiosk.ui.app reads them here)
 from .screens import ACK_KEY as ACK_KEY, EMERGENCY_KEY as EMERGENCY_KEY, LOG_KEY as LOG_KEY
 from .screens import KioskScreen, _steady, key_binding
 from .widgets import plain
 
-if TYPE_CHECKING:
-    from valgkiosk.station import Station
 
-
-
-def hhmm(at: datetime) -> str:
-    """``10.32`` on the people's clock (valgkiosk.core.peopletime)."""
-    return peopletime.hhmm(at)
-
-
-def banner(station: Station) -> tuple[str, str] | None:
-    """The line every screen shows about the register, the routine and the loggbok
-    (space, a cut tail): (tone, text), or None when all is well."""
-    shown = _register_banner(station)
-    space = getattr(station.journal, "warning", "")
-    if not space:
-        return shown
-    if shown is None:
-        return texts.WARN, f"! {space}"
-    return shown[0], f"{shown[1]}\n! {space}"
-
-
-def _register_banner(station: Station) -> tuple[str, str] | None:
-    s = station.state
-    if s.outage is not None:
-        since = f"siden kl. {hhmm(s.outage.started_at)}"
-        if s.emergency:
-            return texts.WARN, f"BEREDSKAPSRUTINE: manntallet kan ikke nås ({since}). {s.outage.diagnosis}"
-        if s.alarm is em.Alarm.SOUNDING:
-            return texts.BAD, (f"⚠ ALARM: MANNTALLET KAN IKKE NÅS ({since}). Si fra til stemmestyrets leder nå.\n"
-                               f"{s.outage.diagnosis}\nF3 Kvitter alarm   F5 Start beredskapsrutinen (leder)")
-        return texts.BAD, (f"⚠ MANNTALLET KAN IKKE NÅS ({since}). Alarmen er kvittert.\n{s.outage.diagnosis}\n"
-                           "Stemmestyrets leder avgjør om beredskapsrutinen skal brukes: F5.")
-    if s.emergency:
-        return texts.OK, ("✔ MANNTALLET ER TILBAKE. Stemmestyrets leder avslutter beredskapsrutinen med F5; "
-                          "deretter fortsetter elektronisk avkrysning.")
-    if s.pending:
-        why = f" ({station.upload_error})" if station.upload_error else ""
-        return texts.WARN, (f"! {len(s.pending)} beredskapsstemmer er ikke overført til manntallet ennå{why}. "
-                            "Kiosken prøver igjen av seg selv.")
-    return None
+def banner(station: Any) -> tuple[str, str] | None:
+    """The banner for a station (valgkiosk.station.Station): what the shell publishes as
+    ``KioskView.banner`` (valgkiosk.core.views.banner), without the office's note."""
+    return station_banner(station.state, space_warning=getattr(station.journal, "warning", ""),
+                          upload_error=station.upload_error)  # fmt: skip
 
 
 def step_lines(walk: em.Walk) -> list[tuple[str, str]]:
@@ -90,20 +54,6 @@ def step_lines(walk: em.Walk) -> list[tuple[str, str]]:
 
 
 STEP_MARK = {"done": "✔", "now": "▶", "skipped": "–", "todo": "·"}
-
-
-def timeline(outages: Sequence[em.OutageRecord], start: datetime, end: datetime, width: int = 60) -> str:
-    """The day from ``start`` to ``end`` as one row of ``width`` cells: ``█`` where the
-    register was unreachable, ``·`` where it was not; with the hours below."""
-    span = max((end - start).total_seconds(), 1.0)
-    cells = []
-    for i in range(width):
-        a = start + timedelta(seconds=span * i / width)
-        b = start + timedelta(seconds=span * (i + 1) / width)
-        down = any(o.started_at < b and (o.ended_at or end) > a for o in outages)
-        cells.append("█" if down else "·")
-    ruler = f"{hhmm(start)}{' ' * max(1, width - 10)}{hhmm(end)}"
-    return "".join(cells) + "\n" + ruler
 
 
 def entry_line(entry: Entry, today: date | None = None) -> str:
@@ -299,7 +249,6 @@ class LogScreen(KioskScreen):
     """The loggbok for the chair: today's outages as a list and a timeline, and the latest entries."""
 
     ESCAPE = "close"
-    ENTRIES_SHOWN = 12
 
     def compose_body(self) -> ComposeResult:
         yield Static("LOGGBOK", id="log-title", markup=False)
@@ -314,47 +263,16 @@ class LogScreen(KioskScreen):
         return "F11 eller Esc Tilbake"
 
     def show_body(self, s: State) -> None:
-        k = self.kiosk
-        station = k.station
-        entries = list(station.journal.entries())
-        problems = station.journal.verify()
+        log = self.view.loggbok  # the shell publishes it while this screen is up
+        if log is None:
+            return
         chain = self.query_one("#log-chain", Static)
-        head = f"Kjedehode {station.journal.head().short()}…" if hasattr(station.journal, "head") else ""
-        if problems:
-            chain.update(plain("✖  Loggboken er ikke intakt: " + " ".join(p.message for p in problems[:2])
-                               + (f"\n   {head}" if head else "")))
-        else:
-            chain.update(plain(f"✔  {len(entries)} føringer, kjeden er intakt. {head}".rstrip()))
-        chain.set_class(bool(problems), "-bad")
-        chain.set_class(not problems, "-ok")
-        now = k.clock.now()
-        today = [o for o in station.state.outages if (o.ended_at or now).date() == now.date()
-                 or o.started_at.date() == now.date()]  # fmt: skip
-        if today:
-            rows = []
-            for o in today:
-                end = f"{hhmm(o.ended_at)}" if o.ended_at else "pågår"
-                rows.append(f"{hhmm(o.started_at)}–{end}  {em.duration_nb(o.duration_s(now)):>10}  {o.diagnosis}")
-            outages = "\n".join(rows)
-        else:
-            outages = "Ingen."
-        self.query_one("#log-outages", Static).update(plain(outages))
-        start = _day_start(entries, now)
-        self.query_one("#log-timeline", Static).update(plain(timeline(today, start, now, width=64)))
-        latest = [entry_line(e, peopletime.local_date(now)) for e in reversed(entries[-self.ENTRIES_SHOWN:])]
-        self.query_one("#log-entries", Static).update(plain("\n".join(latest) or "Ingen føringer."))
+        chain.update(plain(log.chain))
+        chain.set_class(not log.intact, "-bad")
+        chain.set_class(log.intact, "-ok")
+        self.query_one("#log-outages", Static).update(plain(log.outages))
+        self.query_one("#log-timeline", Static).update(plain(log.timeline))
+        self.query_one("#log-entries", Static).update(plain(log.entries))
 
     def action_close(self) -> None:
         self.post_message(ChairViewClosed())
-
-
-def _day_start(entries: Sequence[Entry], now: datetime) -> datetime:
-    """The timeline starts at today's first entry (the kiosk's start), at most 16 hours back."""
-    for e in entries:
-        try:
-            at = datetime.fromisoformat(e.at)
-        except ValueError:
-            continue
-        if at.date() == now.date():
-            return max(at, now - timedelta(hours=16))
-    return now - timedelta(hours=1)

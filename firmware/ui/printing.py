@@ -28,10 +28,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from textual import events, on
-from textual.app import ComposeResult
+from textual import on
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
@@ -48,12 +49,12 @@ from valgkiosk.core.timekeeping import mark_unsynchronised
 from valgkiosk.ports.printer import Paper, Receipt
 from valgkiosk.ports.register import KioskInfo, Voter
 
+from . import requests
 from .widgets import plain
 
 if TYPE_CHECKING:
     from valgkiosk.printqueue import PrintJob, PrintOutcome, PrintQueue
-
-    from .app import KioskApp
+    from valgkiosk.shell import KioskShell
 
 log = logging.getLogger("valgkiosk.printing")
 
@@ -113,6 +114,19 @@ class Place:
 
 
 @dataclass(frozen=True, slots=True)
+class DialogView:
+    """What the printer's dialog shows: tone, title and message, its lines, where the
+    highlight starts, and whether a fault is named (the dialog then asks for rechecks)."""
+
+    tone: str
+    title: str
+    message: str
+    labels: tuple[str, ...]
+    highlighted: int = 0
+    fault_named: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Choice:
     """One line of the printer's dialog and what picking it does."""
 
@@ -123,17 +137,20 @@ class Choice:
 class Printing:
     """The app's printer: the queue, the jobs in flight, the dialog and its choices.
 
-    ``queue`` is None when the station has no printer (``kind = "none"``). With
-    ``preview`` (sim mode) each receipt the simulated printer took is shown on screen.
-    ``journal`` writes a loggbok entry (the app's), ``entries`` reads the loggbook back
-    (None without one), ``now`` is the wall clock for what is printed on the receipts.
+    ``shell`` is the kiosk's shell (the station, the register, the notice, the workers);
+    ``app`` only shows and closes the dialogs. ``queue`` is None when the station has no
+    printer (``kind = "none"``). With ``preview`` (sim mode) each receipt the simulated
+    printer took is shown on screen. ``journal`` writes a loggbok entry (the shell's),
+    ``entries`` reads the loggbook back (None without one), ``now`` is the wall clock for
+    what is printed on the receipts.
     """
 
-    def __init__(self, app: KioskApp, queue: PrintQueue | None, *, place: Place,
+    def __init__(self, shell: KioskShell, app: App[Any], queue: PrintQueue | None, *, place: Place,
                  journal: Callable[[str, dict[str, Any]], None],
                  entries: Callable[[], Iterable[Entry]] | None = None,
                  now: Callable[[], datetime] = lambda: datetime.now().astimezone(),
                  sim_printer: SimPrinter | None = None, preview: bool = False) -> None:  # fmt: skip
+        self.shell = shell
         self.app = app
         self.queue = queue
         self.place = place
@@ -146,6 +163,8 @@ class Printing:
         self.last_printed = ""  # the title of the last receipt the printer took
         self.attention: str | None = None  # the job whose fault the dialog shows
         self.fault_gone = False  # the printer said it is ready again since that job's fault
+        self._choices: list[Choice] = []  # the open dialog's lines
+        self._rechecking = False
 
     # -- what the app asks ----------------------------------------------------------
     @property
@@ -160,9 +179,9 @@ class Printing:
 
     def station(self) -> rc.StationInfo:
         """The station as printed: election, kommune, krets with its name, table."""
-        app = self.app
-        krets = f"{self.place.krets} {app.station_label}".strip()
-        return rc.StationInfo(self.place.election, self.place.kommune, krets, app.bord, self.place.kiosk_id)
+        shell = self.shell
+        krets = f"{self.place.krets} {shell.station_label}".strip()
+        return rc.StationInfo(self.place.election, self.place.kommune, krets, shell.bord, self.place.kiosk_id)
 
     def kept(self) -> list[PrintJob]:
         """Jobs that did not print (or may not have), oldest first."""
@@ -185,11 +204,11 @@ class Printing:
         """Queue ``receipt`` and print it in a worker thread; write the loggbok entry
         ``journal_kind`` once the printer took it; on a fault tell the clerk and keep it."""
         queue = self.queue
-        if getattr(self.app, "clock_trusted", None) is False:  # issue 17: no source vouches for the time
+        if self.shell.clock_trusted is False:  # issue 17: no source vouches for the time
             receipt = mark_unsynchronised(receipt)
         if queue is None:
             log.warning("no printer configured: %s not printed", receipt.kind)
-            self.app.set_notice(NO_PRINTER)
+            self.shell.set_notice(NO_PRINTER)
             return
 
         def submit() -> PrintOutcome:
@@ -219,12 +238,12 @@ class Printing:
         log.info("print job %s (%s) %s", job_id, job.receipt.kind, "came out" if came_out else "given up")
         if self.attention == job_id:
             self.attention = None
-        self.app.render_state()
+        self.shell.publish()
 
     def _start(self, call: Callable[[], PrintOutcome]) -> None:
         self.in_flight += 1
-        self.app.render_state()
-        self.app.run_worker(self._run(call), group="printer", exit_on_error=False)
+        self.shell.publish()
+        self.shell.spawn(self._run(call), "printer")
 
     async def _run(self, call: Callable[[], PrintOutcome]) -> None:
         try:
@@ -236,13 +255,13 @@ class Printing:
             self.in_flight -= 1
         if outcome is None:  # the queue kept the job as failed, "may have printed"
             self._journal("printer_fault", {"feil": "error"})
-            self.app.set_notice(KIOSK_FAULT)
+            self.shell.set_notice(KIOSK_FAULT)
             self.open_dialog()
         elif outcome.printed:
             self._printed(outcome.job)
         else:
             self._failed(outcome.job)
-        self.app.render_state()
+        self.shell.publish()
 
     def _printed(self, job: PrintJob) -> None:
         if job.journal_kind:
@@ -252,7 +271,7 @@ class Printing:
             self.attention = None
         self.close_dialog()
         if self.preview and self.sim_printer is not None:
-            self.app.push_screen(SimReceiptScreen(self.sim_printer.last_text, self.app.kiosk_state.phase))
+            self.app.push_screen(SimReceiptScreen(self.sim_printer.last_text, self.shell.core.checkoff.phase))
 
     def _failed(self, job: PrintJob) -> None:
         self._journal("printer_fault", {"feil": job.error_kind, "utskrift": job.receipt.kind,
@@ -289,7 +308,7 @@ class Printing:
 
     def _todays_entries(self) -> list[Entry] | None:
         if self._entries is None:
-            self.app.set_notice(NO_LOGGBOK)
+            self.shell.set_notice(NO_LOGGBOK)
             return None
         return tally.todays(self._entries(), peopletime.local_date(self.now()))
 
@@ -297,20 +316,20 @@ class Printing:
         """The closing report: the register's counts with the loggbok's tally."""
         entries = self._todays_entries()
         if entries is not None:
-            self.app.run_worker(self._closing_report(entries), group="printer-data", exit_on_error=False)
+            self.shell.spawn(self._closing_report(entries), "printer-data")
 
     async def _closing_report(self, entries: list[Entry]) -> None:
         counted = tally.tally(entries)
         checkoffs: int | None = None
         misregistrations: int | None = None
         try:
-            counts = await self.app.register.counts()
+            counts = await self.shell.register.counts()
         except Exception as exc:  # noqa: BLE001 - printed as "ukjent"
             log.info("closing report without the register's counts: %s", exc)
         else:
             # the register's count is the table's (a report may come from another kiosk)
             checkoffs, misregistrations = counts.checkoffs, counts.misregistrations
-        pending = len(self.app.station.state.pending)
+        pending = len(self.shell.station.state.pending)
         report = rc.ClosingReport(self.station(), self.now(), checkoffs, counted.emergency_votes,
                                   counted.manual_valgkort, misregistrations, counted.outages,
                                   period_start=counted.period_start, unresolved=counted.unresolved,
@@ -325,8 +344,8 @@ class Printing:
         kiosk's own check-offs are kept in memory only (not across a restart)."""
         today = peopletime.local_date(self.now())
         out = []
-        for vote in self.app.station.state.votes:
-            checked = self.app.checked_off_here.get(vote.manntallsnummer or "")
+        for vote in self.shell.station.state.votes:
+            checked = self.shell.core.checked_off_at(vote.manntallsnummer or "")
             if checked is not None and checked > vote.recorded_at and peopletime.local_date(vote.recorded_at) == today:
                 number = vote.manntallsnummer or ""
                 out.append(rc.FlaggedVote(vote.recorded_at, checked, f"{number[:10]} {number[10:]}"))
@@ -334,17 +353,17 @@ class Printing:
 
     def print_station_report(self) -> None:
         """The whole station's counts from the register, every table (if it answers)."""
-        self.app.run_worker(self._station_report(), group="printer-data", exit_on_error=False)
+        self.shell.spawn(self._station_report(), "printer-data")
 
     async def _station_report(self) -> None:
-        station_counts = getattr(self.app.register, "station_counts", None)
+        station_counts = getattr(self.shell.register, "station_counts", None)
         try:
             if station_counts is None:
                 raise LookupError("the register port has no station counts")
             tables = await station_counts()
         except Exception as exc:  # noqa: BLE001 - the chair is told, nothing printed
             log.info("station report unavailable: %s", exc)
-            self.app.set_notice(NO_STATION_COUNTS)
+            self.shell.set_notice(NO_STATION_COUNTS)
             return
         rows = tuple(rc.TableCount(t.bord, t.checkoffs, t.emergency_votes, t.misregistrations) for t in tables)
         report = rc.StationReport(self.station(), self.now(), rows, chain_head=self.chain_head())
@@ -424,6 +443,12 @@ class Printing:
             return "-warn", "SKRIVER", NO_PRINTER
         return "-info", "SKRIVER", "Utskrifter for stemmestyrets leder og IKT."
 
+    def dialog_view(self) -> DialogView:
+        """The dialog as it shows now (its lines as they were when it opened)."""
+        tone, title, message = self.dialog_text()
+        return DialogView(tone, title, message, tuple(c.label for c in self._choices),
+                          self.first_choice(self._choices), self.attention is not None)  # fmt: skip
+
     def open_dialog(self) -> None:
         """Show the printer's dialog (in place of one, or of a sim receipt, already up)."""
         app = self.app
@@ -431,7 +456,30 @@ class Printing:
             return
         if isinstance(app.screen, (PrinterDialog, SimReceiptScreen)):
             app.pop_screen()
-        app.push_screen(PrinterDialog(self, app.kiosk_state.phase))
+        phase = self.shell.core.checkoff.phase
+        self._choices = self.choices(phase)
+        app.push_screen(PrinterDialog(self.dialog_view(), phase))
+
+    def pick(self, index: int) -> None:
+        """The clerk picked line ``index`` of the dialog (which closed itself)."""
+        if 0 <= index < len(self._choices):
+            self._choices[index].act()
+
+    def recheck(self) -> None:
+        """The open dialog names a fault: ask the printer (off the loop) whether it is still there."""
+        if not self._rechecking:
+            self._rechecking = True
+            self.shell.spawn(self._refresh_fault(), "printer-status")
+
+    async def _refresh_fault(self) -> None:
+        try:
+            before = self.dialog_text()
+            await self.check_fault()
+        finally:
+            self._rechecking = False
+        screen = self.app.screen if self.app.is_running else None
+        if self.dialog_text() != before and isinstance(screen, PrinterDialog) and screen.is_mounted:
+            screen.show(self.dialog_view())
 
     def close_dialog(self) -> None:
         if self.app.is_running and isinstance(self.app.screen, PrinterDialog):
@@ -440,6 +488,8 @@ class Printing:
     def follow(self, phase: co.Phase) -> None:
         """The kiosk moved on (a scan, a timeout): a dialog opened in another phase goes,
         the voter comes first. Kept jobs stay kept; F1 shows them again."""
+        if not self.app.is_running or not self.app.screen_stack:
+            return
         screen = self.app.screen
         if isinstance(screen, (PrinterDialog, SimReceiptScreen)) and screen.phase is not phase:
             self.app.pop_screen()
@@ -478,67 +528,71 @@ class Printing:
             d.online = not d.online
         else:
             p.plugged = not p.plugged
-        self.app.render_state()
+        self.shell.publish()
         return True
 
 
 class PrinterDialog(ModalScreen[None]):
-    """The printer's dialog: a fault and what to do, kept jobs, the chair's printouts."""
+    """The printer's dialog: a fault and what to do, kept jobs, the chair's printouts. It
+    shows a :class:`DialogView` and posts what the clerk picks (valgkiosk.ui.requests)."""
 
-    def __init__(self, printing: Printing, phase: co.Phase) -> None:
+    #: Esc or F1 closes (with Shift or Caps Lock too: an F-key has none); other keys do nothing here.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", show=False),
+        Binding(PRINTER_KEY, "close", show=False),
+    ]
+
+    def __init__(self, view: DialogView, phase: co.Phase) -> None:
         super().__init__()
-        self.printing = printing
+        self.dialog = view
         self.phase = phase
-        self._choices = printing.choices(phase)
 
     def compose(self) -> ComposeResult:
-        tone, title, message = self.printing.dialog_text()
+        v = self.dialog
         with Vertical(id="printer-dialog"):
-            yield Static(plain(title), id="printer-title", classes=tone)
-            yield Static(plain(message), id="printer-message")
-            yield OptionList(*[Option(plain(c.label)) for c in self._choices], id="printer-choices")
+            yield Static(plain(v.title), id="printer-title", classes=v.tone)
+            yield Static(plain(v.message), id="printer-message")
+            yield OptionList(*[Option(plain(label)) for label in v.labels], id="printer-choices")
             yield Static("Pil opp/ned og Enter Velg   Esc Lukk (utskriftene venter)", id="printer-hints",
                          markup=False)  # fmt: skip
 
     def on_mount(self) -> None:
         choices = self.query_one("#printer-choices", OptionList)
-        choices.highlighted = self.printing.first_choice(self._choices)
+        choices.highlighted = self.dialog.highlighted
         choices.focus()
-        if self.printing.attention is not None:  # while a fault is named, ask whether it is still there
+        if self.dialog.fault_named:  # while a fault is named, ask whether it is still there
             self._recheck()
             self.set_interval(FAULT_RECHECK, self._recheck)
 
     def _recheck(self) -> None:
-        self.run_worker(self._refresh_fault(), group="printer-status", exclusive=True, exit_on_error=False)
+        self.app.post_message(requests.RecheckPrinter())
 
-    async def _refresh_fault(self) -> None:
-        before = self.printing.dialog_text()
-        await self.printing.check_fault()
-        tone, title, message = after = self.printing.dialog_text()
-        if after == before or not self.is_mounted:
-            return
+    def show(self, view: DialogView) -> None:
+        """The fault's title and message as they are now (the lines do not move)."""
+        self.dialog = view
         shown = self.query_one("#printer-title", Static)
         shown.remove_class("-bad", "-warn", "-info")
-        shown.add_class(tone)
-        shown.update(plain(title))
-        self.query_one("#printer-message", Static).update(plain(message))
+        shown.add_class(view.tone)
+        shown.update(plain(view.title))
+        self.query_one("#printer-message", Static).update(plain(view.message))
 
     @on(OptionList.OptionSelected, "#printer-choices")
     def pick(self, event: OptionList.OptionSelected) -> None:
         event.stop()
-        choice = self._choices[event.option_index]
         self.dismiss()
-        choice.act()
+        self.app.post_message(requests.PrinterChoice(event.option_index))
 
-    def on_key(self, event: events.Key) -> None:
-        if event.key in ("escape", PRINTER_KEY):
-            event.stop()
-            event.prevent_default()
-            self.dismiss()
+    def action_close(self) -> None:
+        self.dismiss()
 
 
 class SimReceiptScreen(ModalScreen[None]):
     """Sim mode only: the receipt the simulated printer just "printed", as on paper."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", show=False),
+        Binding("enter", "close", show=False),
+    ]
 
     def __init__(self, text: str, phase: co.Phase) -> None:
         super().__init__()
@@ -554,8 +608,5 @@ class SimReceiptScreen(ModalScreen[None]):
     def on_mount(self) -> None:
         self.query_one("#sim-receipt-scroll", VerticalScroll).focus()
 
-    def on_key(self, event: events.Key) -> None:
-        if event.key in ("escape", "enter"):
-            event.stop()
-            event.prevent_default()
-            self.dismiss()
+    def action_close(self) -> None:
+        self.dismiss()

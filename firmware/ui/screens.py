@@ -1,5 +1,7 @@
-"""One screen per mode of the check-off flow. Screens only show the core's state and turn
-keys into core events; the app (the shell) does everything else."""
+"""One screen per mode of the check-off flow. Screens render only the view the shell
+published (valgkiosk.shell.KioskView) and ask for things only by posting the small
+messages of valgkiosk.ui.requests; the app hands those to the shell, which does
+everything else (tests/ui/test_screens_ask.py checks that no screen reaches further)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import events, on
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -16,21 +18,19 @@ from textual.screen import Screen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from valgkiosk.core import peopletime
 from valgkiosk.core import checkoff as co
 from valgkiosk.core.checkoff import Phase, State, birth_date_text
-from valgkiosk.core.outage import Layer
 from valgkiosk.ports.power import PowerSource
 from valgkiosk.ports.register import SearchQuery
 
-from . import platform_rows, status, texts
-from .printing import NO_PRINTER, NO_VOTER, PRINTER_KEY, REASON_LABELS, VALGKORT_KEY
+from . import platform_rows, requests, status, texts
+from .printing import PRINTER_KEY, REASON_LABELS, VALGKORT_KEY
 from .widgets import BigText, plain
 
 if TYPE_CHECKING:
-    from valgkiosk.shell import KioskView
+    from textual.message import Message
 
-    from .app import KioskApp
+    from valgkiosk.shell import KioskView
 
 
 #: Waiting for the register: Esc leaves (read-only asks, or a report the core says was left).
@@ -70,13 +70,13 @@ class KioskScreen(Screen[None]):
     ESCAPE: ClassVar[str] = ""
 
     @property
-    def kiosk(self) -> KioskApp:
-        return self.app  # type: ignore[return-value]
-
-    @property
     def view(self) -> KioskView:
         """What to show, as the kiosk's shell last published it (valgkiosk.shell.KioskView)."""
-        return self.kiosk.view
+        return self.app.view  # type: ignore[attr-defined, no-any-return]
+
+    def ask(self, message: Message) -> None:
+        """Ask the app for something (valgkiosk.ui.requests): it hands it to the shell."""
+        self.app.post_message(message)
 
     def compose(self) -> ComposeResult:
         yield Static(id="topbar", markup=False)
@@ -88,29 +88,28 @@ class KioskScreen(Screen[None]):
         yield Static(texts.LOOKING_UP, id="busy-title", markup=False)
         with Vertical(id="body"):
             yield from self.compose_body()
-        if self.kiosk.sim is not None:
-            yield DevDock(self.kiosk, id="devdock")
+        if self.view.sim is not None:
+            yield DevDock(id="devdock")
         yield Static(id="hints", markup=False)
 
     def compose_body(self) -> ComposeResult:
         yield from ()
 
     def on_mount(self) -> None:
-        self.show(self.kiosk.kiosk_state)
+        self.show(self.view.checkoff)
 
     def on_screen_resume(self) -> None:
         """A reused screen comes back: show the state as it is now, never what it last showed."""
         if self.is_mounted:
-            self.show(self.kiosk.kiosk_state)
+            self.show(self.view.checkoff)
 
     def show(self, s: State) -> None:
         """Bring the screen up to date with ``s``."""
-        k, v = self.kiosk, self.view
+        v = self.view
         count = "–" if s.count_today is None else str(s.count_today)
         top = f" {v.station_label}  ·  Bord {v.bord}"
-        mark = getattr(k, "training_mark", "")  # øvingsmodus (valgkiosk.training): on every screen
-        if mark:
-            top = f" {mark}  ·" + top
+        if v.mark:  # øvingsmodus (valgkiosk.training): on every screen
+            top = f" {v.mark}  ·" + top
         right = f"Avkrysset ved bordet i dag: {count} "
         width = max(self.size.width, 80)
         self.query_one("#topbar", Static).update(top + " " * max(1, width - len(top) - len(right)) + right)
@@ -122,14 +121,13 @@ class KioskScreen(Screen[None]):
         unresolved.display = bool(s.unresolved)
         if s.unresolved:
             unresolved.update(texts.unresolved_line(len(s.unresolved)))
-        self._show_banner(k.banner_view())
+        self._show_banner(v.banner)
         notice = self.query_one("#notice", Static)
         notice.update(v.notice)
         notice.display = bool(v.notice)
         printer_line = self.query_one("#printer-line", Static)
-        line = k.printing.status_line()
-        printer_line.update(line)
-        printer_line.display = bool(line)
+        printer_line.update(v.printer_line)
+        printer_line.display = bool(v.printer_line)
         # While the register is asked about a new card, every screen shows that in place
         # (no screen switch, which would cost a full layout on the hot path) with its body
         # hidden, so the last voter's details leave the screen at the scan.
@@ -137,16 +135,17 @@ class KioskScreen(Screen[None]):
         self.query_one("#busy-title").display = busy
         self.query_one("#body").display = not busy
         hints = "Esc Avbryt" if busy else self.hints(s)
-        if k.sim is not None:
-            hints += "   " + getattr(k, "dock_hint", "F12 Utviklerpanel")
-            if k.sim_typed:
-                hints = f"Tastatur som skanner: {k.sim_typed}_   " + hints
+        sim = v.sim
+        if sim is not None:
+            hints += "   " + sim.hint
+            if sim.typed:
+                hints = f"Tastatur som skanner: {sim.typed}_   " + hints
         self.query_one("#hints", Static).update(" " + hints)
-        if k.sim is not None:
+        if sim is not None:
             dock = self.query_one(DevDock)
-            dock.display = k.dock_open
-            if k.dock_open:
-                dock.update(dock.text(k))
+            dock.display = sim.dock_open
+            if sim.dock_open:
+                dock.update(sim.dock)
         if not busy:
             self.show_body(s)
 
@@ -166,26 +165,20 @@ class KioskScreen(Screen[None]):
     def hints(self, s: State) -> str:
         return self.HINTS
 
-    async def on_key(self, event: events.Key) -> None:
-        """Sim mode's keys come first (the dev dock, digits typed as a scan); the rest are BINDINGS."""
-        if self.kiosk.handle_sim_key(event):
-            event.stop()
-            event.prevent_default()
-
     def action_toggle_caretaker(self) -> None:
-        self.kiosk.toggle_caretaker()
+        self.ask(requests.ToggleCaretaker())
 
     def action_acknowledge_alarm(self) -> None:
-        self.kiosk.station_key(ACK_KEY)
+        self.ask(requests.AcknowledgeAlarm())
 
     def action_chair_view(self, view: str) -> None:
-        self.kiosk.station_key(EMERGENCY_KEY if view == "pin" else LOG_KEY)
+        self.ask(requests.OpenChairView(view))
 
     def action_printer_dialog(self) -> None:
-        self.kiosk.printing.open_dialog()
+        self.ask(requests.OpenPrinterDialog())
 
     async def action_escape(self) -> None:
-        if self.kiosk.kiosk_state.phase in LEAVE_WAITING:
+        if self.view.phase in LEAVE_WAITING:
             self.action_cancel()  # a lookup, a search or a report waiting for the register
         elif self.ESCAPE:
             await self.run_action(self.ESCAPE)
@@ -193,56 +186,23 @@ class KioskScreen(Screen[None]):
     # actions shared by several screens
     def action_go_search(self) -> None:
         if self.view.register_answers:  # offered only while the register answers
-            self.kiosk.send(co.StartSearch)
+            self.ask(requests.Ask(co.StartSearch))
 
     def action_go_misregistration(self) -> None:
-        if not self.kiosk.send(co.StartMisregistration):
-            self.kiosk.set_notice("Ingen avkrysning ved dette bordet å melde som feilregistrering.")
+        self.ask(requests.StartMisregistration())
 
     def action_cancel(self) -> None:
-        self.kiosk.send(co.Cancel)
+        self.ask(requests.Ask(co.Cancel))
 
     def action_manual_valgkort(self) -> None:
-        if self.kiosk.printing.queue is None:
-            self.kiosk.set_notice(NO_PRINTER)
-        elif not self.kiosk.send(co.StartManualValgkort):
-            self.kiosk.set_notice(NO_VOTER)
+        self.ask(requests.StartManualValgkort())
 
 
 class DevDock(Static):
-    """Sim mode only: drive the simulated scanner (demo cards, garbage, unplug, replug)."""
+    """Sim mode only: the dev dock's lines, as the view carries them (valgkiosk.ui.app.SimView)."""
 
-    def __init__(self, app: KioskApp, **kwargs: object) -> None:
-        super().__init__(self.text(app), markup=False, **kwargs)  # type: ignore[arg-type]
-
-    @staticmethod
-    def text(app: KioskApp) -> str:
-        """The dock's lines, with the simulated supplies as they are now (a training kiosk
-        shows its drill's panel here instead: valgkiosk.training.app)."""
-        assert app.sim is not None
-        panel = getattr(app, "dock_text", None)
-        if panel is not None:
-            return str(panel())
-        lines = ["UTVIKLERPANEL (kun simulering)  ·  F12 lukker  ·  F10 avslutter"]
-        for key, card in zip(app.sim.card_keys, app.sim.cards):
-            lines.append(f"  {key}  {card.label:<30} {card.number}")
-        lines.append("  x  Uleselig strekkode    u  Koble fra skanneren    r  Koble til skanneren")
-        gpio = app.sim.gpio
-        if gpio is not None:
-            supplies = []
-            for key, (source, name) in SIM_POWER_KEYS.items():
-                state = ("på" if gpio.powered(source) else "AV") if source in gpio.pins.inputs() else "ikke montert"
-                supplies.append(f"{key.upper()}  {name}: {state}")
-            lines.append("  " + "    ".join(supplies) + "   (av/på)")
-        lines += app.printing.sim_lines()
-        if app.sim.network is not None:
-            down = Layer.TCP in app.sim.network.failing()
-            lines.append(f"  n  Manntallet svarer {'IKKE' if down else 'normalt'} (av/på)")
-        lines.append("  Sifre + Enter på tastaturet skanner som en håndskanner.")
-        sender = getattr(app, "sms_sender", None)  # issue 15: the texts the simulated modem sent
-        for at, number, sms in (sender.sent[-2:] if sender is not None else []):
-            lines.append(f"  SMS {peopletime.clock(at)} til {number}: {sms[:120]}")
-        return "\n".join(lines)
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__("", markup=False, **kwargs)  # type: ignore[arg-type]
 
 
 class IdleScreen(KioskScreen):
@@ -266,7 +226,7 @@ class IdleScreen(KioskScreen):
 
     def show_body(self, s: State) -> None:
         # one headline per state: the scanner's banner or the alarm's stands alone
-        ready = s.scanner_connected and self.kiosk.banner_view() is None
+        ready = s.scanner_connected and self.view.banner is None
         self.query_one("#idle-title").display = ready
         lead = self.query_one("#idle-lead", Static)
         lead.display = ready or (s.scanner_connected and self.view.register_answers)
@@ -312,7 +272,7 @@ class ConfirmScreen(KioskScreen):
         sami.display = bool(note)
 
     def action_confirm(self) -> None:
-        self.kiosk.confirm()
+        self.ask(requests.Confirm())
 
 
 class CheckingOffScreen(KioskScreen):
@@ -488,11 +448,11 @@ class SearchScreen(KioskScreen):
         query = SearchQuery(fodselsnummer=fnr or None, navn=navn or None,
                             fodselsdato=parse_birth_date(born_text) if born_text and not problem else None)  # fmt: skip
         # both kinds filled in: the core asks for one; a date that cannot be a birth date says why
-        self.kiosk.send(co.SubmitSearch, query, born_problem=problem)
+        self.ask(requests.Ask(co.SubmitSearch, (query,), {"born_problem": problem}))
 
     @on(OptionList.OptionSelected)
     def pick(self, event: OptionList.OptionSelected) -> None:
-        self.kiosk.send(co.Pick, event.option_index)
+        self.ask(requests.Ask(co.Pick, (event.option_index,)))
 
 
 class MisregistrationScreen(KioskScreen):
@@ -520,7 +480,7 @@ class MisregistrationScreen(KioskScreen):
         self.query_one("#misreg-text", Static).update(plain(text))
 
     def action_confirm(self) -> None:
-        self.kiosk.send(co.ConfirmMisregistration)
+        self.ask(requests.Ask(co.ConfirmMisregistration))
 
 
 class CaretakerScreen(KioskScreen):
@@ -558,16 +518,15 @@ class CaretakerScreen(KioskScreen):
             yield Static(id=f"status-{row.key}", classes="status-state", markup=False)
 
     def show_body(self, s: State) -> None:
-        k, v = self.kiosk, self.view
+        v = self.view
         power = v.power_states
         rows = [*status.power_rows(power), *status.network_rows(v.network)]
         if v.has_ups:
             rows.append(platform_rows.ups_row(power[PowerSource.MAINS], v.ups_reading))
         if v.has_modem:
             rows.append(status.modem_row(v.modem_status))
-            sms_result = getattr(getattr(k, "sms_sender", None), "last_result", "")  # issue 15: the texts
-            if sms_result:
-                rows[-1] = replace(rows[-1], detail=sms_result)
+            if v.modem_note:  # issue 15: the last text message's result
+                rows[-1] = replace(rows[-1], detail=v.modem_note)
         if v.has_clock:
             rows.append(platform_rows.clock_row(v.clock_status))
         for row in rows:
@@ -587,7 +546,7 @@ class CaretakerScreen(KioskScreen):
             widget.set_class(name == self.TONE_CLASS.get(tone, f"-{tone}"), name)
 
     def action_close(self) -> None:
-        self.kiosk.close_caretaker()
+        self.ask(requests.CloseCaretaker())
 
 
 class ValgkortScreen(KioskScreen):
@@ -622,7 +581,7 @@ class ValgkortScreen(KioskScreen):
 
     @on(OptionList.OptionSelected, "#valgkort-reasons")
     def pick(self, event: OptionList.OptionSelected) -> None:
-        self.kiosk.send(co.ChooseValgkortReason, list(REASON_LABELS)[event.option_index])
+        self.ask(requests.Ask(co.ChooseValgkortReason, (list(REASON_LABELS)[event.option_index],)))
 
 
 class ConfigErrorScreen(Screen[None]):

@@ -13,9 +13,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
+from typing import ClassVar
 
-from textual import events
 from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Static
@@ -84,7 +85,15 @@ class SelftestApp(App[int]):
 
     CSS_PATH = "kiosk.tcss"
     ENABLE_COMMAND_PALETTE = False
-    BINDINGS = LOCKDOWN_BINDINGS
+    #: J/N answer a check's question, Enter (or F10) ends once the checks are done, S (sim
+    #: mode) scans a test card; letters with Shift or Caps Lock too. Other keys do nothing.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *LOCKDOWN_BINDINGS,
+        Binding("j,J", "answer(True)", show=False),
+        Binding("n,N", "answer(False)", show=False),
+        Binding("enter,f10", "finish", show=False),
+        Binding("s,S", "sim_scan", show=False),
+    ]
     TITLE = "Valgkiosk selvtest"
 
     def __init__(
@@ -154,17 +163,20 @@ class SelftestApp(App[int]):
             self._answer = None
             self.show("")
 
-    def on_key(self, event: events.Key) -> None:
-        key = event.key.removeprefix("shift+").lower()  # J and N with Shift or Caps Lock too
-        if self._answer is not None and not self._answer.done() and key in ("j", "n"):
-            self._answer.set_result(key == "j")
-        elif self.done and key in ("enter", "f10"):
+    def action_answer(self, yes: bool) -> None:
+        """J or N: the answer to the question on screen (nothing without one)."""
+        if self._answer is not None and not self._answer.done():
+            self._answer.set_result(yes)
+
+    def action_finish(self) -> None:
+        """Enter once the checks are done: the app ends with the self-test's exit code."""
+        if self.done:
             self.exit(self.code, return_code=self.code)
-        elif self.sim_scan is not None and key == "s":
+
+    def action_sim_scan(self) -> None:
+        """S in sim mode: a test scan on the simulated scanner."""
+        if self.sim_scan is not None:
             self.sim_scan()
-        else:
-            return
-        event.stop()
 
     def action_noop(self) -> None:
         """The locked keys end here."""
