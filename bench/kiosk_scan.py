@@ -102,8 +102,10 @@ file = "{folder}/kiosk.log"
     return path
 
 
-async def measure_latency(config_path: Path, numbers: list[str]) -> list[float]:
-    """Seconds from each scan to the refreshed screen that shows the register's answer."""
+async def measure_latency(config_path: Path, numbers: list[str]) -> tuple[list[float], float]:
+    """Seconds from each scan to the refreshed screen that shows the register's answer; and
+    the kiosk's CPU seconds per scan (this process: the app and its HTTP client), which the
+    other sessions on a shared machine disturb less than the wall-clock latencies."""
     config = station_config.load(config_path)
     kiosk = wiring.build_kiosk(config, sim=True, base=config_path.parent, config_path=config_path)
     app, scanner = kiosk.app, kiosk.scanner
@@ -128,16 +130,18 @@ async def measure_latency(config_path: Path, numbers: list[str]) -> list[float]:
     shell.dispatch = instrumented  # type: ignore[method-assign]
     async with app.run_test(size=(100, 32)) as pilot:
         await pilot.pause(0.5)
+        cpu_began = time.process_time()
         for number in numbers:
             answered.clear()
             started = time.perf_counter()
             scanner.scan(number)
             await asyncio.wait_for(answered.wait(), 10)
             await asyncio.sleep(0.005)  # a clerk is slower than this; no queueing is measured
+        cpu = (time.process_time() - cpu_began) / len(numbers)
         phase = app.kiosk_state.phase
     assert not failed, f"{len(failed)} of {len(numbers)} lookups failed, e.g. {failed[0]}"
     assert phase is co.Phase.CONFIRMING, phase  # the last voter is shown, ready to confirm
-    return latencies
+    return latencies, cpu
 
 
 def start_to_ready(argv: list[str], folder: Path, typed: list[str]) -> tuple[float, int, int]:
@@ -216,7 +220,7 @@ def main() -> int:
                 except httpx.HTTPError:
                     time.sleep(0.1)
             config = write_config(folder, url, token)
-            latencies = asyncio.run(measure_latency(config, numbers[: args.scans]))
+            latencies, cpu_per_scan = asyncio.run(measure_latency(config, numbers[: args.scans]))
             typed = numbers[args.scans: args.scans + args.typed]
             kiosk_runs = [start_to_ready([sys.executable, "-m", "valgkiosk", "run", "--sim", "--config",
                                           str(config)], folder, typed if i == 0 else [])
@@ -240,14 +244,16 @@ def main() -> int:
     print(f"machine: {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}")
     print(f"scan-to-verdict over {len(ms)} scans (register on loopback, SQLite):")
     print(f"  p50 {percentile(ms, 50):6.1f} ms   p90 {percentile(ms, 90):6.1f} ms   "
-          f"p99 {percentile(ms, 99):6.1f} ms   max {max(ms):6.1f} ms   goal p99 < 50 ms: "
-          f"{'met' if percentile(ms, 99) < 50 else 'MISSED'}")
+          f"p99 {percentile(ms, 99):6.1f} ms   max {max(ms):6.1f} ms   goal (issue 12) p99 <= 25 ms: "
+          f"{'met' if percentile(ms, 99) <= 25 else 'MISSED'}")
+    print(f"  kiosk CPU per scan {cpu_per_scan * 1000:.2f} ms (less disturbed by other load than the latencies)")
     print(f"start to ready (median of {args.starts}): kiosk {kiosk_ready:.2f} s, bare Textual app "
-          f"{bare_ready:.2f} s, ratio {kiosk_ready / bare_ready:.2f}   goal < 1 s: "
-          f"{'met' if kiosk_ready < 1 else 'MISSED'}")
+          f"{bare_ready:.2f} s, ratio {kiosk_ready / bare_ready:.2f}   goal (issue 12) ratio <= 1.3: "
+          f"{'met' if kiosk_ready / bare_ready <= 1.3 else 'MISSED'}")
     print(f"resident memory at ready: kiosk {kiosk_rss:.1f} MB, bare {bare_rss:.1f} MB, ratio "
           f"{kiosk_rss / bare_rss:.2f}; kiosk peak after {args.typed} typed scans {kiosk_hwm:.1f} MB   "
-          f"goal < 64 MB: {'met' if max(kiosk_rss, kiosk_hwm) < 64 else 'MISSED'}")
+          f"goal (issue 12) at ready <= 64 MB: {'met' if kiosk_rss <= 64 else 'MISSED'}")
+    print(f"load average at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
 
 
