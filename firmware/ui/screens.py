@@ -15,6 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -50,6 +51,13 @@ def key_binding(key: str, action: str) -> Binding:
     """A screen's key as the footer names it: a letter works with and without Shift or Caps Lock."""
     keys = f"{key},{key.upper()}" if len(key) == 1 and key.isalpha() else key
     return Binding(keys, action, show=False)
+
+
+#: How long a new lookup may wait for the register before the screen says so (and hides the
+#: last voter's details). An answer within it replaces the screen in one redraw instead of
+#: two (the wait, then the answer), which was half of a scan's drawing (docs/benchmarks.md).
+#: Far below what a person notices: the previous voter stays on screen that much longer.
+BUSY_GRACE = 0.05
 
 
 class KioskScreen(Screen[None]):
@@ -100,11 +108,38 @@ class KioskScreen(Screen[None]):
 
     def on_screen_resume(self) -> None:
         """A reused screen comes back: show the state as it is now, never what it last showed."""
+        self._end_busy_grace()
         if self.is_mounted:
+            self.show(self.view.checkoff)
+
+    def on_screen_suspend(self) -> None:
+        self._end_busy_grace()
+
+    #: The grace timer of a lookup not shown yet (see BUSY_GRACE), and whether it ran out.
+    _busy_timer: Timer | None = None
+    _busy_due: bool = False
+
+    def _end_busy_grace(self) -> None:
+        if self._busy_timer is not None:
+            self._busy_timer.stop()
+        self._busy_timer, self._busy_due = None, False
+
+    def _busy_late(self) -> None:
+        """The register has not answered within BUSY_GRACE: show that the kiosk waits."""
+        self._busy_timer, self._busy_due = None, True
+        if self.is_current:
             self.show(self.view.checkoff)
 
     def show(self, s: State) -> None:
         """Bring the screen up to date with ``s``."""
+        if s.phase is Phase.LOOKING_UP and not self._busy_due and not self.query_one("#busy-title").display:
+            # a new lookup: its answer usually comes within the grace and then replaces the
+            # screen in one redraw; else the timer shows the wait (and hides the body) then
+            if self._busy_timer is None:
+                self._busy_timer = self.set_timer(BUSY_GRACE, self._busy_late)
+            return
+        if s.phase is not Phase.LOOKING_UP:
+            self._end_busy_grace()
         v = self.view
         count = "–" if s.count_today is None else str(s.count_today)
         top = f" {v.station_label}  ·  Bord {v.bord}"
