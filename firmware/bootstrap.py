@@ -166,40 +166,40 @@ def attach_office(app: Any, config: cfg.StationConfig, *, register: Any, sim: bo
         image_version = read_image_version()
 
     def facts() -> office.Facts:
-        power = {source.value: present for source, present in app.power_states.items()}
+        power = {source.value: present for source, present in app.shell.power_states.items()}
         queue = app.printing.queue
         faults = [job.error_kind for job in app.printing.kept() if getattr(job, "error_kind", "")]
         return office.Facts(
             mains=power.get("mains"), router_power=power.get("router"), simula_power=power.get("simula"),
             printer_state="none" if queue is None else (faults[-1] if faults else "ready"),
             printer_paper="unknown" if queue is None else ("out" if "out_of_paper" in faults else "ok"),
-            scanner_connected=app.kiosk_state.scanner_connected, checkoffs=app.kiosk_state.count_today or 0,
+            scanner_connected=app.shell.kiosk_state.scanner_connected, checkoffs=app.shell.kiosk_state.count_today or 0,
             clock_offset_s=clock_offset(), image_version=image_version)
 
     def on_receipt(answer: Any) -> None:
         before = note()
         receipt[0] = answer
         if note() != before:  # the office has seen it: show it on the banner now
-            app.render_state()
+            app.shell.publish()
 
     if hasattr(register, "report_status"):
-        reporter = office.StatusReporter(app.station, register, facts, now=app.clock.now,
-                                         monotonic=app.clock.monotonic, interval=o.report_seconds,
+        reporter = office.StatusReporter(app.shell.station, register, facts, now=app.shell.clock.now,
+                                         monotonic=app.shell.clock.monotonic, interval=o.report_seconds,
                                          on_receipt=on_receipt)
-        app.background.append(reporter.run)
+        app.shell.background.append(reporter.run)
         app.office_reporter = reporter
     sender = None
     messenger = o.messenger_table is not None and o.messenger_table == st.bord
-    modem = SIM_MODEM_FACTORY() if sim else app.modem
+    modem = SIM_MODEM_FACTORY() if sim else app.shell.modem
     if messenger and o.sms_numbers and modem is not None:
         settings = sms.Settings(
             numbers=tuple(o.sms_numbers), station_name=st.navn or f"Krets {st.krets}", krets=st.krets,
             bord=st.bord, messenger=True, unreachable_after_s=o.sms_after_seconds,
             max_per_hour=o.sms_max_per_hour)
-        sender = office.SmsSender(app.station, modem, settings, now=app.clock.now,
-                                  power_states=lambda: {s.value: p for s, p in app.power_states.items()},
+        sender = office.SmsSender(app.shell.station, modem, settings, now=app.shell.clock.now,
+                                  power_states=lambda: {s.value: p for s, p in app.shell.power_states.items()},
                                   send_timeout=o.sms_send_timeout_seconds)
-        app.background.append(sender.run)
+        app.shell.background.append(sender.run)
         app.sms_modem = modem
     elif messenger and o.sms_numbers:
         log.error("[office] names this table the messenger, but there is no [modem]: no texts will be sent")
@@ -209,11 +209,11 @@ def attach_office(app: Any, config: cfg.StationConfig, *, register: Any, sim: bo
 
     def note() -> str:
         current = receipt[0]
-        if app.station.state.outage is None and not app.station.state.emergency:
+        if app.shell.station.state.outage is None and not app.shell.station.state.emergency:
             return ""
         return office.office_note(current, sender)
 
-    app.office_note = note
+    app.shell.office_note = note
 
 
 #: Makes the sim-mode modem (tests may replace it to keep a handle on the texts).

@@ -9,9 +9,10 @@ returns) and publishes what to show as an immutable :class:`KioskView`. It impor
 Textual: the app (valgkiosk.ui.app) renders the view and hands the clerk's requests in,
 and the shell runs as well under a plain asyncio loop (tests/kiosk/test_shell.py).
 
-Workers are started through ``spawn`` (a coroutine and a group name): the Textual app
-lends its worker runner, so that its tests and the training kiosk see the same groups;
-on its own the shell runs them as asyncio tasks (:class:`Tasks`).
+Workers are started through ``spawn`` (a coroutine and a group name) and run as the
+shell's own asyncio tasks (:class:`Tasks`), under the app as on their own: the test rig
+waits for their groups, the training kiosk stops the watchdog group, and ``stop`` cancels
+them all.
 """
 
 from __future__ import annotations
@@ -228,8 +229,8 @@ class KioskView:
 
 @dataclass
 class Tasks:
-    """The shell's own worker runner: asyncio tasks by group (Textual's workers stand in
-    for it under the app). A task that fails is logged, never raised into the loop."""
+    """The shell's worker runner: asyncio tasks by group. A task that fails is logged,
+    never raised into the loop."""
 
     running: dict[asyncio.Task[Any], str] = field(default_factory=dict)
 

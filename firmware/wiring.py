@@ -53,7 +53,7 @@ class Overrides:
     office: bool = True  #: the line to the election office (status reports, texts)
     pin_factory: Any = None  #: gpiozero's pin factory for a real kiosk's GPIO (a MockFactory in tests)
     app_class: Any = None  #: a KioskApp subclass (the training kiosk's)
-    extra: dict[str, Any] = field(default_factory=dict)  #: further KioskApp arguments
+    extra: dict[str, Any] = field(default_factory=dict)  #: further KioskShell arguments
 
 
 @dataclass
@@ -71,6 +71,7 @@ class Kiosk:
     network: Any = None  #: the connectivity the watchdog probes (the simulated network in sim mode)
     printer: Any = None
     queue: Any = None  #: the PrintQueue
+    shell: Any = None  #: the KioskShell the app renders (valgkiosk.shell)
 
 
 def build_kiosk(
@@ -83,6 +84,7 @@ def build_kiosk(
 ) -> Kiosk:
     """The kiosk for ``config``: real adapters, or the simulated ones in sim mode (``sim``
     or a simulated scanner), with ``overrides`` in their place where given."""
+    from valgkiosk.shell import KioskShell
     from valgkiosk.ui.app import KioskApp, SimControls
 
     o = overrides or Overrides()
@@ -130,22 +132,17 @@ def build_kiosk(
     knobs: dict[str, Any] = dict(o.extra)
     if o.new_request_id is not None:
         knobs["new_request_id"] = o.new_request_id
-    app: Any = (o.app_class or KioskApp)(
+    shell = KioskShell(
         register=reached,
         scanner=scanner,
         settings=settings,
         station_label=st.navn or f"Krets {st.krets}",
         bord=st.bord,
         clock=clock,
-        sim=controls,
         auto_tick=o.auto_tick,
         on_verdict=o.on_verdict,
         journal=journal,
         power=box.sensors,
-        print_queue=print_queue,
-        print_place=o.print_place if o.print_place is not None else bootstrap._print_place(config, printer),
-        print_now=o.print_now,
-        print_preview=preview,  # sim mode shows each receipt on screen
         connectivity=network,
         outage_timings=o.outage_timings if o.outage_timings is not None else config.network.timings(),
         indicators=box.indicators,
@@ -156,7 +153,15 @@ def build_kiosk(
         ups=None if is_sim else bootstrap.build_ups(config, pin_factory=o.pin_factory),
         **knobs,
     )
-    app.config_warnings = config.warnings()  # the caretaker screen reads it
+    shell.config_warnings = config.warnings()  # the caretaker screen shows them
+    app: Any = (o.app_class or KioskApp)(
+        shell,
+        sim=controls,
+        print_queue=print_queue,
+        print_place=o.print_place if o.print_place is not None else bootstrap._print_place(config, printer),
+        print_now=o.print_now,
+        print_preview=preview,  # sim mode shows each receipt on screen
+    )
     if o.office:
         bootstrap.attach_office(app, config, register=reached, sim=is_sim)
-    return Kiosk(app, config, register, scanner, clock, app.journal, cards, gpio, network, printer, print_queue)
+    return Kiosk(app, config, register, scanner, clock, shell.journal, cards, gpio, network, printer, print_queue, shell)

@@ -142,7 +142,7 @@ class TrainingKioskApp(KioskApp):
         self.drill: Drill = session.catalogue.drills[first]
         self.voters: dict[str, TrainingVoter] = training_voters()
         self.voter_index = 0
-        self.trace = sc.Trace(self.clock.monotonic())
+        self.trace = sc.Trace(self.shell.clock.monotonic())
         self.fired: set[int] = set()
         self.happened: list[str] = []
         self.id_shown = False
@@ -174,7 +174,7 @@ class TrainingKioskApp(KioskApp):
     def _named(self, nickname: str | None) -> None:
         self.session.nickname = (nickname or "").strip()[:24] or "Anonym"
         self._report_progress()
-        self.render_state()
+        self.shell.publish()
 
     def _fire_start(self) -> None:
         for n, injection in enumerate(self.drill.injections):
@@ -194,31 +194,31 @@ class TrainingKioskApp(KioskApp):
         self.embedded = make_training_register(self.session.folder)
         self.guard.replace(self.embedded.client)
         self._restore_world()
-        old = self.station
-        self.journal = MemoryJournal()
-        self.station = Station(journal=self.journal, register=old.register, now=old.now, monotonic=old.monotonic,
+        old = self.shell.station
+        self.shell.journal = MemoryJournal()
+        self.shell.station = Station(journal=self.shell.journal, register=old.register, now=old.now, monotonic=old.monotonic,
                                connectivity=old.connectivity, timings=old.timings, indicators=old.indicators,
                                power_states=old.power_states, chair_pin_hash=old.chair_pin_hash,
                                on_change=old.on_change, new_vote_id=old.new_vote_id)
-        self.printing._entries = self.journal.entries  # the chair's printouts read this drill's loggbok
-        self.workers.cancel_group(self, "watchdog")
-        if self.auto_tick and self.station.connectivity is not None:
-            self.run_worker(self.station.run_watchdog(), group="watchdog", exit_on_error=False)
-        connected = self.kiosk_state.scanner_connected
-        fresh = kiosk.initial_state(self.kiosk_state.settings, self.station.state)
-        self.core = replace(fresh, checkoff=replace(fresh.checkoff, scanner_connected=connected))
-        self.notice = ""
+        self.printing._entries = self.shell.journal.entries  # the chair's printouts read this drill's loggbok
+        self.shell.tasks.cancel("watchdog")  # the old station's watchdog stops; the new one's starts
+        if self.shell.auto_tick and self.shell.station.connectivity is not None:
+            self.shell.spawn(self.shell.station.run_watchdog(), "watchdog")
+        connected = self.shell.kiosk_state.scanner_connected
+        fresh = kiosk.initial_state(self.shell.kiosk_state.settings, self.shell.station.state)
+        self.shell.core = replace(fresh, checkoff=replace(fresh.checkoff, scanner_connected=connected))
+        self.shell.notice = ""
         self.voter_index = 0
-        self.trace = sc.Trace(self.clock.monotonic())
+        self.trace = sc.Trace(self.shell.clock.monotonic())
         self.fired = set()
         self.happened = []
         self.id_shown = self.chair_called = self.panel_armed = self.session_report_open = False
         self.report = None
         self._fire_start()
-        self.run_worker(self._start(), group="register", exit_on_error=False)
+        self.shell.spawn(self._start(), "register")
         self.run_worker(self._close_later(old_register), group="training", exit_on_error=False)
         self._report_progress()
-        self.render_state()
+        self.shell.publish()
 
     async def _close_later(self, embedded: EmbeddedRegister) -> None:
         try:
@@ -274,8 +274,8 @@ class TrainingKioskApp(KioskApp):
         await asyncio.sleep(0.2)  # the register has answered who we are
         self.sim.scanner.scan(number)
         for _ in range(100):
-            if self.kiosk_state.phase is co.Phase.CONFIRMING:
-                self.confirm()
+            if self.shell.kiosk_state.phase is co.Phase.CONFIRMING:
+                self.shell.confirm()
                 return
             await asyncio.sleep(0.05)
 
@@ -283,7 +283,7 @@ class TrainingKioskApp(KioskApp):
         """One step of the trainee's (or of the kiosk's, or of the world's) in the trace."""
         if self.report is not None:
             return  # the drill is over: nothing more counts
-        self.trace.add(action, self.clock.monotonic())
+        self.trace.add(action, self.shell.clock.monotonic())
         log.debug("training step: %s", action)
         count = self.trace.names().count(action)
         for n, injection in enumerate(self.drill.injections):
@@ -296,17 +296,17 @@ class TrainingKioskApp(KioskApp):
         """End the drill: its score and feedback (shown in the panel)."""
         if self.report is not None:
             return self.report
-        seconds = self.clock.monotonic() - self.trace.started
+        seconds = self.shell.clock.monotonic() - self.trace.started
         self.report = sc.score(self.drill.expects, self.drill.avoids, self.trace.steps, seconds, finished=finished)
         self.session.results.append(DrillResult(self.drill.id, self.drill.title, self.report))
         self.panel_armed = False
         self._report_progress()
-        self.render_state()
+        self.shell.publish()
         return self.report
 
     # -- the hooks: the core's events, the loggbok --------------------------------------------
     def feed(self, event: kiosk.Event) -> bool:
-        before = self.core
+        before = self.shell.core
         after, effects = kiosk.step(before, event)  # pure: the same step the shell takes next
         for action in sc.actions_of(before, event, after, effects):
             self.record(action)
@@ -321,7 +321,7 @@ class TrainingKioskApp(KioskApp):
     async def _start(self) -> None:
         await super()._start()
         if self.guard.refusal:
-            self.set_notice(self.guard.refusal)
+            self.shell.set_notice(self.guard.refusal)
 
     # -- keys --------------------------------------------------------------------------------
     def handle_sim_key(self, event: events.Key) -> bool:
@@ -330,7 +330,7 @@ class TrainingKioskApp(KioskApp):
         key = event.key
         if key == "f12":
             self.panel_armed = not self.panel_armed
-            self.render_state()
+            self.shell.publish()
             return True
         if self.panel_armed and event.character:
             self.panel_armed = False
@@ -354,11 +354,11 @@ class TrainingKioskApp(KioskApp):
                 self.print_session_report()
             elif action == "session_report":
                 self.session_report_open = not self.session_report_open
-                self.render_state()
+                self.shell.publish()
             return action is not None
         action = PANEL_KEYS.get(char)
         if action is None:
-            self.render_state()
+            self.shell.publish()
             return False
         self.panel_action(action)
         return True
@@ -374,7 +374,7 @@ class TrainingKioskApp(KioskApp):
         elif action == "scan_card":
             number = self.person.manntallsnummer if self.voter.has_valgkort else None
             if number is None or self.sim is None:
-                self.set_notice("Velgeren har ikke med valgkort.")
+                self.shell.set_notice("Velgeren har ikke med valgkort.")
                 return
             self.sim.scanner.scan(number)
         elif action == "call_chair":
@@ -388,7 +388,7 @@ class TrainingKioskApp(KioskApp):
                 self.voter_index += 1
                 self.id_shown = False
         self.record(action)
-        self.render_state()
+        self.shell.publish()
 
     # -- the panel ---------------------------------------------------------------------------
     def dock_text(self) -> str:
@@ -446,7 +446,7 @@ class TrainingKioskApp(KioskApp):
         return Receipt("training_report", "Øktrapport (øving)", columns, tuple(blocks))
 
     def print_session_report(self) -> None:
-        self.print_receipt(self.session_receipt())
+        self.printing.print_receipt(self.session_receipt())
 
     # -- the course leader's page --------------------------------------------------------------
     def progress(self) -> dict[str, Any]:

@@ -1,16 +1,16 @@
 """The kiosk's Textual app: renders what the service shell publishes.
 
 The shell (:class:`valgkiosk.shell.KioskShell`) owns the ports, the workers and the pure
-kiosk core's state; it carries out the effects and publishes a view. The app shows the
-screen the core's routing table picks, and hands the clerk's requests (keys, forms) to the
-shell. It is locked down: no command palette, no quit key; the terminal's own keys
+kiosk core's state; it carries out the effects and publishes a view. The app is made
+from the shell that valgkiosk.wiring.build_kiosk built, shows the screen the core's
+routing table picks, and hands the clerk's requests (the messages of
+valgkiosk.ui.requests, which the screens post) to the shell. It is locked down: no command palette, no quit key; the terminal's own keys
 (ctrl+q, ctrl+c, …) are priority no-op bindings.
 """
 
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,23 +21,11 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 
 from valgkiosk.core import checkoff as co
-from valgkiosk.core import emergency as em
-from valgkiosk.core import entries as ent
 from valgkiosk.core import kiosk
-from valgkiosk.core import outage
-from valgkiosk.core.outage import Layer
-from valgkiosk.ports.clock import Clock
-from valgkiosk.ports.connectivity import Connectivity
-from valgkiosk.ports.indicators import Indicators
-from valgkiosk.ports.printer import Receipt
-from valgkiosk.ports.power import PowerSensors, PowerSource
-from valgkiosk.ports.register import Register
-from valgkiosk.ports.scanner import Scanner
-from valgkiosk.service import ServiceNotifier
-from valgkiosk.shell import NO_PIN, JournalLike, KioskShell, KioskView, ModemLike, ModemStatusLike  # noqa: F401
-from valgkiosk.shell import failure_of  # noqa: F401 - re-exported
-
 from valgkiosk.core import peopletime
+from valgkiosk.core.outage import Layer
+from valgkiosk.ports.power import PowerSource
+from valgkiosk.shell import KioskShell, KioskView
 
 from . import requests
 from .printing import NO_PRINTER, NO_VOTER, Place, Printing
@@ -132,12 +120,6 @@ class SimControls:
         return "abcdefghijklmnopqstvwyz"[: len(self.cards)]
 
 
-def _shell_attr(name: str, doc: str = "") -> Any:
-    """An attribute of the app that lives in its shell (read and written there)."""
-    return property(lambda self: getattr(self.shell, name), lambda self, value: setattr(self.shell, name, value),
-                    doc=doc or f"The shell's ``{name}``.")  # fmt: skip
-
-
 class KioskApp(App[int]):
     """The clerk's screen at one check-off table: renders the shell's view and hands the
     clerk's requests to it (valgkiosk.shell.KioskShell owns the ports and the core)."""
@@ -149,53 +131,32 @@ class KioskApp(App[int]):
 
     def __init__(
         self,
+        shell: KioskShell,
         *,
-        register: Register,
-        scanner: Scanner,
-        settings: co.Settings,
-        station_label: str,
-        bord: int,
-        clock: Clock | None = None,
-        new_request_id: Callable[[], str] = lambda: str(uuid.uuid4()),
         sim: SimControls | None = None,
-        auto_tick: bool = True,
-        on_verdict: Callable[[co.Outcome], None] | None = None,
-        journal: JournalLike | None = None,
-        service: ServiceNotifier | None = None,
-        power: PowerSensors | None = None,
-        connectivity: Connectivity | None = None,
-        outage_timings: outage.Timings = outage.Timings(),
-        indicators: Indicators | None = None,
-        chair_pin_hash: str | None = None,
         print_queue: Any = None,
         print_place: Place | None = None,
         print_now: Callable[[], datetime] | None = None,
         print_preview: bool = False,
-        modem: ModemLike | None = None,
-        modem_interval: float = 5.0,
-        clock_report: Callable[[], Any] | None = None,
-        ups: Any = None,
     ) -> None:
+        """The app for ``shell``, as valgkiosk.wiring.build_kiosk made it (the one wiring):
+        the shell runs its own tasks (valgkiosk.shell.Tasks), the app renders each view the
+        shell publishes and hands the clerk's requests in."""
         super().__init__()
         self.theme = "ansi-dark"
         #: The service shell: ports, workers, the core's state (valgkiosk.shell).
-        self.shell = KioskShell(
-            register=register, scanner=scanner, settings=settings, station_label=station_label, bord=bord,
-            clock=clock, new_request_id=new_request_id, auto_tick=auto_tick, on_verdict=on_verdict,
-            journal=journal, service=service, power=power, connectivity=connectivity,
-            outage_timings=outage_timings, indicators=indicators, chair_pin_hash=chair_pin_hash, modem=modem,
-            modem_interval=modem_interval, clock_report=clock_report, ups=ups,
-            spawn=self._spawn, on_change=self._show_view)  # fmt: skip
+        self.shell = shell
+        shell.on_change = self._show_view
         # the hooks go through the app's methods, which a subclass (the training kiosk) may extend
-        self.shell.feed_hook = self.feed
-        self.shell.journal_hook = self._journal
-        self.shell.start_job = self._start
+        shell.feed_hook = self.feed
+        shell.journal_hook = self._journal
+        shell.start_job = self._start
         self.sim = sim
         self.dock_open = False
         self.sim_typed = ""
         # -- the receipt printer (issue 5): print_queue is a PrintQueue, or None without a printer
         self.printing = Printing(self.shell, self, print_queue, place=print_place or Place("", "", ""), journal=self._journal,
-                                 entries=self.journal.entries, now=print_now or self.clock.now,
+                                 entries=shell.journal.entries, now=print_now or shell.clock.now,
                                  sim_printer=sim.printer if sim is not None else None,
                                  preview=print_preview)  # fmt: skip
         self.shell.printing = self.printing
@@ -208,42 +169,6 @@ class KioskApp(App[int]):
     training_mark = ""
     #: The footer's key for the dev dock (the training kiosk's panel names its own).
     dock_hint = "F12 Utviklerpanel"
-
-    service = _shell_attr("service")
-    register = _shell_attr("register")
-    scanner = _shell_attr("scanner")
-    clock = _shell_attr("clock")
-    new_request_id = _shell_attr("new_request_id")
-    auto_tick = _shell_attr("auto_tick")
-    on_verdict = _shell_attr("on_verdict")
-    journal = _shell_attr("journal")
-    station_label = _shell_attr("station_label")
-    bord = _shell_attr("bord")
-    notice = _shell_attr("notice")
-    kiosk_info = _shell_attr("kiosk_info")
-    kiosk_info_error = _shell_attr("kiosk_info_error")
-    power = _shell_attr("power")
-    power_states = _shell_attr("power_states", "The stable power states as the sensors last reported them.")
-    network = _shell_attr("network", "What the network probes last said.")
-    indicators = _shell_attr("indicators")
-    station = _shell_attr("station", "The watchdog and the emergency routine (valgkiosk.station).")
-    core = _shell_attr("core", "The kiosk core's state (valgkiosk.core.kiosk).")
-    modem = _shell_attr("modem")
-    modem_status = _shell_attr("modem_status")
-    modem_interval = _shell_attr("modem_interval")
-    clock_report = _shell_attr("clock_report")
-    clock_status = _shell_attr("clock_status")
-    ups = _shell_attr("ups")
-    ups_reading = _shell_attr("ups_reading")
-    power_shutdown = _shell_attr("power_shutdown")
-    background = _shell_attr("background", "Jobs that run beside the kiosk (the office link, issue 15).")
-    office_note = _shell_attr("office_note", "The banner's line about the election office.")
-    voter_marker = _shell_attr("voter_marker")
-    config_warnings = _shell_attr("config_warnings", "What the configuration warns about (the caretaker reads it).")
-
-    def _spawn(self, job: Any, group: str) -> Any:
-        """The shell's workers run as the app's workers (Textual cancels them at exit)."""
-        return self.run_worker(job, group=group, exit_on_error=False)
 
     # -- life cycle ---------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -265,121 +190,16 @@ class KioskApp(App[int]):
     def action_noop(self) -> None:
         """The locked keys end here."""
 
-    # -- inputs -------------------------------------------------------------------------------
-    def set_network_status(self, network: NetworkLayers) -> None:
-        """What the latest network probe round says, layer by layer (for the caretaker's
-        screen). Call on the app's loop; from another thread use ``call_from_thread``."""
-        self.shell.set_network_status(network)
-
-    def check_battery(self) -> None:
-        self.shell.check_battery()
-
-    @property
-    def clock_trusted(self) -> bool | None:
-        """Whether a source vouches for the clock (``None``: no clock service here). A
-        receipt printed while this is ``False`` says so (core.timekeeping)."""
-        return self.shell.clock_trusted
-
-    # -- the kiosk core's state, as the screens read it ---------------------------------------
+    # -- what the app shows ---------------------------------------------------------------------
     @property
     def view(self) -> KioskView:
-        """What to show, as the shell last published it."""
+        """What to show, as the shell last published it (the screens read only this)."""
         return self.shell.view
 
     @property
     def kiosk_state(self) -> co.State:
-        """The check-off flow's state."""
+        """The check-off flow's state (the bench reads it; tests read ``shell``)."""
         return self.shell.core.checkoff
-
-    @property
-    def checked_off_here(self) -> dict[str, datetime]:
-        """This kiosk's electronic check-offs today: manntallsnummer -> when (memory only)."""
-        return dict(self.shell.core.checked_off_here)
-
-    @property
-    def walk(self) -> em.Walk:
-        """The voter going through the emergency routine now."""
-        return self.shell.core.walk
-
-    @property
-    def walk_message(self) -> tuple[str, str]:
-        return self.shell.core.walk_message
-
-    @property
-    def caretaker_open(self) -> bool:
-        return self.shell.caretaker_open
-
-    @property
-    def chair_view(self) -> str | None:
-        """``"pin"`` or ``"log"``: the chair's screens, over everything else."""
-        return self.shell.chair_view
-
-    @property
-    def pin_error(self) -> str:
-        return self.shell.core.pin_error
-
-    @property
-    def outage_now(self) -> bool:
-        """True while the watchdog says the register cannot be reached."""
-        return self.shell.core.outage
-
-    @property
-    def register_answers(self) -> bool:
-        """Whether to offer what needs the register (the search): not during an outage or the routine."""
-        return self.shell.core.register_answers
-
-    # -- the clerk's requests, handed to the shell ----------------------------------------------
-    def toggle_caretaker(self) -> bool:
-        """F6: open the caretaker's screen, or close it when it is up (valgkiosk.core.kiosk's rules:
-        refused mid check-off, except during an outage, when the flow is left first)."""
-        return self.shell.toggle_caretaker()
-
-    def open_caretaker(self) -> bool:
-        if not self.caretaker_open:
-            self.toggle_caretaker()
-        return self.caretaker_open
-
-    def close_caretaker(self) -> None:
-        """Back to the clerk's screen for the current phase."""
-        if self.caretaker_open:
-            self.shell.back()
-
-    def tick(self) -> None:
-        """Let time pass in the core (timeouts, retries)."""
-        self.shell.tick()
-
-    def send(self, event_type: type, *args: Any, **fields: Any) -> bool:
-        """Send a clerk's event stamped with the clock; False if the phase does not take it."""
-        return self.shell.send(event_type, *args, **fields)
-
-    def confirm(self) -> bool:
-        """The clerk confirmed: the shell makes the request id (it is kept for every retry)."""
-        return self.shell.confirm()
-
-    def set_notice(self, text: str) -> None:
-        self.shell.set_notice(text)
-
-    def dispatch(self, event: co.Event) -> bool:
-        """Feed one event of the check-off flow; False if the flow does not take it now."""
-        return self.shell.dispatch(event)
-
-    def feed(self, event: kiosk.Event) -> bool:
-        """Step the kiosk core with ``event`` (the shell carries out the effects and
-        publishes the view); False when nothing changed."""
-        return self.shell.step(event)
-
-    def write_entry(self, entry: ent.LoggbokEntry) -> None:
-        """Write one typed entry to the loggbok (durable before this returns)."""
-        self.shell.write_entry(entry)
-
-    def _journal(self, kind: str, data: Mapping[str, Any]) -> None:
-        """The loggbok by kind and data, for the print queue's kept jobs (valgkiosk.ui.printing)."""
-        self.shell.write_record(kind, data)
-
-    # -- the screen ---------------------------------------------------------------------------
-    def render_state(self) -> None:
-        """Publish a fresh view of the shell's state, and show it."""
-        self.shell.publish()
 
     def _show_view(self) -> None:
         """Show the screen the core's routing table picks (switching only when it changes)."""
@@ -407,104 +227,45 @@ class KioskApp(App[int]):
             self.install_screen(kind(), name)
         return name
 
-    # -- the receipt printer (issue 5) ---------------------------------------------------------
-    def print_receipt(self, receipt: Receipt, *, journal_kind: str | None = None,
-                      journal_data: Mapping[str, Any] | None = None) -> None:
-        """Queue ``receipt`` and print it off the UI loop; once the printer took it, write the
-        loggbok entry ``journal_kind`` with ``journal_data`` (no names). A fault is shown to
-        the clerk with what to do, logged as ``printer_fault``, and the job is kept until the
-        clerk prints it again or drops it (valgkiosk.ui.printing)."""
-        self.printing.print_receipt(receipt, journal_kind=journal_kind, journal_data=journal_data)
+    # -- the hooks a subclass (the training kiosk) extends -----------------------------------------
+    def feed(self, event: kiosk.Event) -> bool:
+        """Step the kiosk core with ``event`` (the shell carries out the effects and
+        publishes the view); False when nothing changed."""
+        return self.shell.step(event)
 
-    # -- the alarm and the emergency routine ----------------------------------------------------
-    def banner_view(self) -> tuple[str, str] | None:
-        """What the banner on every screen says now (None: nothing), as last published."""
-        return self.shell.view.banner
+    def _journal(self, kind: str, data: Mapping[str, Any]) -> None:
+        """The loggbok by kind and data, for the print queue's kept jobs (valgkiosk.ui.printing)."""
+        self.shell.write_record(kind, data)
 
-    def open_chair_view(self, view: str) -> bool:
-        """The chair's PIN or log screen (valgkiosk.core.kiosk's rules: refused mid check-off or
-        mid voter, except during an outage, when the flow is left first)."""
-        return self.shell.open_chair_view(view)
-
-    def close_chair_view(self) -> None:
-        if self.chair_view is not None:
-            self.shell.back()
-
-    def submit_chair_pin(self, pin: str) -> None:
-        """The chair's PIN: starts the routine, or ends it (and the upload follows)."""
-        self.shell.submit_chair_pin(pin)
-
-    def emergency_without_valgkort(self) -> None:
-        self.feed(kiosk.WalkWithoutValgkort())
-
-    def emergency_next(self) -> None:
-        """The current step is done; at the last step the vote is counted (durably)."""
-        self.feed(kiosk.WalkNext())
-
-    def emergency_cancel(self) -> None:
-        """Esc: this voter leaves the routine without a counted vote."""
-        self.shell.back()
-
-    def emergency_manual_valgkort(self, name: str, born: str, address: str) -> None:
-        """Step 2: print the manual valgkort typed from the voter's ID, then on to step 3."""
-        problem = ("Skriv inn velgerens fulle navn." if not name.strip() else
-                   birth_date_problem(born, today=self.clock.now().date()) or
-                   ("Skriv inn velgerens adresse." if not address.strip() else ""))  # fmt: skip
-        self.feed(kiosk.ManualValgkortTyped(name, parse_birth_date(born), address, problem))
-
-    # the clerk's requests from the routine's screens (valgkiosk.ui.emergency), handed to the shell
-    @on(EmergencyScreen.StepDone)
-    def _on_step_done(self) -> None:
-        self.emergency_next()
-
-    @on(EmergencyScreen.VoterLeft)
-    def _on_voter_left(self) -> None:
-        self.emergency_cancel()
-
-    @on(EmergencyScreen.NoValgkort)
-    def _on_no_valgkort(self) -> None:
-        self.emergency_without_valgkort()
-
-    @on(EmergencyScreen.ValgkortTyped)
-    def _on_valgkort_typed(self, message: EmergencyScreen.ValgkortTyped) -> None:
-        self.emergency_manual_valgkort(message.name, message.born, message.address)
-
-    @on(PinScreen.PinGiven)
-    def _on_pin_given(self, message: PinScreen.PinGiven) -> None:
-        self.submit_chair_pin(message.pin)
-
-    @on(ChairViewClosed)
-    def _on_chair_view_closed(self) -> None:
-        self.close_chair_view()
-
-    # the clerk's requests from the screens (valgkiosk.ui.requests), handed to the shell
+    # -- the clerk's requests (valgkiosk.ui.requests and the routine's screens), handed to the shell
     @on(requests.Ask)
     def _on_ask(self, message: requests.Ask) -> None:
-        self.send(message.event, *message.args, **dict(message.fields))
+        self.shell.send(message.event, *message.args, **dict(message.fields))
 
     @on(requests.Confirm)
     def _on_confirm(self) -> None:
-        self.confirm()
+        self.shell.confirm()
 
     @on(requests.StartMisregistration)
     def _on_start_misregistration(self) -> None:
-        if not self.send(co.StartMisregistration):
-            self.set_notice(NO_MISREGISTRATION)
+        if not self.shell.send(co.StartMisregistration):
+            self.shell.set_notice(NO_MISREGISTRATION)
 
     @on(requests.StartManualValgkort)
     def _on_start_manual_valgkort(self) -> None:
         if self.printing.queue is None:
-            self.set_notice(NO_PRINTER)
-        elif not self.send(co.StartManualValgkort):
-            self.set_notice(NO_VOTER)
+            self.shell.set_notice(NO_PRINTER)
+        elif not self.shell.send(co.StartManualValgkort):
+            self.shell.set_notice(NO_VOTER)
 
     @on(requests.ToggleCaretaker)
     def _on_toggle_caretaker(self) -> None:
-        self.toggle_caretaker()
+        self.shell.toggle_caretaker()
 
     @on(requests.CloseCaretaker)
     def _on_close_caretaker(self) -> None:
-        self.close_caretaker()
+        if self.shell.caretaker_open:
+            self.shell.back()
 
     @on(requests.AcknowledgeAlarm)
     def _on_acknowledge_alarm(self) -> None:
@@ -512,7 +273,37 @@ class KioskApp(App[int]):
 
     @on(requests.OpenChairView)
     def _on_open_chair_view(self, message: requests.OpenChairView) -> None:
-        self.open_chair_view(message.view)
+        self.shell.open_chair_view(message.view)
+
+    @on(ChairViewClosed)
+    def _on_chair_view_closed(self) -> None:
+        if self.shell.chair_view is not None:
+            self.shell.back()
+
+    @on(PinScreen.PinGiven)
+    def _on_pin_given(self, message: PinScreen.PinGiven) -> None:
+        self.shell.submit_chair_pin(message.pin)
+
+    @on(EmergencyScreen.StepDone)
+    def _on_step_done(self) -> None:
+        self.feed(kiosk.WalkNext())  # at the last step the vote is counted (durably)
+
+    @on(EmergencyScreen.VoterLeft)
+    def _on_voter_left(self) -> None:
+        self.shell.back()  # this voter leaves the routine without a counted vote
+
+    @on(EmergencyScreen.NoValgkort)
+    def _on_no_valgkort(self) -> None:
+        self.feed(kiosk.WalkWithoutValgkort())
+
+    @on(EmergencyScreen.ValgkortTyped)
+    def _on_valgkort_typed(self, message: EmergencyScreen.ValgkortTyped) -> None:
+        """Step 2: print the manual valgkort typed from the voter's ID, then on to step 3."""
+        name, born, address = message.name, message.born, message.address
+        problem = ("Skriv inn velgerens fulle navn." if not name.strip() else
+                   birth_date_problem(born, today=self.shell.clock.now().date()) or
+                   ("Skriv inn velgerens adresse." if not address.strip() else ""))  # fmt: skip
+        self.feed(kiosk.ManualValgkortTyped(name, parse_birth_date(born), address, problem))
 
     @on(requests.OpenPrinterDialog)
     def _on_open_printer_dialog(self) -> None:
@@ -578,7 +369,7 @@ class KioskApp(App[int]):
         key = event.key
         if key == "f12":
             self.dock_open = not self.dock_open
-            self.render_state()
+            self.shell.publish()
             return True
         if key == "f10":
             self.exit(0)
@@ -599,26 +390,26 @@ class KioskApp(App[int]):
                 if source is PowerSource.ROUTER and sim.network is not None:
                     # a router without power: the uplink's carrier goes with it
                     (sim.network.restore_link if powered else sim.network.cut_link)()
-                self.render_state()  # the dock shows the supply at once, the sensors after the stable time
+                self.shell.publish()  # the dock shows the supply at once, the sensors after the stable time
             return True
         if self.dock_open and key == "n" and sim.network is not None:
             net = sim.network
             down = Layer.TCP in net.failing()
             (net.restore_layer if down else net.fail_layer)(Layer.TCP)
-            self.render_state()
+            self.shell.publish()
             return True
         if event.character is not None and event.character.isdigit():
             self.sim_typed += event.character
-            self.render_state()
+            self.shell.publish()
             return True
         if key == "backspace" and self.sim_typed:
             self.sim_typed = self.sim_typed[:-1]
-            self.render_state()
+            self.shell.publish()
             return True
         if key == "enter" and self.sim_typed:
             text, self.sim_typed = self.sim_typed, ""
             sim.scanner.scan(text)
-            self.render_state()
+            self.shell.publish()
             return True
         return False
 

@@ -108,7 +108,7 @@ def make_rig(
     built = wiring.build_kiosk(rig_config(bord), sim=True, overrides=overrides)
     app: KioskApp = built.app
     vote_numbers = iter(range(1, 1_000_000))
-    app.station.new_vote_id = lambda: f"vote-{next(vote_numbers):04d}"  # same loggbok hashes every run
+    app.shell.station.new_vote_id = lambda: f"vote-{next(vote_numbers):04d}"  # same loggbok hashes every run
     return Rig(app, built.scanner, register, built.clock, {c.label: c.number for c in cards}, ids,  # type: ignore[arg-type]
                verdicts, built.gpio, built.network if network and connectivity is None else None,
                sim_printer, queue)  # fmt: skip
@@ -137,7 +137,7 @@ chair_pin_hash = "{DEMO_PIN_HASH}"
 """, "<testrigg>")
 
 
-#: The workers ``settle`` waits for: register calls and print jobs (never the scanner).
+#: The shell's tasks ``settle`` waits for: register calls and print jobs (never the scanner).
 SETTLE_GROUPS = frozenset({"register", "printer", "printer-data"})
 
 
@@ -146,16 +146,16 @@ async def settle(pilot: Pilot[Any], rounds: int = 3) -> None:
     app = pilot.app
     for _ in range(rounds):
         await pilot.pause()
-        pending = [w for w in app.workers if w.group in SETTLE_GROUPS and not w.is_finished]
+        pending = app.shell.tasks.pending(SETTLE_GROUPS)  # type: ignore[attr-defined]
         if pending:
-            await asyncio.gather(*(w.wait() for w in pending), return_exceptions=True)
+            await asyncio.gather(*pending, return_exceptions=True)
         await pilot.pause()
 
 
 async def advance(rig: Rig, pilot: Pilot[Any], seconds: float) -> None:
     """Let ``seconds`` pass on the kiosk's clock and deliver a tick."""
     rig.clock.advance(seconds)
-    rig.app.tick()
+    rig.app.shell.tick()
     await settle(pilot)
 
 
@@ -169,7 +169,7 @@ async def settle_power(rig: Rig, pilot: Pilot[Any]) -> None:
 
 async def probe(rig: Rig, pilot: Pilot[Any], rounds: int = 1) -> None:
     """Let the watchdog run ``rounds`` probe rounds, one probe interval apart on the clock."""
-    station = rig.app.station
+    station = rig.app.shell.station
     for _ in range(rounds):
         rig.clock.advance(station.timings.probe_interval)
         await station.probe_once()

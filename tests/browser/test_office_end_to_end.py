@@ -95,7 +95,7 @@ def test_router_cut_dashboard_alarm_acknowledged_banner_says_so(world: tuple[Rig
         return next(k for k in kiosks if k["kiosk_id"] == TABLE_1.kiosk_id)
 
     async def script(pilot: Pilot[Any]) -> None:
-        station = rig.app.station
+        station = rig.app.shell.station
         await probe(rig, pilot, 3)
         await until(pilot, lambda: office_sees()["report"] is not None, "the first status report")
         assert office_sees()["mode"] == "normal"
@@ -118,7 +118,7 @@ def test_router_cut_dashboard_alarm_acknowledged_banner_says_so(world: tuple[Rig
             number, sms = modem.sent[0]
             assert number == "+4799887766" and "Prøveskolen (krets 0101) bord 1" in sms
             assert "ruteren svarer ikke" in sms
-            assert any(e.kind == "sms_sent" for e in rig.app.journal.entries())
+            assert any(e.kind == "sms_sent" for e in rig.app.shell.journal.entries())
             from valgkiosk.ui.screens import DevDock
 
             assert "SMS kl. " in DevDock.text(rig.app) and "til +4799887766" in DevDock.text(rig.app)

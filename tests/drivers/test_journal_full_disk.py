@@ -149,7 +149,7 @@ def test_the_clerk_never_sees_a_refused_vote_as_counted(small_fs: Path) -> None:
         text = seen(rig)
         assert "Beredskapsstemme nr. 2 er talt" not in text
         assert "IKKE registrert" in text and "papir" in text
-        assert rig.app.station.state.vote_count == 1
+        assert rig.app.shell.station.state.vote_count == 1
 
     drive(script, make_rig(journal=journal))
     votes = [e for e in Journal(small_fs / "loggbok.jsonl", reserve_bytes=0).entries() if e.kind == "emergency_vote"]

@@ -71,7 +71,7 @@ def test_the_rig_is_wired_by_build_kiosk(calls: Calls) -> None:
     assert call["config"].station.bord == 3 and call["sim"] is True
     o = call["overrides"]
     assert o.clock is rig.clock and o.register is rig.register and o.auto_tick is False
-    assert rig.app.register.network is rig.network  # the register is reached through the simulated network
+    assert rig.app.shell.register.network is rig.network  # the register is reached through the simulated network
 
 
 def test_build_app_is_wired_by_build_kiosk(calls: Calls) -> None:

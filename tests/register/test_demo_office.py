@@ -35,9 +35,9 @@ def test_the_demo_kiosk_reports_and_is_the_messenger(tmp_path: Path) -> None:
     path = write_kiosk_config(demo, "http://127.0.0.1:8470")
     app = bootstrap.build_app(cfg.load(path), sim=True, base=tmp_path)
     try:
-        assert len(app.background) == 2  # the status reporter and the SMS sender
+        assert len(app.shell.background) == 2  # the status reporter and the SMS sender
         assert app.sms_sender is not None and app.sms_sender.settings.numbers == ("+4799999999",)
         assert type(app.sms_modem).__name__ == "SimModem"
-        assert app.office_note() == ""  # nothing to say while all is well
+        assert app.shell.office_note() == ""  # nothing to say while all is well
     finally:
-        asyncio.run(app.register.aclose())
+        asyncio.run(app.shell.register.aclose())

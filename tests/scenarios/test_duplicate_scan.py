@@ -32,7 +32,7 @@ def test_duplicate_scan_within_a_second_is_ignored(register: RegisterServer) -> 
             assert lookups() == 1
             await pilot.press("enter")
             await settle(pilot)
-            assert rig.app.kiosk_state.outcome is Outcome.CHECKED_OFF
+            assert rig.app.shell.kiosk_state.outcome is Outcome.CHECKED_OFF
             rig.clock.advance(1.5)
             await scan(rig, pilot, kari)  # a real second scan: the register says so
             assert lookups() == 2 and "HAR STEMT FØR" in seen(rig)

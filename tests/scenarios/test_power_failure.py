@@ -46,7 +46,7 @@ def kiosk(register: RegisterServer, tmp_path: Path) -> tuple[Rig, list[str]]:
     line = SenseLowBattery(LOW_BATTERY_PIN, active_high=False, pin_factory=rig.gpio.factory)
     rig.gpio.factory.pin(LOW_BATTERY_PIN).drive_high()  # the battery is fine
     requests: list[str] = []
-    rig.app.ups = Ups(read=line.read, poweroff=lambda: requests.append("poweroff") or True,
+    rig.app.shell.ups = Ups(read=line.read, poweroff=lambda: requests.append("poweroff") or True,
                       policy=UpsPolicy(), interval=0.05)
     return rig, requests
 
@@ -60,7 +60,7 @@ async def until(pilot: Pilot[Any], predicate: Any, rounds: int = 100) -> None:
 
 
 def kinds(rig: Rig) -> list[str]:
-    return [e.kind for e in rig.app.journal.entries()]
+    return [e.kind for e in rig.app.shell.journal.entries()]
 
 
 def test_power_failure_on_a_ups(register: RegisterServer, tmp_path: Path) -> None:
@@ -77,12 +77,12 @@ def test_power_failure_on_a_ups(register: RegisterServer, tmp_path: Path) -> Non
         register.stop()
         await settle_power(rig, pilot)
         assert ON_BATTERY_NOTICE in seen(rig)
-        power = [e.data for e in rig.app.journal.entries() if e.kind == "power"]
+        power = [e.data for e in rig.app.shell.journal.entries() if e.kind == "power"]
         assert {"source": "mains", "present": False, "previous": True} in power
         # -- the printer has no power: the job is kept, nothing printed --
         assert rig.printer is not None
         rig.printer.plugged = False
-        rig.app.print_receipt(test_page(TestPage("test-bord1", "1", PRINT_TIME), 48))
+        rig.app.printing.print_receipt(test_page(TestPage("test-bord1", "1", PRINT_TIME), 48))
         await until(pilot, lambda: rig.queue is not None and len(rig.queue.pending()) == 1)
         assert rig.printer.printed == []
         # -- the caretaker sees the battery in use --
@@ -103,12 +103,12 @@ def test_power_failure_on_a_ups(register: RegisterServer, tmp_path: Path) -> Non
         await enter_pin(pilot)
         assert isinstance(rig.app.screen, EmergencyScreen)
         await one_voter(rig, pilot, VOTERS["kari"].number)
-        assert rig.app.station.state.vote_count == 1
+        assert rig.app.shell.station.state.vote_count == 1
         assert requests == []  # the battery is still fine
         # -- low battery: the last entry, the clerk told, one power-off request --
         rig.gpio.factory.pin(LOW_BATTERY_PIN).drive_low()
         await until(pilot, lambda: requests == ["poweroff"])
-        assert kinds(rig)[-1] == "power_shutdown" and rig.app.power_shutdown == "low_battery_signal"
+        assert kinds(rig)[-1] == "power_shutdown" and rig.app.shell.power_shutdown == "low_battery_signal"
         assert SHUTDOWN_NOTICE in seen(rig)
         await settle(pilot, 3)
         assert requests == ["poweroff"]  # once, however often the UPS is read
@@ -120,7 +120,7 @@ def test_power_failure_on_a_ups(register: RegisterServer, tmp_path: Path) -> Non
     again, requests_after = kiosk(register, tmp_path)
 
     async def after(rig: Rig, pilot: Pilot[Any]) -> None:
-        state = rig.app.station.state
+        state = rig.app.shell.station.state
         assert state.emergency and state.vote_count == 1 and len(state.pending) == 1
         assert rig.queue is not None and len(rig.queue.pending()) == 1  # the kept job waits for the clerk
         assert isinstance(rig.app.screen, printing.PrinterDialog)  # and is offered, not printed
@@ -128,6 +128,6 @@ def test_power_failure_on_a_ups(register: RegisterServer, tmp_path: Path) -> Non
         await settle(pilot)
         assert isinstance(rig.app.screen, EmergencyScreen)
         assert ON_BATTERY_NOTICE not in seen(rig) and requests_after == []
-        assert rig.app.journal.verify() == []
+        assert rig.app.shell.journal.verify() == []
 
     drive(after, again)

@@ -44,17 +44,17 @@ def test_checkoff_into_an_outage_is_resolved_with_the_same_request_id(register: 
         await pilot.press("enter")
         await pilot.pause()
         await advance(rig, pilot, 0)
-        assert rig.app.kiosk_state.phase is Phase.UNCERTAIN
+        assert rig.app.shell.kiosk_state.phase is Phase.UNCERTAIN
         text = seen(rig)
         assert "AVKRYSNINGEN ER IKKE BEKREFTET" in text and "Ikke stemple ennå" in text
         for _ in range(3):  # the register stays down: it keeps asking, with the same id
             await advance(rig, pilot, 2.0)
-            assert rig.app.kiosk_state.phase is Phase.UNCERTAIN
-            assert rig.app.kiosk_state.request_id == rig.request_ids[0]
-        assert rig.app.kiosk_state.attempts == 4
+            assert rig.app.shell.kiosk_state.phase is Phase.UNCERTAIN
+            assert rig.app.shell.kiosk_state.request_id == rig.request_ids[0]
+        assert rig.app.shell.kiosk_state.attempts == 4
         register.start()
         await advance(rig, pilot, 2.0)
-        assert rig.app.kiosk_state.outcome is Outcome.CHECKED_OFF
+        assert rig.app.shell.kiosk_state.outcome is Outcome.CHECKED_OFF
         assert "✔ KRYSSET AV" in seen(rig) and "Stemple stemmeseddelen" in seen(rig)
         assert len(rig.request_ids) == 1
 

@@ -44,12 +44,12 @@ def test_checkoff_answer_lost_is_resolved_once(register: RegisterServer, mode: s
             await scan(rig, pilot, VOTERS["kari"].number)
             await pilot.press("enter")
             await advance(rig, pilot, 0)
-            assert rig.app.kiosk_state.phase is Phase.UNCERTAIN
+            assert rig.app.shell.kiosk_state.phase is Phase.UNCERTAIN
             assert MESSAGES[mode] in seen(rig) and "KRYSSET AV" not in seen(rig).replace("IKKE BEKREFTET", "")
             await advance(rig, pilot, 2.0)
-            assert rig.app.kiosk_state.phase is Phase.UNCERTAIN and rig.app.kiosk_state.attempts == 2
+            assert rig.app.shell.kiosk_state.phase is Phase.UNCERTAIN and rig.app.shell.kiosk_state.attempts == 2
             await advance(rig, pilot, 2.0)
-            assert rig.app.kiosk_state.outcome is Outcome.CHECKED_OFF
+            assert rig.app.shell.kiosk_state.outcome is Outcome.CHECKED_OFF
 
         drive(script, kiosk(proxy.url, register.credential))
         sent = [body for path, body in proxy.requests if path == "/v1/checkoffs"]

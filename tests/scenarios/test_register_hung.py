@@ -46,14 +46,14 @@ def test_a_hung_register_does_not_trap_the_table(register: RegisterServer) -> No
         try:
             await pilot.press("enter")
             await settle(pilot)  # the check-off times out (the answer may still come)
-            assert rig.app.kiosk_state.phase is Phase.UNCERTAIN
+            assert rig.app.shell.kiosk_state.phase is Phase.UNCERTAIN
             assert "AVKRYSNINGEN ER IKKE BEKREFTET" in seen(rig) and "Esc" in seen(rig)
             await pilot.press("escape")
             await settle(pilot)
             text = seen(rig)
             assert isinstance(rig.app.screen, IdleScreen) and "PRØVESEN" not in text.upper()
             assert "IKKE BEKREFTET" in text and "Ikke stemple" in text
-            [left] = rig.app.kiosk_state.unresolved
+            [left] = rig.app.shell.kiosk_state.unresolved
             assert left.request_id == rig.request_ids[0]
             await probe(rig, pilot, DETECTOR.fail_after)
             assert "MANNTALLET KAN IKKE NÅS" in seen(rig)
@@ -71,17 +71,17 @@ def test_a_hung_register_does_not_trap_the_table(register: RegisterServer) -> No
             await settle(pilot)
             assert isinstance(rig.app.screen, EmergencyScreen) and "IKKE BEKREFTET" in seen(rig)
             await advance(rig, pilot, TIMINGS.retry_interval)  # asked again in the background: times out
-            assert rig.app.kiosk_state.unresolved and rig.app.kiosk_state.unresolved[0].attempts >= 1
+            assert rig.app.shell.kiosk_state.unresolved and rig.app.shell.kiosk_state.unresolved[0].attempts >= 1
         finally:
             os.kill(pid, signal.SIGCONT)
         for _ in range(5):
             await advance(rig, pilot, TIMINGS.retry_interval)
-            if not rig.app.kiosk_state.unresolved:
+            if not rig.app.shell.kiosk_state.unresolved:
                 break
-        assert rig.app.kiosk_state.unresolved == ()
+        assert rig.app.shell.kiosk_state.unresolved == ()
         assert "ER krysset av" in seen(rig) and "IKKE BEKREFTET" not in seen(rig)
         assert set(rig.request_ids) == {left.request_id}
-        kinds = [e.kind for e in rig.app.journal.entries()]
+        kinds = [e.kind for e in rig.app.shell.journal.entries()]
         assert kinds.count("checkoff_unresolved") == kinds.count("checkoff_resolved") == 1
 
     drive(script, rig)

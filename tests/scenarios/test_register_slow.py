@@ -36,10 +36,10 @@ def test_slow_checkoff_is_resolved_with_the_same_request_id(register: RegisterSe
             await scan(rig, pilot, VOTERS["kari"].number)
             await pilot.press("enter")
             await advance(rig, pilot, 0)
-            assert rig.app.kiosk_state.phase is Phase.UNCERTAIN
+            assert rig.app.shell.kiosk_state.phase is Phase.UNCERTAIN
             assert "svarte ikke i tide" in seen(rig) and "Ikke stemple ennå" in seen(rig)
             await advance(rig, pilot, 2.0)
-            assert rig.app.kiosk_state.outcome is Outcome.CHECKED_OFF  # not "already voted"
+            assert rig.app.shell.kiosk_state.outcome is Outcome.CHECKED_OFF  # not "already voted"
             assert "✔ KRYSSET AV" in seen(rig)
 
         drive(script, kiosk(proxy.url, register.credential))

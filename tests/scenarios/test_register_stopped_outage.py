@@ -42,29 +42,29 @@ def test_register_stopped_and_started_again(register: RegisterServer) -> None:
 
     async def script(rig: Rig, pilot: Pilot[Any]) -> None:
         await probe(rig, pilot, 3)
-        assert rig.app.station.state.reachable and "ALARM" not in seen(rig)
+        assert rig.app.shell.station.state.reachable and "ALARM" not in seen(rig)
         register.stop()
         await probe(rig, pilot, DETECTOR.fail_after)
         assert "ALARM: MANNTALLET KAN IKKE NÅS" in seen(rig)
         assert rig.gpio is not None and rig.gpio.indicators.modes[2] is AlarmMode.ALARM
-        [start] = [e.data for e in rig.app.journal.entries() if e.kind == "outage_start"]
+        [start] = [e.data for e in rig.app.shell.journal.entries() if e.kind == "outage_start"]
         assert start["layer"] == "TCP" and "Manntallet kan ikke nås over nettet" in start["diagnosis"]
         await pilot.press("f3")
         await enter_pin(pilot)
         assert isinstance(rig.app.screen, EmergencyScreen)
         await one_voter(rig, pilot, VOTERS["kari"].number)
-        assert rig.app.station.state.vote_count == 1
+        assert rig.app.shell.station.state.vote_count == 1
         register.start()
         await probe(rig, pilot, DETECTOR.recover_after)
         assert "MANNTALLET ER TILBAKE" in seen(rig)
         await enter_pin(pilot)
         await settle(pilot, 6)
         assert isinstance(rig.app.screen, IdleScreen) and emergency_votes(register) == 1
-        assert rig.app.station.state.pending == ()
-        kinds = [e.kind for e in rig.app.journal.entries()]
+        assert rig.app.shell.station.state.pending == ()
+        kinds = [e.kind for e in rig.app.shell.journal.entries()]
         assert kinds.count("outage_start") == kinds.count("outage_end") == 1
         assert [k for k in kinds if k.startswith("emergency")] == [
             "emergency_start", "emergency_vote", "emergency_end", "emergency_upload"]
-        assert rig.app.journal.verify() == []
+        assert rig.app.shell.journal.verify() == []
 
     drive(script, rig)

@@ -29,10 +29,10 @@ def test_unplugged_mid_scan(register: RegisterServer) -> None:
             rig.clock.advance(2)
             rig.scanner.scan(VOTERS["nils"].number)  # the cable is out: this read is lost
             await settle(pilot)
-            assert lookups() == 1 and rig.app.kiosk_state.phase is Phase.CONFIRMING
+            assert lookups() == 1 and rig.app.shell.kiosk_state.phase is Phase.CONFIRMING
             await pilot.press("enter")  # the voter in hand is still checked off
             await settle(pilot)
-            assert rig.app.kiosk_state.outcome is Outcome.CHECKED_OFF and "SKANNEREN ER FRAKOBLET" in seen(rig)
+            assert rig.app.shell.kiosk_state.outcome is Outcome.CHECKED_OFF and "SKANNEREN ER FRAKOBLET" in seen(rig)
             rig.scanner.replug()
             await settle(pilot)
             assert "SKANNEREN ER FRAKOBLET" not in seen(rig)

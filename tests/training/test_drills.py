@@ -22,7 +22,7 @@ Script = Callable[[TrainingKioskApp, Pilot[Any]], Awaitable[None]]
 
 
 async def confirm(app: TrainingKioskApp, pilot: Pilot[Any]) -> None:
-    await until(pilot, lambda: app.kiosk_state.phase is co.Phase.CONFIRMING)
+    await until(pilot, lambda: app.shell.kiosk_state.phase is co.Phase.CONFIRMING)
     await pilot.press("enter")
     await calm(pilot)
 
@@ -156,7 +156,7 @@ async def sami_not_sent(app: TrainingKioskApp, pilot: Pilot[Any]) -> None:
 
 async def _outage_votes(app: TrainingKioskApp, pilot: Pilot[Any]) -> None:
     await panel(pilot, "scan_card")
-    assert app.walk.manntallsnummer == app.voters["emergency_card"].manntallsnummer
+    assert app.shell.walk.manntallsnummer == app.voters["emergency_card"].manntallsnummer
     for _ in range(4):
         await pilot.press("enter")
         await calm(pilot, 0.05)
@@ -170,41 +170,41 @@ async def _outage_votes(app: TrainingKioskApp, pilot: Pilot[Any]) -> None:
     await pilot.press("tab")
     await type_text(pilot, "Øvingsveien 9")
     await pilot.press("enter")
-    await until(pilot, lambda: app.walk.step == 3)  # the card is printed: on to stamping
+    await until(pilot, lambda: app.shell.walk.step == 3)  # the card is printed: on to stamping
     for _ in range(6):  # steps 3 to 6 (the form's field may take the first Enter)
-        if app.station.state.vote_count == 2:
+        if app.shell.station.state.vote_count == 2:
             break
         await pilot.press("enter")
         await calm(pilot, 0.05)
-    assert app.station.state.vote_count == 2, shown(app)
+    assert app.shell.station.state.vote_count == 2, shown(app)
 
 
 async def outage(app: TrainingKioskApp, pilot: Pilot[Any]) -> None:
-    await until(pilot, lambda: app.station.state.outage is not None and "ALARM" in shown(app).upper())
+    await until(pilot, lambda: app.shell.station.state.outage is not None and "ALARM" in shown(app).upper())
     await pilot.press("f3")
     await calm(pilot, 0.1)
     await panel(pilot, "call_chair")
     assert "PIN-kode i øvingen: 1234" in shown(app)
     await pin(pilot)
-    assert app.station.state.emergency
+    assert app.shell.station.state.emergency
     await _outage_votes(app, pilot)
-    await until(pilot, lambda: app.station.state.outage is None)  # the caretaker put the power back
+    await until(pilot, lambda: app.shell.station.state.outage is None)  # the caretaker put the power back
     await pin(pilot)
     await until(pilot, lambda: app.report is not None)
 
 
 async def outage_without_chair(app: TrainingKioskApp, pilot: Pilot[Any]) -> None:
-    await until(pilot, lambda: app.station.state.outage is not None)
+    await until(pilot, lambda: app.shell.station.state.outage is not None)
     await pilot.press("f3")
     await calm(pilot, 0.1)
     await pin(pilot)  # the trainee knew the PIN, and never called the chair
-    assert app.station.state.emergency
+    assert app.shell.station.state.emergency
     await panel(pilot, "finish")
 
 
 async def _manual_valgkort_fails(app: TrainingKioskApp, pilot: Pilot[Any]) -> None:
     await panel(pilot, "ask_id", "scan_card")
-    await until(pilot, lambda: app.kiosk_state.phase is co.Phase.CONFIRMING)
+    await until(pilot, lambda: app.shell.kiosk_state.phase is co.Phase.CONFIRMING)
     await pilot.press("m")
     await calm(pilot, 0.1)
     await pilot.press("down", "down", "enter")  # "Sametingsvalget (ved lederens bord)"
@@ -221,7 +221,7 @@ async def paper(app: TrainingKioskApp, pilot: Pilot[Any]) -> None:
     await calm(pilot, 0.1)
     dialog = app.screen
     assert isinstance(dialog, printing.PrinterDialog)
-    index = next(i for i, c in enumerate(dialog._choices) if c.label.startswith("Skriv ut på nytt"))
+    index = next(i for i, c in enumerate(dialog.dialog.labels) if c.startswith("Skriv ut på nytt"))
     await pilot.press("home", *["down"] * index, "enter")
     await until(pilot, lambda: app.report is not None)
     await pilot.press("escape")  # the simulated printer's preview of the card, with the training mark

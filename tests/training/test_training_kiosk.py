@@ -36,7 +36,7 @@ def test_every_screen_carries_the_training_mark(tmp_path: Path) -> None:
     async def script(app: TrainingKioskApp, pilot: Pilot[Any]) -> None:
         await visit(app, pilot)  # idle
         await panel(pilot, "scan_card")
-        await until(pilot, lambda: app.kiosk_state.phase is co.Phase.CONFIRMING)
+        await until(pilot, lambda: app.shell.kiosk_state.phase is co.Phase.CONFIRMING)
         await visit(app, pilot)  # confirm
         await visit(app, pilot, "m")  # the manual valgkort's reasons
         await visit(app, pilot, "escape")
@@ -57,7 +57,7 @@ def test_every_receipt_carries_the_training_mark(tmp_path: Path) -> None:
 
     async def script(app: TrainingKioskApp, pilot: Pilot[Any]) -> None:
         await panel(pilot, "scan_card")
-        await until(pilot, lambda: app.kiosk_state.phase is co.Phase.CONFIRMING)
+        await until(pilot, lambda: app.shell.kiosk_state.phase is co.Phase.CONFIRMING)
         await pilot.press("m", "down", "down", "enter")
         await until(pilot, lambda: bool(app.sim.printer.printed))  # type: ignore[union-attr]
 
@@ -85,7 +85,7 @@ def test_the_session_report_on_screen_and_paper_and_a_fresh_register_for_the_nex
         await pilot.press("f12", "n")  # the next drill: "Har stemt før"
         await calm(pilot)
         assert app.drill.id == "02-stemt-for" and app.report is None and app.embedded is not first_register
-        assert app.kiosk_state.count_today == 0  # a fresh register: nobody checked off at this table
+        assert app.shell.kiosk_state.count_today == 0  # a fresh register: nobody checked off at this table
         assert "ØVELSE 2 av 10: Har stemt før" in shown(app)
         await panel(pilot, "scan_card")
         await until(pilot, lambda: "HAR STEMT FØR" in shown(app))

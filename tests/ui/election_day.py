@@ -71,7 +71,7 @@ async def _until(rig: Rig, pilot: Pilot[Any], hh: int, mm: int) -> None:
     seconds = (target - rig.clock.now()).total_seconds()
     if seconds > 0:
         rig.clock.advance(seconds)
-        rig.app.tick()
+        rig.app.shell.tick()
     await settle(pilot)
 
 
@@ -97,7 +97,7 @@ async def _choose(rig: Rig, pilot: Pilot[Any], label_start: str) -> None:
     await settle(pilot)
     dialog = rig.app.screen
     assert isinstance(dialog, printing.PrinterDialog), type(dialog)
-    labels = [c.label for c in dialog._choices]
+    labels = list(dialog.dialog.labels)
     index = next(i for i, label in enumerate(labels) if label.startswith(label_start))
     await pilot.press("home", *["down"] * index, "enter")
     await settle(pilot)
@@ -191,7 +191,7 @@ async def _dismiss_receipt(rig: Rig, pilot: Pilot[Any]) -> None:
 async def _dismiss_dialog_by_reprint(rig: Rig, pilot: Pilot[Any]) -> None:
     dialog = rig.app.screen
     assert isinstance(dialog, printing.PrinterDialog), type(dialog)
-    labels = [c.label for c in dialog._choices]
+    labels = list(dialog.dialog.labels)
     index = next(i for i, label in enumerate(labels) if label.startswith("Skriv ut på nytt"))
     await pilot.press("home", *["down"] * index, "enter")
     await settle(pilot)

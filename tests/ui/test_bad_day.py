@@ -74,7 +74,7 @@ def test_esc_leaves_an_unanswered_checkoff_and_it_goes_on_in_the_background() ->
         rig.register.fail_next(RegisterTimeout("Manntallet svarte ikke i tide."), times=3)
         await pilot.press("enter")
         await settle(pilot)
-        assert rig.app.kiosk_state.phase is Phase.UNCERTAIN
+        assert rig.app.shell.kiosk_state.phase is Phase.UNCERTAIN
         await pilot.press("escape")
         await settle(pilot)
         text = seen(rig)
@@ -82,7 +82,7 @@ def test_esc_leaves_an_unanswered_checkoff_and_it_goes_on_in_the_background() ->
         assert "IKKE BEKREFTET" in text and "Ikke stemple" in text
         for _ in range(3):
             await advance(rig, pilot, TIMINGS.retry_interval)
-        assert rig.app.kiosk_state.unresolved == ()
+        assert rig.app.shell.kiosk_state.unresolved == ()
         assert "ER krysset av" in seen(rig) and "IKKE BEKREFTET:" not in seen(rig)
         checkoffs = [c for c in rig.register.calls if c[0] == "check_off"]
         assert len(checkoffs) == 4 and {c[1] for c in checkoffs} == {rig.request_ids[0]}
@@ -111,7 +111,7 @@ def test_f5_and_f6_work_during_an_outage_whatever_the_phase(phase: str) -> None:
         elif phase == "valgkort_reason":
             await pilot.press("m")
             await settle(pilot)
-            assert rig.app.kiosk_state.phase is Phase.CHOOSING_VALGKORT
+            assert rig.app.shell.kiosk_state.phase is Phase.CHOOSING_VALGKORT
         await register_fails(rig, pilot)
         await pilot.press("f6")
         await settle(pilot)
@@ -127,8 +127,8 @@ def test_f5_and_f6_work_during_an_outage_whatever_the_phase(phase: str) -> None:
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(rig.app.screen, EmergencyScreen)
-        assert rig.app.kiosk_state.phase is Phase.IDLE and rig.app.kiosk_state.status is None
-        assert (phase == "uncertain") == bool(rig.app.kiosk_state.unresolved)
+        assert rig.app.shell.kiosk_state.phase is Phase.IDLE and rig.app.shell.kiosk_state.status is None
+        assert (phase == "uncertain") == bool(rig.app.shell.kiosk_state.unresolved)
         assert ("IKKE BEKREFTET" in seen(rig)) == (phase == "uncertain")
         assert rig.register.checkoff_count == (1 if phase == "outcome" else 0)
 
@@ -140,10 +140,10 @@ def test_esc_leaves_a_lookup_that_hangs() -> None:
         rig.register.delay = 0.5
         rig.scanner.scan(rig.card("Klar til avkrysning"))
         await pilot.pause(screens.BUSY_GRACE + 0.05)  # the screen says it waits once the grace is over
-        assert rig.app.kiosk_state.phase is Phase.LOOKING_UP and "Esc Avbryt" in seen(rig)
+        assert rig.app.shell.kiosk_state.phase is Phase.LOOKING_UP and "Esc Avbryt" in seen(rig)
         await pilot.press("escape")
         await settle(pilot)
-        assert rig.app.kiosk_state.phase is Phase.IDLE and "PRØVESEN" not in seen(rig).upper()
+        assert rig.app.shell.kiosk_state.phase is Phase.IDLE and "PRØVESEN" not in seen(rig).upper()
 
     drive(script)
 
@@ -154,14 +154,14 @@ def test_a_slow_lookup_takes_the_last_voter_off_the_screen_after_the_grace() -> 
 
     async def script(rig: Rig, pilot: Pilot[Any]) -> None:
         await scan(rig, pilot, rig.card("Klar til avkrysning"))
-        status = rig.app.kiosk_state.status
+        status = rig.app.shell.kiosk_state.status
         assert status is not None and status.voter is not None
         name = status.voter.navn.upper()
         assert name in seen(rig)
         rig.register.delay = 1.0
         rig.scanner.scan(rig.card("Samisk manntall"))  # the next voter in the queue
         await pilot.pause()
-        assert rig.app.kiosk_state.phase is Phase.LOOKING_UP
+        assert rig.app.shell.kiosk_state.phase is Phase.LOOKING_UP
         await pilot.pause(screens.BUSY_GRACE + 0.05)
         text = seen(rig)
         assert name not in text and "Slår opp i manntallet" in text and "Esc Avbryt" in text
@@ -209,7 +209,7 @@ def test_a_name_search_is_not_won_by_a_fodselsnummer_left_in_the_form() -> None:
         await settle(pilot)
         await pilot.press(*fnr, "tab", *"Kari Prøvesen", "tab", *"01.04.1980", "enter")
         await settle(pilot)
-        assert "Nils" not in seen(rig) and rig.app.kiosk_state.search_hits == ()
+        assert "Nils" not in seen(rig) and rig.app.shell.kiosk_state.search_hits == ()
         assert "enten på fødselsnummer" in seen(rig)  # both were filled in: the clerk is asked to pick one
 
     drive(script)
@@ -267,7 +267,7 @@ def test_m_works_with_shift_too_in_the_routine() -> None:
         await enter_pin(pilot)
         await pilot.press("M")
         await settle(pilot)
-        assert rig.app.walk.manual_valgkort and rig.app.walk.step == 2
+        assert rig.app.shell.walk.manual_valgkort and rig.app.shell.walk.step == 2
 
     drive(script)
 
@@ -278,7 +278,7 @@ def test_a_number_typed_in_sim_mode_scans_inside_the_routine() -> None:
         await enter_pin(pilot)
         await pilot.press(*rig.card("Klar til avkrysning"), "enter")
         await settle(pilot)
-        assert rig.app.walk.manntallsnummer == rig.card("Klar til avkrysning") and rig.app.walk.step == 3
+        assert rig.app.shell.walk.manntallsnummer == rig.card("Klar til avkrysning") and rig.app.shell.walk.step == 3
 
     drive(script)
 
@@ -338,7 +338,7 @@ def test_the_docks_router_cut_makes_the_register_unreachable_to_the_kiosk_too() 
         await pilot.press("f7")  # the router loses power (the dock)
         await settle(pilot)
         await scan(rig, pilot, rig.card("Klar til avkrysning"))
-        assert rig.app.kiosk_state.outcome is Outcome.LOOKUP_FAILED and "Ingen er krysset av" in seen(rig)
+        assert rig.app.shell.kiosk_state.outcome is Outcome.LOOKUP_FAILED and "Ingen er krysset av" in seen(rig)
         assert rig.register.checkoff_count == 0
         await probe(rig, pilot, FAIL_AFTER)
         assert "MANNTALLET KAN IKKE NÅS" in seen(rig)
@@ -354,17 +354,17 @@ def test_the_docks_register_stop_checks_off_nothing_until_it_answers_again() -> 
         await settle(pilot)
         await pilot.press("enter")
         await settle(pilot)
-        assert rig.app.kiosk_state.phase is Phase.UNCERTAIN and rig.register.checkoff_count == 0
+        assert rig.app.shell.kiosk_state.phase is Phase.UNCERTAIN and rig.register.checkoff_count == 0
         await probe(rig, pilot, FAIL_AFTER)
         assert "MANNTALLET KAN IKKE NÅS" in seen(rig) and rig.register.checkoff_count == 0
         await pilot.press("escape")
         await settle(pilot)
         await advance(rig, pilot, TIMINGS.retry_interval)
-        assert rig.register.checkoff_count == 0 and rig.app.kiosk_state.unresolved
+        assert rig.register.checkoff_count == 0 and rig.app.shell.kiosk_state.unresolved
         await pilot.press("f12", "n", "f12")  # it answers again
         await settle(pilot)
         await advance(rig, pilot, TIMINGS.retry_interval)
-        assert rig.register.checkoff_count == 1 and not rig.app.kiosk_state.unresolved
+        assert rig.register.checkoff_count == 1 and not rig.app.shell.kiosk_state.unresolved
         assert {c[1] for c in rig.register.calls if c[0] == "check_off"} == {rig.request_ids[0]}
 
     drive(script)

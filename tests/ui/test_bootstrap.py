@@ -20,10 +20,10 @@ def test_sim_offline_wires_the_simulated_scanner_and_the_demo_register() -> None
     config = cfg.load(ROOT / "config" / "sim-offline.toml")
     app = bootstrap.build_app(config, sim=True)
     # reached through the simulated network the probes use, so the dock's cuts reach it
-    assert isinstance(app.register, ThroughSimulatedNetwork) and isinstance(app.register.inner, MemoryRegister)
-    assert app.register.network is app.station.connectivity
+    assert isinstance(app.shell.register, ThroughSimulatedNetwork) and isinstance(app.shell.register.inner, MemoryRegister)
+    assert app.shell.register.network is app.shell.station.connectivity
     assert app.sim is not None and len(app.sim.cards) >= 9
-    assert app.sim.gpio is not None and app.power is app.sim.gpio.sensors  # the simulated caretaker box
+    assert app.sim.gpio is not None and app.shell.power is app.sim.gpio.sensors  # the simulated caretaker box
 
     async def main() -> None:
         async with app.run_test(size=SIZE) as pilot:
@@ -47,14 +47,14 @@ def test_a_register_url_wires_the_http_client(tmp_path: Path) -> None:
     assert register.base_url == "https://register.valg.example.no" and register.timeout == 3.0
     asyncio.run(register.aclose())
     app = bootstrap.build_app(config, sim=True, base=tmp_path)  # --sim swaps in the simulated scanner only
-    assert type(app.scanner).__name__ == "SimulatedScanner"
-    assert isinstance(app.register, ThroughSimulatedNetwork) and isinstance(app.register.inner, HttpRegister)
-    asyncio.run(app.register.aclose())
+    assert type(app.shell.scanner).__name__ == "SimulatedScanner"
+    assert isinstance(app.shell.register, ThroughSimulatedNetwork) and isinstance(app.shell.register.inner, HttpRegister)
+    asyncio.run(app.shell.register.aclose())
     # a simulated scanner in the configuration, without --sim: the network is the real one
     (tmp_path / "station.toml").write_text(text.replace('kind = "evdev"', 'kind = "sim"', 1), encoding="utf-8")
     app = bootstrap.build_app(cfg.load(tmp_path / "station.toml"), sim=False, base=tmp_path)
-    assert type(app.station.connectivity).__name__ == "NetworkProbes" and isinstance(app.register, HttpRegister)
-    asyncio.run(app.register.aclose())
+    assert type(app.shell.station.connectivity).__name__ == "NetworkProbes" and isinstance(app.shell.register, HttpRegister)
+    asyncio.run(app.shell.register.aclose())
 
 
 def test_the_config_error_screen_says_why_and_stays() -> None:

@@ -130,7 +130,7 @@ def test_router_power_cut_points_the_caretaker_at_the_router_and_back() -> None:
         await settle_power(rig, pilot)
         words, classes = state(rig, "router")
         assert words == "✖  Ingen strøm" and "-bad" in classes
-        assert rig.app.power_states[PowerSource.ROUTER] is False
+        assert rig.app.shell.power_states[PowerSource.ROUTER] is False
         text = seen(rig)
         assert "NESTE: Sjekk strømmen til ruteren." in text and "Ruteren har ikke strøm." in text
         assert "-warn" in rig.app.screen.query_one("#next-check").classes
@@ -163,18 +163,18 @@ def test_network_layers_come_in_through_one_method() -> None:
     async def script(rig: Rig, pilot: Pilot[Any]) -> None:
         await settle_power(rig, pilot)
         await open_caretaker(pilot)
-        rig.app.set_network_status(NetworkLayers.after_round(None))
+        rig.app.shell.set_network_status(NetworkLayers.after_round(None))
         await settle(pilot)
         for key, words in (("link", "Tilkoblet"), ("gateway", "Svarer"), ("dns", "Virker"), ("register", "Svarer")):
             assert state(rig, key)[0] == f"✔  {words}"
         assert "Ingenting å sjekke nå" in seen(rig)
-        rig.app.set_network_status(NetworkLayers.after_round(Layer.DNS))
+        rig.app.shell.set_network_status(NetworkLayers.after_round(Layer.DNS))
         await settle(pilot)
         assert state(rig, "gateway")[0] == "✔  Svarer"
         assert state(rig, "dns")[0] == "✖  Feiler"
         assert state(rig, "register")[0] == "?  ukjent"  # not tried above the failing layer
         assert "Ring valgtelefonen" in seen(rig)
-        rig.app.set_network_status(NetworkLayers.unknown())
+        rig.app.shell.set_network_status(NetworkLayers.unknown())
         await settle(pilot)
         assert state(rig, "link")[0] == "?  ukjent"
 
@@ -204,13 +204,13 @@ def test_the_dev_dock_cuts_and_restores_the_simulated_supplies() -> None:
         assert not any(rig.gpio.powered(s) for s in PowerSource)
         assert "F7 Strøm til ruteren: AV" in seen(rig)
         await settle_power(rig, pilot)
-        assert rig.app.power_states == {s: False for s in PowerSource}
+        assert rig.app.shell.power_states == {s: False for s in PowerSource}
         await pilot.press("f12", "f6")
         await settle(pilot)
         assert state(rig, "mains")[0] == "✖  Batteri: strømmen er borte"
         assert "NESTE: Sjekk sikringene." in seen(rig)  # mains first, as the routine says
         await pilot.press("f9", "f7", "f8")
         await settle_power(rig, pilot)
-        assert rig.app.power_states == {s: True for s in PowerSource}
+        assert rig.app.shell.power_states == {s: True for s in PowerSource}
 
     drive(script)

@@ -32,8 +32,8 @@ def report_file(tmp_path: Path, decision: ClockDecision, *, stepped: bool = Fals
 def clock_rig(tmp_path: Path, path: Path | None) -> Rig:
     rig = make_rig(print_dir=tmp_path / "queue")
     state_file = path or tmp_path / "none.json"
-    rig.app.clock_report = lambda: read_state(state_file)
-    rig.app.modem_interval = 0.05
+    rig.app.shell.clock_report = lambda: read_state(state_file)
+    rig.app.shell.modem_interval = 0.05
     return rig
 
 
@@ -57,7 +57,7 @@ def clock_row(rig: Rig) -> tuple[str, set[str]]:
 ], ids=["modem", "no-source"])
 def test_the_caretaker_sees_the_clocks_source(tmp_path: Path, decision: ClockDecision, tone: str, words: str) -> None:
     async def script(rig: Rig, pilot: Pilot[Any]) -> None:
-        await until(pilot, lambda: rig.app.clock_status is not None)
+        await until(pilot, lambda: rig.app.shell.clock_status is not None)
         await pilot.press("f6")
         await settle(pilot)
         assert isinstance(rig.app.screen, screens.CaretakerScreen)
@@ -73,7 +73,7 @@ def test_without_a_report_the_clock_is_unknown_and_receipts_say_so(tmp_path: Pat
         await settle(pilot)
         text, classes = clock_row(rig)
         assert "ukjent" in text and "-unknown" in classes
-        assert rig.app.clock_trusted is False
+        assert rig.app.shell.clock_trusted is False
 
     drive(script, clock_rig(tmp_path, None))
 
@@ -84,8 +84,8 @@ def test_a_receipt_carries_the_note_only_when_the_clock_is_unsynchronised(
     decision = ClockDecision(ClockSource.RTC if synchronized else ClockSource.LOGGBOK, synchronized)
 
     async def script(rig: Rig, pilot: Pilot[Any]) -> None:
-        await until(pilot, lambda: rig.app.clock_status is not None)
-        rig.app.print_receipt(test_page(TestPage("k-0101-1", "test", PRINT_TIME), 48))
+        await until(pilot, lambda: rig.app.shell.clock_status is not None)
+        rig.app.printing.print_receipt(test_page(TestPage("k-0101-1", "test", PRINT_TIME), 48))
         await settle(pilot)
         await until(pilot, lambda: len(rig.printer.printed) == 1)
         assert (UNSYNCHRONISED_NOTE in rig.printer.last_text) is noted

@@ -21,11 +21,11 @@ FAIL_AFTER, RECOVER_AFTER = outage.Timings().fail_after, outage.Timings().recove
 
 
 def kinds(rig: Rig) -> list[str]:
-    return [e.kind for e in rig.app.journal.entries()]
+    return [e.kind for e in rig.app.shell.journal.entries()]
 
 
 def entries(rig: Rig, kind: str) -> list[dict[str, Any]]:
-    return [dict(e.data) for e in rig.app.journal.entries() if e.kind == kind]
+    return [dict(e.data) for e in rig.app.shell.journal.entries() if e.kind == kind]
 
 
 def outputs(rig: Rig) -> tuple[LedMode, LedMode, AlarmMode]:
@@ -113,7 +113,7 @@ def test_a_wrong_pin_is_refused_and_logged_and_the_lockout_follows() -> None:
     async def script(rig: Rig, pilot: Pilot[Any]) -> None:
         await enter_pin(pilot, "9999")
         assert isinstance(rig.app.screen, PinScreen) and "Feil PIN-kode" in seen(rig)
-        assert not rig.app.station.state.emergency
+        assert not rig.app.shell.station.state.emergency
         for _ in range(4):
             await type_text(pilot, "0000")
             await pilot.press("enter")
@@ -122,14 +122,14 @@ def test_a_wrong_pin_is_refused_and_logged_and_the_lockout_follows() -> None:
         await type_text(pilot, DEMO_PIN)  # even the right PIN waits out the lock-out
         await pilot.press("enter")
         await settle(pilot)
-        assert not rig.app.station.state.emergency and "Prøv igjen om" in seen(rig)
+        assert not rig.app.shell.station.state.emergency and "Prøv igjen om" in seen(rig)
         rig.clock.advance(61)
         await type_text(pilot, DEMO_PIN)
         await pilot.press("enter")
         await settle(pilot)
-        assert rig.app.station.state.emergency and isinstance(rig.app.screen, EmergencyScreen)
+        assert rig.app.shell.station.state.emergency and isinstance(rig.app.screen, EmergencyScreen)
         assert kinds(rig).count("pin_refused") == 5
-        assert DEMO_PIN not in str([e.data for e in rig.app.journal.entries()])
+        assert DEMO_PIN not in str([e.data for e in rig.app.shell.journal.entries()])
 
     drive(script)
 
@@ -164,13 +164,13 @@ def test_the_whole_routine_from_alarm_to_upload() -> None:
         await type_text(pilot, "Storgata 1")
         await pilot.press("enter")
         await settle(pilot)
-        assert rig.app.walk.step == 3 and rig.printer is not None and len(rig.printer.printed) == 1
+        assert rig.app.shell.walk.step == 3 and rig.printer is not None and len(rig.printer.printed) == 1
         assert "Kari Nordmann" in "\n".join(b.text for b in rig.printer.printed[0].blocks if hasattr(b, "text"))
         assert "sendt til skriveren" in seen(rig)
         for _ in range(4):
             await pilot.press("enter")
             await settle(pilot)
-        assert rig.app.station.state.vote_count == 2
+        assert rig.app.shell.station.state.vote_count == 2
         # the register comes back: the kiosk says so; the chair ends the routine; the votes go up once
         rig.network.restore_link()
         assert rig.gpio is not None
@@ -184,7 +184,7 @@ def test_the_whole_routine_from_alarm_to_upload() -> None:
         assert len(rig.register.emergency_votes) == 2
         # the upload carried the loggbok's head as it was just before the upload's own entry
         sent = rig.register.chain_heads[-1]
-        upload_entry = [e for e in rig.app.journal.entries() if e.kind == "emergency_upload"][-1]
+        upload_entry = [e for e in rig.app.shell.journal.entries() if e.kind == "emergency_upload"][-1]
         assert (sent.count, sent.hash) == (upload_entry.seq - 1, upload_entry.prev)
         assert outputs(rig)[2] is AlarmMode.QUIET
         log = kinds(rig)
@@ -194,8 +194,8 @@ def test_the_whole_routine_from_alarm_to_upload() -> None:
         votes = entries(rig, "emergency_vote")
         assert votes[0]["manntallsnummer"] == card and votes[1] == {**votes[1], "manntallsnummer": None,
                                                                     "manual_valgkort": True}
-        assert "Kari" not in str([e.data for e in rig.app.journal.entries()])  # never names in the log
-        assert rig.app.journal.verify() == []
+        assert "Kari" not in str([e.data for e in rig.app.shell.journal.entries()])  # never names in the log
+        assert rig.app.shell.journal.verify() == []
 
     drive(script, make_rig(printer=True))  # the manual valgkort is logged once the printer took it
 

@@ -28,7 +28,7 @@ def rig_at(tmp_path: Path, **kwargs: Any) -> Rig:
 
 
 def kinds(rig: Rig) -> list[str]:
-    return [e.kind for e in rig.app.journal.entries()]
+    return [e.kind for e in rig.app.shell.journal.entries()]
 
 
 def test_a_misregistration_reported_twice_is_one_entry(tmp_path: Path) -> None:
@@ -77,7 +77,7 @@ def test_a_voter_in_progress_when_the_kiosk_stopped_leaves_an_entry(
         # the app stops here with the voter at the table (as a kill or a power cut would)
 
     async def after_restart(rig: Rig, pilot: Pilot[Any]) -> None:
-        entries = [e for e in rig.app.journal.entries() if e.kind == "voter_interrupted"]
+        entries = [e for e in rig.app.shell.journal.entries() if e.kind == "voter_interrupted"]
         assert [dict(e.data) for e in entries] == [{"fase": stage}]
         assert not (tmp_path / "loggbok.voter").exists()
         await pilot.press("f11")
@@ -127,7 +127,7 @@ def test_an_emergency_vote_for_a_voter_checked_off_here_is_flagged(tmp_path: Pat
         for _ in range(4):
             await pilot.press("enter")
             await settle(pilot)
-        [vote] = [e for e in rig.app.journal.entries() if e.kind == "emergency_vote"]
+        [vote] = [e for e in rig.app.shell.journal.entries() if e.kind == "emergency_vote"]
         assert peopletime.clock(datetime.fromisoformat(vote.data["krysset_av_her"])) == when
         await pilot.press("f11")
         await settle(pilot)
@@ -150,7 +150,7 @@ def test_an_emergency_vote_without_an_earlier_check_off_is_not_flagged(tmp_path:
         await cut_router(rig, pilot)
         await enter_pin(pilot)
         await one_voter(rig, pilot, rig.card("Klar til avkrysning"))
-        [vote] = [e for e in rig.app.journal.entries() if e.kind == "emergency_vote"]
+        [vote] = [e for e in rig.app.shell.journal.entries() if e.kind == "emergency_vote"]
         assert "krysset_av_her" not in vote.data
 
     drive(script, rig_at(tmp_path))

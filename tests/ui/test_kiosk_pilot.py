@@ -83,7 +83,7 @@ def test_bad_cards_are_answered_without_the_register(label: str) -> None:
         before = len(rig.register.calls)
         await scan(rig, pilot, rig.card(label))
         assert len(rig.register.calls) == before
-        assert rig.app.kiosk_state.outcome in (Outcome.OTHER_ELECTION, Outcome.INVALID_BARCODE)
+        assert rig.app.shell.kiosk_state.outcome in (Outcome.OTHER_ELECTION, Outcome.INVALID_BARCODE)
 
     drive(script)
 
@@ -160,7 +160,7 @@ def test_search_by_name_and_birth_date_pick_confirm() -> None:
         assert isinstance(rig.app.screen, screens.ConfirmScreen)
         await pilot.press("enter")
         await settle(pilot)
-        assert rig.app.kiosk_state.outcome is Outcome.CHECKED_OFF and rig.register.checkoff_count == 1
+        assert rig.app.shell.kiosk_state.outcome is Outcome.CHECKED_OFF and rig.register.checkoff_count == 1
 
     drive(script)
 
@@ -335,7 +335,7 @@ def test_keyboard_is_no_scanner_outside_sim_mode() -> None:
     async def script(rig: Rig, pilot: Pilot[Any]) -> None:
         await pilot.press("1", "2", "enter", "f12")
         await settle(pilot)
-        assert rig.app.kiosk_state.phase is Phase.IDLE and not rig.app.dock_open
+        assert rig.app.shell.kiosk_state.phase is Phase.IDLE and not rig.app.dock_open
         assert "Tastatur" not in seen(rig) and "UTVIKLERPANEL" not in seen(rig)
 
     drive(script, make_rig(sim=False))
@@ -371,7 +371,7 @@ def test_the_loggbok_is_written_before_the_screen_confirms(tmp_path: Any) -> Non
 
     journal = Journal(tmp_path / "loggbok.jsonl")
     rig = make_rig()
-    rig.app.journal = journal
+    rig.app.shell.journal = journal
 
     async def script(rig: Rig, pilot: Pilot[Any]) -> None:
         await scan(rig, pilot, rig.card("Klar til avkrysning"))

@@ -107,7 +107,7 @@ async def search_problem(rig: Rig, pilot: Pilot[Any]) -> None:
 
 async def caretaker_all_good(rig: Rig, pilot: Pilot[Any]) -> None:
     await settle_power(rig, pilot)
-    rig.app.set_network_status(NetworkLayers.after_round(None))
+    rig.app.shell.set_network_status(NetworkLayers.after_round(None))
     await pilot.press("f6")
     await settle(pilot)
 
@@ -117,7 +117,7 @@ async def caretaker_router_cut(rig: Rig, pilot: Pilot[Any]) -> None:
     await settle_power(rig, pilot)
     rig.gpio.cut_router()
     await settle_power(rig, pilot)
-    rig.app.set_network_status(NetworkLayers.after_round(Layer.LINK))  # the cable to the router is dead too
+    rig.app.shell.set_network_status(NetworkLayers.after_round(Layer.LINK))  # the cable to the router is dead too
     await pilot.press("f6")
     await settle(pilot)
 

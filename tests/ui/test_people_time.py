@@ -81,7 +81,7 @@ def test_screen_and_paper_agree_in_oslo_time_while_the_process_runs_in_utc(
 
         dialog = rig.app.screen
         assert isinstance(dialog, printing.PrinterDialog)
-        labels = [c.label for c in dialog._choices]
+        labels = list(dialog.dialog.labels)
         await pilot.press(*["down"] * labels.index("Loggboken for i dag"), "enter")
         await settle(pilot)
         log_paper = rig.printer.last_text

@@ -34,7 +34,7 @@ async def valgkort_reasons(rig: Rig, pilot: Pilot[Any]) -> None:
 
 async def out_of_paper(rig: Rig, pilot: Pilot[Any]) -> None:
     rig.printer.device.paper = Paper.OUT
-    rig.app.print_receipt(a_page())
+    rig.app.printing.print_receipt(a_page())
     await settle(pilot)
 
 

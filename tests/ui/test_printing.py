@@ -32,7 +32,7 @@ def rig_with(tmp_path: Path, **kwargs: Any) -> Rig:
 
 
 def journal_kinds(rig: Rig, kind: str) -> list[dict[str, Any]]:
-    return [dict(e.data) for e in rig.app.journal.entries() if e.kind == kind]  # type: ignore[union-attr]
+    return [dict(e.data) for e in rig.app.shell.journal.entries() if e.kind == kind]  # type: ignore[union-attr]
 
 
 def a_page() -> Any:
@@ -57,7 +57,7 @@ async def pick(pilot: Pilot[Any], rig: Rig, label_start: str) -> None:
     """Pick the printer dialog's choice that starts with ``label_start``."""
     dialog = rig.app.screen
     assert isinstance(dialog, printing.PrinterDialog), type(dialog)
-    labels = [c.label for c in dialog._choices]
+    labels = list(dialog.dialog.labels)
     index = next(i for i, label in enumerate(labels) if label.startswith(label_start))
     await pilot.press("home", *["down"] * index, "enter")
     await settle(pilot)
@@ -102,7 +102,7 @@ def test_manual_valgkort_for_a_voter_found_by_search(tmp_path: Path) -> None:
         assert isinstance(rig.app.screen, screens.ConfirmScreen)
         await pilot.press("enter")
         await settle(pilot)
-        assert rig.app.kiosk_state.outcome is co.Outcome.CHECKED_OFF
+        assert rig.app.shell.kiosk_state.outcome is co.Outcome.CHECKED_OFF
 
     drive(script, rig_with(tmp_path))
 
@@ -137,7 +137,7 @@ def test_no_manual_valgkort_without_a_voter_or_a_printer(tmp_path: Path) -> None
         await scan_then(rig, pilot, "Klar til avkrysning", "m")
         assert isinstance(rig.app.screen, screens.ConfirmScreen)
         assert "Ingen kvitteringsskriver er satt opp" in seen(rig)
-        rig.app.print_receipt(a_page())  # the lead's emergency screen calls this
+        rig.app.printing.print_receipt(a_page())  # the lead's emergency screen calls this
         await settle(pilot)
         assert "Ingen kvitteringsskriver er satt opp" in seen(rig)
 
@@ -188,7 +188,7 @@ def test_a_fault_is_shown_logged_kept_and_printed_again_only_when_asked(fault: s
 
     async def script(rig: Rig, pilot: Pilot[Any]) -> None:
         cause(rig)
-        rig.app.print_receipt(a_page(), journal_kind="manual_valgkort", journal_data={"årsak": "emergency"})
+        rig.app.printing.print_receipt(a_page(), journal_kind="manual_valgkort", journal_data={"årsak": "emergency"})
         await settle(pilot)
         assert isinstance(rig.app.screen, printing.PrinterDialog)
         text = seen(rig)
@@ -202,7 +202,7 @@ def test_a_fault_is_shown_logged_kept_and_printed_again_only_when_asked(fault: s
         await settle(pilot)
         assert "Skriveren: 1 utskrift venter. F1 Skriveren" in seen(rig)
         rig.clock.advance(600)
-        rig.app.tick()
+        rig.app.shell.tick()
         await settle(pilot)
         assert rig.printer.printed == []  # never printed by itself
 
@@ -223,7 +223,7 @@ def test_a_fault_is_shown_logged_kept_and_printed_again_only_when_asked(fault: s
 def test_the_fault_title_goes_while_the_dialog_is_open(tmp_path: Path) -> None:
     async def script(rig: Rig, pilot: Pilot[Any]) -> None:
         _out_of_paper(rig)
-        rig.app.print_receipt(a_page())
+        rig.app.printing.print_receipt(a_page())
         await settle(pilot)
         assert "TOM FOR PAPIR" in seen(rig)
         await pilot.pause(printing.FAULT_RECHECK + 0.5)  # still out of paper: still said
@@ -242,7 +242,7 @@ def test_the_fault_title_goes_while_the_dialog_is_open(tmp_path: Path) -> None:
 def test_a_failed_job_can_be_given_up(tmp_path: Path) -> None:
     async def script(rig: Rig, pilot: Pilot[Any]) -> None:
         _out_of_paper(rig)
-        rig.app.print_receipt(a_page(), journal_kind="manual_valgkort", journal_data={"årsak": "emergency"})
+        rig.app.printing.print_receipt(a_page(), journal_kind="manual_valgkort", journal_data={"årsak": "emergency"})
         await settle(pilot)
         await pick(pilot, rig, "Forkast")
         assert rig.queue.pending() == [] and rig.printer.printed == []
@@ -254,7 +254,7 @@ def test_a_failed_job_can_be_given_up(tmp_path: Path) -> None:
 def test_a_scan_takes_the_clerk_back_from_the_dialog_and_the_job_waits(tmp_path: Path) -> None:
     async def script(rig: Rig, pilot: Pilot[Any]) -> None:
         _cover_open(rig)
-        rig.app.print_receipt(a_page())
+        rig.app.printing.print_receipt(a_page())
         await settle(pilot)
         assert isinstance(rig.app.screen, printing.PrinterDialog)
         rig.scanner.scan(rig.card("Klar til avkrysning"))
@@ -271,7 +271,7 @@ def test_a_scan_takes_the_clerk_back_from_the_dialog_and_the_job_waits(tmp_path:
 def test_a_job_kept_at_shutdown_is_offered_after_restart_not_printed(tmp_path: Path) -> None:
     async def first(rig: Rig, pilot: Pilot[Any]) -> None:
         _out_of_paper(rig)
-        rig.app.print_receipt(a_page(), journal_kind="manual_valgkort", journal_data={"årsak": "emergency"})
+        rig.app.printing.print_receipt(a_page(), journal_kind="manual_valgkort", journal_data={"årsak": "emergency"})
         await settle(pilot)
         assert len(rig.queue.pending()) == 1
 
@@ -347,7 +347,7 @@ def _a_day(journal: Journal) -> None:
 
 def test_closing_report_from_the_register_and_the_loggbok(tmp_path: Path) -> None:
     async def script(rig: Rig, pilot: Pilot[Any]) -> None:
-        _a_day(rig.app.journal)  # type: ignore[arg-type]
+        _a_day(rig.app.shell.journal)  # type: ignore[arg-type]
         rig.scanner.scan(rig.card("Klar til avkrysning"))
         await settle(pilot)
         await pilot.press("enter", "escape")  # one check-off at this table
@@ -376,9 +376,9 @@ def test_closing_report_says_how_many_entries_could_not_be_read(tmp_path: Path) 
     """An entry the tally cannot read (a kind unknown to this firmware, a damaged one) is not
     silently left out of the chair's totals: the printed report says how many there were."""
     async def script(rig: Rig, pilot: Pilot[Any]) -> None:
-        _a_day(rig.app.journal)  # type: ignore[arg-type]
-        rig.app.journal.append("a_kind_from_a_newer_firmware", {"x": 1}, at=PRINT_TIME.replace(hour=10))
-        rig.app.journal.append("emergency_vote", {"manntallsnummer": 12}, at=PRINT_TIME.replace(hour=10, minute=5))
+        _a_day(rig.app.shell.journal)  # type: ignore[arg-type]
+        rig.app.shell.journal.append("a_kind_from_a_newer_firmware", {"x": 1}, at=PRINT_TIME.replace(hour=10))
+        rig.app.shell.journal.append("emergency_vote", {"manntallsnummer": 12}, at=PRINT_TIME.replace(hour=10, minute=5))
         await pilot.press("f1")
         await settle(pilot)
         await pick(pilot, rig, "Avslutningsrapport")
@@ -407,7 +407,7 @@ def test_station_report_from_the_registers_counts(tmp_path: Path) -> None:
 
 def test_log_printout_has_the_days_entries_without_personal_data(tmp_path: Path) -> None:
     async def script(rig: Rig, pilot: Pilot[Any]) -> None:
-        _a_day(rig.app.journal)  # type: ignore[arg-type]
+        _a_day(rig.app.shell.journal)  # type: ignore[arg-type]
         await pilot.press("f1")
         await settle(pilot)
         await pick(pilot, rig, "Loggboken for i dag")
@@ -425,7 +425,7 @@ def test_log_printout_has_the_days_entries_without_personal_data(tmp_path: Path)
 
 def _assert_chain_head(rig: Rig, lines: list[str]) -> None:
     """The whole loggbok's head is on the paper in full, for «valgkiosk log verify --expect»."""
-    head = rig.app.journal.head()  # type: ignore[attr-defined]
+    head = rig.app.shell.journal.head()  # type: ignore[attr-defined]
     at = next(i for i, t in enumerate(lines) if t.startswith("Loggbokens kjedehode: nr."))
     assert lines[at].split()[-1] == str(head.count)
     assert lines[at + 1] + lines[at + 2] == head.hash
@@ -480,7 +480,7 @@ def test_the_sim_printer_writes_the_receipt_to_its_file(tmp_path: Path) -> None:
 
 def test_sim_mode_shows_each_printed_receipt_until_esc(tmp_path: Path) -> None:
     async def script(rig: Rig, pilot: Pilot[Any]) -> None:
-        rig.app.print_receipt(a_page())
+        rig.app.printing.print_receipt(a_page())
         await settle(pilot)
         assert isinstance(rig.app.screen, printing.SimReceiptScreen)
         assert "Strekkoden skal lese 123456789080" in seen(rig)
@@ -499,8 +499,8 @@ def test_the_dialogs_items_do_not_move_as_jobs_pile_up(tmp_path: Path) -> None:
         await settle(pilot, 6)
         dialog = rig.app.screen
         assert isinstance(dialog, printing.PrinterDialog)
-        after = [c.label for c in dialog._choices]
+        after = list(dialog.dialog.labels)
         assert after[: len(before)] == before and len(after) > len(before)  # the job's items come last
-        assert dialog._choices[dialog.query_one("#printer-choices").highlighted].label.startswith("Skriv ut på nytt")
+        assert dialog.dialog.labels[dialog.query_one("#printer-choices").highlighted].startswith("Skriv ut på nytt")
 
     drive(script, rig_with(tmp_path))

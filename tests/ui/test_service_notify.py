@@ -24,7 +24,7 @@ def test_ready_then_watchdog_pets_over_the_notify_socket(tmp_path: Path) -> None
         notifier = ServiceNotifier(env)
         assert notifier.watchdog_interval == 0.1
         rig = make_rig()
-        rig.app.service = notifier
+        rig.app.shell.service = notifier
 
         async def main() -> list[str]:
             async with rig.app.run_test(size=SIZE) as pilot:

@@ -121,11 +121,11 @@ def test_build_app_passes_sensors_indicators_and_modem_to_the_app() -> None:
     config = cfg.parse(BASE + GPIO + '\n[modem]\ndevice = "/dev/serial/by-id/usb-modem"\npoll_seconds = 3\n')
     factory = MockFactory()
     app = bootstrap.build_app(config, sim=False, pin_factory=factory, scanner=object())  # type: ignore[arg-type]
-    assert isinstance(app.power, GpioPowerSensors) and isinstance(app.indicators, GpioIndicators)
-    assert isinstance(app.modem, Modem) and app.modem.port == "/dev/serial/by-id/usb-modem"
-    assert app.modem_interval == 3
-    app.indicators.close()
-    app.power.close()
+    assert isinstance(app.shell.power, GpioPowerSensors) and isinstance(app.shell.indicators, GpioIndicators)
+    assert isinstance(app.shell.modem, Modem) and app.shell.modem.port == "/dev/serial/by-id/usb-modem"
+    assert app.shell.modem_interval == 3
+    app.shell.indicators.close()
+    app.shell.power.close()
 
 
 async def _settle(app: Any, box: SimulatedGpio, clock: Any, pilot: Any) -> None:
@@ -140,7 +140,7 @@ def test_the_power_led_is_steady_on_mains_and_blinks_slowly_on_battery() -> None
 
     rig = make_rig()
     assert rig.gpio is not None
-    rig.app.indicators = rig.gpio.indicators
+    rig.app.shell.indicators = rig.gpio.indicators
     seen: list[tuple[LedMode, LedMode, Any]] = []
 
     async def main() -> None:
@@ -195,8 +195,8 @@ def _modem_rig(link: Path) -> Any:
     from valgkiosk.ui.testing import make_rig
 
     rig = make_rig()
-    rig.app.modem = Modem(str(link), timeout=0.3)
-    rig.app.modem_interval = 0.1
+    rig.app.shell.modem = Modem(str(link), timeout=0.3)
+    rig.app.shell.modem_interval = 0.1
     return rig
 
 
@@ -219,7 +219,7 @@ def test_the_modem_row_says_what_the_modem_said(link: Path, replies: dict[str, o
                 await pilot.press("f6")
                 await pilot.pause()
                 row = rig.app.screen.query_one("#status-modem")
-                await _wait_for(rig.app, pilot, lambda: rig.app.modem_status is not None)
+                await _wait_for(rig.app, pilot, lambda: rig.app.shell.modem_status is not None)
                 await pilot.pause()
                 assert words in _modem_text(rig.app) and row.has_class(tone)
                 assert "Mobilt reservenett" in screen_text(rig.app)
@@ -245,14 +245,14 @@ def test_the_modem_row_follows_an_unplug_and_a_replug(link: Path) -> None:
 
 def test_the_modem_row_is_unknown_until_the_first_reading(link: Path) -> None:
     rig = _modem_rig(link)
-    rig.app.modem = Modem(str(link), timeout=1.0)
+    rig.app.shell.modem = Modem(str(link), timeout=1.0)
 
     async def main() -> None:
         with plugged(link, {k: SILENT for k in GOOD}):
             async with rig.app.run_test(size=SIZE) as pilot:
                 await pilot.press("f6")
                 await pilot.pause()
-                assert rig.app.modem_status is None
+                assert rig.app.shell.modem_status is None
                 assert "? ukjent (leses nå)" in _modem_text(rig.app)  # never pretend
                 assert rig.app.screen.query_one("#status-modem").has_class("-unknown")
 
@@ -284,14 +284,14 @@ def test_caretaker_screen_with_the_modem(tmp_path: Path, snap_compare: Any, case
 
     link = tmp_path / "modem" if case == "modem_good" else Path("/dev/serial/by-id/usb-Quectel_EC25-if02-port0")
     rig = make_rig()
-    rig.app.modem = Modem(str(link), timeout=0.3)
-    rig.app.modem_interval = 60  # one reading is enough
+    rig.app.shell.modem = Modem(str(link), timeout=0.3)
+    rig.app.shell.modem_interval = 60  # one reading is enough
 
     async def run_before(pilot: Any) -> None:
         await settle_power(rig, pilot)
-        rig.app.set_network_status(NetworkLayers.after_round(Layer.GATEWAY))
+        rig.app.shell.set_network_status(NetworkLayers.after_round(Layer.GATEWAY))
         await pilot.press("f6")
-        await _wait_for(rig.app, pilot, lambda: rig.app.modem_status is not None)
+        await _wait_for(rig.app, pilot, lambda: rig.app.shell.modem_status is not None)
         await settle(pilot)
 
     if case == "modem_good":
