@@ -4,7 +4,7 @@ The shell (:class:`valgkiosk.shell.KioskShell`) owns the ports, the workers and 
 kiosk core's state; it carries out the effects and publishes a view. The app is made
 from the shell that valgkiosk.wiring.build_kiosk built, shows the screen the core's
 routing table picks, and hands the clerk's requests (the messages of
-valgkiosk.ui.requests, which the screens post) to the shell. It is locked down: no command palette, no quit key; the terminal's own keys
+the Message dataclasses nested on the screens, which they post) to the shell. It is locked down: no command palette, no quit key; the terminal's own keys
 (ctrl+q, ctrl+c, …) are priority no-op bindings.
 """
 
@@ -27,8 +27,7 @@ from valgkiosk.core.outage import Layer
 from valgkiosk.ports.power import PowerSource
 from valgkiosk.shell import KioskShell, KioskView
 
-from . import requests
-from .printing import NO_PRINTER, NO_VOTER, Place, Printing
+from .printing import NO_PRINTER, NO_VOTER, Place, PrinterDialog, Printing
 from .emergency import ACK_KEY, EMERGENCY_KEY, LOG_KEY, ChairViewClosed, EmergencyScreen, LogScreen, PinScreen
 from .screens import (
     SIM_POWER_KEYS,
@@ -237,42 +236,42 @@ class KioskApp(App[int]):
         """The loggbok by kind and data, for the print queue's kept jobs (valgkiosk.ui.printing)."""
         self.shell.write_record(kind, data)
 
-    # -- the clerk's requests (valgkiosk.ui.requests and the routine's screens), handed to the shell
-    @on(requests.Ask)
-    def _on_ask(self, message: requests.Ask) -> None:
+    # -- the clerk's requests (the screens' messages), handed to the shell -------------------------
+    @on(KioskScreen.Ask)
+    def _on_ask(self, message: KioskScreen.Ask) -> None:
         self.shell.send(message.event, *message.args, **dict(message.fields))
 
-    @on(requests.Confirm)
+    @on(ConfirmScreen.Confirm)
     def _on_confirm(self) -> None:
         self.shell.confirm()
 
-    @on(requests.StartMisregistration)
+    @on(KioskScreen.StartMisregistration)
     def _on_start_misregistration(self) -> None:
         if not self.shell.send(co.StartMisregistration):
             self.shell.set_notice(NO_MISREGISTRATION)
 
-    @on(requests.StartManualValgkort)
+    @on(KioskScreen.StartManualValgkort)
     def _on_start_manual_valgkort(self) -> None:
         if self.printing.queue is None:
             self.shell.set_notice(NO_PRINTER)
         elif not self.shell.send(co.StartManualValgkort):
             self.shell.set_notice(NO_VOTER)
 
-    @on(requests.ToggleCaretaker)
+    @on(KioskScreen.ToggleCaretaker)
     def _on_toggle_caretaker(self) -> None:
         self.shell.toggle_caretaker()
 
-    @on(requests.CloseCaretaker)
+    @on(CaretakerScreen.Close)
     def _on_close_caretaker(self) -> None:
         if self.shell.caretaker_open:
             self.shell.back()
 
-    @on(requests.AcknowledgeAlarm)
+    @on(KioskScreen.AcknowledgeAlarm)
     def _on_acknowledge_alarm(self) -> None:
         self.shell.acknowledge_alarm()
 
-    @on(requests.OpenChairView)
-    def _on_open_chair_view(self, message: requests.OpenChairView) -> None:
+    @on(KioskScreen.OpenChairView)
+    def _on_open_chair_view(self, message: KioskScreen.OpenChairView) -> None:
         self.shell.open_chair_view(message.view)
 
     @on(ChairViewClosed)
@@ -305,15 +304,15 @@ class KioskApp(App[int]):
                    ("Skriv inn velgerens adresse." if not address.strip() else ""))  # fmt: skip
         self.feed(kiosk.ManualValgkortTyped(name, parse_birth_date(born), address, problem))
 
-    @on(requests.OpenPrinterDialog)
+    @on(KioskScreen.OpenPrinterDialog)
     def _on_open_printer_dialog(self) -> None:
         self.printing.open_dialog()
 
-    @on(requests.PrinterChoice)
-    def _on_printer_choice(self, message: requests.PrinterChoice) -> None:
+    @on(PrinterDialog.Picked)
+    def _on_printer_choice(self, message: PrinterDialog.Picked) -> None:
         self.printing.pick(message.index)
 
-    @on(requests.RecheckPrinter)
+    @on(PrinterDialog.Recheck)
     def _on_recheck_printer(self) -> None:
         self.printing.recheck()
 

@@ -34,6 +34,7 @@ from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
@@ -49,7 +50,6 @@ from valgkiosk.core.timekeeping import mark_unsynchronised
 from valgkiosk.ports.printer import Paper, Receipt
 from valgkiosk.ports.register import KioskInfo, Voter
 
-from . import requests
 from .widgets import plain
 
 if TYPE_CHECKING:
@@ -534,7 +534,17 @@ class Printing:
 
 class PrinterDialog(ModalScreen[None]):
     """The printer's dialog: a fault and what to do, kept jobs, the chair's printouts. It
-    shows a :class:`DialogView` and posts what the clerk picks (valgkiosk.ui.requests)."""
+    shows a :class:`DialogView` and posts what the clerk picks; the app hands it to :class:`Printing`."""
+
+    @dataclass
+    class Picked(Message):
+        """The clerk picked line ``index`` (the dialog is closed)."""
+
+        index: int
+
+    @dataclass
+    class Recheck(Message):
+        """A fault is named: ask the printer whether it is still there."""
 
     #: Esc or F1 closes (with Shift or Caps Lock too: an F-key has none); other keys do nothing here.
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -565,7 +575,7 @@ class PrinterDialog(ModalScreen[None]):
             self.set_interval(FAULT_RECHECK, self._recheck)
 
     def _recheck(self) -> None:
-        self.app.post_message(requests.RecheckPrinter())
+        self.app.post_message(self.Recheck())
 
     def show(self, view: DialogView) -> None:
         """The fault's title and message as they are now (the lines do not move)."""
@@ -580,7 +590,7 @@ class PrinterDialog(ModalScreen[None]):
     def pick(self, event: OptionList.OptionSelected) -> None:
         event.stop()
         self.dismiss()
-        self.app.post_message(requests.PrinterChoice(event.option_index))
+        self.app.post_message(self.Picked(event.option_index))
 
     def action_close(self) -> None:
         self.dismiss()

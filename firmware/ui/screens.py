@@ -1,19 +1,21 @@
 """One screen per mode of the check-off flow. Screens render only the view the shell
 published (valgkiosk.shell.KioskView) and ask for things only by posting the small
-messages of valgkiosk.ui.requests; the app hands those to the shell, which does
+Message dataclasses nested on the screens; the app hands those to the shell, which does
 everything else (tests/ui/test_screens_ask.py checks that no screen reaches further)."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Input, OptionList, Static
@@ -24,13 +26,11 @@ from valgkiosk.core.checkoff import Phase, State, birth_date_text
 from valgkiosk.ports.power import PowerSource
 from valgkiosk.ports.register import SearchQuery
 
-from . import platform_rows, requests, status, texts
+from . import platform_rows, status, texts
 from .printing import PRINTER_KEY, REASON_LABELS, VALGKORT_KEY
 from .widgets import BigText, Line, plain
 
 if TYPE_CHECKING:
-    from textual.message import Message
-
     from valgkiosk.shell import KioskView
 
 
@@ -77,13 +77,49 @@ class KioskScreen(Screen[None]):
     #: What Esc does on this screen (an action's name) when no wait for the register is left with it.
     ESCAPE: ClassVar[str] = ""
 
+    # What the clerk asks for from every screen; the app hands each to the shell (valgkiosk.ui.app).
+    @dataclass
+    class Ask(Message):
+        """A clerk's event for the check-off flow (``event`` is a valgkiosk.core.checkoff
+        event class, made with ``args`` and ``fields``); the shell stamps it with its clock."""
+
+        event: type
+        args: tuple[Any, ...] = ()
+        fields: Mapping[str, Any] = field(default_factory=dict)
+
+    @dataclass
+    class StartMisregistration(Message):
+        """F4: report the last check-off at this table as made on the wrong person."""
+
+    @dataclass
+    class StartManualValgkort(Message):
+        """M: a manual valgkort for the voter on screen."""
+
+    @dataclass
+    class ToggleCaretaker(Message):
+        """F6: open the caretaker's screen, or close it."""
+
+    @dataclass
+    class AcknowledgeAlarm(Message):
+        """F3: the alarm is acknowledged (the buzzer stops)."""
+
+    @dataclass
+    class OpenChairView(Message):
+        """F5 (``"pin"``) or F11 (``"log"``): the chair's screens."""
+
+        view: str
+
+    @dataclass
+    class OpenPrinterDialog(Message):
+        """F1: the printer's dialog."""
+
     @property
     def view(self) -> KioskView:
         """What to show, as the kiosk's shell last published it (valgkiosk.shell.KioskView)."""
         return self.app.view  # type: ignore[attr-defined, no-any-return]
 
     def ask(self, message: Message) -> None:
-        """Ask the app for something (valgkiosk.ui.requests): it hands it to the shell."""
+        """Ask the app for something (one of the screens' messages): it hands it to the shell."""
         self.app.post_message(message)
 
     def compose(self) -> ComposeResult:
@@ -201,16 +237,16 @@ class KioskScreen(Screen[None]):
         return self.HINTS
 
     def action_toggle_caretaker(self) -> None:
-        self.ask(requests.ToggleCaretaker())
+        self.ask(self.ToggleCaretaker())
 
     def action_acknowledge_alarm(self) -> None:
-        self.ask(requests.AcknowledgeAlarm())
+        self.ask(self.AcknowledgeAlarm())
 
     def action_chair_view(self, view: str) -> None:
-        self.ask(requests.OpenChairView(view))
+        self.ask(self.OpenChairView(view))
 
     def action_printer_dialog(self) -> None:
-        self.ask(requests.OpenPrinterDialog())
+        self.ask(self.OpenPrinterDialog())
 
     async def action_escape(self) -> None:
         if self.view.phase in LEAVE_WAITING:
@@ -221,16 +257,16 @@ class KioskScreen(Screen[None]):
     # actions shared by several screens
     def action_go_search(self) -> None:
         if self.view.register_answers:  # offered only while the register answers
-            self.ask(requests.Ask(co.StartSearch))
+            self.ask(self.Ask(co.StartSearch))
 
     def action_go_misregistration(self) -> None:
-        self.ask(requests.StartMisregistration())
+        self.ask(self.StartMisregistration())
 
     def action_cancel(self) -> None:
-        self.ask(requests.Ask(co.Cancel))
+        self.ask(self.Ask(co.Cancel))
 
     def action_manual_valgkort(self) -> None:
-        self.ask(requests.StartManualValgkort())
+        self.ask(self.StartManualValgkort())
 
 
 class DevDock(Static):
@@ -281,6 +317,11 @@ class ConfirmScreen(KioskScreen):
 
     HINTS = "Enter KRYSS AV   Esc Avbryt"
     ESCAPE = "cancel"
+
+    @dataclass
+    class Confirm(Message):
+        """Enter: check off the voter on screen."""
+
     BINDINGS = [key_binding("enter", "confirm"), key_binding(VALGKORT_KEY, "manual_valgkort")]
 
     def hints(self, s: State) -> str:
@@ -307,7 +348,7 @@ class ConfirmScreen(KioskScreen):
         sami.display = bool(note)
 
     def action_confirm(self) -> None:
-        self.ask(requests.Confirm())
+        self.ask(self.Confirm())
 
 
 class CheckingOffScreen(KioskScreen):
@@ -483,11 +524,11 @@ class SearchScreen(KioskScreen):
         query = SearchQuery(fodselsnummer=fnr or None, navn=navn or None,
                             fodselsdato=parse_birth_date(born_text) if born_text and not problem else None)  # fmt: skip
         # both kinds filled in: the core asks for one; a date that cannot be a birth date says why
-        self.ask(requests.Ask(co.SubmitSearch, (query,), {"born_problem": problem}))
+        self.ask(self.Ask(co.SubmitSearch, (query,), {"born_problem": problem}))
 
     @on(OptionList.OptionSelected)
     def pick(self, event: OptionList.OptionSelected) -> None:
-        self.ask(requests.Ask(co.Pick, (event.option_index,)))
+        self.ask(self.Ask(co.Pick, (event.option_index,)))
 
 
 class MisregistrationScreen(KioskScreen):
@@ -515,7 +556,7 @@ class MisregistrationScreen(KioskScreen):
         self.query_one("#misreg-text", Static).update(plain(text))
 
     def action_confirm(self) -> None:
-        self.ask(requests.Ask(co.ConfirmMisregistration))
+        self.ask(self.Ask(co.ConfirmMisregistration))
 
 
 class CaretakerScreen(KioskScreen):
@@ -526,6 +567,11 @@ class CaretakerScreen(KioskScreen):
 
     HINTS = "F6 eller Esc Tilbake til avkrysningen"
     ESCAPE = "close"
+
+    @dataclass
+    class Close(Message):
+        """Esc: back to the check-off."""
+
     TONE_CLASS = {texts.OK: "-ok", texts.BAD: "-bad", status.UNKNOWN: "-unknown"}
 
     def compose_body(self) -> ComposeResult:
@@ -581,7 +627,7 @@ class CaretakerScreen(KioskScreen):
             widget.set_class(name == self.TONE_CLASS.get(tone, f"-{tone}"), name)
 
     def action_close(self) -> None:
-        self.ask(requests.CloseCaretaker())
+        self.ask(self.Close())
 
 
 class ValgkortScreen(KioskScreen):
@@ -616,7 +662,7 @@ class ValgkortScreen(KioskScreen):
 
     @on(OptionList.OptionSelected, "#valgkort-reasons")
     def pick(self, event: OptionList.OptionSelected) -> None:
-        self.ask(requests.Ask(co.ChooseValgkortReason, (list(REASON_LABELS)[event.option_index],)))
+        self.ask(self.Ask(co.ChooseValgkortReason, (list(REASON_LABELS)[event.option_index],)))
 
 
 class ConfigErrorScreen(Screen[None]):

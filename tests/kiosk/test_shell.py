@@ -213,3 +213,49 @@ def test_the_view_carries_what_the_caretaker_reads() -> None:
 
     t = run(script)
     assert [e.kind for e in t.shell.journal.entries()][1] == "power"
+
+
+def test_the_view_carries_the_banner_and_the_chair_s_loggbok_while_its_screen_is_up() -> None:
+    """What the screens used to fetch from the app (the banner, the loggbok) is published:
+    the banner from the outage on, the loggbok's summary only while F11's screen is up."""
+
+    async def script(t: Table) -> None:
+        assert t.view.banner is None and t.view.loggbok is None and t.view.printer_line == ""
+        t.network.fail_layer(Layer.TCP)
+        await t.probe(outage.Timings().fail_after)
+        assert t.view.banner is not None
+        tone, text = t.view.banner
+        assert tone == "bad" and "ALARM: MANNTALLET KAN IKKE NÅS" in text
+        assert t.shell.open_chair_view("log")
+        log = t.view.loggbok
+        assert log is not None and log.intact and "kjeden er intakt" in log.chain
+        assert "pågår" in log.outages and "█" in log.timeline
+        assert log.entries.splitlines()[0] and len(log.entries.splitlines()) <= t.shell.LOGGBOK_ENTRIES_SHOWN
+        t.shell.back()
+        assert t.view.screen is not kiosk.Screen.LOG and t.view.loggbok is None
+
+    run(script)
+
+
+def test_the_view_carries_the_printer_s_line_the_mark_and_the_office_note() -> None:
+    class Printing:
+        columns = 48
+
+        def status_line(self) -> str:
+            return "!  Skriveren: 1 utskrift venter. F1 Skriveren"
+
+        def __getattr__(self, name: str) -> Any:
+            raise AttributeError(name)
+
+    async def script(t: Table) -> None:
+        t.shell.printing = Printing()  # type: ignore[assignment]
+        t.shell.mark = "ØVING"
+        t.shell.office_note = lambda: "Valgkontoret vet det."
+        t.shell.publish()
+        assert t.view.printer_line.startswith("!  Skriveren") and t.view.mark == "ØVING"
+        assert t.view.banner is None  # the office's note only under a banner
+        t.network.fail_layer(Layer.TCP)
+        await t.probe(outage.Timings().fail_after)
+        assert t.view.banner is not None and t.view.banner[1].endswith("\nValgkontoret vet det.")
+
+    run(script)

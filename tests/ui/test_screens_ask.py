@@ -9,7 +9,7 @@ printer's controller or the shell, and none reads the loggbok itself.
 
 The app (valgkiosk.ui.app.KioskApp and the other App classes) and the printer's
 controller (valgkiosk.ui.printing.Printing, which the app owns) are not screens: they
-hand the requests to the shell.
+hand the requests (the Message dataclasses nested on the screens) to the shell.
 """
 
 from __future__ import annotations
