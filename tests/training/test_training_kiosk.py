@@ -109,3 +109,21 @@ def test_the_session_report_on_screen_and_paper_and_a_fresh_register_for_the_nex
     progress = app.progress()
     assert progress["nickname"] == "Ugla" and [r["earned"] for r in progress["results"]] == [4, 0]
     assert "Kari" not in str(progress) and "Ole" not in str(progress)  # no personal data, not even synthetic
+
+
+def test_the_next_drill_stops_the_old_station_s_watchdog_and_starts_one_for_the_new(tmp_path: Path) -> None:
+    """The watchdog runs as the shell's own task (group "watchdog"): a new drill cancels the
+    old station's and starts exactly one for the fresh station."""
+    app = app_for("01-vanlig-avkrysning", tmp_path)
+
+    async def script(app: TrainingKioskApp, pilot: Pilot[Any]) -> None:
+        watchdog = frozenset({"watchdog"})
+        [before] = app.shell.tasks.pending(watchdog)
+        old_station = app.shell.station
+        app.start_drill(1)
+        await calm(pilot)
+        [after] = app.shell.tasks.pending(watchdog)
+        assert after is not before and before.cancelled()
+        assert app.shell.station is not old_station and app.drill.id == "02-stemt-for"
+
+    run(app, script)
