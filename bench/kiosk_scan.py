@@ -9,7 +9,7 @@ talking HTTP to a real register process on 127.0.0.1; a scan is handed to the si
 scanner (the driver seam) and the clock stops after the screen that shows the register's
 answer has been refreshed. Ready and memory: `valgkiosk run` in a pseudo-terminal, as on
 tty1, with NOTIFY_SOCKET set: ready is the READY=1 systemd would receive; memory is VmRSS
-then, and VmHWM after scans typed on its keyboard (sim mode).
+then and 2 s later, and VmHWM after scans typed on its keyboard (sim mode).
 """
 
 from __future__ import annotations
@@ -102,8 +102,10 @@ file = "{folder}/kiosk.log"
     return path
 
 
-async def measure_latency(config_path: Path, numbers: list[str]) -> list[float]:
-    """Seconds from each scan to the refreshed screen that shows the register's answer."""
+async def measure_latency(config_path: Path, numbers: list[str]) -> tuple[list[float], float]:
+    """Seconds from each scan to the refreshed screen that shows the register's answer; and
+    the kiosk's CPU seconds per scan (this process: the app and its HTTP client), which the
+    other sessions on a shared machine disturb less than the wall-clock latencies."""
     config = station_config.load(config_path)
     kiosk = wiring.build_kiosk(config, sim=True, base=config_path.parent, config_path=config_path)
     app, scanner = kiosk.app, kiosk.scanner
@@ -128,20 +130,24 @@ async def measure_latency(config_path: Path, numbers: list[str]) -> list[float]:
     shell.dispatch = instrumented  # type: ignore[method-assign]
     async with app.run_test(size=(100, 32)) as pilot:
         await pilot.pause(0.5)
+        cpu_began = time.process_time()
         for number in numbers:
             answered.clear()
             started = time.perf_counter()
             scanner.scan(number)
             await asyncio.wait_for(answered.wait(), 10)
             await asyncio.sleep(0.005)  # a clerk is slower than this; no queueing is measured
+        cpu = (time.process_time() - cpu_began) / len(numbers)
         phase = app.kiosk_state.phase
     assert not failed, f"{len(failed)} of {len(numbers)} lookups failed, e.g. {failed[0]}"
     assert phase is co.Phase.CONFIRMING, phase  # the last voter is shown, ready to confirm
-    return latencies
+    return latencies, cpu
 
 
-def start_to_ready(argv: list[str], folder: Path, typed: list[str]) -> tuple[float, int, int]:
-    """Run ``argv`` in a pseudo-terminal; seconds to READY=1, VmRSS at ready, VmHWM after typing."""
+def start_to_ready(argv: list[str], folder: Path, typed: list[str]) -> tuple[float, int, int, int, float]:
+    """Run ``argv`` in a pseudo-terminal; seconds to READY=1, VmRSS at ready, and with ``typed``:
+    VmRSS 2 s after ready (settled: the workers' first requests done), VmHWM after typing;
+    last the CPU seconds the process had used at ready."""
     sock_path = str(folder / f"notify-{time.monotonic_ns()}")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(sock_path)
@@ -168,6 +174,12 @@ def start_to_ready(argv: list[str], folder: Path, typed: list[str]) -> tuple[flo
         ready = time.perf_counter() - began
         assert message.startswith("READY=1"), message
         rss = _status_kb(proc.pid, "VmRSS")
+        cpu = _cpu_seconds(proc.pid)
+        if typed:  # what it holds once its workers have made their first requests (before any scan)
+            time.sleep(2)
+            settled = _status_kb(proc.pid, "VmRSS")
+        else:
+            settled = 0
         for number in typed:
             os.write(master, number.encode() + b"\r")
             time.sleep(0.03)
@@ -182,7 +194,14 @@ def start_to_ready(argv: list[str], folder: Path, typed: list[str]) -> tuple[flo
             proc.kill()
         os.close(master)
         sock.close()
-    return ready, rss, hwm
+    return ready, rss, settled, hwm, cpu
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time of ``pid`` so far (/proc/PID/stat), which other load on a
+    shared machine disturbs far less than the wall-clock time to ready."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _status_kb(pid: int, field: str) -> int:
@@ -216,7 +235,7 @@ def main() -> int:
                 except httpx.HTTPError:
                     time.sleep(0.1)
             config = write_config(folder, url, token)
-            latencies = asyncio.run(measure_latency(config, numbers[: args.scans]))
+            latencies, cpu_per_scan = asyncio.run(measure_latency(config, numbers[: args.scans]))
             typed = numbers[args.scans: args.scans + args.typed]
             kiosk_runs = [start_to_ready([sys.executable, "-m", "valgkiosk", "run", "--sim", "--config",
                                           str(config)], folder, typed if i == 0 else [])
@@ -232,22 +251,29 @@ def main() -> int:
     ms = [x * 1000 for x in latencies]
     kiosk_ready = statistics.median(r[0] for r in kiosk_runs)
     bare_ready = statistics.median(r[0] for r in bare_runs)
+    kiosk_cpu = statistics.median(r[4] for r in kiosk_runs)
+    bare_cpu = statistics.median(r[4] for r in bare_runs)
     kiosk_rss = statistics.median(r[1] for r in kiosk_runs) / 1024
     bare_rss = statistics.median(r[1] for r in bare_runs) / 1024
-    kiosk_hwm = kiosk_runs[0][2] / 1024
+    kiosk_settled = kiosk_runs[0][2] / 1024
+    kiosk_hwm = kiosk_runs[0][3] / 1024
     cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
                 if ln.startswith("model name")), platform.processor())
     print(f"machine: {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}")
     print(f"scan-to-verdict over {len(ms)} scans (register on loopback, SQLite):")
     print(f"  p50 {percentile(ms, 50):6.1f} ms   p90 {percentile(ms, 90):6.1f} ms   "
-          f"p99 {percentile(ms, 99):6.1f} ms   max {max(ms):6.1f} ms   goal p99 < 50 ms: "
-          f"{'met' if percentile(ms, 99) < 50 else 'MISSED'}")
+          f"p99 {percentile(ms, 99):6.1f} ms   max {max(ms):6.1f} ms   goal (issue 12) p99 <= 25 ms: "
+          f"{'met' if percentile(ms, 99) <= 25 else 'MISSED'}")
+    print(f"  kiosk CPU per scan {cpu_per_scan * 1000:.2f} ms (less disturbed by other load than the latencies)")
     print(f"start to ready (median of {args.starts}): kiosk {kiosk_ready:.2f} s, bare Textual app "
-          f"{bare_ready:.2f} s, ratio {kiosk_ready / bare_ready:.2f}   goal < 1 s: "
-          f"{'met' if kiosk_ready < 1 else 'MISSED'}")
+          f"{bare_ready:.2f} s, ratio {kiosk_ready / bare_ready:.2f}   goal (issue 12) ratio <= 1.3: "
+          f"{'met' if kiosk_ready / bare_ready <= 1.3 else 'MISSED'}")
+    print(f"  CPU time to ready (median): kiosk {kiosk_cpu:.2f} s, bare {bare_cpu:.2f} s, ratio {kiosk_cpu / bare_cpu:.2f}")
     print(f"resident memory at ready: kiosk {kiosk_rss:.1f} MB, bare {bare_rss:.1f} MB, ratio "
-          f"{kiosk_rss / bare_rss:.2f}; kiosk peak after {args.typed} typed scans {kiosk_hwm:.1f} MB   "
-          f"goal < 64 MB: {'met' if max(kiosk_rss, kiosk_hwm) < 64 else 'MISSED'}")
+          f"{kiosk_rss / bare_rss:.2f}; kiosk 2 s after ready {kiosk_settled:.1f} MB, peak after {args.typed} typed "
+          f"scans {kiosk_hwm:.1f} MB   "
+          f"goal (issue 12) at ready <= 64 MB: {'met' if kiosk_rss <= 64 else 'MISSED'}")
+    print(f"load average at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
 
 

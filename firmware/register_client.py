@@ -215,19 +215,27 @@ class HttpRegister:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.max_answer_bytes = max_answer_bytes
-        self._client = httpx.AsyncClient(
+        # a CA file as an SSL context (httpx deprecates verify=<path>), made now: a bad file fails at start
+        tls = ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
+        self._client_args: dict[str, Any] = dict(
             base_url=self.base_url,
             headers={"Authorization": f"Bearer {credential}", "Accept": "application/json"},
-            timeout=httpx.Timeout(timeout),
-            # a CA file as an SSL context: httpx deprecates verify=<path>
-            verify=ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify,
-            transport=transport,
-            follow_redirects=False,
-        )
+            timeout=httpx.Timeout(timeout), verify=tls, transport=transport, follow_redirects=False)
+        self._http: httpx.AsyncClient | None = None
         self._table: tuple[str, str, int] | None = None
 
+    @property
+    def _client(self) -> httpx.AsyncClient:
+        """The HTTP client, made at the first request: making it imports httpcore and its
+        async backends and loads the CA bundle (~20 ms here, 3.7 MB more where trio is
+        installed), none of which the kiosk's first screen needs (docs/benchmarks.md)."""
+        if self._http is None:
+            self._http = httpx.AsyncClient(**self._client_args)
+        return self._http
+
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._http is not None:
+            await self._http.aclose()
 
     # -- the port ---------------------------------------------------------------------------
     async def kiosk_info(self) -> KioskInfo:

@@ -122,12 +122,21 @@ class NetworkProbes:
         self._sys_class_net = sys_class_net
         self._proc_net_route = proc_net_route
         self._pending_lookups: set[asyncio.Future[Any]] = set()
-        self._client = httpx.AsyncClient(
+        self._client_args: dict[str, Any] = dict(
             verify=verify, transport=transport, follow_redirects=False, trust_env=False,
             # a fresh connection every round: a pooled one would hide a dead path
             limits=httpx.Limits(max_keepalive_connections=0),
             timeout=httpx.Timeout(timings.health_timeout),
         )
+        self._http: httpx.AsyncClient | None = None
+
+    @property
+    def _client(self) -> httpx.AsyncClient:
+        """The HTTP client, made at the first health probe (after the kiosk's first screen:
+        making it imports httpcore and loads the CA bundle; docs/benchmarks.md)."""
+        if self._http is None:
+            self._http = httpx.AsyncClient(**self._client_args)
+        return self._http
 
     # -- the port ---------------------------------------------------------------------
 
@@ -200,7 +209,8 @@ class NetworkProbes:
         self.url, self.host, self.port, self.is_literal = self._targets[index]
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._http is not None:
+            await self._http.aclose()
 
     async def __aenter__(self) -> "NetworkProbes":
         return self

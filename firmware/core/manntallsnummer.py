@@ -12,8 +12,6 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from stdnum import luhn
-
 LENGTH = 12
 
 
@@ -87,6 +85,10 @@ def parse(text: str, *, election_year: int | None = None) -> Manntallsnummer:
         raise InvalidManntallsnummer(Problem.NOT_DIGITS)
     if len(digits) != LENGTH:
         raise InvalidManntallsnummer(Problem.WRONG_LENGTH)
+    # (python-stdnum when first needed: importing it loads its whole utility module, with
+    # pydoc and ssl, ~1.3 MB and ~10 ms the kiosk's first screen need not wait for)
+    from stdnum import luhn
+
     if luhn.checksum(digits) != 0:  # is_valid without its clean-up: digits are plain ASCII here
         raise InvalidManntallsnummer(Problem.CHECK_DIGIT)
     number = Manntallsnummer(digits)
@@ -99,5 +101,7 @@ def make(serial: int, election_year: int) -> Manntallsnummer:
     """Build the manntallsnummer for ``serial`` in the election of ``election_year``."""
     if not 0 <= serial < 10**10:
         raise ValueError("serial must have at most 10 digits")
+    from stdnum import luhn
+
     body = f"{serial:010d}{year_digit(election_year)}"
     return Manntallsnummer(body + luhn.calc_check_digit(body))

@@ -17,6 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -27,7 +28,7 @@ from valgkiosk.ports.register import SearchQuery
 
 from . import platform_rows, status, texts
 from .printing import PRINTER_KEY, REASON_LABELS, VALGKORT_KEY
-from .widgets import BigText, plain
+from .widgets import BigText, Line, plain
 
 if TYPE_CHECKING:
     from valgkiosk.shell import KioskView
@@ -50,6 +51,13 @@ def key_binding(key: str, action: str) -> Binding:
     """A screen's key as the footer names it: a letter works with and without Shift or Caps Lock."""
     keys = f"{key},{key.upper()}" if len(key) == 1 and key.isalpha() else key
     return Binding(keys, action, show=False)
+
+
+#: How long a new lookup may wait for the register before the screen says so (and hides the
+#: last voter's details). An answer within it replaces the screen in one redraw instead of
+#: two (the wait, then the answer), which was half of a scan's drawing (docs/benchmarks.md).
+#: Far below what a person notices: the previous voter stays on screen that much longer.
+BUSY_GRACE = 0.05
 
 
 class KioskScreen(Screen[None]):
@@ -115,18 +123,18 @@ class KioskScreen(Screen[None]):
         self.app.post_message(message)
 
     def compose(self) -> ComposeResult:
-        yield Static(id="topbar", markup=False)
-        yield Static(id="alarm-banner", markup=False)
-        yield Static(texts.SCANNER_GONE, id="scanner-banner", markup=False)
-        yield Static(id="notice", markup=False)
-        yield Static(id="unresolved-line", markup=False)
-        yield Static(id="printer-line", markup=False)
-        yield Static(texts.LOOKING_UP, id="busy-title", markup=False)
+        yield Line(id="topbar", markup=False)
+        yield Line(id="alarm-banner", markup=False)
+        yield Line(texts.SCANNER_GONE, id="scanner-banner", markup=False)
+        yield Line(id="notice", markup=False)
+        yield Line(id="unresolved-line", markup=False)
+        yield Line(id="printer-line", markup=False)
+        yield Line(texts.LOOKING_UP, id="busy-title", markup=False)
         with Vertical(id="body"):
             yield from self.compose_body()
         if self.view.sim is not None:
             yield DevDock(id="devdock")
-        yield Static(id="hints", markup=False)
+        yield Line(id="hints", markup=False)
 
     def compose_body(self) -> ComposeResult:
         yield from ()
@@ -136,11 +144,38 @@ class KioskScreen(Screen[None]):
 
     def on_screen_resume(self) -> None:
         """A reused screen comes back: show the state as it is now, never what it last showed."""
+        self._end_busy_grace()
         if self.is_mounted:
+            self.show(self.view.checkoff)
+
+    def on_screen_suspend(self) -> None:
+        self._end_busy_grace()
+
+    #: The grace timer of a lookup not shown yet (see BUSY_GRACE), and whether it ran out.
+    _busy_timer: Timer | None = None
+    _busy_due: bool = False
+
+    def _end_busy_grace(self) -> None:
+        if self._busy_timer is not None:
+            self._busy_timer.stop()
+        self._busy_timer, self._busy_due = None, False
+
+    def _busy_late(self) -> None:
+        """The register has not answered within BUSY_GRACE: show that the kiosk waits."""
+        self._busy_timer, self._busy_due = None, True
+        if self.is_current:
             self.show(self.view.checkoff)
 
     def show(self, s: State) -> None:
         """Bring the screen up to date with ``s``."""
+        if s.phase is Phase.LOOKING_UP and not self._busy_due and not self.query_one("#busy-title").display:
+            # a new lookup: its answer usually comes within the grace and then replaces the
+            # screen in one redraw; else the timer shows the wait (and hides the body) then
+            if self._busy_timer is None:
+                self._busy_timer = self.set_timer(BUSY_GRACE, self._busy_late)
+            return
+        if s.phase is not Phase.LOOKING_UP:
+            self._end_busy_grace()
         v = self.view
         count = "–" if s.count_today is None else str(s.count_today)
         top = f" {v.station_label}  ·  Bord {v.bord}"
@@ -253,12 +288,12 @@ class IdleScreen(KioskScreen):
         return f"{PRINTER_HINT}  {self.HINTS}"
 
     def compose_body(self) -> ComposeResult:
-        yield Static("SKANN VALGKORT", id="idle-title", markup=False)
-        yield Static("Velgeren viser legitimasjon og valgkort. Uten valgkort: F2.", id="idle-lead", classes="lead",
+        yield Line("SKANN VALGKORT", id="idle-title", markup=False)
+        yield Line("Velgeren viser legitimasjon og valgkort. Uten valgkort: F2.", id="idle-lead", classes="lead",
                      markup=False)  # fmt: skip
-        yield Static("Avkrysset ved dette bordet i dag:", classes="label", markup=False)
+        yield Line("Avkrysset ved dette bordet i dag:", classes="label", markup=False)
         yield BigText("", id="idle-count")
-        yield Static("", id="idle-count-unknown", markup=False)
+        yield Line("", id="idle-count-unknown", markup=False)
 
     def show_body(self, s: State) -> None:
         # one headline per state: the scanner's banner or the alarm's stands alone
@@ -293,12 +328,12 @@ class ConfirmScreen(KioskScreen):
         return f"{self.HINTS}   {VALGKORT_HINT}"
 
     def compose_body(self) -> ComposeResult:
-        yield Static("Kontroller legitimasjonen:", classes="label", markup=False)
-        yield Static(id="voter-name", markup=False)
-        yield Static("Født:", classes="label", markup=False)
+        yield Line("Kontroller legitimasjonen:", classes="label", markup=False)
+        yield Line(id="voter-name", markup=False)
+        yield Line("Født:", classes="label", markup=False)
         yield BigText("", id="voter-born")
-        yield Static(id="voter-sami", classes="note", markup=False)
-        yield Static("Stemmer det med legitimasjonen?  Trykk Enter for å krysse av.", id="confirm-prompt",
+        yield Line(id="voter-sami", classes="note", markup=False)
+        yield Line("Stemmer det med legitimasjonen?  Trykk Enter for å krysse av.", id="confirm-prompt",
                      markup=False)  # fmt: skip
 
     def show_body(self, s: State) -> None:
@@ -324,10 +359,10 @@ class CheckingOffScreen(KioskScreen):
     ESCAPE = "cancel"
 
     def compose_body(self) -> ComposeResult:
-        yield Static(id="verdict", markup=False)
-        yield Static(id="voter-line", markup=False)
-        yield Static(id="todo", markup=False)
-        yield Static(id="details", markup=False)
+        yield Line(id="verdict", markup=False)
+        yield Line(id="voter-line", markup=False)
+        yield Line(id="todo", markup=False)
+        yield Line(id="details", markup=False)
 
     def show_body(self, s: State) -> None:
         view = texts.uncertain_view(s)
@@ -351,10 +386,10 @@ class OutcomeScreen(KioskScreen):
         return self.HINTS
 
     def compose_body(self) -> ComposeResult:
-        yield Static(id="verdict", markup=False)
-        yield Static(id="voter-line", markup=False)
-        yield Static(id="todo", markup=False)
-        yield Static(id="details", markup=False)
+        yield Line(id="verdict", markup=False)
+        yield Line(id="voter-line", markup=False)
+        yield Line(id="todo", markup=False)
+        yield Line(id="details", markup=False)
 
     def show_body(self, s: State) -> None:
         _show_view(self, texts.outcome_view(s), s)
@@ -422,14 +457,14 @@ class SearchScreen(KioskScreen):
     _shown_hits: tuple[object, ...] | None = None
 
     def compose_body(self) -> ComposeResult:
-        yield Static("SØK UTEN VALGKORT", id="search-title", markup=False)
-        yield Static("Fødselsnummer (11 sifre):", classes="label", markup=False)
+        yield Line("SØK UTEN VALGKORT", id="search-title", markup=False)
+        yield Line("Fødselsnummer (11 sifre):", classes="label", markup=False)
         yield _steady(Input(id="fnr", placeholder="11 sifre", max_length=11, restrict=r"[0-9 ]*"))
-        yield Static("– eller navn og fødselsdato –", classes="label", markup=False)
+        yield Line("– eller navn og fødselsdato –", classes="label", markup=False)
         with Horizontal(id="name-row"):
             yield _steady(Input(id="navn", placeholder="Navn", max_length=200))
             yield _steady(Input(id="born", placeholder="DD.MM.ÅÅÅÅ", max_length=10))
-        yield Static(id="search-error", markup=False)
+        yield Line(id="search-error", markup=False)
         yield OptionList(id="hits")
 
     def hints(self, s: State) -> str:
@@ -503,8 +538,8 @@ class MisregistrationScreen(KioskScreen):
     BINDINGS = [key_binding("enter", "confirm")]
 
     def compose_body(self) -> ComposeResult:
-        yield Static("!  MELD FEILREGISTRERING", id="misreg-title", classes="-warn", markup=False)
-        yield Static(id="misreg-text", markup=False)
+        yield Line("!  MELD FEILREGISTRERING", id="misreg-title", classes="-warn", markup=False)
+        yield Line(id="misreg-text", markup=False)
 
     def hints(self, s: State) -> str:
         return "Melder …" if s.phase is Phase.REPORTING_MISREGISTRATION else "Enter Meld   Esc Avbryt"
@@ -540,28 +575,28 @@ class CaretakerScreen(KioskScreen):
     TONE_CLASS = {texts.OK: "-ok", texts.BAD: "-bad", status.UNKNOWN: "-unknown"}
 
     def compose_body(self) -> ComposeResult:
-        yield Static("VAKTMESTER: STRØM OG NETT", id="caretaker-title", markup=False)
-        yield Static("Strøm", classes="label", markup=False)
+        yield Line("VAKTMESTER: STRØM OG NETT", id="caretaker-title", markup=False)
+        yield Line("Strøm", classes="label", markup=False)
         for row in status.power_rows({}):
             yield from self._compose_row(row)
         if self.view.has_ups:
             yield from self._compose_row(platform_rows.ups_row(None, None), tall=True)
-        yield Static("Nett", classes="label", markup=False)
+        yield Line("Nett", classes="label", markup=False)
         for row in status.network_rows(status.NetworkLayers.unknown()):
             yield from self._compose_row(row)
         if self.view.has_modem:
-            yield Static("Mobilt reservenett", classes="label", markup=False)
+            yield Line("Mobilt reservenett", classes="label", markup=False)
             yield from self._compose_row(status.modem_row(None), tall=True)
         if self.view.has_clock:
-            yield Static("Klokke", classes="label", markup=False)
+            yield Line("Klokke", classes="label", markup=False)
             yield from self._compose_row(platform_rows.clock_row(None), tall=True)
-        yield Static(id="next-check", markup=False)
+        yield Line(id="next-check", markup=False)
 
     @staticmethod
     def _compose_row(row: status.Row, *, tall: bool = False) -> ComposeResult:
         with Horizontal(classes="status-row -tall" if tall else "status-row"):
-            yield Static(row.label, classes="status-label", markup=False)
-            yield Static(id=f"status-{row.key}", classes="status-state", markup=False)
+            yield Line(row.label, classes="status-label", markup=False)
+            yield Line(id=f"status-{row.key}", classes="status-state", markup=False)
 
     def show_body(self, s: State) -> None:
         v = self.view
@@ -603,9 +638,9 @@ class ValgkortScreen(KioskScreen):
     HINTS = "Pil opp/ned og Enter Skriv ut   Esc Tilbake"
 
     def compose_body(self) -> ComposeResult:
-        yield Static("MANUELT VALGKORT", id="valgkort-title", markup=False)
-        yield Static(id="valgkort-voter", markup=False)
-        yield Static("Hvorfor skrives valgkortet ut?", classes="label", markup=False)
+        yield Line("MANUELT VALGKORT", id="valgkort-title", markup=False)
+        yield Line(id="valgkort-voter", markup=False)
+        yield Line("Hvorfor skrives valgkortet ut?", classes="label", markup=False)
         yield OptionList(*[Option(label) for label in REASON_LABELS.values()], id="valgkort-reasons")
 
     def on_screen_resume(self) -> None:
@@ -638,10 +673,10 @@ class ConfigErrorScreen(Screen[None]):
         self.path, self.problems = path, problems
 
     def compose(self) -> ComposeResult:
-        yield Static("✖  KIOSKEN KAN IKKE STARTE", id="config-title", classes="-bad", markup=False)
-        yield Static(plain(f"Konfigurasjonsfilen {self.path} har feil:"), classes="label")
-        yield Static(plain("\n".join(f"• {p}" for p in self.problems)), id="config-problems")
-        yield Static("Ring IKT-ansvarlig (valgtelefonen, tast 3). Stemmestyrets leder avgjør om "
+        yield Line("✖  KIOSKEN KAN IKKE STARTE", id="config-title", classes="-bad", markup=False)
+        yield Line(plain(f"Konfigurasjonsfilen {self.path} har feil:"), classes="label")
+        yield Line(plain("\n".join(f"• {p}" for p in self.problems)), id="config-problems")
+        yield Line("Ring IKT-ansvarlig (valgtelefonen, tast 3). Stemmestyrets leder avgjør om "
                      "beredskapsrutinen skal tas i bruk.", id="config-help", markup=False)  # fmt: skip
 
 

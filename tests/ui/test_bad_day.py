@@ -139,12 +139,32 @@ def test_esc_leaves_a_lookup_that_hangs() -> None:
     async def script(rig: Rig, pilot: Pilot[Any]) -> None:
         rig.register.delay = 0.5
         rig.scanner.scan(rig.card("Klar til avkrysning"))
-        for _ in range(3):
-            await pilot.pause()
+        await pilot.pause(screens.BUSY_GRACE + 0.05)  # the screen says it waits once the grace is over
         assert rig.app.shell.kiosk_state.phase is Phase.LOOKING_UP and "Esc Avbryt" in seen(rig)
         await pilot.press("escape")
         await settle(pilot)
         assert rig.app.shell.kiosk_state.phase is Phase.IDLE and "PRØVESEN" not in seen(rig).upper()
+
+    drive(script)
+
+
+def test_a_slow_lookup_takes_the_last_voter_off_the_screen_after_the_grace() -> None:
+    """A new scan while a voter is shown: an answer within BUSY_GRACE replaces him in one
+    redraw; a slower one shows the wait instead, and his name is gone by then."""
+
+    async def script(rig: Rig, pilot: Pilot[Any]) -> None:
+        await scan(rig, pilot, rig.card("Klar til avkrysning"))
+        status = rig.app.shell.kiosk_state.status
+        assert status is not None and status.voter is not None
+        name = status.voter.navn.upper()
+        assert name in seen(rig)
+        rig.register.delay = 1.0
+        rig.scanner.scan(rig.card("Samisk manntall"))  # the next voter in the queue
+        await pilot.pause()
+        assert rig.app.shell.kiosk_state.phase is Phase.LOOKING_UP
+        await pilot.pause(screens.BUSY_GRACE + 0.05)
+        text = seen(rig)
+        assert name not in text and "Slår opp i manntallet" in text and "Esc Avbryt" in text
 
     drive(script)
 

@@ -14,6 +14,7 @@ from textual.pilot import Pilot
 from valgkiosk.core import manntallsnummer as mnr
 from valgkiosk.core.outage import Layer
 from valgkiosk.ports.register import RegisterRefused
+from valgkiosk.ui import screens
 from valgkiosk.ui.app import ConfigErrorApp
 from valgkiosk.ui.status import NetworkLayers
 from valgkiosk.ui.testing import SIZE, Rig, make_rig, settle, settle_power
@@ -44,7 +45,8 @@ async def unplugged(rig: Rig, pilot: Pilot[Any]) -> None:
 async def looking_up(rig: Rig, pilot: Pilot[Any]) -> None:
     rig.register.delay = 60.0
     rig.scanner.scan(rig.card("Klar til avkrysning"))
-    for _ in range(5):
+    await pilot.pause(screens.BUSY_GRACE + 0.05)  # the wait is shown once the grace is over
+    for _ in range(3):
         await pilot.pause()
 
 
