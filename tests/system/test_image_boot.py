@@ -455,6 +455,110 @@ def test_boot_partition_is_the_kiosks(built: Path) -> None:
     check_cmdline(boot_partition_file(img, "cmdline.txt"))
 
 
+# -- the OTP module (valgkiosk_otp) on the image's own kernel --------------------------------------
+
+
+def partition_offset(img: Path, number: int) -> int:
+    """Where partition ``number`` (1-based) starts in the image, in bytes."""
+    table = json.loads(subprocess.run(["sfdisk", "--json", str(img)], capture_output=True, text=True,
+                                      check=True).stdout)["partitiontable"]["partitions"]
+    return int(table[number - 1]["start"]) * 512
+
+
+def root_file(img: Path, path: str, out: Path) -> bytes:
+    """A file from the image's read-only root (ext4, partition 2), read with debugfs."""
+    where = f"{img}?offset={partition_offset(img, 2)}"
+    subprocess.run(["debugfs", "-R", f"dump {path} {out}", where], capture_output=True, check=True, timeout=120)
+    assert out.is_file() and out.stat().st_size > 0, f"{path} is not in the image's root"
+    return out.read_bytes()
+
+
+def image_kernel(built: Path) -> str:
+    """The image's kernel release, as the build recorded it."""
+    return re.search(r"kernel=(\S+)", (built / "build-times.txt").read_text(encoding="utf-8"))[1]  # type: ignore[index]
+
+
+#: What the cheap boots run as the image's init (the kernel hands the words after "--" to it):
+#: load the module, read the OTP rows, print the kernel's lines about it, power off.
+OTP_PROBE = ("modprobe valgkiosk_otp; echo OTP-MODPROBE=$?; "
+             "od -An -tx1 /sys/bus/nvmem/devices/valgkiosk-otp-private/nvmem; echo OTP-READ=$?; "
+             "dmesg | grep valgkiosk_otp; echo OTP-END; echo o > /proc/sysrq-trigger")
+
+
+def boot_otp_probe(built: Path, work: Path, machine: list[str], disk: list[str]) -> str:
+    """The image's kernel, initramfs and root (a throw-away overlay), booted with
+    OTP_PROBE as init on ``machine``: the console's text."""
+    root = next(w for w in image_cmdline(built / "valgkiosk.img").split() if w.startswith("root="))
+    cmdline = f'{root} ro rootwait console=ttyAMA0 loglevel=4 panic=-1 init=/bin/sh -- -c "{OTP_PROBE}"'
+    qemu = ["qemu-system-aarch64", *machine, "-nodefaults", "-display", "none", "-serial", "stdio",
+            "-monitor", "none", "-no-reboot", "-kernel", str(built / "vmlinuz"), "-initrd", str(built / "initrd.img"),
+            "-append", cmdline, *disk]
+    done = subprocess.run(qemu, stdin=subprocess.DEVNULL, capture_output=True, timeout=900, cwd=work)
+    console = done.stdout.decode("utf-8", "replace").replace("\r", "")
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    (SCREENS / f"otp-{machine[1]}.log").write_text(console, encoding="utf-8")
+    assert "OTP-END" in console, f"the probe did not run (qemu exit {done.returncode}):\n{console[-4000:]}"
+    return console
+
+
+def overlay(built: Path, work: Path, size: str | None = None) -> Path:
+    """A qcow2 overlay on the built image (the build stays as it is); ``size`` to round it
+    up (QEMU's SD card wants a power of two)."""
+    disk = work / "overlay.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", str(built / "valgkiosk.img"),
+                    str(disk), *([size] if size else [])], check=True, timeout=60)
+    return disk
+
+
+@pytest.mark.timeout(BUILD_TIMEOUT_S + 600)
+def test_the_otp_module_is_in_the_image_for_its_kernel(built: Path, tmp_path: Path) -> None:
+    kver = image_kernel(built)
+    ko = root_file(built / "valgkiosk.img", f"/lib/modules/{kver}/updates/valgkiosk_otp.ko", tmp_path / "otp.ko")
+    info = dict(field.split(b"=", 1) for field in re.findall(rb"(?<=\0)(?:vermagic|license|name)=[^\0]*", ko))
+    assert info[b"vermagic"].split()[0].decode() == kver, info
+    assert info[b"name"] == b"valgkiosk_otp" and info[b"license"] == b"GPL", info
+    deps = root_file(built / "valgkiosk.img", f"/lib/modules/{kver}/modules.dep", tmp_path / "modules.dep")
+    assert b"updates/valgkiosk_otp.ko:" in deps  # depmod ran: modprobe finds it by name
+
+
+@pytest.mark.timeout(BUILD_TIMEOUT_S + 900)
+def test_on_qemu_virt_the_otp_module_refuses_to_load(built: Path, tmp_path: Path) -> None:
+    """No Raspberry Pi firmware node: the module says so and refuses (ENODEV), nothing to read."""
+    console = boot_otp_probe(built, tmp_path, ["-M", "virt", "-cpu", "cortex-a72", "-smp", "2", "-m", "1024"],
+                             ["-drive", f"if=none,file={overlay(built, tmp_path)},format=qcow2,id=disk",
+                              "-device", "virtio-blk-pci,drive=disk"])
+    assert "OTP-MODPROBE=1" in console and "No such device" in console, console[-3000:]
+    assert "no Raspberry Pi firmware node" in console, console[-3000:]
+    assert "OTP-READ=0" not in console
+
+
+@pytest.mark.timeout(BUILD_TIMEOUT_S + 900)
+def test_on_an_emulated_pi_3_the_otp_module_reads_only_what_the_firmware_answers(built: Path, tmp_path: Path) -> None:
+    """QEMU's raspi3b: the image's kernel and its device tree for the Pi 3 B, whose firmware
+    node the module finds. QEMU before 9.1 answers the OTP tag with length 0: the read
+    must fail (EIO) rather than give zeros; from 9.1 it emulates the OTP: 32 bytes."""
+    dtb = tmp_path / "bcm2837-rpi-3-b.dtb"
+    dtb.write_bytes(boot_partition_bytes(built / "valgkiosk.img", "bcm2837-rpi-3-b.dtb"))
+    console = boot_otp_probe(built, tmp_path, ["-M", "raspi3b", "-dtb", str(dtb)],
+                             ["-drive", f"if=sd,file={overlay(built, tmp_path, '4G')},format=qcow2"])
+    assert "OTP-MODPROBE=0" in console and "OTP rows (read only, root only)" in console, console[-3000:]
+    version = re.search(r"version (\d+)\.(\d+)", subprocess.run(["qemu-system-aarch64", "--version"],
+                                                                capture_output=True, text=True).stdout)
+    assert version is not None
+    if (int(version[1]), int(version[2])) < (9, 1):
+        assert "OTP-READ=1" in console and "Input/output error" in console, console[-3000:]
+        assert "did not answer tag 0x00030081" in console, console[-3000:]
+    else:
+        assert "OTP-READ=0" in console, console[-3000:]
+
+
+def boot_partition_bytes(img: Path, name: str) -> bytes:
+    """A binary file from the image's boot FAT."""
+    env = {**os.environ, "MTOOLS_SKIP_CHECK": "1"}
+    return subprocess.run(["mtype", "-i", f"{img}@@{partition_offset(img, 1)}", f"::/{name}"], capture_output=True,
+                          check=True, env=env).stdout
+
+
 #: The kiosk's secrets that provisioning puts on the boot partition, and first boot moves.
 SECRETS = ("credential", "loggbok.key")
 
