@@ -59,6 +59,20 @@ struct otp_msg {
 
 static struct rpi_firmware *fw;
 static struct platform_device *pdev;
+static struct nvmem_device *nvmem[ARRAY_SIZE(banks)];
+
+/* The nvmem devices unregistered (before the module's code goes), then their parent. */
+static void otp_remove_all(void)
+{
+	int i;
+
+	for (i = ARRAY_SIZE(banks) - 1; i >= 0; i--) {
+		if (!IS_ERR_OR_NULL(nvmem[i]))
+			nvmem_unregister(nvmem[i]);
+		nvmem[i] = NULL;
+	}
+	platform_device_unregister(pdev);
+}
 
 static int otp_read(void *priv, unsigned int offset, void *val, size_t bytes)
 {
@@ -103,7 +117,6 @@ static int __init otp_init(void)
 {
 	struct nvmem_config config = {};
 	struct device_node *np;
-	struct nvmem_device *nvmem;
 	int i, ret;
 
 	np = of_find_compatible_node(NULL, NULL, "raspberrypi,bcm2835-firmware");
@@ -134,10 +147,10 @@ static int __init otp_init(void)
 	for (i = 0; i < ARRAY_SIZE(banks); i++) {
 		config.name = banks[i].name;
 		config.priv = (void *)&banks[i];
-		/* devm: unregistered with the platform device */
-		nvmem = devm_nvmem_register(&pdev->dev, &config);
-		if (IS_ERR(nvmem)) {
-			ret = PTR_ERR(nvmem);
+		/* not devm: the nvmem device holds its parent, whose devres would never run */
+		nvmem[i] = nvmem_register(&config);
+		if (IS_ERR(nvmem[i])) {
+			ret = PTR_ERR(nvmem[i]);
 			pr_err("%s: nvmem_register failed (%d)\n", banks[i].name, ret);
 			goto unregister;
 		}
@@ -147,7 +160,7 @@ static int __init otp_init(void)
 	return 0;
 
 unregister:
-	platform_device_unregister(pdev);
+	otp_remove_all();
 put_fw:
 	rpi_firmware_put(fw);
 	return ret;
@@ -155,7 +168,7 @@ put_fw:
 
 static void __exit otp_exit(void)
 {
-	platform_device_unregister(pdev);
+	otp_remove_all();
 	rpi_firmware_put(fw);
 }
 

@@ -483,7 +483,8 @@ def image_kernel(built: Path) -> str:
 OTP_PROBE = ("modprobe valgkiosk_otp; echo OTP-MODPROBE=$?; "
              "od -An -tx1 -v /sys/bus/nvmem/devices/valgkiosk-otp-private/nvmem; echo OTP-READ=$?; "
              "/opt/valgkiosk/venv/bin/python -I -m valgkiosk.datakey check; echo OTP-CHECK=$?; "
-             "dmesg | grep valgkiosk_otp; echo OTP-END; echo o > /proc/sysrq-trigger")
+             "dmesg | grep valgkiosk_otp; rmmod valgkiosk_otp && ls /sys/bus/nvmem/devices; echo OTP-RMMOD=$?; "
+             "echo OTP-END; echo o > /proc/sysrq-trigger")
 
 
 def boot_otp_probe(built: Path, work: Path, machine: list[str], disk: list[str],
@@ -566,6 +567,9 @@ def test_on_an_emulated_pi_3_the_otp_module_reads_only_what_the_firmware_answers
     lines = [line.strip() for line in console.splitlines()]
     assert "OTP-MODPROBE=0" in lines and "OTP rows (read only, root only)" in console, console[-3000:]
     assert "OTP-CHECK=1" in lines, console[-3000:]  # no usable key either way
+    # unloaded cleanly: its nvmem devices go with it (nothing left to call into a module that is gone)
+    after = lines[lines.index("OTP-CHECK=1") + 1:lines.index("OTP-RMMOD=0")]
+    assert not any("valgkiosk-otp" in line for line in after if not line.startswith("[")), console[-3000:]
     if qemu_version(qemu_binary) < (9, 1):
         assert "OTP-READ=1" in lines and "Input/output error" in console, console[-3000:]
         assert "did not answer tag 0x00030081" in console, console[-3000:]
