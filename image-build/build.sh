@@ -177,6 +177,9 @@ mount -t proc proc "$TREE/proc"
 mount --rbind /sys "$TREE/sys" && mount --make-rslave "$TREE/sys"
 mount --rbind /dev "$TREE/dev" && mount --make-rslave "$TREE/dev"
 MOUNTED="$TREE"
+# The OTP module for the tree's own kernel (the data partition's key on a Pi; otp-module.sh).
+"$HERE/otp-module.sh" "$SUITE" "$TREE" "$( [ "$USE_CACHE" = 1 ] && echo "$CACHE/modules")"
+T_MODULE=$(now)
 "$HERE/customize.sh" "$TREE" "$ROOT"
 unmount_tree
 T_ROOTFS=$(now)
@@ -239,7 +242,7 @@ size=$(du -m --apparent-size "$IMG" | cut -f1)
 {
   echo "suite=$SUITE kernel=$KVER"
   echo "image_mib=$size root_mib=$ROOT_MIB boot_mib=$BOOT_MIB data_mib=$DATA_MIB"
-  echo "wheels_s=$((T_WHEELS - T0)) base_s=$((T_BASE - T_WHEELS)) kiosk_s=$((T_ROOTFS - T_BASE)) image_s=$((T_END - T_ROOTFS)) total_s=$((T_END - T0))"
+  echo "wheels_s=$((T_WHEELS - T0)) base_s=$((T_BASE - T_WHEELS)) otp_module_s=$((T_MODULE - T_BASE)) kiosk_s=$((T_ROOTFS - T_MODULE)) image_s=$((T_END - T_ROOTFS)) total_s=$((T_END - T0))"
 } | tee "$OUT/build-times.txt" >&2
 log "done: $IMG"
 }

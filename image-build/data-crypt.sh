@@ -3,9 +3,9 @@
 # (valgkiosk.datakey; docs/personal-data.md). Run as root on the kiosk (or on a loop
 # device in the tests):
 #
-#   data-crypt.sh format DEVICE [--secret mailbox|FILE] [--cipher auto|adiantum|aes] [--force]
-#   data-crypt.sh open   DEVICE NAME [--secret mailbox|FILE]   # → /dev/mapper/NAME
-#   data-crypt.sh resize NAME [--secret mailbox|FILE]        # the open mapping to its partition's size
+#   data-crypt.sh format DEVICE [--secret auto|FILE] [--cipher auto|adiantum|aes] [--force]
+#   data-crypt.sh open   DEVICE NAME [--secret auto|FILE]   # → /dev/mapper/NAME
+#   data-crypt.sh resize NAME [--secret auto|FILE]        # the open mapping to its partition's size
 #   data-crypt.sh close  NAME
 #   data-crypt.sh erase  DEVICE     # every keyslot destroyed: the data is unreadable for good
 #
@@ -26,7 +26,7 @@ die() { echo "data-crypt.sh: $*" >&2; exit 1; }
 [ $# -ge 2 ] || { sed -n '2,17p' "$0" >&2; exit 2; }
 CMD=$1 TARGET=$2
 shift 2
-NAME="" SECRET=mailbox CIPHER=auto FORCE=0
+NAME="" SECRET=auto CIPHER=auto FORCE=0
 if [ "$CMD" = open ]; then
   [ $# -ge 1 ] || die "open trenger DEVICE NAME"
   NAME=$1; shift

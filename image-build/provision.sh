@@ -29,9 +29,10 @@
 #
 # --data-secret new|FILE puts a secret for the data partition's key on the boot partition
 # (valgkiosk/data-secret: 64 hex digits, made new or copied from FILE). Only for a board
-# whose own secret cannot be read (QEMU; today's image on a Pi, whose Debian kernel has no
-# firmware mailbox): it is NOT protection, the card then holds its own key
-# (docs/personal-data.md). Without it the kiosk reads the Pi's OTP, and without a key
+# whose own secret cannot be read (QEMU, a Pi 3, a Pi whose OTP key is not programmed
+# yet): it is NOT protection, the card then holds its own key
+# (docs/personal-data.md). Without it the kiosk reads the Pi's OTP (the image's
+# valgkiosk_otp module), and without a key
 # there it does not start.
 set -euo pipefail
 

@@ -26,6 +26,37 @@ ensure_debian_packages() {
   fi
 }
 
+# ensure_otp_qemu: a QEMU whose emulated Pi has OTP memory (9.1 and later: the bcm2835
+# OTP and its firmware tags), for the image test's raspi3b boot (tests/system/
+# test_image_boot.py), exported as VALGKIOSK_QEMU_OTP. Bookworm's own QEMU is 7.2: then
+# bookworm-backports' qemu-system-arm is downloaded (apt-get download with a private
+# sources list and lists folder: the host's apt sources and its installed QEMU stay as
+# they are) and unpacked under ~/.cache/valgkiosk-qemu. Never fatal: without it the test
+# runs on the system QEMU only.
+ensure_otp_qemu() {
+  local have major minor dir apt_opts
+  have=$(qemu-system-aarch64 --version 2>/dev/null | sed -n 's/^QEMU emulator version \([0-9]*\)\.\([0-9]*\).*/\1 \2/p')
+  read -r major minor <<<"${have:-0 0}"
+  if [ "$major" -gt 9 ] || { [ "$major" = 9 ] && [ "$minor" -ge 1 ]; }; then return 0; fi
+  # shellcheck disable=SC1091  # the host's own
+  [ "$(. /etc/os-release && echo "${VERSION_CODENAME:-}")" = bookworm ] || return 0
+  dir=${XDG_CACHE_HOME:-$HOME/.cache}/valgkiosk-qemu
+  if [ ! -x "$dir/root/usr/bin/qemu-system-aarch64" ]; then
+    log "QEMU with the Pi's OTP: qemu-system-arm from bookworm-backports, unpacked in $dir (not installed)"
+    mkdir -p "$dir/lists/partial" "$dir/archives/partial"
+    echo "deb http://deb.debian.org/debian bookworm-backports main" >"$dir/sources.list"
+    apt_opts=(-o "Dir::Etc::sourcelist=$dir/sources.list" -o Dir::Etc::sourceparts=- -o "Dir::State::Lists=$dir/lists"
+              -o "Dir::Cache::archives=$dir/archives" -o APT::Sandbox::User=root)
+    if ! { apt-get "${apt_opts[@]}" update -qq >/dev/null 2>&1 \
+           && (cd "$dir" && apt-get "${apt_opts[@]}" download -qq qemu-system-arm/bookworm-backports >/dev/null 2>&1) \
+           && dpkg-deb -x "$(find "$dir" -maxdepth 1 -name 'qemu-system-arm_*.deb' | head -n1)" "$dir/root"; }; then
+      log "no QEMU with OTP emulation (bookworm-backports unreachable?): the Pi's OTP test runs on QEMU $major.$minor only"
+      return 0
+    fi
+  fi
+  export VALGKIOSK_QEMU_OTP="$dir/root/usr/bin/qemu-system-aarch64"
+}
+
 # ensure_venv [EXTRAS]: create .venv and install the project (editable) when
 # pyproject.toml changed since the last install.
 ensure_venv() {

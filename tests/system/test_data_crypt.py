@@ -1,6 +1,8 @@
 """The data partition's encryption bound to the board (issue 13): the key derived from the
-Pi's OTP secret (valgkiosk.datakey: the mailbox reader against a stand-in ``vcmailbox``
-that answers as the firmware does, a file-backed secret), and image-build/data-crypt.sh,
+Pi's OTP secret (valgkiosk.datakey: the reader of the valgkiosk_otp module's nvmem file
+over a fake /sys, the mailbox reader against a stand-in ``vcmailbox`` that answers as the
+firmware does, ``auto``'s choice between them, a file-backed secret), otp-load (the module
+loaded on a Pi only), and image-build/data-crypt.sh,
 which formats, opens and erases the LUKS2 volume: its wiring checked against a recording
 ``cryptsetup``, and for real on a loop device where the kernel has device-mapper."""
 
@@ -9,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import shutil
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -85,6 +89,120 @@ def test_no_mailbox_says_what_is_missing(tmp_path: Path, monkeypatch: pytest.Mon
     fake_tool(tmp_path, "vcmailbox", 'echo "Failed to open /dev/vcio" >&2; exit 1')
     with pytest.raises(datakey.BoardSecretError, match="Failed to open /dev/vcio"):
         datakey.MailboxOtp().read()
+
+
+#: The eight rows of ANSWER as the firmware writes them and valgkiosk_otp's nvmem file holds
+#: them: 32-bit words, little-endian.
+ROWS = [int(word, 16) for word in ANSWER.split()[7:15]]
+NVMEM_FILE = struct.pack("<8I", *ROWS)
+
+
+def fake_sysfs(root: Path, content: bytes | None = NVMEM_FILE) -> Path:
+    """A /sys with the module's nvmem device (as the kernel lays it out), ``content`` in its file."""
+    device = root / "bus" / "nvmem" / "devices" / "valgkiosk-otp-private"
+    device.mkdir(parents=True)
+    if content is not None:
+        (device / "nvmem").write_bytes(content)
+    return root
+
+
+def test_the_module_file_gives_the_secret_rpi_otp_private_key_prints(tmp_path: Path) -> None:
+    sysfs = fake_sysfs(tmp_path / "sys")
+    secret = datakey.NvmemOtp(sysfs).read()
+    # the same secret as the mailbox's answer for the same rows: one board, one key, whichever kernel
+    assert secret == SECRET == datakey.parse_mailbox_answer(ANSWER)
+    assert secret.hex() == "".join(f"{row:08x}" for row in ROWS)  # rpi-otp-private-key's output
+    assert datakey.NvmemOtp(sysfs).read() != NVMEM_FILE  # the words turned, not the file as it is
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (NVMEM_FILE[:16], "ga 16 byte"),
+    (b"", "ga 0 byte"),
+    (NVMEM_FILE + b"\0", "ga 33 byte"),
+])
+def test_a_module_file_that_is_not_eight_rows_is_refused(tmp_path: Path, content: bytes, message: str) -> None:
+    with pytest.raises(datakey.BoardSecretError, match=message):
+        datakey.NvmemOtp(fake_sysfs(tmp_path / "sys", content)).read()
+
+
+def test_a_failed_firmware_read_is_an_error_not_zeros(tmp_path: Path) -> None:
+    # the module answers EIO when the firmware did not answer; here: a file that cannot be read
+    sysfs = fake_sysfs(tmp_path / "sys", None)
+    (sysfs / datakey.NVMEM_OTP).mkdir()
+    with pytest.raises(datakey.BoardSecretError, match="fastvaren svarte ikke.*EISDIR.*dmesg"):
+        datakey.NvmemOtp(sysfs).read()
+    with pytest.raises(datakey.BoardSecretError, match="valgkiosk_otp er ikke lastet"):
+        datakey.NvmemOtp(tmp_path / "no-sys").read()
+
+
+def test_auto_takes_the_module_then_the_mailbox_then_says_there_is_no_otp(tmp_path: Path) -> None:
+    sysfs, vcio = fake_sysfs(tmp_path / "sys"), tmp_path / "vcio"
+    assert isinstance(datakey.source("auto", sysfs=sysfs, vcio=vcio), datakey.NvmemOtp)
+    vcio.touch()
+    assert isinstance(datakey.source("auto", sysfs=sysfs, vcio=vcio), datakey.NvmemOtp)  # the module first
+    assert isinstance(datakey.source("auto", sysfs=tmp_path / "bare", vcio=vcio), datakey.MailboxOtp)
+    vcio.unlink()
+    none = datakey.source("auto", sysfs=tmp_path / "bare", vcio=vcio)
+    with pytest.raises(datakey.BoardSecretError, match="ikke noe OTP-minne"):
+        none.read()
+    assert isinstance(datakey.source("nvmem", sysfs=sysfs), datakey.NvmemOtp)
+    assert isinstance(datakey.source("mailbox"), datakey.MailboxOtp)
+    assert isinstance(datakey.source(str(tmp_path / "otp.hex")), datakey.FileSecret)
+
+
+def test_unprogrammed_rows_say_what_the_it_team_does(tmp_path: Path) -> None:
+    run = [sys.executable, "-m", "valgkiosk.datakey"]
+    sysfs = fake_sysfs(tmp_path / "sys", bytes(32))
+    done = subprocess.run([*run, "derive", "--sysfs", str(sysfs)], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 1 and done.stdout == "", done
+    assert "ikke programmert" in done.stderr and "rpi-otp-private-key -w" in done.stderr
+    assert "Traceback" not in done.stderr
+    good = fake_sysfs(tmp_path / "sys2")
+    key = subprocess.run([*run, "derive", "--sysfs", str(good)], capture_output=True, check=True, timeout=30)
+    assert key.stdout == datakey.derive(SECRET)
+    check = subprocess.run([*run, "check", "--sysfs", str(good)], capture_output=True, text=True, timeout=30)
+    assert check.returncode == 0 and "valgkiosk_otp" in check.stdout
+
+
+OTP_LOAD = REPO / "image-build" / "rootfs" / "usr" / "lib" / "valgkiosk" / "otp-load"
+
+
+@pytest.mark.parametrize(("compatible", "loads"), [
+    (b"raspberrypi,4-model-b\0brcm,bcm2711\0", True),
+    (b"raspberrypi,5-model-b\0brcm,bcm2712\0", True),
+    (b"raspberrypi,3-model-b\0brcm,bcm2837\0", True),
+    (b"linux,dummy-virt\0", False),  # QEMU's virt machine
+    (None, False),  # no device tree at all
+])
+def test_otp_load_loads_the_module_on_a_pi_only(tmp_path: Path, compatible: bytes | None, loads: bool) -> None:
+    dt = tmp_path / "compatible"
+    if compatible is not None:
+        dt.write_bytes(compatible)
+    modprobe = fake_tool(tmp_path / "bin", "modprobe", f'echo "$@" >> {tmp_path}/loaded\nexit ${{FAIL:-0}}')
+    env = {"PATH": "/usr/bin:/bin", "VALGKIOSK_DT_COMPATIBLE": str(dt), "VALGKIOSK_MODPROBE": str(modprobe)}
+    done = subprocess.run([str(OTP_LOAD)], capture_output=True, text=True, timeout=30, env=env)
+    assert done.returncode == 0, done
+    if loads:
+        assert (tmp_path / "loaded").read_text(encoding="ascii").split() == ["valgkiosk_otp"]
+        assert "valgkiosk_otp loaded" in done.stdout
+        # a module that does not load never fails the unit: data-unlock refuses with the reason
+        failed = subprocess.run([str(OTP_LOAD)], capture_output=True, text=True, timeout=30, env={**env, "FAIL": "1"})
+        assert failed.returncode == 0 and "did not load" in failed.stderr
+    else:
+        assert not (tmp_path / "loaded").exists() and "not a Raspberry Pi" in done.stdout
+
+
+MODULE_SOURCE = REPO / "image-build" / "otp-module" / "valgkiosk_otp.c"
+
+
+def test_the_module_only_reads_otp() -> None:
+    """The kernel module asks the firmware with read tags only: never one that programs OTP
+    (0x00038021 customer rows, 0x00038081 private key), and it has no nvmem write hook."""
+    text = MODULE_SOURCE.read_text(encoding="utf-8").lower()
+    tags = set(re.findall(r"0x000[0-9a-f]{5}", text))
+    assert tags == {"0x00030021", "0x00030081"}, tags
+    assert "reg_write" not in text and "read_only = true" in text and "root_only = true" in text
+    assert "-eio" in text  # an answer it did not get is an error, not zeros
 
 
 def test_the_command_line_gives_the_key_on_stdout_only(tmp_path: Path) -> None:

@@ -455,6 +455,139 @@ def test_boot_partition_is_the_kiosks(built: Path) -> None:
     check_cmdline(boot_partition_file(img, "cmdline.txt"))
 
 
+# -- the OTP module (valgkiosk_otp) on the image's own kernel --------------------------------------
+
+
+def partition_offset(img: Path, number: int) -> int:
+    """Where partition ``number`` (1-based) starts in the image, in bytes."""
+    table = json.loads(subprocess.run(["sfdisk", "--json", str(img)], capture_output=True, text=True,
+                                      check=True).stdout)["partitiontable"]["partitions"]
+    return int(table[number - 1]["start"]) * 512
+
+
+def root_file(img: Path, path: str, out: Path) -> bytes:
+    """A file from the image's read-only root (ext4, partition 2), read with debugfs."""
+    where = f"{img}?offset={partition_offset(img, 2)}"
+    subprocess.run(["debugfs", "-R", f"dump {path} {out}", where], capture_output=True, check=True, timeout=120)
+    assert out.is_file() and out.stat().st_size > 0, f"{path} is not in the image's root"
+    return out.read_bytes()
+
+
+def image_kernel(built: Path) -> str:
+    """The image's kernel release, as the build recorded it."""
+    return re.search(r"kernel=(\S+)", (built / "build-times.txt").read_text(encoding="utf-8"))[1]  # type: ignore[index]
+
+
+#: What the cheap boots run as the image's init (the kernel hands the words after "--" to it):
+#: load the module, read the OTP rows, print the kernel's lines about it, power off.
+OTP_PROBE = ("modprobe valgkiosk_otp; echo OTP-MODPROBE=$?; "
+             "od -An -tx1 -v /sys/bus/nvmem/devices/valgkiosk-otp-private/nvmem; echo OTP-READ=$?; "
+             "/opt/valgkiosk/venv/bin/python -I -m valgkiosk.datakey check; echo OTP-CHECK=$?; "
+             "dmesg | grep valgkiosk_otp; rmmod valgkiosk_otp && ls /sys/bus/nvmem/devices; echo OTP-RMMOD=$?; "
+             "echo OTP-END; echo o > /proc/sysrq-trigger")
+
+
+def boot_otp_probe(built: Path, work: Path, machine: list[str], disk: list[str],
+                   qemu_binary: str = "qemu-system-aarch64") -> str:
+    """The image's kernel, initramfs and root (a throw-away overlay), booted with
+    OTP_PROBE as init on ``machine``: the console's text."""
+    root = next(w for w in image_cmdline(built / "valgkiosk.img").split() if w.startswith("root="))
+    cmdline = f'{root} ro rootwait console=ttyAMA0 loglevel=4 panic=-1 init=/bin/sh -- -c "{OTP_PROBE}"'
+    qemu = [qemu_binary, *machine, "-nodefaults", "-display", "none", "-serial", "stdio",
+            "-monitor", "none", "-no-reboot", "-kernel", str(built / "vmlinuz"), "-initrd", str(built / "initrd.img"),
+            "-append", cmdline, *disk]
+    done = subprocess.run(qemu, stdin=subprocess.DEVNULL, capture_output=True, timeout=900, cwd=work)
+    console = done.stdout.decode("utf-8", "replace").replace("\r", "")
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    version = qemu_version(qemu_binary)
+    (SCREENS / f"otp-{machine[1]}-qemu{version[0]}.{version[1]}.log").write_text(console, encoding="utf-8")
+    # (the kernel's command line, which the console shows too, names every marker: whole lines only)
+    lines = {line.strip() for line in console.splitlines()}
+    assert "OTP-END" in lines, f"the probe did not run (qemu exit {done.returncode}):\n{console[-4000:]}"
+    return console
+
+
+def overlay(built: Path, work: Path, size: str | None = None) -> Path:
+    """A qcow2 overlay on the built image (the build stays as it is); ``size`` to round it
+    up (QEMU's SD card wants a power of two)."""
+    disk = work / "overlay.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", str(built / "valgkiosk.img"),
+                    str(disk), *([size] if size else [])], check=True, timeout=60)
+    return disk
+
+
+@pytest.mark.timeout(BUILD_TIMEOUT_S + 600)
+def test_the_otp_module_is_in_the_image_for_its_kernel(built: Path, tmp_path: Path) -> None:
+    kver = image_kernel(built)
+    ko = root_file(built / "valgkiosk.img", f"/lib/modules/{kver}/updates/valgkiosk_otp.ko", tmp_path / "otp.ko")
+    info = dict(field.split(b"=", 1) for field in re.findall(rb"(?<=\0)(?:vermagic|license|name)=[^\0]*", ko))
+    assert info[b"vermagic"].split()[0].decode() == kver, info
+    assert info[b"name"] == b"valgkiosk_otp" and info[b"license"] == b"GPL", info
+    deps = root_file(built / "valgkiosk.img", f"/lib/modules/{kver}/modules.dep", tmp_path / "modules.dep")
+    assert b"updates/valgkiosk_otp.ko:" in deps  # depmod ran: modprobe finds it by name
+
+
+@pytest.mark.timeout(BUILD_TIMEOUT_S + 900)
+def test_on_qemu_virt_the_otp_module_refuses_to_load(built: Path, tmp_path: Path) -> None:
+    """No Raspberry Pi firmware node: the module says so and refuses (ENODEV), nothing to read."""
+    console = boot_otp_probe(built, tmp_path, ["-M", "virt", "-cpu", "cortex-a72", "-smp", "2", "-m", "1024"],
+                             ["-drive", f"if=none,file={overlay(built, tmp_path)},format=qcow2,id=disk",
+                              "-device", "virtio-blk-pci,drive=disk"])
+    lines = console.splitlines()
+    assert "OTP-MODPROBE=1" in lines and "No such device" in console, console[-3000:]
+    assert "no Raspberry Pi firmware node" in console, console[-3000:]
+    assert "OTP-READ=0" not in lines
+
+
+def qemu_version(binary: str) -> tuple[int, int]:
+    found = re.search(r"version (\d+)\.(\d+)", subprocess.run([binary, "--version"], capture_output=True, text=True,
+                                                             timeout=30).stdout)
+    assert found is not None, binary
+    return int(found[1]), int(found[2])
+
+
+#: The QEMUs for the emulated Pi: the system's, and one that emulates the OTP (>= 9.1) when
+#: scripts/test found one (VALGKIOSK_QEMU_OTP, bookworm-backports' on a bookworm host).
+PI_QEMUS = ["qemu-system-aarch64", *([os.environ["VALGKIOSK_QEMU_OTP"]] if os.environ.get("VALGKIOSK_QEMU_OTP") else [])]
+
+
+@pytest.mark.timeout(BUILD_TIMEOUT_S + 900)
+@pytest.mark.parametrize("qemu_binary", PI_QEMUS, ids=lambda b: "system-qemu" if "/" not in b else "otp-qemu")
+def test_on_an_emulated_pi_3_the_otp_module_reads_only_what_the_firmware_answers(built: Path, tmp_path: Path,
+                                                                                 qemu_binary: str) -> None:
+    """QEMU's raspi3b: the image's kernel and its device tree for the Pi 3 B, whose firmware
+    node the module finds. QEMU before 9.1 answers the OTP tag with length 0: the read must
+    fail (EIO) rather than give zeros, and datakey says the firmware did not answer. From
+    9.1 QEMU emulates the OTP (rows of zeros, never programmed): the read gives the 32
+    bytes, and datakey refuses them as not programmed, saying what the IT team does."""
+    dtb = tmp_path / "bcm2837-rpi-3-b.dtb"
+    dtb.write_bytes(boot_partition_bytes(built / "valgkiosk.img", "bcm2837-rpi-3-b.dtb"))
+    console = boot_otp_probe(built, tmp_path, ["-M", "raspi3b", "-dtb", str(dtb)],
+                             ["-drive", f"if=sd,file={overlay(built, tmp_path, '4G')},format=qcow2"], qemu_binary)
+    lines = [line.strip() for line in console.splitlines()]
+    assert "OTP-MODPROBE=0" in lines and "OTP rows (read only, root only)" in console, console[-3000:]
+    assert "OTP-CHECK=1" in lines, console[-3000:]  # no usable key either way
+    # unloaded cleanly: its nvmem devices go with it (nothing left to call into a module that is gone)
+    after = lines[lines.index("OTP-CHECK=1") + 1:lines.index("OTP-RMMOD=0")]
+    assert not any("valgkiosk-otp" in line for line in after if not line.startswith("[")), console[-3000:]
+    if qemu_version(qemu_binary) < (9, 1):
+        assert "OTP-READ=1" in lines and "Input/output error" in console, console[-3000:]
+        assert "did not answer tag 0x00030081" in console, console[-3000:]
+        assert "fastvaren svarte ikke på lesingen av OTP-minnet (EIO" in console, console[-3000:]
+    else:
+        assert "OTP-READ=0" in lines, console[-3000:]
+        rows = lines[lines.index("OTP-MODPROBE=0") + 1:lines.index("OTP-READ=0")]
+        assert [b for row in rows for b in row.split()] == ["00"] * 32, rows  # what QEMU's OTP holds
+        assert "ikke programmert" in console and "rpi-otp-private-key -w" in console, console[-3000:]
+
+
+def boot_partition_bytes(img: Path, name: str) -> bytes:
+    """A binary file from the image's boot FAT."""
+    env = {**os.environ, "MTOOLS_SKIP_CHECK": "1"}
+    return subprocess.run(["mtype", "-i", f"{img}@@{partition_offset(img, 1)}", f"::/{name}"], capture_output=True,
+                          check=True, env=env).stdout
+
+
 #: The kiosk's secrets that provisioning puts on the boot partition, and first boot moves.
 SECRETS = ("credential", "loggbok.key")
 
@@ -557,6 +690,8 @@ def test_image_boots_into_the_hardened_kiosk(vm: Vm) -> None:
     assert set(REQUIRED) <= set(checks), f"missing checks: {set(REQUIRED) - set(checks)}\n{vm.tail()}"
     assert failed == {}, f"{failed}\n{vm.tail()}"
     check_platform(checks, vm.tail())
+    # not a Pi: the data partition's unit loads no OTP module, and does not fail for it
+    assert any("valgkiosk_otp not loaded" in line for line in vm.lines), vm.tail()
 
 
 def check_platform(checks: dict[str, str], tail: str) -> None:

@@ -89,7 +89,7 @@ def test_a_secret_that_cannot_be_stored_stays_on_the_boot_partition(tmp_path: Pa
 
 
 def test_without_a_key_the_boot_refuses_on_screen_and_touches_nothing(tmp_path: Path) -> None:
-    # no data-secret on the card and no firmware mailbox here (as on today's image): the
+    # no data-secret on the card and no OTP here (no valgkiosk_otp, no /dev/vcio): the
     # clerk's screen says why in Norwegian, the unit fails, cryptsetup is never run
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -105,9 +105,9 @@ def test_without_a_key_the_boot_refuses_on_screen_and_touches_nothing(tmp_path: 
     done = subprocess.run([str(UNLOCK)], capture_output=True, text=True, timeout=60, env=env)
     assert done.returncode == 1, done.stdout + done.stderr
     shown = screen.read_text(encoding="utf-8")
-    assert "VALGKIOSKEN KAN IKKE STARTE" in shown and "finner ikke vcmailbox" in shown
+    assert "VALGKIOSKEN KAN IKKE STARTE" in shown and "ikke noe OTP-minne" in shown
     assert "personopplysninger ukryptert" in shown and "IKT" in shown
-    assert "finner ikke vcmailbox" in done.stderr  # the journal has it too
+    assert "ikke noe OTP-minne" in done.stderr  # the journal has it too
     assert not (tmp_path / "ran").exists()  # nothing on the card was touched
     # a broken file secret from the provisioning: refused the same way, naming the file
     (boot / "data-secret").write_text("not hex", encoding="ascii")
