@@ -37,9 +37,13 @@ log = logging.getLogger("valgkiosk.register")
 # --no-group-commit; docs/register-operations.md).
 # A number above 0 is how many transactions of gathered check-offs PostgreSQL may have
 # in flight at once (``GroupCommit.writers``; SQLite has one writer whatever it says).
+# The default, 8 (half the async pool's 16 connections): with fewer writers than kiosks a
+# check-off can wait for a commit it is not in while a connection stands idle (at 8 kiosks
+# the same rate as 4 writers, but a p99 of 24-30 ms against 43-512); beyond 8 kiosks the
+# check-offs batch up (docs/benchmarks.md, "Round 4, loaded machine").
 _SETTING = os.environ.get("VALGKIOSK_REGISTER_GROUP_COMMIT", "").strip()
 ENABLED = _SETTING != "0"
-PG_WRITERS = int(_SETTING) if _SETTING.isdigit() and int(_SETTING) > 0 else 4
+PG_WRITERS = int(_SETTING) if _SETTING.isdigit() and int(_SETTING) > 0 else 8
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")

@@ -260,15 +260,25 @@ class PostgresStore(SqlStore):
         pool = await self._apool()
         runs = _independent(batch)
         rows: list[Row] = [None] * len(batch)
+
+        async def one(conn: psycopg.AsyncConnection[Any], run: list[int]) -> None:
+            cur = await conn.execute(CHECKOFF_MANY_SQL, {
+                key: [batch[i][key] for i in run]
+                for key in ("mnr", "rid", "now", "kiosk_id", "kommune", "krets", "bord")})
+            for row in await cur.fetchall():
+                rows[run[row[0] - 1]] = None if row[1] is None else row[1:]
+
         try:
             async with pool.connection() as conn:
-                async with conn.transaction():
-                    for run in runs:
-                        cur = await conn.execute(CHECKOFF_MANY_SQL, {
-                            key: [batch[i][key] for i in run]
-                            for key in ("mnr", "rid", "now", "kiosk_id", "kommune", "krets", "bord")})
-                        for row in await cur.fetchall():
-                            rows[run[row[0] - 1]] = None if row[1] is None else row[1:]
+                if len(runs) == 1:
+                    # The common case: one autocommit statement is its own transaction
+                    # (all of it or nothing, committed before execute returns), so no
+                    # BEGIN and COMMIT round trips of their own: one round trip a batch.
+                    await one(conn, runs[0])
+                else:
+                    async with conn.transaction():
+                        for run in runs:
+                            await one(conn, run)
             return list(rows)
         except psycopg.OperationalError as exc:
             # class 40, transaction rollback (a deadlock with another transaction holding two
