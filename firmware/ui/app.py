@@ -304,6 +304,10 @@ class KioskApp(App[int]):
                    ("Skriv inn velgerens adresse." if not address.strip() else ""))  # fmt: skip
         self.feed(kiosk.ManualValgkortTyped(name, parse_birth_date(born), address, problem))
 
+    @on(KioskScreen.Resumed)
+    def _on_screen_resumed(self) -> None:
+        self._show_view()
+
     @on(KioskScreen.OpenPrinterDialog)
     def _on_open_printer_dialog(self) -> None:
         self.printing.open_dialog()

@@ -113,6 +113,11 @@ class KioskScreen(Screen[None]):
     class OpenPrinterDialog(Message):
         """F1: the printer's dialog."""
 
+    @dataclass
+    class Resumed(Message):
+        """The screen is on top again (a dialog over it closed): the app checks that it is
+        still the one the core's routing picks (the state may have moved on under the dialog)."""
+
     @property
     def view(self) -> KioskView:
         """What to show, as the kiosk's shell last published it (valgkiosk.shell.KioskView)."""
@@ -147,6 +152,7 @@ class KioskScreen(Screen[None]):
         self._end_busy_grace()
         if self.is_mounted:
             self.show(self.view.checkoff)
+        self.post_message(self.Resumed())
 
     def on_screen_suspend(self) -> None:
         self._end_busy_grace()
