@@ -85,6 +85,10 @@ class Phase:
     errors: int = 0
     unexpected: int = 0
     server_cpu: float | None = None  # % of one core, the server's processes
+    # CPU seconds (utime + stime from /proc/<pid>/stat, the server's process tree) per
+    # 1,000 requests answered in the phase: what the rate ratio is about on one worker,
+    # and much less noisy than the rates on a shared machine
+    server_cpu_s_per_1000: float | None = None
     load_cpu: float | None = None  # % of one core, wrk or pgbench
     pg_cpu: float | None = None  # % of one core, every postgres process on the machine
     machine_busy: float | None = None  # % of all cores
@@ -113,8 +117,38 @@ def find_tool(name: str) -> str:
     raise BenchFailure(f"{name} not found (apt-get install -y {'wrk' if name == 'wrk' else 'postgresql-client'})")
 
 
-def valgkiosk_cmd() -> list[str]:
-    return [sys.executable, "-m", "valgkiosk"]
+def valgkiosk_cmd(register_src: Path | None = None) -> list[str]:
+    """``python -m valgkiosk``; with ``register_src``, its ``valgkiosk.register`` package is
+    that folder (another commit's ``register/``, for ``--before``) and the rest is this tree's."""
+    if register_src is None:
+        return [sys.executable, "-m", "valgkiosk"]
+    return [sys.executable, "-c", BEFORE_MAIN, str(register_src)]
+
+
+# The server of --before: the other commit's register package in place of this tree's
+# (set in sys.modules before anything imports it; uvicorn with one worker serves in this process).
+BEFORE_MAIN = """
+import importlib.util, sys
+src = sys.argv.pop(1)
+import valgkiosk
+spec = importlib.util.spec_from_file_location("valgkiosk.register", src + "/__init__.py",
+                                              submodule_search_locations=[src])
+module = importlib.util.module_from_spec(spec)
+sys.modules["valgkiosk.register"] = module
+spec.loader.exec_module(module)
+valgkiosk.register = module
+from valgkiosk.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def export_register(ref: str, dest: Path) -> Path:
+    """``register/`` of commit ``ref`` in ``dest`` (for ``--before``)."""
+    dest.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(HERE.parent), "archive", ref, "register"],
+                             check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    return dest / "register"
 
 
 def run(cmd: list[str], *, timeout: float, env: dict[str, str] | None = None) -> str:
@@ -194,8 +228,8 @@ class CpuWatch:
     def __exit__(self, *exc: object) -> None:
         procs = _all_procs()
         wall = time.monotonic() - self.t0
-        self.server = ((_tree_cpu(procs, self.server_pid) - self.server0) / wall * 100
-                       if self.server_pid else None)
+        self.server_s = (_tree_cpu(procs, self.server_pid) - self.server0) if self.server_pid else None
+        self.server = None if self.server_s is None else self.server_s / wall * 100
         self.pg = sum(c - self.pg0.get(pid, 0.0) for pid, (comm, _, c) in procs.items()
                       if comm.startswith("postgres")) / wall * 100
         ru = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -206,6 +240,8 @@ class CpuWatch:
 
     def fill(self, phase: Phase) -> None:
         phase.server_cpu = None if self.server is None else round(self.server, 1)
+        if self.server_s is not None and phase.requests:
+            phase.server_cpu_s_per_1000 = round(self.server_s / phase.requests * 1000, 4)
         phase.load_cpu = round(self.load, 1)
         phase.pg_cpu = round(self.pg, 1)
         phase.machine_busy = round(self.busy, 1)
@@ -337,8 +373,8 @@ def checkoff_count(url: str) -> int:
 
 # -- the server ------------------------------------------------------------------------------
 class Server:
-    def __init__(self, url: str, workers: int, log_path: Path) -> None:
-        self.url, self.workers, self.log_path = url, workers, log_path
+    def __init__(self, url: str, workers: int, log_path: Path, register_src: Path | None = None) -> None:
+        self.url, self.workers, self.log_path, self.register_src = url, workers, log_path, register_src
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -346,7 +382,7 @@ class Server:
     def __enter__(self) -> "Server":
         out = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child
         self.proc = subprocess.Popen(
-            [*valgkiosk_cmd(), "register", "serve", "--db", self.url, "--host", "127.0.0.1",
+            [*valgkiosk_cmd(self.register_src), "register", "serve", "--db", self.url, "--host", "127.0.0.1",
              "--lookup-rate", "0",  # a load test is a scraper by design
              "--port", str(self.port), "--workers", str(self.workers), "--log-level", "warning"],
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
@@ -388,6 +424,7 @@ class Bench:
         self.wrk = find_tool("wrk")
         self.phases: list[Phase] = []
         self.nonce = random.SystemRandom().randrange(1, 2**31)
+        self.before_src = export_register(args.before, work / "before") if args.before else None
 
     def wrk_run(self, server: Server, backend: str, mode: str, kiosks: int, seconds: float,
                 numbers: Path | None, first: int, count: int, tokens: list[str],
@@ -442,7 +479,7 @@ class Bench:
             self.phases.append(ph)
             log(f"{backend:10} w={server.workers} {mode:8} c={kiosks:<3} {ph.rate:9.1f}/s p50 {ph.p50_ms:6.2f} ms "
                 f"p99 {ph.p99_ms:6.2f} ms errors {errors} unexpected {ph.unexpected} "
-                f"cpu server {ph.server_cpu}% wrk {ph.load_cpu}% pg {ph.pg_cpu}% others {ph.others_cpu}% "
+                f"cpu server {ph.server_cpu}% ({ph.server_cpu_s_per_1000} s/1000) wrk {ph.load_cpu}% pg {ph.pg_cpu}% others {ph.others_cpu}% "
                 f"machine {ph.machine_busy}%")
         if not record:
             # Warm-up: a freshly started worker answers /healthz with 503 until its first
@@ -459,17 +496,32 @@ class Bench:
 
     def backend(self, name: str, url: str, numbers: Path, voters: int, lookups: Path,
                 n_lookups: int, tokens: list[str]) -> None:
-        for k, workers in enumerate(self.args.workers):
-            self.serve(name, url, workers, k, numbers, voters, lookups, n_lookups, tokens)
+        serves = [(workers, label, src) for workers in self.args.workers for label, src in self.variants(name)]
+        for k, (workers, label, src) in enumerate(serves):
+            self.serve(label, url, workers, k, len(serves), numbers, voters, lookups, n_lookups, tokens, src)
 
-    def serve(self, name: str, url: str, workers: int, k: int, numbers: Path, voters: int,
-              lookups: Path, n_lookups: int, tokens: list[str]) -> None:
+    def variants(self, name: str) -> list[tuple[str, Path | None]]:
+        """The servers to measure on one backend: this tree's, or with ``--before REF`` that
+        commit's register and this tree's in turn (before, after, after, before, ...), each
+        labelled ``backend:before1``, ``backend:after1``, ..."""
+        if not self.args.before:
+            return [(name, None)]
+        out: list[tuple[str, Path | None]] = []
+        for i in range(self.args.ab_rounds):
+            pair: list[tuple[str, Path | None]] = [(f"{name}:before{i + 1}", self.before_src),
+                                                   (f"{name}:after{i + 1}", None)]
+            out.extend(pair if i % 2 == 0 else pair[::-1])
+        return out
+
+    def serve(self, name: str, url: str, workers: int, k: int, n_serves: int, numbers: Path, voters: int,
+              lookups: Path, n_lookups: int, tokens: list[str], register_src: Path | None = None) -> None:
         a = self.args
         conc = a.concurrency
-        # every check-off phase (of every worker count) gets its own slice of the register
-        slice_size = voters // (len(conc) * len(a.workers))
+        # every check-off phase (of every server) gets its own slice of the register
+        slice_size = voters // (len(conc) * n_serves)
         log(f"{name}: serving with {workers} worker(s)")
-        with Server(url, workers, self.work / f"server-{name}-w{workers}.log") as server:
+        with Server(url, workers, self.work / f"server-{name.replace(':', '-')}-w{workers}.log",
+                    register_src) as server:
             # warm up: imports, pools, caches, page cache of the lookup sample
             self.wrk_run(server, name, "health", 8, a.warmup, None, 0, 0, tokens, record=False)
             self.wrk_run(server, name, "lookup", 8, a.warmup, lookups, 0, n_lookups, tokens, record=False)
@@ -562,6 +614,13 @@ def find(phases: list[Phase], backend: str, call: str, kiosks: int, workers: int
     return None
 
 
+def labels(backends: list[str], args: argparse.Namespace) -> list[str]:
+    """The backends' server labels in the phases (see ``Bench.variants``)."""
+    if not args.before:
+        return backends
+    return [f"{b}:{v}{i + 1}" for b in backends for i in range(args.ab_rounds) for v in ("before", "after")]
+
+
 def report(phases: list[Phase], args: argparse.Namespace, meta: dict[str, Any]) -> str:
     lines = []
     w = lines.append
@@ -578,7 +637,8 @@ def report(phases: list[Phase], args: argparse.Namespace, meta: dict[str, Any]) 
         return "–" if x is None else f"{x:.0f}"
 
     order = {"health": 0, "checkoff": 1, "lookup": 2, "pgbench": 3}
-    for p in sorted(phases, key=lambda p: (p.backend != "postgresql", p.workers or 99, order[p.call], p.kiosks)):
+    for p in sorted(phases, key=lambda p: (not p.backend.startswith("postgresql"), p.backend, p.workers or 99,
+                                           order[p.call], p.kiosks)):
         w(f"| {p.backend} | {p.workers or '–'} | {p.call} | {p.kiosks} | {p.rate:,.0f} | {p.p50_ms:.2f} | {p.p99_ms:.2f} | "
           f"{p.errors} | {f(p.server_cpu)} | {f(p.load_cpu)} | {f(p.pg_cpu)} | {f(p.others_cpu)} "
           f"| {f(p.machine_busy)} |")
@@ -591,7 +651,7 @@ def report(phases: list[Phase], args: argparse.Namespace, meta: dict[str, Any]) 
     w("")
     w("| backend | workers | kiosks | check-off ÷ /healthz | check-off ÷ pgbench insert |")
     w("|---|---:|---:|---:|---:|")
-    for backend in meta["backends"]:
+    for backend in labels(meta["backends"], args):
         for wk in args.workers:
             for c in args.concurrency:
                 co, h, pg = (find(phases, backend, "checkoff", c, wk), find(phases, backend, "health", c, wk),
@@ -599,11 +659,26 @@ def report(phases: list[Phase], args: argparse.Namespace, meta: dict[str, Any]) 
                 if co is None:
                     continue
                 rh = f"{co.rate / h.rate:.2f}" if h else "–"
-                rp = f"{co.rate / pg.rate:.2f}" if (pg and backend == "postgresql") else "–"
+                rp = f"{co.rate / pg.rate:.2f}" if (pg and backend.split(":")[0] == "postgresql") else "–"
                 w(f"| {backend} | {wk} | {c} | {rh} | {rp} |")
     w("")
+    w("Server CPU per 1,000 requests (utime + stime of the server's processes over the phase, "
+      "from /proc; less noisy than the rates on a shared machine):")
+    w("")
+    w("| backend | workers | kiosks | /healthz CPU s/1000 | check-off CPU s/1000 | check-off ÷ /healthz |")
+    w("|---|---:|---:|---:|---:|---:|")
+    for backend in labels(meta["backends"], args):
+        for wk in args.workers:
+            for c in args.concurrency:
+                co, h = find(phases, backend, "checkoff", c, wk), find(phases, backend, "health", c, wk)
+                if co is None or co.server_cpu_s_per_1000 is None:
+                    continue
+                hc = h.server_cpu_s_per_1000 if h else None
+                w(f"| {backend} | {wk} | {c} | {'–' if hc is None else f'{hc:.3f}'} | "
+                  f"{co.server_cpu_s_per_1000:.3f} | {'–' if not hc else f'{co.server_cpu_s_per_1000 / hc:.2f}'} |")
+    w("")
     w("Goals:")
-    for backend in meta["backends"]:
+    for backend in labels(meta["backends"], args):
         for wk in args.workers:
             tag = f"{backend:10} w={wk}"
             co, h = find(phases, backend, "checkoff", GOAL_KIOSKS, wk), find(phases, backend, "health", GOAL_KIOSKS, wk)
@@ -676,6 +751,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="serve with VALGKIOSK_REGISTER_GROUP_COMMIT=0: a transaction per check-off (for comparing)")
     p.add_argument("--profile", metavar="DIR",
                    help="sample the server with py-spy in every measured phase (pip install py-spy)")
+    p.add_argument("--before", metavar="REF",
+                   help="also serve the register/ of this commit, alternating with this tree's "
+                        "(phases labelled backend:beforeN / backend:afterN): an A/B in one run")
+    p.add_argument("--ab-rounds", type=int, default=1, help="with --before: before/after pairs per backend")
     p.add_argument("--seed", type=int, default=2025)
     p.add_argument("--json", help="also write the figures as JSON here")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder and databases")
