@@ -4,8 +4,9 @@ Endpoints that touch the database are plain functions, run by FastAPI in its thr
 pool, because both storage backends are synchronous; authentication and health are
 async and normally answered from memory. The hot path is the exception: on PostgreSQL
 check-off, lookup, health and the rate limits run on the event loop through the async
-pool, and a plainly valid check-off is answered by ``Gate``'s fast path without
-FastAPI's routing (``fast_check_off`` in ``create_app``).
+pool, and ``/healthz`` and a plainly valid check-off are answered by ``RegisterApp``'s
+front door, without FastAPI's middleware stack and routing (``fast_check_off`` and
+``health_answer`` in ``create_app``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -443,19 +444,32 @@ def election_json(e: Election) -> dict[str, Any]:
 
 
 # -- middleware ---------------------------------------------------------------------------
-class Gate:
-    """The one middleware: refuse bodies over the limit (413) before they reach the
-    endpoint, and answer any unexpected error with a clean JSON error, logging only its type.
+def _last_defence(exc: Exception, scope: Scope) -> JSONResponse:
+    """The clean JSON answer to an unexpected error, logged by its type only.
 
     Exception messages from the database can quote the values involved (personal
-    data), so neither they nor a traceback reach the log.
+    data), so neither they nor a traceback reach the log."""
+    if _is_database_down(exc):
+        log.error("database unavailable: %s", type(exc).__name__)
+        return _error(503, "database_unavailable", "Databasen svarer ikke. Prøv igjen.")
+    log.error("unexpected error in %s %s: %s", scope.get("method"), scope.get("path"), type(exc).__name__)
+    return _error(500, "internal_error", "Intern feil i registeret.")
+
+
+async def _send_json(send: Send, status: int, content: bytes) -> None:
+    """A whole JSON answer, with the headers Starlette's ``Response`` gives it."""
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-length", str(len(content)).encode()), (b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": content})
+
+
+class Gate:
+    """The one middleware: refuse bodies over the limit (413) before they reach the
+    endpoint, and answer any unexpected error with a clean JSON error (``_last_defence``).
     """
 
-    def __init__(self, app: ASGIApp, fast_routes: dict[str, "FastRoute"] | None = None) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        # POST paths answered without FastAPI's routing when the request is plainly valid
-        # (see create_app's fast_check_off); filled in by create_app after this is made.
-        self.fast_routes = {} if fast_routes is None else fast_routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -472,13 +486,7 @@ class Gate:
         try:
             await self._limited(scope, receive, tracked)
         except Exception as exc:  # noqa: BLE001 - the last line of defence
-            if _is_database_down(exc):
-                log.error("database unavailable: %s", type(exc).__name__)
-                response = _error(503, "database_unavailable", "Databasen svarer ikke. Prøv igjen.")
-            else:
-                log.error("unexpected error in %s %s: %s", scope.get("method"), scope.get("path"),
-                          type(exc).__name__)
-                response = _error(500, "internal_error", "Intern feil i registeret.")
+            response = _last_defence(exc, scope)
             if not started:
                 await response(scope, receive, send)
 
@@ -494,17 +502,13 @@ class Gate:
                 await _error(413, "body_too_large",
                              f"Forespørselen er større enn {limit // 1024} KiB.")(scope, receive, send)
                 return
-            fast = self.fast_routes.get(scope["path"]) if scope.get("method") == "POST" else None
-            if fast is None:
-                await self.app(scope, receive, send)
-                return
-        elif scope.get("method") in ("GET", "HEAD"):
             await self.app(scope, receive, send)
             return
-        else:
-            fast = self.fast_routes.get(scope["path"]) if scope.get("method") == "POST" else None
-        # Read the body here: a streamed one without a length is small by definition and
-        # refused as soon as it passes the limit; a fast route needs it whole.
+        if scope.get("method") in ("GET", "HEAD"):
+            await self.app(scope, receive, send)
+            return
+        # Read a streamed body without a length here: small by definition, refused as soon
+        # as it passes the limit.
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -519,31 +523,92 @@ class Gate:
                 return
             if not message.get("more_body", False):
                 break
-        body = b"".join(chunks)
-        if fast is not None:
-            answer = await fast(scope, body)
-            if answer is not None:
-                status, content = answer
-                await send({"type": "http.response.start", "status": status, "headers": [
-                    (b"content-length", str(len(content)).encode()),
-                    (b"content-type", b"application/json")]})
-                await send({"type": "http.response.body", "body": content})
-                return
-        replayed = False
+        await self.app(scope, _replay(b"".join(chunks), receive), send)
 
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
 
-        await self.app(scope, replay, send)
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """``receive`` for an app after the body was read: the body once, then the client's own."""
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
 
 
 # A fast route: the answer (status, JSON bytes) to a POST with this body, or None to let
 # FastAPI answer it (with its validation, errors and documentation).
-FastRoute = Callable[[Scope, bytes], Any]
+FastRoute = Callable[[Scope, bytes], Awaitable[tuple[int, bytes] | None]]
+# The fast /healthz: its status and JSON bytes.
+FastHealth = Callable[[], Awaitable[tuple[int, bytes]]]
+
+
+class RegisterApp(FastAPI):
+    """The register's FastAPI application with a front door for the hot paths.
+
+    ``GET /healthz`` and a plainly valid ``POST /v1/checkoffs`` (``fast_routes``) are
+    answered here, in front of FastAPI's and Starlette's middleware stack (server error,
+    telemetry, body limit, ``Gate``, exception handlers) and routing, which cost a
+    check-off more CPU than its own code; ``Gate``'s guarantees are kept here for them:
+    a body over the limit or without a length goes the full way (413 there), and an
+    unexpected error gets ``_last_defence``'s clean JSON answer. Anything a fast route
+    declines goes the full way with the body it read, for the documented errors."""
+
+    fast_health: FastHealth | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fast_routes: dict[str, FastRoute] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            method = scope["method"]
+            if method == "POST":
+                fast = self.fast_routes.get(scope["path"])
+                if fast is not None:
+                    await self._fast_post(fast, scope, receive, send)
+                    return
+            elif method == "GET" and scope["path"] == "/healthz" and self.fast_health is not None:
+                try:
+                    status, content = await self.fast_health()
+                except Exception as exc:  # noqa: BLE001 - the last line of defence (as Gate)
+                    await _last_defence(exc, scope)(scope, receive, send)
+                    return
+                await _send_json(send, status, content)
+                return
+        await super().__call__(scope, receive, send)
+
+    async def _fast_post(self, fast: FastRoute, scope: Scope, receive: Receive, send: Send) -> None:
+        length = next((v for n, v in scope["headers"] if n == b"content-length"), None)
+        try:
+            fits = length is not None and int(length) <= BODY_LIMIT
+        except ValueError:
+            fits = False
+        if not fits:  # too big, unreadable or streamed: Gate answers it (413 when it is too big)
+            await super().__call__(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        try:
+            answer = await fast(scope, body)
+        except Exception as exc:  # noqa: BLE001 - the last line of defence (as Gate)
+            await _last_defence(exc, scope)(scope, receive, send)
+            return
+        if answer is None:
+            await super().__call__(scope, _replay(body, receive), send)
+            return
+        await _send_json(send, *answer)
 
 
 # -- authentication -------------------------------------------------------------------------
@@ -607,17 +672,17 @@ def create_app(
 ) -> FastAPI:
     """Build the register's ASGI application over ``store``.
 
-    ``fast_checkoff=False`` leaves every check-off to FastAPI's route (the tests compare
-    the two)."""
-    app = FastAPI(
+    ``fast_checkoff=False`` leaves every check-off and ``/healthz`` to FastAPI's routes
+    (the tests compare the two)."""
+    app = RegisterApp(
         title="valgkiosk register",
         version=__version__,
         description="The electronic register that check-off kiosks talk to. See docs/register-api.md.",
         docs_url=None, redoc_url=None,  # served with local assets by install_office (no CDN)
     )
     fast_routes: dict[str, FastRoute] = {}
-    app.add_middleware(Gate, fast_routes=fast_routes)
-    app.state.fast_routes = fast_routes
+    app.add_middleware(Gate)
+    app.fast_routes = app.state.fast_routes = fast_routes
     app.state.credentials = CredentialCache(store, ttl=credential_ttl)
     app.state.kiosks_seen = set()
     rate_take = getattr(store, "rate_take_async", None)  # PostgreSQL: buckets shared by every node
@@ -714,11 +779,10 @@ def create_app(
     if hasattr(store, "aclose"):
         app.router.on_shutdown.append(store.aclose)
 
-    @app.get("/healthz", tags=["health"], response_model=HealthOut,
-             responses={503: {"model": HealthOut, "description": "The database does not answer"}})
-    async def healthz() -> JSONResponse:
-        """Liveness for the kiosks' network watchdog and load balancers: this node's name and
-        whether its database takes writes (checked at most once a second)."""
+    health_bodies: dict[str, bytes] = {}
+
+    async def health_answer() -> tuple[int, bytes]:
+        """/healthz's status and bytes (the route's and the front door's)."""
         if time.monotonic() - health["checked"] >= 1.0:
             async with health_lock:  # one check at a time; the others wait for its answer
                 if time.monotonic() - health["checked"] >= 1.0:
@@ -735,8 +799,20 @@ def create_app(
                     if status == "database_read_only" and health["status"] != status:
                         log.error("health check: the database takes no writes (a standby?)")
                     health["status"], health["checked"] = status, time.monotonic()
-        answer = {"status": health["status"], "node": node_name, "writable": health["status"] == "ok"}
-        return JSONResponse(answer, status_code=200 if health["status"] == "ok" else 503)
+        status = health["status"]
+        body = health_bodies.get(status)
+        if body is None:  # the JSON is one of three; JSONResponse's bytes for it
+            answer = {"status": status, "node": node_name, "writable": status == "ok"}
+            health_bodies[status] = body = bytes(JSONResponse(answer).body)
+        return (200 if status == "ok" else 503), body
+
+    @app.get("/healthz", tags=["health"], response_model=HealthOut,
+             responses={503: {"model": HealthOut, "description": "The database does not answer"}})
+    async def healthz() -> Response:
+        """Liveness for the kiosks' network watchdog and load balancers: this node's name and
+        whether its database takes writes (checked at most once a second)."""
+        status, body = await health_answer()
+        return Response(body, status_code=status, media_type="application/json")
 
     @app.get("/v1/kiosk", tags=["kiosk"], response_model=WhoAmIOut, responses=errors)
     def whoami(kiosk: AnyKiosk) -> JSONResponse:
@@ -820,6 +896,7 @@ def create_app(
 
     if fast_checkoff:
         fast_routes["/v1/checkoffs"] = fast_check_off
+        app.fast_health = health_answer
 
     @app.post("/v1/voters/search", tags=["voters"], response_model=SearchOut, responses=errors)
     async def search(body: SearchRequest, kiosk: TableKiosk) -> Response:

@@ -130,3 +130,89 @@ def test_the_fast_path_answers_exactly_as_the_route(store: SqlStore, twin: SqlSt
     verdicts = [__import__("json").loads(a[2]).get("verdict") for a in with_fast[:9]]
     assert verdicts == ["checked_off", "checked_off", "already_voted", None, None, "not_in_register",
                         "other_municipality", "other_station", "checked_off"]
+
+
+def test_health_from_the_front_door_answers_exactly_as_the_route(store: SqlStore, twin: SqlStore) -> None:
+    """``GET /healthz`` from ``RegisterApp``'s front door: the route's status, headers and
+    bytes; HEAD (and anything but GET) still goes the full way."""
+    answers = []
+    for s, fast in ((store, True), (twin, False)):
+        fill(s)
+        app = create_app(s, now=lambda: MORNING, fast_checkoff=fast)
+        calls: list[int] = []
+        if fast:
+            inner = app.fast_health
+            assert inner is not None
+
+            async def counted() -> Any:
+                calls.append(1)
+                return await inner()
+
+            app.fast_health = counted
+        else:
+            assert app.fast_health is None
+
+        async def ask(app: Any = app) -> list[tuple[int, Any, bytes]]:
+            out = []
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://register") as c:
+                for method in ("GET", "GET", "HEAD"):
+                    r = await c.request(method, "/healthz")
+                    out.append((r.status_code, sorted(r.headers.items()), r.content))
+            for close in app.router.on_shutdown:
+                result = close()
+                if asyncio.iscoroutine(result):
+                    await result
+            return out
+
+        answers.append(asyncio.run(ask()))
+        assert calls == ([1, 1] if fast else []), calls
+    assert answers[0] == answers[1]
+    assert [a[0] for a in answers[0]] == [200, 200, 405]  # (HEAD: the route says so, both ways)
+    assert __import__("json").loads(answers[0][0][2])["writable"] is True
+
+
+def test_a_large_or_failing_check_off_at_the_front_door(store: SqlStore, twin: SqlStore,
+                                                        caplog: pytest.LogCaptureFixture) -> None:
+    """A body over the limit gets Gate's 413 whichever way it comes; an unexpected error
+    inside the fast path gets the clean JSON 500 and a log line with its type only."""
+    from valgkiosk.register.api import BODY_LIMIT
+
+    def boom(*args: Any) -> Any:
+        raise RuntimeError(f"a database message that quotes {KARI.manntallsnummer}")
+
+    async def aboom(*args: Any) -> Any:
+        boom()
+
+    fill(store)
+    token = credentials.issue(store, TABLE_1)
+    store.check_off = boom  # type: ignore[method-assign]
+    if hasattr(store, "check_off_async"):
+        store.check_off_async = aboom  # type: ignore[attr-defined]
+    app = create_app(store, now=lambda: MORNING)
+    headers = {"authorization": f"Bearer {token}", "content-type": "application/json"}
+    ok_body = ('{"request_id": "%s", "manntallsnummer": "%s"}' % (uuid.uuid4(), KARI.manntallsnummer)).encode()
+
+    async def streamed() -> Any:
+        yield ok_body[:10]
+        yield b" " * (BODY_LIMIT + 1)
+
+    async def go() -> list[httpx.Response]:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://register") as c:
+            out = [await c.post("/v1/checkoffs", content=b" " * (BODY_LIMIT + 1), headers=headers),
+                   await c.post("/v1/checkoffs", content=streamed(), headers=headers),
+                   await c.post("/v1/checkoffs", content=ok_body, headers=headers)]
+        for close in app.router.on_shutdown:
+            result = close()
+            if asyncio.iscoroutine(result):
+                await result
+        return out
+
+    with caplog.at_level("ERROR", logger="valgkiosk.register"):
+        too_big, too_big_streamed, failed = asyncio.run(go())
+    for r in (too_big, too_big_streamed):
+        assert r.status_code == 413 and r.json()["error"]["code"] == "body_too_large", r.text
+    assert failed.status_code == 500, failed.text
+    assert failed.json() == {"error": {"code": "internal_error", "message": "Intern feil i registeret."}}
+    assert failed.headers["content-type"] == "application/json"
+    assert "unexpected error in POST /v1/checkoffs: RuntimeError" in caplog.text
+    assert KARI.manntallsnummer not in caplog.text
