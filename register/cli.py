@@ -334,12 +334,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
         os.environ[f"VALGKIOSK_REGISTER_{kind.upper()}_BURST"] = str(getattr(args, f"{kind}_burst"))
     uvicorn.run(
         "valgkiosk.register.asgi:create_from_env", factory=True,
-        host=args.host, port=args.port, workers=args.workers,
+        host=args.host, port=args.port, workers=args.workers, http=_http_protocol(),
         ssl_certfile=args.tls_cert, ssl_keyfile=args.tls_key,
         access_log=args.access_log, log_level=args.log_level, server_header=False,
         timeout_graceful_shutdown=5, log_config=log_config(args.log_level),
     )
     return 0
+
+
+def _http_protocol() -> str:
+    """uvicorn's HTTP protocol: httptools with one socket write per answer
+    (valgkiosk.register.http_protocol), or uvicorn's own choice without httptools."""
+    import importlib.util
+
+    if importlib.util.find_spec("httptools") is None:
+        return "auto"
+    return "valgkiosk.register.http_protocol:CoalescingHttpToolsProtocol"
 
 
 def log_config(level: str) -> dict[str, Any]:
