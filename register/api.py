@@ -12,7 +12,6 @@ front door, without FastAPI's middleware stack and routing (``fast_check_off`` a
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import socket
@@ -873,8 +872,11 @@ def create_app(
         kiosk = credentials.kiosk(secret.strip())
         if kiosk is None or kiosk.role is not Role.KIOSK:
             return None
-        try:  # as FastAPI reads a JSON body: json.loads, then the model in Python mode
-            request = CheckoffRequest.model_validate(json.loads(body))
+        try:
+            # pydantic's own JSON parser: what it takes, FastAPI's json.loads and the model in
+            # Python mode take with the same values (the last of a duplicated key wins in
+            # both); what it refuses (a UTF-16 body, a BOM) goes the full way, as any refusal
+            request = CheckoffRequest.model_validate_json(body)
             number = parse_number(request.manntallsnummer)
         except (ValueError, ApiError, RegisterError, RecursionError):  # ValidationError is a ValueError
             return None

@@ -73,6 +73,20 @@ class Manntallsnummer:
         return self.digits
 
 
+# A digit doubled as the Luhn algorithm doubles every second one (its digit sum: 7 -> 14 -> 5).
+_LUHN_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
+
+
+def luhn_valid(digits: str) -> bool:
+    """Whether a string of ASCII digits ends in a correct Luhn check digit.
+
+    The same answer as python-stdnum's ``luhn.checksum(digits) == 0`` (a test compares
+    them), in a few microseconds: it runs on every check-off the register answers."""
+    doubled = _LUHN_DOUBLED
+    total = sum(map(int, digits[-1::-2])) + sum(doubled[int(d)] for d in digits[-2::-2])
+    return total % 10 == 0
+
+
 def parse(text: str, *, election_year: int | None = None) -> Manntallsnummer:
     """Parse a scanned or typed number; with ``election_year``, also check the year digit.
 
@@ -85,11 +99,7 @@ def parse(text: str, *, election_year: int | None = None) -> Manntallsnummer:
         raise InvalidManntallsnummer(Problem.NOT_DIGITS)
     if len(digits) != LENGTH:
         raise InvalidManntallsnummer(Problem.WRONG_LENGTH)
-    # (python-stdnum when first needed: importing it loads its whole utility module, with
-    # pydoc and ssl, ~1.3 MB and ~10 ms the kiosk's first screen need not wait for)
-    from stdnum import luhn
-
-    if luhn.checksum(digits) != 0:  # is_valid without its clean-up: digits are plain ASCII here
+    if not luhn_valid(digits):
         raise InvalidManntallsnummer(Problem.CHECK_DIGIT)
     number = Manntallsnummer(digits)
     if election_year is not None and number.year_digit != year_digit(election_year):
@@ -101,6 +111,8 @@ def make(serial: int, election_year: int) -> Manntallsnummer:
     """Build the manntallsnummer for ``serial`` in the election of ``election_year``."""
     if not 0 <= serial < 10**10:
         raise ValueError("serial must have at most 10 digits")
+    # (python-stdnum when first needed: importing it loads its whole utility module, with
+    # pydoc and ssl, ~1.3 MB and ~10 ms the kiosk's first screen need not wait for)
     from stdnum import luhn
 
     body = f"{serial:010d}{year_digit(election_year)}"

@@ -61,3 +61,18 @@ def test_any_single_digit_misread_is_caught(serial: int, position: int, delta: i
     with pytest.raises(m.InvalidManntallsnummer) as caught:
         m.parse(wrong)
     assert caught.value.problem is m.Problem.CHECK_DIGIT
+
+
+@given(st.text(alphabet="0123456789", min_size=1, max_size=20))
+def test_the_luhn_check_agrees_with_python_stdnum(digits: str) -> None:
+    from stdnum import luhn
+
+    assert m.luhn_valid(digits) is (luhn.checksum(digits) == 0)
+
+
+def test_every_wrong_check_digit_is_refused() -> None:
+    good = m.make(12345, 2025).digits
+    for wrong in (str(d) for d in range(10) if str(d) != good[-1]):
+        assert not m.luhn_valid(good[:-1] + wrong)
+        with pytest.raises(m.InvalidManntallsnummer):
+            m.parse(good[:-1] + wrong)
