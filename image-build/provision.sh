@@ -248,6 +248,7 @@ if [ -n "$BULK" ]; then
   while IFS= read -r text || [ -n "$text" ]; do
     line=$((line + 1))
     text=${text//$'\r'/}
+    [ "$line" != 1 ] || text=${text#$'\xef\xbb\xbf'}  # a spreadsheet's byte order mark
     IFS=, read -r -a cells <<<"$text,"
     if [ "${cells[0]:-}" = name ]; then
       col=()

@@ -312,7 +312,8 @@ def test_bulk_data_secret_column_per_table(image: Path, tmp_path: Path) -> None:
     (src / "keys").mkdir()
     (src / "keys" / "bord3.hex").write_text("cd" * 32 + "\n", encoding="ascii")
     # data_secret without a loggbok_key column: the header names the columns, in its own order
-    (src / "tables.csv").write_text("name,config,credential,ca,authorized_keys,data_secret\r\n"
+    # (as a spreadsheet saves it: a byte order mark, CRLF)
+    (src / "tables.csv").write_text("\ufeffname,config,credential,ca,authorized_keys,data_secret\r\n"
                                     "bord1,bord1.toml,bord1.cred,,,new\r\n"
                                     "bord2,bord2.toml,bord2.cred,,,new\r\n"
                                     "bord3,bord3.toml,bord3.cred,,,keys/bord3.hex\r\n"
