@@ -65,7 +65,7 @@ REQUIRED = ("kiosk-ready", "kiosk-command", "root-read-only", "data-mounted", "s
 #: The Pi platform's checks (valgkiosk-selftest-platform.service, issue 17): lgpio opens the
 #: virt machine's PL061 gpiochip and gpiozero's lgpio pins read it; the clock's source by
 #: the clock rules; Europe/Oslo; the data partition grown into the enlarged disk.
-PLATFORM_REQUIRED = ("lgpio-gpiochip", "clock-source", "timezone-oslo", "data-grown", "data-encrypted")
+PLATFORM_REQUIRED = ("lgpio-gpiochip", "clock-source", "timezone-oslo", "data-grown", "data-encrypted", "data-private")
 #: How much larger than the image the test's disk is: the room the data partition must grow into.
 DISK_GROWTH_MIB = 256
 
