@@ -267,7 +267,7 @@ def run_wipe(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from valgkiosk.core.loggbok import Head
-    from valgkiosk.wipe import WipeRefused, wipe
+    from valgkiosk.wipe import EraseFailed, WipeRefused, wipe
 
     data = Path(args.data)
     if not data.is_dir():
@@ -283,16 +283,21 @@ def run_wipe(args: argparse.Namespace) -> int:
     try:
         heads = [Head.parse(text) for text in args.expect]
         check = _public_key_check(args.public_key) if args.public_key else None
+        key_file = Path(args.public_key) if args.public_key and Path(args.public_key).is_file() else None
         report = wipe(data, Path(args.export_to), loggbok=Path(args.loggbok) if args.loggbok else None,
                       expect=heads, check_signature=check, even_if_damaged=args.even_if_damaged,
                       extra=[Path(p) for p in args.also],
-                      luks_device=Path(args.luks_device) if args.luks_device else None)  # fmt: skip
+                      luks_device=Path(args.luks_device) if args.luks_device else None,
+                      also_export={"loggbok.key.pub": key_file.read_bytes()} if key_file else None)  # fmt: skip
     except ValueError as exc:
         print(f"Feil: {exc}.", file=sys.stderr)
         return 2
     except WipeRefused as exc:
         print(f"Slettet ingenting: {exc}", file=sys.stderr)
         return 2
+    except EraseFailed as exc:
+        print(f"Ikke ferdig: {exc}", file=sys.stderr)
+        return 3
     print(f"Loggboken er eksportert og kontrollert i {report.export_dir} (kjedehode {report.head.text()}).")
     print(f"{len(report.destroyed)} filer med mulige personopplysninger er overskrevet og slettet.")
     if report.luks_erased is not None:

@@ -25,7 +25,7 @@ import hashlib
 import os
 import shutil
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -37,6 +37,11 @@ from valgkiosk.journal import export, read_lines
 
 class WipeRefused(Exception):
     """Wipe did not destroy anything; the message (Norwegian) says why and what to do."""
+
+
+class EraseFailed(Exception):
+    """The files were destroyed but the encrypted partition's keyslots were not; the
+    message (Norwegian) says so."""
 
 
 @dataclass
@@ -86,11 +91,13 @@ def wipe(
     running: Callable[[], bool] | None = None,
     now: Callable[[], datetime] = lambda: datetime.now().astimezone(),
     luks_device: Path | None = None,
+    also_export: Mapping[str, bytes] | None = None,
 ) -> WipeReport:
     """Export and verify the loggbok, then destroy every file under ``data_dir`` (and the
     files in ``extra``, e.g. a technical log elsewhere) and, with ``luks_device`` (the
-    encrypted data partition), its keyslots last. Raises WipeRefused before anything is
-    destroyed."""
+    encrypted data partition), its keyslots last. ``also_export`` adds files to the export
+    (name: contents; the public key the loggbok was checked with). Raises WipeRefused
+    before anything is destroyed."""
     data_dir = data_dir.resolve()
     loggbok = (loggbok or data_dir / "loggbok.jsonl").resolve()
     export_to = export_to.resolve()
@@ -120,7 +127,7 @@ def wipe(
     head = head_of(entries)
     target = export_to / f"loggbok-{now():%Y%m%d-%H%M%S}"
     try:
-        _export(loggbok, target, entries, head, problems=[p.message for p in problems])
+        _export(loggbok, target, entries, head, problems=[p.message for p in problems], also=also_export or {})
     except OSError as exc:
         raise WipeRefused(f"Eksporten til {target} mislyktes ({exc.strerror or exc}): ingenting er slettet.") from None
     report = WipeReport(target, head)
@@ -142,16 +149,17 @@ def wipe(
         try:
             luks_erase(luks_device)
         except OSError as exc:
-            raise WipeRefused(f"Filene er slettet, men nøkkelplassene på {luks_device} kunne ikke slettes ({exc}); "
+            raise EraseFailed(f"Filene er slettet, men nøkkelplassene på {luks_device} kunne ikke slettes ({exc}); "
                               "kjør «cryptsetup luksErase» selv.") from None
         report.luks_erased = luks_device
     return report
 
 
-def _export(loggbok: Path, target: Path, entries: list, head: Head, *, problems: list[str]) -> None:  # type: ignore[type-arg]
+def _export(loggbok: Path, target: Path, entries: list, head: Head, *, problems: list[str],  # type: ignore[type-arg]
+            also: Mapping[str, bytes]) -> None:
     """Copy and describe the loggbok in ``target``; read every copy back and compare."""
     target.mkdir(parents=True, exist_ok=False)
-    copies: dict[str, bytes] = {"loggbok.jsonl": loggbok.read_bytes()}
+    copies: dict[str, bytes] = {**also, "loggbok.jsonl": loggbok.read_bytes()}
     for companion, name in ((loggbok.with_name(loggbok.name + ".torn"), "loggbok.jsonl.torn"),
                             (loggbok.parent / "loggbok.key.pub", "loggbok.key.pub")):
         if companion.is_file():

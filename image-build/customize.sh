@@ -75,6 +75,8 @@ install -m 0644 "$SRC"/systemd/*.path "$TREE/etc/systemd/system/"
 in_tree systemctl enable valgkiosk-growdata.service valgkiosk-selftest-platform.service valgkiosk-clock.service valgkiosk-poweroff.path >/dev/null 2>&1
 # The IT team's device self-test at the table, only on a boot with valgkiosk.devicetest.
 in_tree systemctl enable valgkiosk-devicetest.service >/dev/null 2>&1
+# After the election, only on a boot with valgkiosk.wipe: export, destroy, power off.
+in_tree systemctl enable valgkiosk-wipe.service >/dev/null 2>&1
 in_tree systemctl disable ssh.socket >/dev/null 2>&1 || true
 # No getty anywhere (no console log-in, no serial console), no Ctrl-Alt-Del, no first-boot
 # questions on the clerk's screen, no maintenance timers writing to the read-only root,

@@ -7,9 +7,10 @@
 #     image-build/provision.sh --image build/image/valgkiosk.img --out OUT/ \
 #         --config bord3.toml [--credential FILE] [--ca FILE] [--authorized-keys FILE] \
 #         [--sign-key ~/.ssh/id_ed25519] [--loggbok-key FILE | --no-loggbok-key]
-#   Every table in a CSV list (columns: name,config,credential,ca,authorized_keys and an
-#   optional loggbok_key; paths relative to the CSV file; empty cells for files a table
-#   does not have):
+#   Every table in a CSV list (columns: name,config,credential,ca,authorized_keys and the
+#   optional loggbok_key and data_secret; a header row starting with "name" may list them in
+#   any order, without one they are in this order; paths relative to the CSV file; empty
+#   cells for files a table does not have):
 #     image-build/provision.sh --image build/image/valgkiosk.img --out OUT/ --bulk tables.csv
 #   One table, onto a card that is already flashed (its first partition is the boot FAT):
 #     image-build/provision.sh --device /dev/sdX --config bord3.toml [--credential FILE]
@@ -33,7 +34,9 @@
 # yet): it is NOT protection, the card then holds its own key
 # (docs/personal-data.md). Without it the kiosk reads the Pi's OTP (the image's
 # valgkiosk_otp module), and without a key
-# there it does not start.
+# there it does not start. In a CSV list the data_secret column says it per table: empty
+# for none (the Pi's OTP), "new" for a fresh secret per table, or a FILE relative to the
+# CSV; a bad cell stops the run, with its row named, before any image is written.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -64,7 +67,7 @@ while [ $# -gt 0 ]; do
     --no-loggbok-key) NO_LOGGBOK_KEY=1; shift ;;
     --data-secret) DATA_SECRET=$2; shift 2 ;;
     --check) CHECK_ONLY=1; shift ;;
-    -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,39p' "$0"; exit 0 ;;
     *) echo "provision.sh: ukjent valg $1" >&2; exit 2 ;;
   esac
 done
@@ -84,10 +87,12 @@ fi
 STAGE_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/valgkiosk-provision.XXXXXX")
 trap 'rm -rf "$STAGE_ROOT"' EXIT
 
-# stage NAME CONFIG CREDENTIAL CA KEYS [LOGGBOK-KEY]: the boot partition's valgkiosk/
-# folder for one table, with its loggbok key, validated as the kiosk will validate it at
-# boot. Prints the folder; the public key is in FOLDER/loggbok.key.pub.
+# stage NAME CONFIG CREDENTIAL CA KEYS [LOGGBOK-KEY [DATA-SECRET]]: the boot partition's
+# valgkiosk/ folder for one table, with its loggbok key (and data secret: new, a FILE, or
+# empty for none; --data-secret's value when not given), validated as the kiosk will
+# validate it at boot. Prints the folder; the public key is in FOLDER/loggbok.key.pub.
 stage() {
+  local secret=${7-$DATA_SECRET}
   local dir="$STAGE_ROOT/$1"
   mkdir -p "$dir"
   [ -f "$2" ] || die "finner ikke konfigurasjonen $2"
@@ -105,12 +110,12 @@ stage() {
     "$PY" -I -m valgkiosk.provisioning loggbok-key "$dir" "${from[@]}" >/dev/null \
       || die "loggboknøkkelen for $1 kunne ikke lages; ingenting er skrevet"
   fi
-  if [ "$DATA_SECRET" = new ]; then
+  if [ "$secret" = new ]; then
     (umask 077; "$PY" -I -c 'import secrets; print(secrets.token_hex(32))' >"$dir/data-secret")
-  elif [ -n "$DATA_SECRET" ]; then
-    "$PY" -I -m valgkiosk.datakey check --secret "$DATA_SECRET" >/dev/null \
-      || die "datanøkkelen $DATA_SECRET kan ikke brukes; ingenting er skrevet"
-    (umask 077; cp "$DATA_SECRET" "$dir/data-secret")
+  elif [ -n "$secret" ]; then
+    local reason
+    reason=$(check_secret "$secret" 2>&1) || die "datanøkkelen $secret kan ikke brukes ($reason); ingenting er skrevet"
+    (umask 077; cp "$secret" "$dir/data-secret")
   fi
   local code=0
   "$PY" -I "$IMPORTER" --check "$dir" >&2 || code=$?
@@ -120,6 +125,22 @@ stage() {
     *) die "kontrollen av $2 kunne ikke kjøres (feil $code, se over); ingenting er skrevet" ;;
   esac
   echo "$dir"
+}
+
+# check_secret FILE: exit 0 when FILE holds a usable data secret (64 hex digits, not all
+# zeros); the reason on stderr otherwise.
+check_secret() {
+  [ -f "$1" ] || { echo "finner ikke filen $1" >&2; return 1; }
+  "$PY" -I -c 'import sys
+from valgkiosk import datakey
+try:
+    secret = datakey.FileSecret(sys.argv[1]).read()
+except datakey.BoardSecretError as exc:
+    sys.exit(str(exc))
+if len(secret) != datakey.SECRET_BYTES:
+    sys.exit(f"{sys.argv[1]} skal holde 64 heksadesimale tegn, ikke {2 * len(secret)}")
+if not any(secret):
+    sys.exit(f"{sys.argv[1]} holder bare nuller, det er ingen hemmelighet")' "$1"
 }
 
 # boot_offset FILE: byte offset of the first partition (the boot FAT).
@@ -166,10 +187,11 @@ announce_key() {
   fi
 }
 
-# provision_image NAME CONFIG CREDENTIAL CA KEYS [LOGGBOK-KEY]: OUT/NAME.img with the table's config.
+# provision_image NAME CONFIG CREDENTIAL CA KEYS [LOGGBOK-KEY [DATA-SECRET]]: OUT/NAME.img with
+# the table's config.
 provision_image() {
   local staged img
-  staged=$(stage "$1" "$2" "$3" "$4" "$5" "${6:-}")
+  staged=$(stage "$@")
   img="$OUT/$1.img"
   cp --sparse=always "$IMAGE" "$img.part"
   write_boot "$img.part" "$staged" "$1"
@@ -213,21 +235,53 @@ mkdir -p "$OUT"
 if [ -n "$BULK" ]; then
   [ -f "$BULK" ] || die "finner ikke tabellen $BULK"
   base=$(cd "$(dirname "$BULK")" && pwd)
+  [ -z "$DATA_SECRET" ] || die "--data-secret gjelder ett bord; med --bulk står det i kolonnen data_secret i $BULK"
   rel() { if [ -z "$1" ] || [ "${1#/}" != "$1" ]; then echo "$1"; else echo "$base/$1"; fi; }
+  # The columns by name from a header row (any order), else in the documented order.
+  columns=(name config credential ca authorized_keys loggbok_key data_secret)
+  declare -A col=()
+  # cell COLUMN: the current row's cell in that column (empty when the list has no such column).
+  cell() { if [ -n "${col[$1]:-}" ]; then echo "${cells[${col[$1]}]:-}"; fi; }
+  for i in "${!columns[@]}"; do col[${columns[$i]}]=$i; done
   # Validate every row before writing any image: a typo in row 12 stops the run at once.
-  rows=()
-  while IFS=, read -r name config credential ca keys lkey; do
-    name=${name//$'\r'/}; keys=${keys//$'\r'/}; lkey=${lkey//$'\r'/}
-    if [ -z "$name" ] || [ "$name" = name ]; then continue; fi
+  rows=() line=0
+  while IFS= read -r text || [ -n "$text" ]; do
+    line=$((line + 1))
+    text=${text//$'\r'/}
+    [ "$line" != 1 ] || text=${text#$'\xef\xbb\xbf'}  # a spreadsheet's byte order mark
+    IFS=, read -r -a cells <<<"$text,"
+    if [ "${cells[0]:-}" = name ]; then
+      col=()
+      for i in "${!cells[@]}"; do
+        [ -n "${cells[$i]}" ] || continue
+        case " ${columns[*]} " in *" ${cells[$i]} "*) ;;
+          *) die "ukjent kolonne «${cells[$i]}» i $BULK (rad $line; kolonnene er ${columns[*]})" ;; esac
+        col[${cells[$i]}]=$i
+      done
+      for need in name config; do
+        [ -n "${col[$need]:-}" ] || die "kolonnen $need mangler i $BULK (rad $line)"
+      done
+      continue
+    fi
+    name=$(cell name)
+    [ -n "$name" ] || continue
     case "$name" in *[!A-Za-z0-9._-]*) die "ugyldig navn «$name» i $BULK (bare bokstaver, sifre, . _ -)";; esac
-    stage "$name" "$(rel "$config")" "$(rel "$credential")" "$(rel "$ca")" "$(rel "$keys")" "$(rel "$lkey")" >/dev/null
-    rows+=("$name|$(rel "$config")|$(rel "$credential")|$(rel "$ca")|$(rel "$keys")|$(rel "$lkey")")
+    secret=$(cell data_secret)
+    if [ -n "$secret" ] && [ "$secret" != new ]; then
+      reason=$(check_secret "$(rel "$secret")" 2>&1) \
+        || die "rad $line ($name) i $BULK: data_secret «$secret» kan ikke brukes ($reason); ingenting er skrevet"
+      secret=$(rel "$secret")
+    fi
+    row=("$name" "$(rel "$(cell config)")" "$(rel "$(cell credential)")" "$(rel "$(cell ca)")"
+         "$(rel "$(cell authorized_keys)")" "$(rel "$(cell loggbok_key)")" "$secret")
+    stage "${row[@]}" >/dev/null
+    rows+=("$(IFS='|'; echo "${row[*]}")")
   done <"$BULK"
   [ ${#rows[@]} -gt 0 ] || die "ingen bord i $BULK"
   for row in "${rows[@]}"; do
-    IFS='|' read -r name config credential ca keys lkey <<<"$row"
+    IFS='|' read -r name config credential ca keys lkey secret <<<"$row"
     rm -rf "${STAGE_ROOT:?}/$name"
-    provision_image "$name" "$config" "$credential" "$ca" "$keys" "$lkey" >/dev/null
+    provision_image "$name" "$config" "$credential" "$ca" "$keys" "$lkey" "$secret" >/dev/null
     echo "$OUT/$name.img"
   done
 else

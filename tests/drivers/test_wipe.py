@@ -12,7 +12,7 @@ from valgkiosk import signing
 from valgkiosk.cli import main
 from valgkiosk.core.loggbok import verify
 from valgkiosk.journal import Journal, read_lines
-from valgkiosk.wipe import WipeRefused, wipe
+from valgkiosk.wipe import EraseFailed, WipeRefused, wipe
 
 
 @pytest.fixture
@@ -120,5 +120,5 @@ def test_wipe_refuses_a_device_that_is_not_luks_before_destroying_anything(data:
         wipe(data, tmp_path / "stick", running=lambda: False, luks_device=tmp_path / "sda3")
     assert sorted(p.name for p in data.rglob("*")) == before and "luksErase" not in log.read_text()
     recording_cryptsetup(tmp_path, luks=True, erase_ok=False)
-    with pytest.raises(WipeRefused, match="kunne ikke slettes"):
+    with pytest.raises(EraseFailed, match="kunne ikke slettes"):
         wipe(data, tmp_path / "stick2", running=lambda: False, luks_device=tmp_path / "sda3")

@@ -65,7 +65,7 @@ REQUIRED = ("kiosk-ready", "kiosk-command", "root-read-only", "data-mounted", "s
 #: The Pi platform's checks (valgkiosk-selftest-platform.service, issue 17): lgpio opens the
 #: virt machine's PL061 gpiochip and gpiozero's lgpio pins read it; the clock's source by
 #: the clock rules; Europe/Oslo; the data partition grown into the enlarged disk.
-PLATFORM_REQUIRED = ("lgpio-gpiochip", "clock-source", "timezone-oslo", "data-grown", "data-encrypted")
+PLATFORM_REQUIRED = ("lgpio-gpiochip", "clock-source", "timezone-oslo", "data-grown", "data-encrypted", "data-private")
 #: How much larger than the image the test's disk is: the room the data partition must grow into.
 DISK_GROWTH_MIB = 256
 
@@ -306,15 +306,15 @@ class Qmp:
 class Vm:
     """The booted table: its console read in the background, its screens, QMP."""
 
-    def __init__(self, built: Path, img: Path, table: Table, work: Path) -> None:
+    def __init__(self, built: Path, img: Path, table: Table, work: Path,
+                 words: str = "valgkiosk.selftest valgkiosk.screenwatch") -> None:
         self.work = work
         self.log = work / "console.log"
         self.lines: list[str] = []
         self.screens: dict[int, list[tuple[float, str]]] = {1: [], 3: []}
         self.cond = threading.Condition()
         self.started = time.monotonic()
-        cmdline = image_cmdline(img) + " console=ttyAMA0 valgkiosk.selftest valgkiosk.screenwatch " \
-            "systemd.show_status=true panic=-1"
+        cmdline = image_cmdline(img) + f" console=ttyAMA0 {words} systemd.show_status=true panic=-1"
         qmp, scanner = work / "qmp.sock", work / "scanner.sock"
         qemu = ["qemu-system-aarch64", "-M", "virt", "-cpu", "cortex-a72", "-smp", "2", "-m", "1536",
                 "-nodefaults", "-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot",
@@ -823,3 +823,70 @@ def test_the_card_holds_nothing_readable(vm: Vm, table: Table, ikt_key: Path, pr
     names = {Path(line.strip()).name for line in listing.splitlines() if line.strip()}
     assert "station.toml" in names and "data-secret" in names, listing
     assert not names & set(SECRETS), listing
+
+
+def luks2_keyslots(img: Path, number: int = 3) -> dict[str, object]:
+    """The keyslots of the LUKS2 header at the start of partition ``number``, read from its
+    JSON area (the binary header gives the header's size; the JSON follows at 4 KiB)."""
+    with img.open("rb") as f:
+        f.seek(partition_offset(img, number))
+        binary = f.read(4096)
+        assert binary[:6] == b"LUKS\xba\xbe" and int.from_bytes(binary[6:8], "big") == 2, binary[:8]
+        header_size = int.from_bytes(binary[8:16], "big")
+        metadata = json.loads(f.read(header_size - 4096).split(b"\0", 1)[0])
+    return metadata["keyslots"]  # type: ignore[no-any-return]
+
+
+@pytest.mark.timeout(BOOT_TIMEOUT_S + 600)
+def test_after_the_election_the_wipe_boot_exports_the_loggbok_and_destroys_the_data(
+        built: Path, provisioned: Path, table: Table, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The IT team adds valgkiosk.wipe to cmdline.txt and boots the card (after the steps
+    above: the loggbok holds Kari's emergency vote). The kiosk does not start; the screen
+    says what was done; the Pi switches itself off. On the card: the loggbok exported to
+    the boot partition, verified with the key from provisioning; the file secret gone; the
+    data partition's LUKS header without a keyslot, and Kari's numbers on no partition the
+    kiosk writes except in the export. Booted again as a kiosk, the card says it is wiped."""
+    assert luks2_keyslots(provisioned), "the data partition had a keyslot before the wipe"
+    vm = Vm(built, provisioned, table, tmp_path_factory.mktemp("vm-wipe"), words="valgkiosk.wipe valgkiosk.screenwatch")
+    try:
+        flat = " ".join
+        done = vm.wait_screen("the wipe's result", lambda s: "SLETTING ETTER VALGET: FERDIG" in s
+                              or "STOPPET" in s or "IKKE FERDIG" in s, timeout=BOOT_TIMEOUT_S)
+        vm.screendump("sletting")
+        assert "FERDIG" in done and "kan ikke leses igjen" in flat(done.split()), vm.tail()
+        vm.wait("the Pi switching itself off", lambda: vm.proc.poll() is not None, timeout=300)
+        assert not any("Started" in line and "valgkiosk check-off kiosk" in line for line in vm.lines), vm.tail()
+    finally:
+        vm.close()
+        shutil.copy(vm.log, SCREENS / "console-wipe.log")
+    env = {**os.environ, "MTOOLS_SKIP_CHECK": "1"}
+    at = f"{provisioned}@@{partition_offset(provisioned, 1)}"
+    listing = subprocess.run(["mdir", "-b", "-i", at, "::/valgkiosk-eksport"], capture_output=True, text=True,
+                             check=True, env=env).stdout.split()
+    exports = [Path(name).name for name in listing if Path(name).name.startswith("loggbok-")]
+    assert len(exports) == 1, listing
+    export = tmp_path_factory.mktemp("export")
+    subprocess.run(["mcopy", "-s", "-i", at, f"::/valgkiosk-eksport/{exports[0]}", "::/valgkiosk-eksport/sletting.txt",
+                    str(export)], check=True, env=env, timeout=60)
+    copy = export / exports[0]
+    public = (copy / "loggbok.key.pub").read_text(encoding="ascii").strip()
+    assert public == boot_partition_file(provisioned, "valgkiosk/loggbok.key.pub").strip()
+    verified = subprocess.run([sys.executable, "-m", "valgkiosk", "log", "--file", str(copy / "loggbok.jsonl"),
+                               "verify", "--public-key", public], capture_output=True, text=True, timeout=120)
+    assert verified.returncode == 0 and "er intakt" in verified.stdout, verified.stdout + verified.stderr
+    assert KARI.manntallsnummer in (copy / "loggbok.jsonl").read_text(encoding="utf-8")  # her emergency vote
+    assert "Nøkkelplassene" in (export / "sletting.txt").read_text(encoding="utf-8")
+    names = {Path(n).name for n in subprocess.run(["mdir", "-b", "-i", at, "::/valgkiosk"], capture_output=True,
+                                                 text=True, check=True, env=env).stdout.split()}
+    assert "data-secret" not in names and "station.toml" in names, names
+    assert luks2_keyslots(provisioned) == {}
+    # nothing of Kari's on the data partition now (its ciphertext has no key left either)
+    voter = {"manntallsnummer": KARI.manntallsnummer.encode(), "fodselsnummer": KARI.fodselsnummer.encode()}
+    assert in_raw_image(provisioned, voter, partitions=(3,)) == set()
+    again = Vm(built, provisioned, table, tmp_path_factory.mktemp("vm-after"), words="valgkiosk.screenwatch")
+    try:
+        refused = again.wait_screen("the wiped card's refusal", lambda s: "KAN IKKE STARTE" in s, timeout=BOOT_TIMEOUT_S)
+        again.screendump("slettet-kort")
+        assert "slettet etter valget" in flat(refused.split()), refused
+    finally:
+        again.close()

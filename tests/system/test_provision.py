@@ -295,3 +295,77 @@ def test_a_file_secret_for_the_data_partition_only_on_request(image: Path, tmp_p
     listing = subprocess.run(["mdir", "-b", "-i", f"{tmp_path / 'out4' / img.name}@@{4 * 1024 * 1024}",
                               "::/valgkiosk"], capture_output=True, text=True, env=env(), check=True).stdout
     assert "data-secret" not in listing and "credential" in listing
+
+
+def boot_listing(img: Path) -> str:
+    """The names in the image's boot valgkiosk/ folder (mdir, nothing mounted)."""
+    return subprocess.run(["mdir", "-b", "-i", f"{img}@@{4 * 1024 * 1024}", "::/valgkiosk"], capture_output=True,
+                          text=True, env=env(), check=True).stdout
+
+
+def test_bulk_data_secret_column_per_table(image: Path, tmp_path: Path) -> None:
+    import re
+
+    src = tmp_path / "in"
+    for bord in (1, 2, 3, 4):
+        table(src, bord)
+    (src / "keys").mkdir()
+    (src / "keys" / "bord3.hex").write_text("cd" * 32 + "\n", encoding="ascii")
+    # data_secret without a loggbok_key column: the header names the columns, in its own order
+    # (as a spreadsheet saves it: a byte order mark, CRLF)
+    (src / "tables.csv").write_text("\ufeffname,config,credential,ca,authorized_keys,data_secret\r\n"
+                                    "bord1,bord1.toml,bord1.cred,,,new\r\n"
+                                    "bord2,bord2.toml,bord2.cred,,,new\r\n"
+                                    "bord3,bord3.toml,bord3.cred,,,keys/bord3.hex\r\n"
+                                    "bord4,bord4.toml,bord4.cred,,,\r\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = provision("--image", image, "--out", out, "--bulk", src / "tables.csv")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[:4] == [str(out / f"bord{b}.img") for b in (1, 2, 3, 4)]
+    secrets = [read_boot(out / f"bord{b}.img", "valgkiosk/data-secret").strip() for b in (1, 2)]
+    assert all(re.fullmatch(r"[0-9a-f]{64}", s) for s in secrets) and secrets[0] != secrets[1]
+    assert read_boot(out / "bord3.img", "valgkiosk/data-secret").strip() == "cd" * 32
+    assert "data-secret" not in boot_listing(out / "bord4.img") and "credential" in boot_listing(out / "bord4.img")
+    for bord in (1, 2, 3):
+        assert "bord = %d" % bord in read_boot(out / f"bord{bord}.img", "valgkiosk/station.toml")
+        assert "loggbok.key" in boot_listing(out / f"bord{bord}.img")  # the other files as before
+
+
+@pytest.mark.parametrize(("cell", "content", "reason"), [
+    ("missing.hex", None, "finner ikke filen"),
+    ("short.hex", "ab" * 31, "skal holde 64 heksadesimale tegn, ikke 62"),
+    ("junk.hex", "zz" * 32, "skal holde 64 heksadesimale tegn"),
+    ("zeros.hex", "00" * 32, "bare nuller"),
+])
+def test_bulk_a_bad_data_secret_cell_names_its_row_and_writes_nothing(
+        image: Path, tmp_path: Path, cell: str, content: str | None, reason: str) -> None:
+    src = tmp_path / "in"
+    for bord in (1, 2, 3):
+        table(src, bord)
+    if content is not None:
+        (src / cell).write_text(content, encoding="ascii")
+    # positional, no header: loggbok_key (empty) then data_secret
+    csv = src / "tables.csv"
+    csv.write_text(f"bord1,bord1.toml,bord1.cred,,,,new\nbord2,bord2.toml,bord2.cred,,,,\n"
+                   f"bord3,bord3.toml,bord3.cred,,,,{cell}\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = provision("--image", image, "--out", out, "--bulk", csv)
+    assert result.returncode == 1, result.stdout
+    assert f"rad 3 (bord3) i {csv}: data_secret «{cell}» kan ikke brukes" in result.stderr
+    assert reason in result.stderr and "ingenting er skrevet" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not out.exists() or not list(out.glob("*.img*"))
+
+
+def test_bulk_refuses_an_unknown_column_and_the_single_table_option(image: Path, tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    table(src, 1)
+    csv = src / "tables.csv"
+    csv.write_text("name,config,credential,datasecret\nbord1,bord1.toml,bord1.cred,new\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = provision("--image", image, "--out", out, "--bulk", csv)
+    assert result.returncode == 1 and "ukjent kolonne «datasecret»" in result.stderr and "rad 1" in result.stderr
+    csv.write_text("name,config,credential\nbord1,bord1.toml,bord1.cred\n", encoding="utf-8")
+    both = provision("--image", image, "--out", out, "--bulk", csv, "--data-secret", "new")
+    assert both.returncode == 1 and "kolonnen data_secret" in both.stderr
+    assert not out.exists() or not list(out.glob("*.img"))
